@@ -1,0 +1,101 @@
+/**
+ * The validated, normalised configuration gsr runs with. Every field comes from a `GSR_*` environment
+ * variable (named in its description) unless given in code.
+ *
+ * @see {@link loadConfig}
+ */
+export interface GsrConfig {
+  /**
+   * etcd endpoints, normalised to `scheme://host:port`. `GSR_ETCD_ENDPOINTS`, comma-separated; an entry
+   * without a scheme gets `http://` (`https://` when {@link GsrConfig.useTls}), one without a port `:2379`.
+   * @default ['http://127.0.0.1:2379']
+   */
+  readonly etcdEndpoints: readonly string[];
+  /**
+   * Prefix of every gsr key, ending in exactly one `/`. `GSR_KEY_PREFIX`.
+   * @default 'gsr/'
+   */
+  readonly keyPrefix: string;
+  /**
+   * How long `Registry.connect()` keeps trying to reach etcd. `GSR_ETCD_CONNECT_TIMEOUT_SECONDS`.
+   * @default 300
+   */
+  readonly connectTimeoutSeconds: number;
+  /**
+   * Deadline of one attempt to reach etcd. `GSR_ETCD_DIAL_TIMEOUT_SECONDS`.
+   * @default 1
+   */
+  readonly dialTimeoutSeconds: number;
+  /**
+   * Deadline of each etcd request once connected. `GSR_ETCD_REQUEST_TIMEOUT_SECONDS`.
+   * @default 1
+   */
+  readonly requestTimeoutSeconds: number;
+  /**
+   * Talk to etcd over TLS with a client certificate. `GSR_USE_TLS`.
+   * @default false
+   */
+  readonly useTls: boolean;
+  /**
+   * Client certificate (PEM), read when {@link GsrConfig.useTls}. `GSR_TLS_CERT_PATH`.
+   * @default '/etc/gsr/server.pem'
+   */
+  readonly tlsCertPath: string;
+  /**
+   * Client certificate's private key (PEM), read when {@link GsrConfig.useTls}. `GSR_TLS_KEY_PATH`.
+   * @default '/etc/gsr/server.key'
+   */
+  readonly tlsKeyPath: string;
+  /**
+   * CA bundle (PEM) that etcd's certificate must chain to. `GSR_TLS_CA_PATH`.
+   * @default undefined (the system's root certificates)
+   */
+  readonly tlsCaPath: string | undefined;
+  /**
+   * etcd user name, for etcd authentication. `GSR_ETCD_USERNAME`.
+   * @default undefined (no authentication)
+   */
+  readonly etcdUsername: string | undefined;
+  /**
+   * etcd password, required with {@link GsrConfig.etcdUsername}. `GSR_ETCD_PASSWORD`.
+   * @default undefined
+   */
+  readonly etcdPassword: string | undefined;
+  /**
+   * Verbosity of gsr's own logger: 0 errors only, 1 info, 2 debug, 3 and above everything.
+   * `GSR_LOG_LEVEL`.
+   * @default 0
+   */
+  readonly logLevel: number;
+  /**
+   * Microsecond timestamps in log records. `GSR_LOG_MICROSECONDS`.
+   * @default false
+   */
+  readonly logMicroseconds: boolean;
+  /**
+   * Source file and line in each log record. `GSR_LOG_FILE_TRACE`.
+   * @default false
+   */
+  readonly logFileTrace: boolean;
+  /**
+   * TTL, in seconds, of the lease that registrations are bound to. `GSR_LEASE_SECONDS`.
+   * @default 60
+   */
+  readonly leaseSeconds: number;
+}
+
+/**
+ * Configuration given in code. Each option wins over its `GSR_*` environment variable.
+ *
+ * @example
+ * ```ts
+ * const registry = await Registry.connect({ etcdEndpoints: ['10.0.0.5:2379'], leaseSeconds: 10 });
+ * ```
+ */
+export type GsrOptions = Partial<Omit<GsrConfig, 'etcdEndpoints'>> & {
+  /** etcd endpoints, as an array or a comma-separated string. See {@link GsrConfig.etcdEndpoints}. */
+  readonly etcdEndpoints?: string | readonly string[];
+};
+
+/** Environment variables, as `process.env` holds them. */
+export type Environment = Readonly<Record<string, string | undefined>>;

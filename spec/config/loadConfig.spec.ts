@@ -1,0 +1,208 @@
+import { configFields } from '../../lib/config/configFields';
+import { loadConfig } from '../../lib/config/loadConfig';
+import { ConfigError, isConfigError } from '../../lib/errors/ConfigError';
+
+function configErrorOf(action: () => unknown): ConfigError {
+  try {
+    action();
+  } catch (error) {
+    if (isConfigError(error)) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError, but nothing was thrown');
+}
+
+describe('loadConfig', () => {
+  it("defaults to the Go gsr's values", () => {
+    expect(loadConfig({}, {})).toEqual({
+      etcdEndpoints: ['http://127.0.0.1:2379'],
+      keyPrefix: 'gsr/',
+      connectTimeoutSeconds: 300,
+      dialTimeoutSeconds: 1,
+      requestTimeoutSeconds: 1,
+      useTls: false,
+      tlsCertPath: '/etc/gsr/server.pem',
+      tlsKeyPath: '/etc/gsr/server.key',
+      tlsCaPath: undefined,
+      etcdUsername: undefined,
+      etcdPassword: undefined,
+      logLevel: 0,
+      logMicroseconds: false,
+      logFileTrace: false,
+      leaseSeconds: 60,
+    });
+  });
+
+  it('reads every GSR_* variable', () => {
+    const config = loadConfig(
+      {},
+      {
+        GSR_ETCD_ENDPOINTS: 'https://e1, e2:2000',
+        GSR_KEY_PREFIX: 'acme//',
+        GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '2',
+        GSR_ETCD_DIAL_TIMEOUT_SECONDS: '0.5',
+        GSR_ETCD_REQUEST_TIMEOUT_SECONDS: '3',
+        GSR_USE_TLS: 'true',
+        GSR_TLS_CERT_PATH: '/c.pem',
+        GSR_TLS_KEY_PATH: '/c.key',
+        GSR_TLS_CA_PATH: '/ca.pem',
+        GSR_ETCD_USERNAME: 'svc',
+        GSR_ETCD_PASSWORD: 'pw',
+        GSR_LOG_LEVEL: '2',
+        GSR_LOG_MICROSECONDS: '1',
+        GSR_LOG_FILE_TRACE: 'yes',
+        GSR_LEASE_SECONDS: '15',
+      },
+    );
+    expect(config).toEqual({
+      etcdEndpoints: ['https://e1:2379', 'https://e2:2000'],
+      keyPrefix: 'acme/',
+      connectTimeoutSeconds: 2,
+      dialTimeoutSeconds: 0.5,
+      requestTimeoutSeconds: 3,
+      useTls: true,
+      tlsCertPath: '/c.pem',
+      tlsKeyPath: '/c.key',
+      tlsCaPath: '/ca.pem',
+      etcdUsername: 'svc',
+      etcdPassword: 'pw',
+      logLevel: 2,
+      logMicroseconds: true,
+      logFileTrace: true,
+      leaseSeconds: 15,
+    });
+  });
+
+  it('lets options given in code win over the environment', () => {
+    const config = loadConfig(
+      { leaseSeconds: 5, etcdEndpoints: ['a:1', 'b:2'], useTls: false },
+      { GSR_LEASE_SECONDS: 'abc', GSR_ETCD_ENDPOINTS: 'ftp://bad', GSR_USE_TLS: 'maybe' },
+    );
+    expect(config.leaseSeconds).toBe(5);
+    expect(config.etcdEndpoints).toEqual(['http://a:1', 'http://b:2']);
+    expect(config.useTls).toBe(false);
+  });
+
+  it('accepts endpoints in code as a comma-separated string', () => {
+    expect(loadConfig({ etcdEndpoints: 'x, y:1' }, {}).etcdEndpoints).toEqual([
+      'http://x:2379',
+      'http://y:1',
+    ]);
+  });
+
+  it('ignores variables that are not its own', () => {
+    expect(loadConfig({}, { GSR_UNRELATED: 'x', PATH: '/bin' }).leaseSeconds).toBe(60);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({}, {});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.etcdEndpoints)).toBe(true);
+  });
+
+  it('reads process.env by default, at call time', () => {
+    process.env.GSR_LEASE_SECONDS = '42';
+    try {
+      expect(loadConfig().leaseSeconds).toBe(42);
+    } finally {
+      delete process.env.GSR_LEASE_SECONDS;
+    }
+  });
+
+  describe('rejects a bad value with a ConfigError naming the variable and the value', () => {
+    it.each([
+      ['GSR_LEASE_SECONDS', 'abc', 'whole number of at least 1'],
+      ['GSR_LEASE_SECONDS', '-5', 'whole number of at least 1'],
+      ['GSR_LEASE_SECONDS', '0', 'whole number of at least 1'],
+      ['GSR_LEASE_SECONDS', '1.5', 'whole number of at least 1'],
+      ['GSR_USE_TLS', 'maybe', 'expected true or false'],
+      ['GSR_LOG_MICROSECONDS', 'sometimes', 'expected true or false'],
+      ['GSR_LOG_FILE_TRACE', '2', 'expected true or false'],
+      ['GSR_ETCD_ENDPOINTS', 'http://a:1/path', 'has a path'],
+      ['GSR_ETCD_ENDPOINTS', 'ftp://a', 'scheme "ftp"'],
+      ['GSR_ETCD_ENDPOINTS', 'http://a:65536', 'not a valid'],
+      ['GSR_ETCD_ENDPOINTS', 'a,,b', 'empty endpoint'],
+      ['GSR_KEY_PREFIX', 'with space', 'whitespace'],
+      ['GSR_ETCD_CONNECT_TIMEOUT_SECONDS', '0', 'greater than 0'],
+      ['GSR_ETCD_CONNECT_TIMEOUT_SECONDS', 'soon', 'greater than 0'],
+      ['GSR_ETCD_DIAL_TIMEOUT_SECONDS', '-1', 'greater than 0'],
+      ['GSR_ETCD_REQUEST_TIMEOUT_SECONDS', '1s', 'greater than 0'],
+      ['GSR_LOG_LEVEL', '-1', 'at least 0'],
+      ['GSR_LOG_LEVEL', 'debug', 'at least 0'],
+    ])('%s=%j', (variable, value, reason) => {
+      const error = configErrorOf(() => loadConfig({}, { [variable]: value }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.name).toBe('ConfigError');
+      expect(error.variable).toBe(variable);
+      expect(error.value).toBe(value);
+      expect(error.message).toContain(variable);
+      expect(error.message).toContain(JSON.stringify(value));
+      expect(error.message).toContain(reason);
+    });
+
+    it.each(Object.values(configFields).map((field) => [field.env]))(
+      '%s set but empty',
+      (variable) => {
+        const error = configErrorOf(() => loadConfig({}, { [variable]: '' }));
+        expect(error.variable).toBe(variable);
+        expect(error.message).toContain('set but empty');
+      },
+    );
+
+    it('names the option, not the variable, for a bad value given in code', () => {
+      const error = configErrorOf(() => loadConfig({ leaseSeconds: 0 }, {}));
+      expect(error.variable).toBe('leaseSeconds');
+      expect(error.value).toBe(0);
+      expect(error.message).toContain('leaseSeconds');
+    });
+
+    it('reports every bad variable at once', () => {
+      const error = configErrorOf(() =>
+        loadConfig({}, { GSR_LEASE_SECONDS: 'abc', GSR_USE_TLS: 'maybe' }),
+      );
+      expect(error.problems.map((p) => p.variable).sort()).toEqual([
+        'GSR_LEASE_SECONDS',
+        'GSR_USE_TLS',
+      ]);
+    });
+
+    it('rejects an option it does not know', () => {
+      const error = configErrorOf(() => loadConfig({ leaseSecond: 5 } as object, {}));
+      expect(error.variable).toBe('leaseSecond');
+      expect(error.message).toContain('is not a gsr option');
+    });
+
+    it('never echoes the password', () => {
+      const error = configErrorOf(() => loadConfig({}, { GSR_ETCD_PASSWORD: '   ' }));
+      expect(error.variable).toBe('GSR_ETCD_PASSWORD');
+      expect(error.value).toBeUndefined();
+      expect(error.message).not.toContain('   "');
+    });
+
+    it('requires a password with a user name, and the other way round', () => {
+      expect(configErrorOf(() => loadConfig({}, { GSR_ETCD_USERNAME: 'u' })).variable).toBe(
+        'GSR_ETCD_PASSWORD',
+      );
+      expect(configErrorOf(() => loadConfig({}, { GSR_ETCD_PASSWORD: 'p' })).variable).toBe(
+        'GSR_ETCD_USERNAME',
+      );
+    });
+
+    it('refuses a plain http endpoint when TLS is on: no silent plain text', () => {
+      const error = configErrorOf(() =>
+        loadConfig({}, { GSR_USE_TLS: 'true', GSR_ETCD_ENDPOINTS: 'https://a,http://b' }),
+      );
+      expect(error.variable).toBe('GSR_ETCD_ENDPOINTS');
+      expect(error.message).toContain('plain http://');
+    });
+
+    it('refuses a mix of http and https endpoints', () => {
+      const error = configErrorOf(() =>
+        loadConfig({}, { GSR_ETCD_ENDPOINTS: 'https://a,http://b' }),
+      );
+      expect(error.message).toContain('mixes http:// and https://');
+    });
+  });
+});
