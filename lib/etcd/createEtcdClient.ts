@@ -1,0 +1,67 @@
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  noop,
+  retry,
+} from 'cockatiel';
+import { Etcd3, isRecoverableError } from 'etcd3';
+import type { GsrConfig } from '../config/GsrConfig';
+import { readTlsCredentials } from './readTlsCredentials';
+
+/**
+ * gRPC's own reconnect backoff grows to 120 s; capped here so that a client notices a recovered etcd in
+ * about a second rather than minutes.
+ */
+const MAX_RECONNECT_BACKOFF_MS = 1000;
+/**
+ * Keepalive pings find a dead connection (a partition, a member that vanished without a FIN) while a
+ * watch or keepalive stream is open. etcd's default `--grpc-keepalive-min-time` is 5 s; pinging more
+ * often gets the connection closed with "too many pings".
+ */
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+
+/**
+ * Builds the etcd3 client gsr talks through. It does no I/O but read TLS files; see `probeEtcd` for the
+ * first request.
+ *
+ * Fault handling: one failed call moves on to the next member (with several members, a circuit breaker
+ * skips one that keeps failing, for a second at a time); gsr retries over time itself, with backoff and
+ * logging, where it knows what the call is for.
+ * @internal
+ */
+export function createEtcdClient(config: GsrConfig): Etcd3 {
+  const hosts = [...config.etcdEndpoints];
+  const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
+  const credentials = readTlsCredentials(config);
+  return new Etcd3({
+    hosts,
+    ...(credentials && { credentials }),
+    ...(config.etcdUsername !== undefined && {
+      auth: { username: config.etcdUsername, password: config.etcdPassword ?? '' },
+    }),
+    // Streams (watch, lease keepalive) live for as long as they are needed: no deadline.
+    defaultCallOptions: (context) =>
+      context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs },
+    grpcOptions: {
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    },
+    faultHandling: {
+      host: () =>
+        hosts.length > 1
+          ? circuitBreaker(handleWhen(isRecoverableError), {
+              halfOpenAfter: 1000,
+              breaker: new ConsecutiveBreaker(3),
+            })
+          : noop,
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
+      // etcd3 wants the first step of a backoff, not the factory.
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
+    },
+  });
+}

@@ -1,0 +1,21 @@
+/**
+ * gsr: service registration and discovery on etcd, as RxJS streams.
+ * @packageDocumentation
+ */
+
+// Registry
+export { Registry, type ConnectOptions } from './registry/Registry';
+
+// Configuration
+export { loadConfig } from './config/loadConfig';
+export type { Environment, GsrConfig, GsrOptions } from './config/GsrConfig';
+
+// Logging
+export { createLogger } from './logging/createLogger';
+
+// Errors
+export { AuthenticationError, isAuthenticationError } from './errors/AuthenticationError';
+export { ConfigError, isConfigError, type ConfigProblem } from './errors/ConfigError';
+export { ConnectError, isConnectError } from './errors/ConnectError';
+export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';
+export { RegistryClosedError, isRegistryClosedError } from './errors/RegistryClosedError';

@@ -1,0 +1,202 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthenticationError } from '../../lib/errors/AuthenticationError';
+import { ConfigError } from '../../lib/errors/ConfigError';
+import { ConnectError } from '../../lib/errors/ConnectError';
+import { PermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
+import { Registry } from '../../lib/registry/Registry';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { freePorts } from '../../lib/testing/freePorts';
+import { enableEtcdAuth } from '../support/etcdAuth';
+import { testLogger } from '../support/testLogger';
+
+describe('Registry.connect', () => {
+  let etcd: EtcdCluster;
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start();
+  });
+  afterAll(async () => {
+    await etcd.close();
+  });
+
+  it('resolves once etcd answers, and close() releases the client', async () => {
+    const { logger, lines } = testLogger();
+    const registry = await Registry.connect({ etcdEndpoints: etcd.endpoints, logger, env: {} });
+    expect(registry.config.etcdEndpoints).toEqual(etcd.endpoints);
+    expect(registry.config.keyPrefix).toBe('gsr/');
+    expect(lines).toContainEqual(expect.stringMatching(/^info: connected to etcd at http:\/\/127/));
+    await registry.close();
+    await expect(registry.close()).resolves.toBeUndefined();
+  });
+
+  it('reads GSR_* variables from the environment it is given', async () => {
+    const registry = await Registry.connect({
+      logger: testLogger().logger,
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_PREFIX: 'env-prefix' },
+    });
+    expect(registry.config.keyPrefix).toBe('env-prefix/');
+    await registry.close();
+  });
+
+  it('rejects an invalid variable with a ConfigError before contacting etcd', async () => {
+    const attempt = Registry.connect({
+      env: { GSR_LEASE_SECONDS: 'abc', GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow('GSR_LEASE_SECONDS: expected a whole number');
+  });
+
+  it('gives up on an unreachable endpoint after the connect timeout, naming it', async () => {
+    const [port] = await freePorts(1);
+    const endpoint = `http://127.0.0.1:${port ?? 0}`;
+    const started = Date.now();
+    const attempt = Registry.connect({
+      etcdEndpoints: endpoint,
+      connectTimeoutSeconds: 2,
+      logger: testLogger().logger,
+      env: {},
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ConnectError);
+    const elapsed = Date.now() - started;
+    const error = (await attempt.catch((e: unknown) => e)) as ConnectError;
+    expect(error.name).toBe('ConnectError');
+    expect(error.endpoints).toEqual([endpoint]);
+    expect(error.message).toContain(`Could not reach etcd at ${endpoint} within 2s`);
+    expect(error.cause).toBeInstanceOf(Error);
+    // It kept trying for the whole timeout, and not for the default 300 s.
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(10_000);
+  });
+
+  describe('against a server that accepts connections and never answers', () => {
+    let server: Server;
+    const sockets = new Set<Socket>();
+    beforeAll(async () => {
+      server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it('bounds each attempt by the dial timeout and still gives up in time', async () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const { logger, lines } = testLogger();
+      const started = Date.now();
+      const attempt = Registry.connect({
+        etcdEndpoints: `127.0.0.1:${port}`,
+        connectTimeoutSeconds: 2,
+        dialTimeoutSeconds: 0.3,
+        logger,
+        env: {},
+      });
+      await expect(attempt).rejects.toBeInstanceOf(ConnectError);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // Several attempts fit in the timeout only if each one stopped at the dial timeout.
+      const attempts = lines.filter((line) => line.startsWith('debug: connect attempt'));
+      expect(attempts.length).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  it('waits for an etcd that starts after it began trying', async () => {
+    const late = EtcdCluster.start();
+    // Learn the endpoint only once the cluster exists; connect before it is healthy.
+    const cluster = await late;
+    await cluster.members[0]?.stop();
+    const connecting = Registry.connect({
+      etcdEndpoints: cluster.endpoints,
+      connectTimeoutSeconds: 30,
+      logger: testLogger().logger,
+      env: {},
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await cluster.members[0]?.start();
+    const registry = await connecting;
+    await registry.close();
+    await cluster.close();
+  });
+
+  it('rejects at once when a TLS file cannot be read, naming the variable and the path', async () => {
+    const attempt = Registry.connect({
+      env: {
+        GSR_ETCD_ENDPOINTS: 'https://127.0.0.1:1',
+        GSR_USE_TLS: 'true',
+        GSR_TLS_CERT_PATH: '/nonexistent/client.pem',
+      },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      'GSR_TLS_CERT_PATH: cannot read the file (ENOENT), got "/nonexistent/client.pem"',
+    );
+  });
+
+  it('rejects at once when the CA file cannot be read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gsr-tls-'));
+    writeFileSync(join(dir, 'c.pem'), 'x');
+    const attempt = Registry.connect({
+      env: { GSR_ETCD_ENDPOINTS: 'https://127.0.0.1:1', GSR_TLS_CA_PATH: join(dir, 'ca.pem') },
+    });
+    await expect(attempt).rejects.toThrow(/GSR_TLS_CA_PATH: cannot read the file \(ENOENT\)/);
+  });
+
+  describe('with etcd authentication', () => {
+    let secured: EtcdCluster;
+    beforeAll(async () => {
+      secured = await EtcdCluster.start();
+      await enableEtcdAuth(secured.endpoints, 'rootpw', [
+        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
+        { name: 'outsider', password: 'good', readWritePrefix: 'other/' },
+      ]);
+    });
+    afterAll(async () => {
+      await secured.close();
+    });
+
+    it('connects with the right credentials', async () => {
+      const registry = await Registry.connect({
+        etcdEndpoints: secured.endpoints,
+        etcdUsername: 'svc',
+        etcdPassword: 'good',
+        logger: testLogger().logger,
+        env: {},
+      });
+      await registry.close();
+    });
+
+    it('rejects a wrong password at once with an AuthenticationError', async () => {
+      const started = Date.now();
+      const attempt = Registry.connect({
+        etcdEndpoints: secured.endpoints,
+        etcdUsername: 'svc',
+        etcdPassword: 'wrong',
+        connectTimeoutSeconds: 60,
+        logger: testLogger().logger,
+        env: {},
+      });
+      await expect(attempt).rejects.toBeInstanceOf(AuthenticationError);
+      await expect(attempt).rejects.toThrow('as user "svc"');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it('rejects at once a user without access to the key prefix', async () => {
+      const attempt = Registry.connect({
+        etcdEndpoints: secured.endpoints,
+        etcdUsername: 'outsider',
+        etcdPassword: 'good',
+        connectTimeoutSeconds: 60,
+        logger: testLogger().logger,
+        env: {},
+      });
+      await expect(attempt).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(attempt).rejects.toThrow('etcd denied gsr access to "gsr/services/"');
+    });
+  });
+});
