@@ -1,5 +1,6 @@
 import { isBrokenCircuitError, TaskCancelledError } from 'cockatiel';
 import {
+  castGrpcError,
   ClientClosedError,
   ClientRuntimeError,
   EtcdAuthenticationFailedError,
@@ -36,7 +37,9 @@ export interface EtcdOperation {
  * closed client, or the original error for anything else that is not an etcd failure (a bug).
  * @internal
  */
-export function fatalError(error: unknown, operation: EtcdOperation): Error | undefined {
+export function fatalError(raw: unknown, operation: EtcdOperation): Error | undefined {
+  // Watch streams report grpc-js's untyped errors as they are; type them as requests' errors are.
+  const error = raw instanceof Error ? castGrpcError(raw) : raw;
   if (error instanceof EtcdAuthenticationFailedError || error instanceof EtcdUserNotFoundError) {
     return new AuthenticationError(operation.username, error);
   }

@@ -40,13 +40,23 @@ export function createLogger(
 
 function line(info: winston.Logform.TransformableInfo): string {
   const fields = Object.fromEntries(Object.entries(info).filter(([key]) => !OWN_FIELDS.has(key)));
-  const extra = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields, errorsAsText)}` : '';
+  const extra = Object.keys(fields).length > 0 ? ` ${fieldsAsJson(fields)}` : '';
   const source = typeof info.source === 'string' ? ` (${info.source})` : '';
   return `${String(info.timestamp)} ${info.level} gsr: ${String(info.message)}${extra}${source}`;
 }
 
-function errorsAsText(_key: string, value: unknown): unknown {
-  return value instanceof Error ? `${value.name}: ${value.message}` : value;
+/** Fields as JSON; logging must never throw, whatever a caller passes. */
+function fieldsAsJson(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields, (_key, value: unknown) => {
+      if (value instanceof Error) {
+        return `${value.name}: ${value.message}`;
+      }
+      return typeof value === 'bigint' ? value.toString() : value;
+    });
+  } catch {
+    return '{"fields":"(not serialisable)"}';
+  }
 }
 
 /** ISO 8601 with six fractional digits; `Date` alone only has milliseconds. */

@@ -52,3 +52,15 @@ describe('createLogger', () => {
     );
   });
 });
+
+describe('createLogger, given awkward fields', () => {
+  it('writes bigints as text and survives a cycle', () => {
+    const { logger, lines } = capture({ logLevel: 0, logMicroseconds: false, logFileTrace: false });
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    logger.error('a', { revision: 12n });
+    logger.error('b', { cycle });
+    expect(lines[0]).toMatch(/error gsr: a {"revision":"12"}$/);
+    expect(lines[1]).toMatch(/error gsr: b {"fields":"\(not serialisable\)"}$/);
+  });
+});
