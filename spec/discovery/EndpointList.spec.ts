@@ -1,0 +1,137 @@
+import { EndpointList } from '../../lib/discovery/EndpointList';
+import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
+import { KeyLayout } from '../../lib/keys/KeyLayout';
+import { testLogger } from '../support/testLogger';
+
+const layout = new KeyLayout('gsr/');
+const key = (address: string): string => layout.endpointKey('web', address);
+const put = (address: string, value = ''): KeyChange => ({ type: 'put', key: key(address), value });
+const del = (address: string): KeyChange => ({ type: 'delete', key: key(address), value: '' });
+
+function list() {
+  const { logger, lines } = testLogger();
+  return { list: new EndpointList(layout, logger), lines };
+}
+
+describe('EndpointList', () => {
+  it('starts empty', () => {
+    expect(list().list.snapshot()).toEqual([]);
+  });
+
+  it('reads a snapshot sorted by address, with metadata when the value is JSON', () => {
+    const { list: endpoints } = list();
+    expect(
+      endpoints.reset([
+        { key: key('10.0.0.2:80'), value: '' },
+        { key: key('10.0.0.1:80'), value: '{"zone":"a"}' },
+      ]),
+    ).toBe(true);
+    expect(endpoints.snapshot()).toEqual([
+      { service: 'web', address: '10.0.0.1:80', metadata: { zone: 'a' } },
+      { service: 'web', address: '10.0.0.2:80' },
+    ]);
+  });
+
+  it('hands out one frozen array per change', () => {
+    const { list: endpoints } = list();
+    endpoints.apply([put('a')]);
+    const first = endpoints.snapshot();
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first[0])).toBe(true);
+    expect(endpoints.snapshot()).toBe(first);
+    endpoints.apply([put('b')]);
+    expect(endpoints.snapshot()).not.toBe(first);
+    expect(first).toEqual([{ service: 'web', address: 'a' }]);
+  });
+
+  it('inserts and removes in order', () => {
+    const { list: endpoints } = list();
+    expect(endpoints.apply([put('m'), put('a'), put('z'), put('c')])).toBe(true);
+    expect(endpoints.snapshot().map((e) => e.address)).toEqual(['a', 'c', 'm', 'z']);
+    expect(endpoints.apply([del('c'), del('z')])).toBe(true);
+    expect(endpoints.snapshot().map((e) => e.address)).toEqual(['a', 'm']);
+  });
+
+  it('does not count a rewrite of the same value as a change', () => {
+    const { list: endpoints } = list();
+    endpoints.apply([put('a', '{"x":1,"y":2}')]);
+    expect(endpoints.apply([put('a', '{"x":1,"y":2}')])).toBe(false);
+    expect(endpoints.apply([put('a', '{"y":2,"x":1}')])).toBe(false);
+    expect(endpoints.apply([put('a', '{"x":3}')])).toBe(true);
+    expect(endpoints.snapshot()[0]?.metadata).toEqual({ x: 3 });
+  });
+
+  it('ignores the deletion of an unknown or malformed key', () => {
+    const { list: endpoints } = list();
+    endpoints.apply([put('a')]);
+    expect(endpoints.apply([del('b')])).toBe(false);
+    expect(endpoints.apply([{ type: 'delete', key: 'gsr/services/web/x/y', value: '' }])).toBe(
+      false,
+    );
+  });
+
+  it('skips a malformed key and logs it, never throws', () => {
+    const { list: endpoints, lines } = list();
+    expect(endpoints.apply([{ type: 'put', key: 'gsr/services/web/x/y', value: '' }])).toBe(false);
+    expect(endpoints.snapshot()).toEqual([]);
+    expect(lines).toEqual([
+      expect.stringContaining('skipping malformed key "gsr/services/web/x/y"'),
+    ]);
+  });
+
+  it('keeps an endpoint whose value is not JSON, without metadata, and logs it', () => {
+    const { list: endpoints, lines } = list();
+    endpoints.apply([put('a', 'garbage'), put('b', '[1]')]);
+    expect(endpoints.snapshot()).toEqual([
+      { service: 'web', address: 'a' },
+      { service: 'web', address: 'b' },
+    ]);
+    expect(lines).toEqual([
+      expect.stringContaining('ignoring the metadata of gsr/services/web/a: the value is not JSON'),
+      expect.stringContaining('ignoring the metadata of gsr/services/web/b'),
+    ]);
+  });
+
+  it('reports no change, and keeps its array, when a new snapshot equals the list', () => {
+    const { list: endpoints } = list();
+    endpoints.apply([put('a'), put('b', '{"z":1}')]);
+    const before = endpoints.snapshot();
+    expect(
+      endpoints.reset([
+        { key: key('b'), value: '{"z":1}' },
+        { key: key('a'), value: '' },
+      ]),
+    ).toBe(false);
+    expect(endpoints.snapshot()).toBe(before);
+    expect(endpoints.reset([{ key: key('a'), value: '' }])).toBe(true);
+    expect(endpoints.snapshot().map((e) => e.address)).toEqual(['a']);
+  });
+
+  it('agrees with a sorted map after any sequence of changes', () => {
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const { list: endpoints } = list();
+    const model = new Map<string, string>();
+    for (let round = 0; round < 300; round++) {
+      const batch: KeyChange[] = [];
+      for (let i = 0; i < 1 + random(5); i++) {
+        const address = `10.0.${random(8)}.${random(30)}:80`;
+        if (random(3) === 0) {
+          batch.push(del(address));
+          model.delete(address);
+        } else {
+          const value = random(2) === 0 ? '' : `{"w":${random(3)}}`;
+          batch.push(put(address, value));
+          model.set(address, value);
+        }
+      }
+      endpoints.apply(batch);
+      const expected = [...model.keys()].sort();
+      expect(endpoints.snapshot().map((e) => e.address)).toEqual(expected);
+      expect(endpoints.size).toBe(model.size);
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
+import { ServiceNames } from '../../lib/discovery/ServiceNames';
+import { KeyLayout } from '../../lib/keys/KeyLayout';
+import { testLogger } from '../support/testLogger';
+
+const layout = new KeyLayout('gsr/');
+const put = (service: string, address: string): KeyChange => ({
+  type: 'put',
+  key: layout.endpointKey(service, address),
+  value: '',
+});
+const del = (service: string, address: string): KeyChange => ({
+  ...put(service, address),
+  type: 'delete',
+});
+
+describe('ServiceNames', () => {
+  const names = () => new ServiceNames(layout, testLogger().logger);
+
+  it('lists each service with an endpoint once, sorted', () => {
+    const services = names();
+    expect(services.reset([put('web', 'a'), put('data', 'b'), put('web', 'c')])).toBe(true);
+    expect(services.snapshot()).toEqual(['data', 'web']);
+  });
+
+  it('changes only when a service appears or loses its last endpoint', () => {
+    const services = names();
+    expect(services.apply([put('web', 'a')])).toBe(true);
+    expect(services.apply([put('web', 'b')])).toBe(false);
+    expect(services.apply([del('web', 'a')])).toBe(false);
+    expect(services.apply([del('web', 'b')])).toBe(true);
+    expect(services.snapshot()).toEqual([]);
+  });
+
+  it('ignores malformed keys and unknown deletions', () => {
+    const services = names();
+    expect(services.apply([{ type: 'put', key: 'gsr/services/web', value: '' }])).toBe(false);
+    expect(services.apply([del('web', 'a')])).toBe(false);
+  });
+
+  it('keeps its array when a snapshot brings the same names', () => {
+    const services = names();
+    services.reset([put('web', 'a')]);
+    const before = services.snapshot();
+    expect(services.reset([put('web', 'b')])).toBe(false);
+    expect(services.snapshot()).toBe(before);
+    expect(Object.isFrozen(before)).toBe(true);
+  });
+});
