@@ -50,6 +50,8 @@ export function createEtcdClient(config: GsrConfig): Etcd3 {
       'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      // A large service's one range get can pass grpc-js's 4 MiB default.
+      'grpc.max_receive_message_length': -1,
     },
     faultHandling: {
       host: () =>

@@ -5,3 +5,4 @@
 export { EtcdCluster, type EtcdClusterOptions } from './EtcdCluster';
 export { EtcdMember, type EtcdMemberSpec } from './EtcdMember';
 export type { HttpTls } from './httpGet';
+export { TcpProxy, type CutMode } from './TcpProxy';

@@ -1,0 +1,179 @@
+import type { IBackoff, IBackoffFactory } from 'cockatiel';
+import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
+import { Observable } from 'rxjs';
+import type { Logger } from 'winston';
+import { fatalError, type EtcdOperation } from '../etcd/fatalError';
+import type { ConnectionHealth } from '../registry/ConnectionHealth';
+import type { KeyChange, PrefixUpdate } from './PrefixUpdate';
+
+/** What {@link watchPrefix} needs from its registry. @internal */
+export interface WatchContext {
+  readonly client: Etcd3;
+  readonly logger: Logger;
+  readonly health: ConnectionHealth;
+  readonly username: string | undefined;
+  /** Delays between attempts while etcd cannot be reached. */
+  readonly backoff: IBackoffFactory<undefined>;
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * A cold Observable of everything under `prefix`: first the whole range as of one revision (one range
+ * get), then the changes of every watch response from the next revision on, so that nothing between the
+ * get and the watch is lost or doubled.
+ *
+ * It survives what etcd does to it. When the watch breaks (connection lost, member or cluster restarted)
+ * it keeps quiet, retries with backoff and jitter, and resumes after the last revision it emitted; when
+ * etcd can no longer replay from there (history compacted), it reads the range again and emits a new
+ * `reset`. It errors only on what retrying cannot fix (authentication, permission), with a typed error.
+ *
+ * The revision to resume from is tracked here rather than left to etcd3, which takes it from response
+ * headers: while a watch catches up on history, a header carries etcd's current revision, not that of the
+ * events, and a break at that moment would skip events.
+ *
+ * Unsubscribing cancels the etcd watcher and any pending retry.
+ * @internal
+ */
+export function watchPrefix(prefix: string, context: WatchContext): Observable<PrefixUpdate> {
+  const { client, logger, health } = context;
+  const operation: EtcdOperation = {
+    key: prefix,
+    username: context.username,
+    description: `watch ${prefix}`,
+  };
+
+  return new Observable<PrefixUpdate>((subscriber) => {
+    /** Emitted up to here; `undefined` until a range has been read, or when it must be read again. */
+    let revision: bigint | undefined;
+    let watcher: Watcher | undefined;
+    let retryTimer: NodeJS.Timeout | undefined;
+    let backoff: IBackoff<undefined> | undefined;
+    let interruption: unknown;
+    let stopped = false;
+
+    const dropWatcher = (cancel: boolean): void => {
+      const dropped = watcher;
+      watcher = undefined;
+      if (dropped !== undefined) {
+        dropped.removeAllListeners();
+        // etcd3 may still emit on a watcher it is tearing down; an unheard 'error' would throw.
+        dropped.on('error', ignore);
+        if (cancel) {
+          dropped.cancel().catch(ignore);
+        }
+      }
+    };
+
+    const retryLater = (error: unknown, cancelWatcher: boolean): void => {
+      dropWatcher(cancelWatcher);
+      const fatal = fatalError(error, operation);
+      if (fatal !== undefined) {
+        subscriber.error(fatal);
+        return;
+      }
+      if (interruption === undefined) {
+        logger.debug(`watch on ${prefix} interrupted; retrying`, { cause: error, revision });
+      }
+      interruption = error;
+      health.down(error);
+      backoff = backoff?.next(undefined) ?? context.backoff.next(undefined);
+      retryTimer = setTimeout(() => void run(), backoff.duration);
+    };
+
+    const resumed = (): void => {
+      if (interruption !== undefined) {
+        logger.debug(`watch on ${prefix} resumed`, { revision });
+        interruption = undefined;
+      }
+      backoff = undefined;
+      health.up();
+    };
+
+    const onData = (response: IWatchResponse): void => {
+      if (response.events.length === 0) {
+        // A progress notification: etcd only sends one to a watcher that has seen everything up to the
+        // header's revision, so resuming from there is safe and may avoid a compacted revision.
+        const progress = BigInt(response.header.revision);
+        if (revision !== undefined && progress > revision) {
+          revision = progress;
+        }
+        return;
+      }
+      const changes: KeyChange[] = [];
+      let last = revision ?? 0n;
+      for (const event of response.events) {
+        const eventRevision = BigInt(event.kv.mod_revision);
+        if (revision !== undefined && eventRevision <= revision) {
+          continue; // Already emitted, should etcd ever replay it.
+        }
+        changes.push({
+          type: event.type === 'Put' ? 'put' : 'delete',
+          key: event.kv.key.toString(),
+          value: event.kv.value.toString(),
+        });
+        last = eventRevision;
+      }
+      if (changes.length > 0) {
+        revision = last;
+        subscriber.next({ kind: 'changes', revision, changes });
+      }
+    };
+
+    const run = async (): Promise<void> => {
+      retryTimer = undefined;
+      try {
+        if (revision === undefined) {
+          const range = await client.getAll().prefix(prefix).exec();
+          if (stopped) {
+            return;
+          }
+          revision = BigInt(range.header.revision);
+          subscriber.next({
+            kind: 'reset',
+            revision,
+            entries: range.kvs.map((kv) => ({
+              key: kv.key.toString(),
+              value: kv.value.toString(),
+            })),
+          });
+          if (subscriber.closed) {
+            return; // The subscriber left while handling the snapshot.
+          }
+        }
+        const created = client
+          .watch()
+          .prefix(prefix)
+          .startRevision(String(revision + 1n))
+          .watcher();
+        watcher = created;
+        created.on('connected', resumed);
+        created.on('data', onData);
+        // etcd3 re-attaches a disconnected watcher by itself, from a revision it tracks less carefully
+        // (see above): drop it and start a new one from ours.
+        created.on('disconnected', (error) => retryLater(error, true));
+        created.on('error', (error) => {
+          // etcd cancelled the watch; the likeliest cause is a compacted start revision, after which only
+          // a fresh read is correct. etcd3 has already forgotten the watcher: nothing to cancel.
+          logger.debug(`etcd cancelled the watch on ${prefix}; reading it again`, {
+            cause: error,
+            revision,
+          });
+          revision = undefined;
+          retryLater(error, false);
+        });
+      } catch (error) {
+        if (!stopped) {
+          retryLater(error, true);
+        }
+      }
+    };
+
+    void run();
+    return () => {
+      stopped = true;
+      clearTimeout(retryTimer);
+      dropWatcher(true);
+    };
+  });
+}
