@@ -6,6 +6,9 @@
 // Registry
 export { Registry, type ConnectOptions } from './registry/Registry';
 
+// Endpoints
+export type { Endpoint, Metadata } from './endpoint/Endpoint';
+
 // Configuration
 export { loadConfig } from './config/loadConfig';
 export type { Environment, GsrConfig, GsrOptions } from './config/GsrConfig';
@@ -17,5 +20,7 @@ export { createLogger } from './logging/createLogger';
 export { AuthenticationError, isAuthenticationError } from './errors/AuthenticationError';
 export { ConfigError, isConfigError, type ConfigProblem } from './errors/ConfigError';
 export { ConnectError, isConnectError } from './errors/ConnectError';
+export { EtcdUnavailableError, isEtcdUnavailableError } from './errors/EtcdUnavailableError';
 export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';
 export { RegistryClosedError, isRegistryClosedError } from './errors/RegistryClosedError';
+export { ValidationError, isValidationError } from './errors/ValidationError';

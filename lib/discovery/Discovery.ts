@@ -1,0 +1,138 @@
+import {
+  defer,
+  finalize,
+  type Observable,
+  ReplaySubject,
+  share,
+  Subject,
+  takeUntil,
+  tap,
+  throwError,
+  timer,
+} from 'rxjs';
+import type { Endpoint } from '../endpoint/Endpoint';
+import { validateServiceName } from '../endpoint/validateEndpoint';
+import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { RegistryClosedError } from '../errors/RegistryClosedError';
+import { fatalError } from '../etcd/fatalError';
+import type { KeyLayout } from '../keys/KeyLayout';
+import { EndpointList } from './EndpointList';
+import { liveView } from './liveView';
+import { ServiceNames } from './ServiceNames';
+import { watchPrefix, type WatchContext } from './watchPrefix';
+
+/** One service's shared stream, and the list it last emitted while someone was subscribed. */
+interface LiveService {
+  readonly endpoints$: Observable<readonly Endpoint[]>;
+  readonly cache: { current?: readonly Endpoint[] | undefined };
+}
+
+/**
+ * The discovery half of a registry: one shared, live stream per service (and one of service names), and
+ * one-off lists served from those streams when they are live.
+ * @internal
+ */
+export class Discovery {
+  readonly #context: WatchContext;
+  readonly #layout: KeyLayout;
+  readonly #gracePeriodMs: number;
+  readonly #services = new Map<string, LiveService>();
+  readonly #closing = new Subject<void>();
+  #names$: Observable<readonly string[]> | undefined;
+  #closed = false;
+
+  constructor(context: WatchContext, layout: KeyLayout, gracePeriodMs: number) {
+    this.#context = context;
+    this.#layout = layout;
+    this.#gracePeriodMs = gracePeriodMs;
+  }
+
+  endpoints$(service: string): Observable<readonly Endpoint[]> {
+    try {
+      validateServiceName(service);
+    } catch (error) {
+      return throwError(() => error);
+    }
+    let live = this.#services.get(service);
+    if (live === undefined) {
+      const cache: LiveService['cache'] = {};
+      const list$ = liveView(
+        watchPrefix(this.#layout.servicePrefix(service), this.#context),
+        () => new EndpointList(this.#layout, this.#context.logger),
+      ).pipe(
+        tap((list) => (cache.current = list)),
+        finalize(() => (cache.current = undefined)),
+      );
+      live = { endpoints$: this.#shared(list$, `watch "${service}"`), cache };
+      this.#services.set(service, live);
+    }
+    return live.endpoints$;
+  }
+
+  services$(): Observable<readonly string[]> {
+    this.#names$ ??= this.#shared(
+      liveView(
+        watchPrefix(this.#layout.servicesPrefix, this.#context),
+        () => new ServiceNames(this.#layout, this.#context.logger),
+      ),
+      'watch services',
+    );
+    return this.#names$;
+  }
+
+  async endpoints(service: string): Promise<readonly Endpoint[]> {
+    const operation = `list endpoints of "${service}"`;
+    if (this.#closed) {
+      throw new RegistryClosedError(operation);
+    }
+    validateServiceName(service);
+    const live = this.#services.get(service)?.cache.current;
+    if (live !== undefined) {
+      return live;
+    }
+    const prefix = this.#layout.servicePrefix(service);
+    try {
+      const range = await this.#context.client.getAll().prefix(prefix).exec();
+      this.#context.health.up();
+      const list = new EndpointList(this.#layout, this.#context.logger);
+      list.reset(range.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() })));
+      return list.snapshot();
+    } catch (error) {
+      const typed = fatalError(error, {
+        key: prefix,
+        username: this.#context.username,
+        description: operation,
+      });
+      if (typed === undefined) {
+        this.#context.health.down(error);
+      }
+      throw typed ?? new EtcdUnavailableError(operation, error);
+    }
+  }
+
+  /** Completes every stream, which releases every watch. */
+  close(): void {
+    this.#closed = true;
+    this.#closing.next();
+    this.#closing.complete();
+  }
+
+  /**
+   * Shares one subscription of `source$` between every subscriber, replaying the latest value to late
+   * ones. When the last subscriber leaves, the source is kept for the grace period, so that a quick
+   * re-subscription (a retry, a `switchMap`) finds it warm; an error or the registry's close resets it.
+   */
+  #shared<T>(source$: Observable<T>, operation: string): Observable<T> {
+    return defer(() =>
+      this.#closed ? throwError(() => new RegistryClosedError(operation)) : source$,
+    ).pipe(
+      takeUntil(this.#closing),
+      share({
+        connector: () => new ReplaySubject<T>(1),
+        resetOnError: true,
+        resetOnComplete: true,
+        resetOnRefCountZero: () => timer(this.#gracePeriodMs),
+      }),
+    );
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * A one-off request could not be served because etcd did not answer in time (every member unreachable,
+ * no leader, a timeout). Live streams and registrations never fail with it: they retry.
+ *
+ * @example
+ * ```ts
+ * const list = await registry.endpoints('web').catch((e) => {
+ *   if (isEtcdUnavailableError(e)) return lastKnown; // etcd is down: fall back to what you had
+ *   throw e;
+ * });
+ * ```
+ */
+export class EtcdUnavailableError extends Error {
+  override readonly name = 'EtcdUnavailableError';
+
+  constructor(
+    /** What was asked, e.g. `list endpoints of "web"`. */
+    readonly operation: string,
+    /** The error etcd3 reported. */
+    override readonly cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`etcd is unavailable; could not ${operation}: ${why}`, { cause });
+  }
+}
+
+/** Whether `error` is an {@link EtcdUnavailableError}. */
+export const isEtcdUnavailableError = (error: unknown): error is EtcdUnavailableError =>
+  error instanceof EtcdUnavailableError;
