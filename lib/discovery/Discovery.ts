@@ -14,12 +14,13 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import { validateServiceName } from '../endpoint/validateEndpoint';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
+import type { EtcdContext } from '../etcd/EtcdContext';
 import { fatalError } from '../etcd/fatalError';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { EndpointList } from './EndpointList';
 import { liveView } from './liveView';
 import { ServiceNames } from './ServiceNames';
-import { watchPrefix, type WatchContext } from './watchPrefix';
+import { watchPrefix } from './watchPrefix';
 
 /** One service's shared stream, and the list it last emitted while someone was subscribed. */
 interface LiveService {
@@ -33,7 +34,7 @@ interface LiveService {
  * @internal
  */
 export class Discovery {
-  readonly #context: WatchContext;
+  readonly #context: EtcdContext;
   readonly #layout: KeyLayout;
   readonly #gracePeriodMs: number;
   readonly #services = new Map<string, LiveService>();
@@ -41,7 +42,7 @@ export class Discovery {
   #names$: Observable<readonly string[]> | undefined;
   #closed = false;
 
-  constructor(context: WatchContext, layout: KeyLayout, gracePeriodMs: number) {
+  constructor(context: EtcdContext, layout: KeyLayout, gracePeriodMs: number) {
     this.#context = context;
     this.#layout = layout;
     this.#gracePeriodMs = gracePeriodMs;

@@ -1,20 +1,9 @@
-import type { IBackoff, IBackoffFactory } from 'cockatiel';
-import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
+import type { IBackoff } from 'cockatiel';
+import type { IWatchResponse, Watcher } from 'etcd3';
 import { Observable } from 'rxjs';
-import type { Logger } from 'winston';
+import type { EtcdContext } from '../etcd/EtcdContext';
 import { fatalError, type EtcdOperation } from '../etcd/fatalError';
-import type { ConnectionHealth } from '../registry/ConnectionHealth';
 import type { KeyChange, PrefixUpdate } from './PrefixUpdate';
-
-/** What {@link watchPrefix} needs from its registry. @internal */
-export interface WatchContext {
-  readonly client: Etcd3;
-  readonly logger: Logger;
-  readonly health: ConnectionHealth;
-  readonly username: string | undefined;
-  /** Delays between attempts while etcd cannot be reached. */
-  readonly backoff: IBackoffFactory<undefined>;
-}
 
 const ignore = (): void => undefined;
 
@@ -35,7 +24,7 @@ const ignore = (): void => undefined;
  * Unsubscribing cancels the etcd watcher and any pending retry.
  * @internal
  */
-export function watchPrefix(prefix: string, context: WatchContext): Observable<PrefixUpdate> {
+export function watchPrefix(prefix: string, context: EtcdContext): Observable<PrefixUpdate> {
   const { client, logger, health } = context;
   const operation: EtcdOperation = {
     key: prefix,
