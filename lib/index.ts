@@ -6,8 +6,9 @@
 // Registry
 export { Registry, type ConnectOptions } from './registry/Registry';
 
-// Endpoints
+// Endpoints and registrations
 export type { Endpoint, Metadata } from './endpoint/Endpoint';
+export type { Registration } from './registration/Registration';
 
 // Configuration
 export { loadConfig } from './config/loadConfig';

@@ -11,7 +11,11 @@ import { waitForEtcd } from '../etcd/waitForEtcd';
 import { KeyLayout } from '../keys/KeyLayout';
 import { ConfigError } from '../errors/ConfigError';
 import { createLogger } from '../logging/createLogger';
+import type { EtcdContext } from '../etcd/EtcdContext';
+import type { Registration } from '../registration/Registration';
+import { Registrar } from '../registration/Registrar';
 import { ConnectionHealth } from './ConnectionHealth';
+import { PendingWork } from './PendingWork';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
@@ -56,6 +60,9 @@ export class Registry {
   readonly #logger: Logger;
   readonly #health: ConnectionHealth;
   readonly #discovery: Discovery;
+  readonly #registrar: Registrar;
+  readonly #pending = new PendingWork();
+  readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
 
   private constructor(client: Etcd3, config: GsrConfig, logger: Logger, gracePeriodMs: number) {
@@ -64,17 +71,21 @@ export class Registry {
     this.#logger = logger;
     this.#health = new ConnectionHealth(logger);
     const layout = new KeyLayout(config.keyPrefix);
-    this.#discovery = new Discovery(
-      {
-        client,
-        logger,
-        health: this.#health,
-        username: config.etcdUsername,
-        // Decorrelated jitter, capped so that a recovered etcd is noticed within about two seconds.
-        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
-      },
+    const context: EtcdContext = {
+      client,
+      logger,
+      health: this.#health,
+      username: config.etcdUsername,
+      // Decorrelated jitter, capped so that a recovered etcd is noticed within about two seconds.
+      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
+    };
+    this.#discovery = new Discovery(context, layout, gracePeriodMs);
+    this.#registrar = new Registrar(
+      context,
       layout,
-      gracePeriodMs,
+      config.leaseSeconds,
+      this.#pending,
+      this.#closing.signal,
     );
   }
 
@@ -180,12 +191,69 @@ export class Registry {
   }
 
   /**
-   * Releases everything the registry holds (the etcd client and its connections) and resolves when
-   * done; afterwards the process can exit by itself. Calling it again returns the same promise.
+   * Registers an endpoint for as long as the subscription lasts: a cold Observable that, on subscribe,
+   * validates the endpoint, takes the registry's lease and writes `<prefix>services/<service>/<address>`
+   * bound to it (value empty, or the JSON of `metadata`), then emits a {@link Registration}. It never
+   * completes by itself; unsubscribing deletes the key, but only while it is still bound to this
+   * registry's lease, so that another process that registered the same address keeps it.
+   *
+   * - All registrations of a registry share one lease and one keepalive (TTL `GSR_LEASE_SECONDS`): it is
+   *   granted with the first and revoked with the last.
+   * - If the lease is lost (expired during a partition or a pause, revoked, or gone with etcd's data),
+   *   every live registration is written again on a new lease as soon as etcd answers, and emits a new
+   *   `Registration`.
+   * - While etcd is unreachable it retries with backoff and never errors; it errors only on what
+   *   retrying cannot fix (`PermissionDeniedError`, `AuthenticationError`), and with a `ValidationError`
+   *   before writing anything when the endpoint is invalid. It completes on {@link Registry.unregister}
+   *   of the endpoint and on {@link Registry.close}.
+   * - Registering the same endpoint twice in one registry shares its key (the last metadata written
+   *   wins); the key is deleted when the last of them ends.
    *
    * @example
    * ```ts
-   * process.once('SIGTERM', () => void registry.close());
+   * const subscription = registry
+   *   .register({ service: 'data-access', address: '10.0.0.7:10000', metadata: { zone: 'a' } })
+   *   .subscribe((registration) => console.log(`registered on lease ${registration.leaseId}`));
+   *
+   * process.once('SIGTERM', async () => {
+   *   subscription.unsubscribe(); // deletes the key...
+   *   await registry.close(); // ...and waits until etcd has it
+   *   process.exit(0);
+   * });
+   * ```
+   */
+  register(endpoint: Endpoint): Observable<Registration> {
+    return this.#registrar.register(endpoint);
+  }
+
+  /**
+   * Deregisters an endpoint, like the Go gsr's `Unregister()`: completes this registry's live
+   * registrations of it and deletes its key (only while bound to this registry's lease, when this registry
+   * holds it; unconditionally otherwise). Resolves once etcd has deleted it; while etcd is unreachable it
+   * keeps trying, and rejects with `EtcdUnavailableError` if the registry is closed first.
+   *
+   * @example
+   * ```ts
+   * await registry.unregister({ service: 'data-access', address: '10.0.0.7:10000' });
+   * ```
+   */
+  unregister(endpoint: Pick<Endpoint, 'service' | 'address'>): Promise<void> {
+    return this.#registrar.unregister(endpoint);
+  }
+
+  /**
+   * Ends every registration (their keys deleted, the lease revoked) and every stream (they complete),
+   * waits for those writes to reach etcd, and closes the client; afterwards the process can exit by
+   * itself. Retries stop at once: when etcd is unreachable each write is tried once, and what could not
+   * be deleted expires with the lease's TTL. Calling it again returns the same promise.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', async () => {
+   *   subscription.unsubscribe();
+   *   await registry.close();
+   *   process.exit(0);
+   * });
    * ```
    */
   close(): Promise<void> {
@@ -194,10 +262,12 @@ export class Registry {
   }
 
   async #close(): Promise<void> {
+    this.#closing.abort();
+    this.#registrar.close();
     this.#discovery.close();
+    await this.#pending.drain();
     this.#health.close();
     this.#client.close();
     this.#logger.info('registry closed');
-    await Promise.resolve();
   }
 }
