@@ -3,13 +3,15 @@ import { Etcd3, Range } from 'etcd3';
 export interface EtcdUserSpec {
   readonly name: string;
   readonly password: string;
-  /** Keys under this prefix the user may read and write; none when omitted. */
+  /** Keys under this prefix the user may read and write. */
   readonly readWritePrefix?: string;
+  /** Keys under this prefix the user may only read. */
+  readonly readPrefix?: string;
 }
 
 /**
  * Turns on authentication in a test etcd: a `root` user with `rootPassword`, plus `users`, each with a
- * role that can read and write its prefix only.
+ * role limited to its prefixes.
  */
 export async function enableEtcdAuth(
   endpoints: readonly string[],
@@ -22,11 +24,14 @@ export async function enableEtcdAuth(
     await client.user('root').addRole('root');
     for (const user of users) {
       await client.user(user.name).create(user.password);
+      const role = await client.role(`${user.name}-role`).create();
       if (user.readWritePrefix !== undefined) {
-        const role = await client.role(`${user.name}-role`).create();
         await role.grant({ permission: 'Readwrite', range: Range.prefix(user.readWritePrefix) });
-        await client.user(user.name).addRole(role);
       }
+      if (user.readPrefix !== undefined) {
+        await role.grant({ permission: 'Read', range: Range.prefix(user.readPrefix) });
+      }
+      await client.user(user.name).addRole(role);
     }
     await client.auth.authEnable();
   } finally {
