@@ -19,13 +19,14 @@ import { fatalError } from '../etcd/fatalError';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { EndpointList } from './EndpointList';
 import { liveView } from './liveView';
+import type { KeyValue } from './PrefixUpdate';
 import { ServiceNames } from './ServiceNames';
 import { watchPrefix } from './watchPrefix';
 
-/** One service's shared stream, and the list it last emitted while someone was subscribed. */
-interface LiveService {
-  readonly endpoints$: Observable<readonly Endpoint[]>;
-  readonly cache: { current?: readonly Endpoint[] | undefined };
+/** A shared stream, and the value it last emitted while someone was subscribed. */
+interface LiveView<T> {
+  readonly stream$: Observable<T>;
+  readonly cache: { current?: T | undefined };
 }
 
 /**
@@ -37,7 +38,8 @@ export class Discovery {
   readonly #context: EtcdContext;
   readonly #layout: KeyLayout;
   readonly #gracePeriodMs: number;
-  readonly #services = new Map<string, LiveService>();
+  readonly #services = new Map<string, LiveView<readonly Endpoint[]>>();
+  readonly #names: LiveView<readonly string[]>['cache'] = {};
   readonly #closing = new Subject<void>();
   #names$: Observable<readonly string[]> | undefined;
   #closed = false;
@@ -56,7 +58,7 @@ export class Discovery {
     }
     let live = this.#services.get(service);
     if (live === undefined) {
-      const cache: LiveService['cache'] = {};
+      const cache: LiveView<readonly Endpoint[]>['cache'] = {};
       const list$ = liveView(
         watchPrefix(this.#layout.servicePrefix(service), this.#context),
         () => new EndpointList(this.#layout, this.#context.logger),
@@ -64,10 +66,10 @@ export class Discovery {
         tap((list) => (cache.current = list)),
         finalize(() => (cache.current = undefined)),
       );
-      live = { endpoints$: this.#shared(list$, `watch "${service}"`), cache };
+      live = { stream$: this.#shared(list$, `watch "${service}"`), cache };
       this.#services.set(service, live);
     }
-    return live.endpoints$;
+    return live.stream$;
   }
 
   services$(): Observable<readonly string[]> {
@@ -75,29 +77,47 @@ export class Discovery {
       liveView(
         watchPrefix(this.#layout.servicesPrefix, this.#context),
         () => new ServiceNames(this.#layout, this.#context.logger),
+      ).pipe(
+        tap((names) => (this.#names.current = names)),
+        finalize(() => (this.#names.current = undefined)),
       ),
       'watch services',
     );
     return this.#names$;
   }
 
-  async endpoints(service: string): Promise<readonly Endpoint[]> {
-    const operation = `list endpoints of "${service}"`;
-    if (this.#closed) {
-      throw new RegistryClosedError(operation);
+  async services(): Promise<readonly string[]> {
+    const live = this.#names.current;
+    if (live !== undefined) {
+      return live;
     }
+    const names = new ServiceNames(this.#layout, this.#context.logger);
+    names.reset(await this.#range(this.#layout.servicesPrefix, 'list services'));
+    return names.snapshot();
+  }
+
+  async endpoints(service: string): Promise<readonly Endpoint[]> {
     validateServiceName(service);
     const live = this.#services.get(service)?.cache.current;
     if (live !== undefined) {
       return live;
     }
-    const prefix = this.#layout.servicePrefix(service);
+    const list = new EndpointList(this.#layout, this.#context.logger);
+    list.reset(
+      await this.#range(this.#layout.servicePrefix(service), `list endpoints of "${service}"`),
+    );
+    return list.snapshot();
+  }
+
+  /** Everything under `prefix`, with one range get; typed errors, never retried. */
+  async #range(prefix: string, operation: string): Promise<KeyValue[]> {
+    if (this.#closed) {
+      throw new RegistryClosedError(operation);
+    }
     try {
       const range = await this.#context.client.getAll().prefix(prefix).exec();
       this.#context.health.up();
-      const list = new EndpointList(this.#layout, this.#context.logger);
-      list.reset(range.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() })));
-      return list.snapshot();
+      return range.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
     } catch (error) {
       const typed = fatalError(error, {
         key: prefix,

@@ -174,6 +174,20 @@ export class Registry {
   }
 
   /**
+   * The names of the services that have at least one endpoint, once: from the live list when
+   * {@link Registry.services$} is subscribed, else with one range get. Rejects like
+   * {@link Registry.endpoints}.
+   *
+   * @example
+   * ```ts
+   * console.log((await registry.services()).join('\n'));
+   * ```
+   */
+  services(): Promise<readonly string[]> {
+    return this.#discovery.services();
+  }
+
+  /**
    * The endpoints of a service, once, like the Go gsr's `Endpoints()`: from the live cache when a stream
    * of that service is subscribed, else with one range get. Unlike the Go gsr it does not swallow
    * errors: it rejects with `EtcdUnavailableError`, `PermissionDeniedError`, `ValidationError` or
