@@ -1,0 +1,8 @@
+import type { CliIo } from '../CliIo';
+import { withRegistry } from '../withRegistry';
+
+/** `gsr services`: one service name per line. */
+export async function listServices(io: CliIo): Promise<void> {
+  const names = await withRegistry(io, (registry) => registry.services());
+  io.stdout.write(names.map((name) => `${name}\n`).join(''));
+}

@@ -1,0 +1,169 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { freePorts } from '../../lib/testing/freePorts';
+import { eventually } from '../support/observe';
+import { repoRoot, runNode, type NodeRun } from '../support/runNode';
+import { uniquePrefix } from '../support/testRegistries';
+
+// The command as users run it: the compiled bin (npm test builds it first).
+const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+
+describe('the gsr command', () => {
+  let etcd: EtcdCluster;
+  let raw: Etcd3;
+  let env: NodeJS.ProcessEnv;
+  let prefix: string;
+
+  const gsr = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<NodeRun> =>
+    runNode([bin, ...args], { env: { ...env, ...extraEnv } });
+
+  /** Starts a long-running command; `output()` is what it printed so far. */
+  function start(args: string[]): { child: ChildProcessWithoutNullStreams; output: () => string } {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    return { child, output: () => out };
+  }
+  const exitOf = (child: ChildProcessWithoutNullStreams) =>
+    new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start();
+    raw = new Etcd3({ hosts: etcd.endpoints });
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix();
+    env = { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_PREFIX: prefix };
+  });
+  afterAll(async () => {
+    raw.close();
+    await etcd.close();
+  });
+
+  it('prints its usage and the configuration variables with --help', async () => {
+    const run = await gsr(['--help']);
+    expect(run.code).toBe(0);
+    for (const command of ['services', 'endpoints', 'watch', 'register']) {
+      expect(run.stdout).toContain(command);
+    }
+    expect(run.stdout).toContain('GSR_ETCD_ENDPOINTS');
+  });
+
+  it.each(['services', 'endpoints', 'watch', 'register'])('prints help for %s', async (command) => {
+    const run = await gsr([command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Usage: gsr ${command}`);
+  });
+
+  it('lists services, one per line', async () => {
+    await raw.put(`${prefix}services/web/a:1`).value('');
+    await raw.put(`${prefix}services/background/b:1`).value('');
+    const run = await gsr(['services']);
+    expect(run).toMatchObject({ code: 0, stdout: 'background\nweb\n' });
+  });
+
+  it("lists a service's endpoints, as addresses or as JSON", async () => {
+    await raw.put(`${prefix}services/web/10.0.0.2:80`).value('');
+    await raw.put(`${prefix}services/web/10.0.0.1:80`).value('{"zone":"a"}');
+    expect(await gsr(['endpoints', 'web'])).toMatchObject({
+      code: 0,
+      stdout: '10.0.0.1:80\n10.0.0.2:80\n',
+    });
+    const json = await gsr(['endpoints', 'web', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { service: 'web', address: '10.0.0.1:80', metadata: { zone: 'a' } },
+      { service: 'web', address: '10.0.0.2:80' },
+    ]);
+  });
+
+  it('watches a service, printing each change until interrupted', async () => {
+    const { child, output } = start(['watch', 'web']);
+    await eventually(() => output().includes('(no endpoints)'), 10_000, 'first line');
+    await raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    await eventually(() => /Z 10\.0\.0\.1:80\n/.test(output()), 10_000, 'second line');
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(0);
+    expect(output()).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z \(no endpoints\)\n[\dT:.Z-]+ 10\.0\.0\.1:80\n$/,
+    );
+  });
+
+  it('watches as JSON lines', async () => {
+    await raw.put(`${prefix}services/web/a:1`).value('');
+    const { child, output } = start(['watch', 'web', '--json']);
+    await eventually(() => output().includes('\n'), 10_000, 'first line');
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+    const line = JSON.parse(output().trim()) as Record<string, unknown>;
+    expect(line).toEqual({
+      time: expect.any(String) as string,
+      service: 'web',
+      endpoints: [{ service: 'web', address: 'a:1' }],
+    });
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'registers until %s, then deregisters and exits 0',
+    async (signal) => {
+      const key = `${prefix}services/web/10.0.0.9:80`;
+      const { child, output } = start([
+        'register',
+        'web',
+        '10.0.0.9:80',
+        '--metadata',
+        '{"zone":"b"}',
+      ]);
+      await eventually(() => output().includes('registered'), 10_000, 'registered');
+      expect(await raw.get(key).string()).toBe('{"zone":"b"}');
+      child.kill(signal);
+      expect(await exitOf(child)).toBe(0);
+      expect(await raw.get(key).exists()).toBe(false);
+      expect(output()).toContain(`registered ${key} on lease`);
+    },
+  );
+
+  describe('with bad arguments, says what is wrong and exits 2', () => {
+    it.each([
+      [['bogus'], "unknown command 'bogus'"],
+      [['endpoints'], "missing required argument 'service'"],
+      [['register', 'web'], "missing required argument 'address'"],
+      [['endpoints', 'web', '--nope'], "unknown option '--nope'"],
+      [['endpoints', 'a/b'], 'Invalid service "a/b"'],
+      [['register', 'web', 'a b'], 'Invalid address "a b"'],
+      [['register', 'web', 'a:1', '--metadata', 'zone=a'], 'Invalid --metadata "zone=a"'],
+      [['register', 'web', 'a:1', '--metadata', '[1]'], 'Invalid metadata [1]'],
+    ])('gsr %j', async (args, message) => {
+      const run = await gsr(args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(await raw.getAll().prefix(prefix).count()).toBe(0);
+    });
+
+    it('for a bad variable too', async () => {
+      const run = await gsr(['services'], { GSR_LEASE_SECONDS: 'abc' });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        'GSR_LEASE_SECONDS: expected a whole number of at least 1, got "abc"',
+      );
+    });
+  });
+
+  it('says etcd is unreachable and exits 1 after the connect timeout', async () => {
+    const [port] = await freePorts(1);
+    const run = await gsr(['services'], {
+      GSR_ETCD_ENDPOINTS: `127.0.0.1:${port ?? 0}`,
+      GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '1',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `gsr: Could not reach etcd at http://127.0.0.1:${port ?? 0} within 1s`,
+    );
+  });
+});
