@@ -10,6 +10,15 @@ export { Registry, type ConnectOptions } from './registry/Registry';
 export type { Endpoint, Metadata } from './endpoint/Endpoint';
 export type { Registration } from './registration/Registration';
 
+// Load balancing
+export {
+  withEndpoint,
+  type WithEndpoint,
+  type WithEndpointOptions,
+} from './balancing/withEndpoint';
+export { Balancer } from './balancing/Balancer';
+export type { Picker, Strategy } from './balancing/Strategy';
+
 // Configuration
 export { loadConfig } from './config/loadConfig';
 export type { Environment, GsrConfig, GsrOptions } from './config/GsrConfig';
@@ -22,6 +31,7 @@ export { AuthenticationError, isAuthenticationError } from './errors/Authenticat
 export { ConfigError, isConfigError, type ConfigProblem } from './errors/ConfigError';
 export { ConnectError, isConnectError } from './errors/ConnectError';
 export { EtcdUnavailableError, isEtcdUnavailableError } from './errors/EtcdUnavailableError';
+export { NoEndpointError, isNoEndpointError } from './errors/NoEndpointError';
 export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';
 export { RegistryClosedError, isRegistryClosedError } from './errors/RegistryClosedError';
 export { ValidationError, isValidationError } from './errors/ValidationError';
