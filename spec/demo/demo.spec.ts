@@ -1,0 +1,45 @@
+import { Etcd3 } from 'etcd3';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { runNode } from '../support/runNode';
+
+const demo = (env: NodeJS.ProcessEnv = {}) =>
+  runNode(['--import', 'tsx', 'demo/main.ts', '--fast'], {
+    env: { GSR_ETCD_ENDPOINTS: undefined, GSR_KEY_PREFIX: undefined, ...env },
+    timeoutMs: 60_000,
+  });
+
+describe('npm run demo (fast)', () => {
+  it('plays the whole scenario with its own etcd and exits 0', async () => {
+    const run = await demo();
+    expect(run.stdout).not.toContain('demo failed');
+    expect(run.code).toBe(0);
+    const out = run.stdout;
+    expect(out).toContain('== started a throwaway etcd at http://127.0.0.1:');
+    expect(out).toMatch(
+      /\[registry\] data-access: data-access-\d@127\.0\.0\.1:\d+, data-access-\d@/,
+    );
+    // web spread its requests over more than one live instance...
+    expect(out).toMatch(/served by data-access-1/);
+    expect(out).toMatch(/served by data-access-2/);
+    expect(out).toMatch(/served by data-access-3/);
+    // ...the killed instance went away only after its lease expired, the stopped one at once.
+    expect(out).toMatch(/data-access-1 is gone, \d+\.\ds after SIGKILL/);
+    expect(out).toMatch(/data-access-2 exited with 0 and is gone, 0\.\ds after SIGTERM/);
+    expect(out).toContain('== done: every service deregistered');
+  });
+
+  it('uses a configured etcd, under a prefix of its own, and leaves nothing behind', async () => {
+    const etcd = await EtcdCluster.start();
+    try {
+      const run = await demo({ GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`== using the etcd at ${etcd.endpoints.join(',')}`);
+      expect(run.stdout).toContain('== key prefix gsr-demo/');
+      const client = new Etcd3({ hosts: etcd.endpoints });
+      expect(await client.getAll().prefix('').count()).toBe(0);
+      client.close();
+    } finally {
+      await etcd.close();
+    }
+  });
+});
