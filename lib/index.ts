@@ -5,6 +5,7 @@
 
 // Registry
 export { Registry, type ConnectOptions } from './registry/Registry';
+export type { Health } from './registry/Health';
 
 // Endpoints and registrations
 export type { Endpoint, Metadata } from './endpoint/Endpoint';
@@ -34,4 +35,5 @@ export { EtcdUnavailableError, isEtcdUnavailableError } from './errors/EtcdUnava
 export { NoEndpointError, isNoEndpointError } from './errors/NoEndpointError';
 export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';
 export { RegistryClosedError, isRegistryClosedError } from './errors/RegistryClosedError';
+export { TlsError, isTlsError } from './errors/TlsError';
 export { ValidationError, isValidationError } from './errors/ValidationError';

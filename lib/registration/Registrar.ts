@@ -89,6 +89,7 @@ export class Registrar {
     return new Observable<Registration>((subscriber) => {
       this.#holders.set(key, (this.#holders.get(key) ?? 0) + 1);
       let leaseId: string | undefined;
+      let writes = 0;
       let attempt: AbortController | undefined;
       let written: Promise<void> = Promise.resolve();
 
@@ -116,7 +117,9 @@ export class Registrar {
             .then(() => {
               if (!signal.aborted) {
                 logger.debug(`registered ${key} on lease ${id}`);
-                subscriber.next(Object.freeze({ endpoint, key, leaseId: id }));
+                subscriber.next(
+                  Object.freeze({ endpoint, key, leaseId: id, reregistered: writes++ > 0 }),
+                );
               }
             })
             .catch((error: unknown) => {

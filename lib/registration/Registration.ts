@@ -11,4 +11,9 @@ export interface Registration {
   readonly key: string;
   /** The lease the key is bound to (decimal; etcd's lease ids are 64-bit). */
   readonly leaseId: string;
+  /**
+   * `false` for the first write; `true` when the key was written again because the lease was lost
+   * (expired during a partition, revoked, or gone with etcd's data) and replaced.
+   */
+  readonly reregistered: boolean;
 }

@@ -1,43 +1,48 @@
-import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { BehaviorSubject, type Observable } from 'rxjs';
 import type { Logger } from 'winston';
+import type { Health } from './Health';
 
 /**
- * Whether the registry can talk to etcd, as its streams, registrations and requests find out.
+ * Whether the registry can talk to etcd, as its streams, registrations, requests and probes find out.
+ * Each transition is logged once, at info level, however many parts of the registry notice it.
  * @internal
  */
 export class ConnectionHealth {
   readonly #logger: Logger;
-  readonly #connected = new BehaviorSubject(true);
-  /** `true` while etcd answers, `false` from the first failure until the next success. */
-  readonly connected$: Observable<boolean>;
+  readonly #state = new BehaviorSubject<Health>(
+    Object.freeze({ connected: true, since: new Date() }),
+  );
+  /** The current state, then every transition. */
+  readonly state$: Observable<Health> = this.#state.asObservable();
 
   constructor(logger: Logger) {
     this.#logger = logger;
-    this.connected$ = this.#connected.pipe(distinctUntilChanged());
   }
 
   get connected(): boolean {
-    return this.#connected.value;
+    return this.#state.value.connected;
   }
 
   /** Something succeeded against etcd. */
   up(): void {
-    if (!this.#connected.value) {
-      this.#logger.info('connection to etcd restored');
-      this.#connected.next(true);
+    const current = this.#state.value;
+    if (!current.connected && !this.#state.closed) {
+      const downMs = Date.now() - current.since.getTime();
+      this.#logger.info(`connection to etcd restored after ${downMs}ms`);
+      this.#state.next(Object.freeze({ connected: true, since: new Date() }));
     }
   }
 
   /** Something failed against etcd in a way that retrying may fix. */
   down(cause: unknown): void {
-    if (this.#connected.value) {
+    if (this.#state.value.connected && !this.#state.closed) {
       this.#logger.info('connection to etcd lost; retrying', { cause });
-      this.#connected.next(false);
+      this.#state.next(Object.freeze({ connected: false, since: new Date(), cause }));
     }
   }
 
-  /** Completes `connected$`. */
+  /** Completes `state$`. */
   close(): void {
-    this.#connected.complete();
+    this.#state.complete();
   }
 }

@@ -1,6 +1,17 @@
 import { ExponentialBackoff } from 'cockatiel';
+import { setMaxListeners } from 'node:events';
 import type { Etcd3 } from 'etcd3';
-import type { Observable } from 'rxjs';
+import {
+  exhaustMap,
+  ignoreElements,
+  merge,
+  type Observable,
+  ReplaySubject,
+  share,
+  Subject,
+  takeUntil,
+  timer,
+} from 'rxjs';
 import type { Logger } from 'winston';
 import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
@@ -14,11 +25,15 @@ import { createLogger } from '../logging/createLogger';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
+import { fatalError } from '../etcd/fatalError';
 import { ConnectionHealth } from './ConnectionHealth';
+import type { Health } from './Health';
 import { PendingWork } from './PendingWork';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
+/** How often {@link Registry.health$} asks etcd itself, while subscribed. */
+const HEALTH_PROBE_INTERVAL_MS = 2000;
 
 /** Options of {@link Registry.connect}: any {@link GsrOptions}, plus a logger and an environment. */
 export interface ConnectOptions extends GsrOptions {
@@ -63,13 +78,36 @@ export class Registry {
   readonly #registrar: Registrar;
   readonly #pending = new PendingWork();
   readonly #closing = new AbortController();
+  readonly #closed$ = new Subject<void>();
   #closed: Promise<void> | undefined;
+
+  /**
+   * Whether this registry can talk to etcd: a hot Observable that replays the current state
+   * (`{ connected, since, cause? }`) to each subscriber, then each transition, and completes when the
+   * registry is closed. Use it to report readiness truthfully.
+   *
+   * Every watch, keepalive and request reports to it; while it is subscribed, gsr also asks etcd every
+   * 2 s, so that it is right even when nothing else is going on. Each transition is logged once, at
+   * info level. A registration emits a new `Registration` (with `reregistered: true`) when it had to be
+   * written again on a new lease.
+   *
+   * @example
+   * ```ts
+   * registry.health$.subscribe(({ connected, since }) =>
+   *   console.log(connected ? 'etcd ok' : `etcd unreachable since ${since.toISOString()}`),
+   * );
+   * ```
+   */
+  readonly health$: Observable<Health>;
 
   private constructor(client: Etcd3, config: GsrConfig, logger: Logger, gracePeriodMs: number) {
     this.#client = client;
     this.config = config;
     this.#logger = logger;
     this.#health = new ConnectionHealth(logger);
+    // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
+    // an election hundreds at once are legitimate, not a leak.
+    setMaxListeners(0, this.#closing.signal);
     const layout = new KeyLayout(config.keyPrefix);
     const context: EtcdContext = {
       client,
@@ -80,6 +118,34 @@ export class Registry {
       backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
     };
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
+    const probe = {
+      key: layout.servicesPrefix,
+      username: config.etcdUsername,
+      description: 'probe etcd',
+    };
+    const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
+      exhaustMap(async () => {
+        try {
+          await client.getAll().prefix(layout.servicesPrefix).count();
+          this.#health.up();
+        } catch (error) {
+          // Refusals (permission) are not a lost connection; they surface where they matter.
+          if (fatalError(error, probe) === undefined) {
+            this.#health.down(error);
+          }
+        }
+      }),
+      ignoreElements(),
+    );
+    this.health$ = merge(this.#health.state$, probing$).pipe(
+      takeUntil(this.#closed$),
+      share({
+        connector: () => new ReplaySubject<Health>(1),
+        resetOnError: true,
+        resetOnComplete: false,
+        resetOnRefCountZero: true,
+      }),
+    );
     this.#registrar = new Registrar(
       context,
       layout,
@@ -279,6 +345,8 @@ export class Registry {
     this.#closing.abort();
     this.#registrar.close();
     this.#discovery.close();
+    this.#closed$.next();
+    this.#closed$.complete();
     await this.#pending.drain();
     this.#health.close();
     this.#client.close();
