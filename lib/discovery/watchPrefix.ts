@@ -70,7 +70,20 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
       retryTimer = setTimeout(() => void run(), backoff.duration);
     };
 
-    const resumed = (): void => {
+    const resumed = (response: IWatchResponse): void => {
+      if (revision !== undefined && BigInt(response.header.revision) < revision) {
+        // etcd is behind what this stream already saw: its data was replaced or restored from a
+        // backup. A watch from our revision would wait silently for a "future"; only a fresh read is
+        // correct.
+        logger.info(`etcd's revision went back under the watch on ${prefix}; reading it again`, {
+          revision,
+          etcdRevision: response.header.revision,
+        });
+        revision = undefined;
+        dropWatcher(true);
+        retryTimer = setTimeout(() => void run(), 0);
+        return;
+      }
       if (interruption !== undefined) {
         logger.debug(`watch on ${prefix} resumed`, { revision });
         interruption = undefined;

@@ -30,8 +30,8 @@ export interface EtcdClusterOptions {
   readonly args?: readonly string[];
   /**
    * Serve clients over TLS: each member gets `--cert-file`/`--key-file` (and, with `clientCertAuth`,
-   * `--client-cert-auth --trusted-ca-file`). `ca`, `cert` and `key` are what the fixture itself presents
-   * when it checks health.
+   * `--client-cert-auth --trusted-ca-file`). `client` is what the fixture itself presents when it checks
+   * health.
    */
   readonly tls?: {
     readonly certFile: string;
@@ -122,6 +122,17 @@ export class EtcdCluster {
     }
   }
 
+  /** The member that is the Raft leader now (per its `etcd_server_is_leader` metric), if any. */
+  async leader(): Promise<EtcdMember | undefined> {
+    for (const member of this.members.filter((m) => m.running)) {
+      const metrics = await member.metrics().catch(() => undefined);
+      if (metrics?.get('etcd_server_is_leader') === 1) {
+        return member;
+      }
+    }
+    return undefined;
+  }
+
   /** Kills every member and deletes the data directory. */
   async close(): Promise<void> {
     await this.#stopAll();
@@ -155,8 +166,10 @@ async function planMembers(
       ? []
       : [
           ...['--cert-file', tls.certFile, '--key-file', tls.keyFile],
-          ...['--trusted-ca-file', tls.trustedCaFile],
-          ...(tls.clientCertAuth === true ? ['--client-cert-auth'] : []),
+          // etcd 3.4 asks every client for a certificate once it has a trusted CA.
+          ...(tls.clientCertAuth === true
+            ? ['--client-cert-auth', '--trusted-ca-file', tls.trustedCaFile]
+            : []),
         ]),
     ...(options.args ?? []),
   ];

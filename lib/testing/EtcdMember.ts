@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { httpGet, type HttpTls } from './httpGet';
 
 /** How to run one member; built by {@link EtcdCluster}. */
@@ -120,6 +120,17 @@ export class EtcdMember {
   /** Resumes a paused process (SIGCONT). */
   resume(): void {
     this.#process?.kill('SIGCONT');
+  }
+
+  /**
+   * Deletes the member's data, as if its disk were replaced. Only while stopped: the next `start()`
+   * begins an empty store (revision 1, no keys, no leases).
+   */
+  wipe(): void {
+    if (this.#process !== undefined) {
+      throw new Error(`stop ${this.name} before wiping its data`);
+    }
+    rmSync(this.#spec.dataDir, { recursive: true, force: true });
   }
 
   /** Whether the member reports itself healthy (it is up and the cluster has a leader). */

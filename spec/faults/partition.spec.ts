@@ -1,0 +1,66 @@
+import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { TcpProxy, type CutMode } from '../../lib/testing/TcpProxy';
+import { eventually, record } from '../support/observe';
+import { closeTestRegistries, connectTest } from '../support/testRegistries';
+
+const addresses = (list: readonly Endpoint[] | undefined) =>
+  (list ?? []).map((e) => e.address).join();
+
+describe('a client partitioned from etcd for longer than the lease TTL', () => {
+  let etcd: EtcdCluster;
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start();
+  });
+  afterEach(closeTestRegistries);
+  afterAll(async () => {
+    await etcd.close();
+  });
+
+  it.each<CutMode>(['reset', 'blackhole'])(
+    'expires for everyone else, then comes back on a new lease and catches up (%s)',
+    async (mode) => {
+      const proxy = await TcpProxy.start(etcd.endpoints[0] ?? '');
+      try {
+        const { registry: cutOff, prefix } = await connectTest([proxy.url], { leaseSeconds: 2 });
+        const { registry: observer } = await connectTest(etcd.endpoints, { keyPrefix: prefix });
+        const health = record(cutOff.health$);
+        const registration = record(cutOff.register({ service: 'svc', address: 'cut:1' }));
+        const cutOffView = record(cutOff.endpoints$('svc'));
+        const othersView = record(observer.endpoints$('svc'));
+        await eventually(() => addresses(othersView.latest) === 'cut:1');
+        await eventually(() => addresses(cutOffView.latest) === 'cut:1');
+
+        proxy.cut(mode);
+        // For everyone else, the endpoint expires with its lease...
+        await eventually(() => addresses(othersView.latest) === '', 10_000, 'expired for others');
+        // ...while the world moves on.
+        const other = record(observer.register({ service: 'svc', address: 'other:1' }));
+        await eventually(() => other.values.length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(health.values.some((h) => !h.connected)).toBe(true);
+
+        const healedAt = Date.now();
+        await proxy.heal();
+        await eventually(() => registration.values.length === 2, 15_000, 're-registered');
+        await eventually(() => addresses(othersView.latest) === 'cut:1,other:1', 15_000, 'back');
+        await eventually(
+          () => addresses(cutOffView.latest) === 'cut:1,other:1',
+          15_000,
+          'caught up',
+        );
+        await eventually(() => health.latest?.connected === true, 15_000, 'healthy again');
+        const recoveredMs = Date.now() - healedAt;
+
+        expect(registration.latest?.reregistered).toBe(true);
+        expect(registration.latest?.leaseId).not.toBe(registration.values[0]?.leaseId);
+        expect([registration.error, cutOffView.error]).toEqual([undefined, undefined]);
+        // "Within a couple of seconds" of healing, with a margin for a loaded machine.
+        expect(recoveredMs).toBeLessThan(8000);
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
+});
