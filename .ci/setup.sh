@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what gsr needs on a fresh machine, and nothing that is already there:
-#   - etcd (.ci/install-etcd.sh) when no `etcd` binary is found and GSR_ETCD_BIN is unset;
+#   - etcd and openssl (.ci/install-packages.sh) when missing;
 #   - the npm dependencies (npm ci) when node_modules is missing or older than package-lock.json.
 # Safe to run again; `npm run setup` runs it.
 set -euo pipefail
@@ -12,7 +12,7 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-bash .ci/install-etcd.sh
+bash .ci/install-packages.sh
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (npm ci)"

@@ -11,13 +11,16 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'winston';
 import type { GsrConfig } from '../config/GsrConfig';
 import { ConnectError } from '../errors/ConnectError';
+import { TlsError } from '../errors/TlsError';
 import { fatalError, type EtcdOperation } from './fatalError';
+import { isTlsFailure } from './isTlsFailure';
 import { probeEtcd } from './probeEtcd';
 
 /**
  * Resolves once etcd answers a request, retrying transient failures with exponential backoff and jitter
  * for up to `connectTimeoutSeconds`; each attempt has `dialTimeoutSeconds`. Rejects at once with a typed
- * error on what retrying cannot fix (credentials, permission), and with a {@link ConnectError} naming
+ * error on what retrying cannot fix (credentials, permission, a TLS certificate), and with a
+ * {@link ConnectError} naming
  * the endpoints and the last failure when time runs out.
  * @internal
  */
@@ -33,13 +36,13 @@ export async function waitForEtcd(client: Etcd3, config: GsrConfig, logger: Logg
   const deadline = started + config.connectTimeoutSeconds * 1000;
   let lastError: unknown;
 
-  const retrying = retry(
-    handleWhen((error) => fatalError(error, operation) === undefined),
-    {
-      maxAttempts: Infinity,
-      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }),
-    },
-  )
+  // A handshake that failed on a certificate fails the same way every time: do not wait it out.
+  const transient = (error: unknown): boolean =>
+    fatalError(error, operation) === undefined && !isTlsFailure(error);
+  const retrying = retry(handleWhen(transient), {
+    maxAttempts: Infinity,
+    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }),
+  })
     // The overall timeout settles connect(); a pending backoff delay must not hold the process open.
     .dangerouslyUnref();
   retrying.onRetry(({ delay, attempt }) => {
@@ -73,6 +76,9 @@ export async function waitForEtcd(client: Etcd3, config: GsrConfig, logger: Logg
     // Not cockatiel's isTaskCancelledError: in 3.2.1 it tests for the bulkhead error's marker.
     if (error instanceof TaskCancelledError) {
       throw new ConnectError(config.etcdEndpoints, config.connectTimeoutSeconds, lastError);
+    }
+    if (isTlsFailure(error)) {
+      throw new TlsError(config.etcdEndpoints, error);
     }
     throw fatalError(error, operation) ?? error;
   }

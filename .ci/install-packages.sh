@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages gsr's tests and demo need, unless already there:
+#   - etcd (Debian's etcd-server and etcd-client), unless an `etcd` binary is found or GSR_ETCD_BIN names one;
+#   - openssl, with which the TLS tests make a throwaway CA.
+# Uses sudo when not root. Needs no standard input.
+set -euo pipefail
+missing=()
+if [ -z "${GSR_ETCD_BIN:-}" ] && ! command -v etcd >/dev/null 2>&1; then
+  missing+=(etcd-server etcd-client)
+fi
+if ! command -v openssl >/dev/null 2>&1; then
+  missing+=(openssl)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (apt-get)"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq </dev/null
+  $sudo apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
+fi
+if [ -n "${GSR_ETCD_BIN:-}" ]; then
+  echo "setup: etcd: ${GSR_ETCD_BIN} ($("${GSR_ETCD_BIN}" --version | head -n 1))"
+else
+  echo "setup: etcd: $(command -v etcd) ($(etcd --version | head -n 1))"
+fi

@@ -1,0 +1,82 @@
+import { Etcd3 } from 'etcd3';
+import { AuthenticationError } from '../../lib/errors/AuthenticationError';
+import { PermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
+import { ValidationError } from '../../lib/errors/ValidationError';
+import { Registry } from '../../lib/registry/Registry';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { enableEtcdAuth } from '../support/etcdAuth';
+import { eventually, record } from '../support/observe';
+import { testLogger } from '../support/testLogger';
+
+describe('etcd authentication', () => {
+  let etcd: EtcdCluster;
+  let root: Etcd3;
+
+  const connect = (username: string, password: string) =>
+    Registry.connect({
+      etcdEndpoints: etcd.endpoints,
+      etcdUsername: username,
+      etcdPassword: password,
+      connectTimeoutSeconds: 60,
+      logger: testLogger().logger,
+      env: {},
+    });
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start();
+    // A role limited to exactly the registry's part of the keyspace.
+    await enableEtcdAuth(etcd.endpoints, 'rootpw', [
+      { name: 'svc', password: 'secret', readWritePrefix: 'gsr/services/' },
+      { name: 'elsewhere', password: 'secret', readWritePrefix: 'app/' },
+    ]);
+    root = new Etcd3({ hosts: etcd.endpoints, auth: { username: 'root', password: 'rootpw' } });
+  });
+  afterAll(async () => {
+    root.close();
+    await etcd.close();
+  });
+
+  it('registers and discovers with a role limited to <prefix>services/', async () => {
+    const registry = await connect('svc', 'secret');
+    try {
+      const api = record(registry.endpoints$('api'));
+      const registration = record(registry.register({ service: 'api', address: '10.0.0.1:80' }));
+      await eventually(() => registration.values.length === 1 && api.latest?.length === 1);
+      expect(await registry.services()).toEqual(['api']);
+    } finally {
+      await registry.close();
+    }
+    expect(await root.getAll().prefix('gsr/').count()).toBe(0);
+  });
+
+  it('cannot be made to write outside <prefix>services/', async () => {
+    const registry = await connect('svc', 'secret');
+    try {
+      for (const endpoint of [
+        { service: '..', address: 'x' },
+        { service: 'a/../../..', address: 'x' },
+        { service: 'api', address: '../../../app/config' },
+        { service: '', address: 'x' },
+      ]) {
+        expect(record(registry.register(endpoint)).error).toBeInstanceOf(ValidationError);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await root.getAll().prefix('').keys()).toEqual([]);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('fails fast on a wrong password, with an AuthenticationError', async () => {
+    const started = Date.now();
+    await expect(connect('svc', 'wrong')).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(connect('nobody', 'secret')).rejects.toBeInstanceOf(AuthenticationError);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('fails fast for a user without permission on the prefix, with a PermissionDeniedError', async () => {
+    const attempt = connect('elsewhere', 'secret');
+    await expect(attempt).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(attempt).rejects.toThrow('etcd denied gsr access to "gsr/services/"');
+  });
+});
