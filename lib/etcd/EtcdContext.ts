@@ -12,4 +12,6 @@ export interface EtcdContext {
   readonly username: string | undefined;
   /** Delays between attempts while etcd cannot be reached (decorrelated jitter). */
   readonly backoff: IBackoffFactory<undefined>;
+  /** Aborted when the registry closes: streams complete, retries stop. */
+  readonly closing: AbortSignal;
 }

@@ -1,5 +1,5 @@
 import { EtcdLeaseInvalidError } from 'etcd3';
-import { defer, filter, Observable, Subject, takeUntil } from 'rxjs';
+import { defer, Observable, type Subscriber } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { encodeMetadata } from '../endpoint/metadataCodec';
 import { validateEndpoint } from '../endpoint/validateEndpoint';
@@ -9,10 +9,9 @@ import type { EtcdOperation } from '../etcd/fatalError';
 import { retryEtcd } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
 import type { PendingWork } from '../registry/PendingWork';
+import { PutBatcher } from './PutBatcher';
 import type { Registration } from './Registration';
 import { SharedLease } from './SharedLease';
-
-const ALL = Symbol('all registrations');
 
 /**
  * The registration half of a registry: endpoints' keys written on the registry's shared lease, rewritten
@@ -24,26 +23,21 @@ export class Registrar {
   readonly #layout: KeyLayout;
   readonly #pending: PendingWork;
   readonly #lease: SharedLease;
+  readonly #puts: PutBatcher;
   readonly #closing: AbortSignal;
-  readonly #ended = new Subject<string | typeof ALL>();
-  /** Live registrations per key in this registry: the key is deleted when the last one ends. */
-  readonly #holders = new Map<string, number>();
+  /** The live registrations of each key in this registry: the key is deleted when the last one ends. */
+  readonly #holders = new Map<string, Set<Subscriber<Registration>>>();
   /** The delete each key's last registration started, for `unregister` to await. */
   readonly #deletions = new Map<string, Promise<void>>();
   #closingAll = false;
 
-  constructor(
-    context: EtcdContext,
-    layout: KeyLayout,
-    leaseSeconds: number,
-    pending: PendingWork,
-    closing: AbortSignal,
-  ) {
+  constructor(context: EtcdContext, layout: KeyLayout, leaseSeconds: number, pending: PendingWork) {
     this.#context = context;
     this.#layout = layout;
     this.#pending = pending;
-    this.#closing = closing;
+    this.#closing = context.closing;
     this.#lease = new SharedLease(context, leaseSeconds, pending);
+    this.#puts = new PutBatcher(context.client, context.username);
   }
 
   register(endpoint: Endpoint): Observable<Registration> {
@@ -53,17 +47,17 @@ export class Registrar {
       if (this.#closing.aborted) {
         throw new RegistryClosedError(`register ${key}`);
       }
-      return this.#hold(valid, key).pipe(
-        takeUntil(this.#ended.pipe(filter((ended) => ended === key || ended === ALL))),
-      );
+      return this.#hold(valid, key);
     });
   }
 
   async unregister(endpoint: Pick<Endpoint, 'service' | 'address'>): Promise<void> {
     const valid = validateEndpoint({ service: endpoint.service, address: endpoint.address });
     const key = this.#layout.endpointKey(valid.service, valid.address);
-    if (this.#holders.has(key)) {
-      this.#ended.next(key); // Their teardowns start the ownership-checked delete.
+    const holders = this.#holders.get(key);
+    if (holders !== undefined) {
+      // Completing them runs their teardowns, the last of which starts the ownership-checked delete.
+      [...holders].forEach((holder) => holder.complete());
       await this.#deletions.get(key);
       return;
     }
@@ -79,80 +73,82 @@ export class Registrar {
   /** Ends every registration; the lease's revocation, which deletes their keys, goes to the pending work. */
   close(): void {
     this.#closingAll = true;
-    this.#ended.next(ALL);
-    this.#ended.complete();
+    for (const holders of [...this.#holders.values()]) {
+      [...holders].forEach((holder) => holder.complete());
+    }
   }
 
   #hold(endpoint: Endpoint, key: string): Observable<Registration> {
-    const { client, logger } = this.#context;
+    const { logger } = this.#context;
     const value = encodeMetadata(endpoint.metadata);
     return new Observable<Registration>((subscriber) => {
-      this.#holders.set(key, (this.#holders.get(key) ?? 0) + 1);
+      const holders = this.#holders.get(key) ?? new Set();
+      holders.add(subscriber);
+      this.#holders.set(key, holders);
       let leaseId: string | undefined;
       let writes = 0;
-      let attempt: AbortController | undefined;
+      /** Aborts the write in flight, if any: a new lease or the end of the registration makes it moot. */
+      let inFlight: AbortController | undefined;
       let written: Promise<void> = Promise.resolve();
 
       const leases = this.#lease.lease$.subscribe({
         next: (id) => {
-          attempt?.abort(); // A write on the lost lease is moot.
+          inFlight?.abort();
           const controller = new AbortController();
-          attempt = controller;
+          inFlight = controller;
           leaseId = id;
-          const signal = AbortSignal.any([controller.signal, this.#closing]);
           const put = () =>
-            client
-              .put(key)
-              .value(value)
-              .lease(id)
-              .exec()
-              .catch((error: unknown) => {
-                if (error instanceof EtcdLeaseInvalidError) {
-                  controller.abort(); // Wait for the replacement lease instead.
-                  this.#lease.invalidate(id);
+            this.#puts.put(key, value, id).catch((error: unknown) => {
+              if (error instanceof EtcdLeaseInvalidError) {
+                controller.abort(); // Wait for the replacement lease instead.
+                this.#lease.invalidate(id);
+              }
+              throw error;
+            });
+          const operation = this.#operation(key, `register ${key}`);
+          written = retryEtcd(operation, put, this.#context, controller.signal).then(
+            () => {
+              if (inFlight === controller) {
+                inFlight = undefined;
+                if (logger.isDebugEnabled()) {
+                  logger.debug(`registered ${key} on lease ${id}`);
                 }
-                throw error;
-              });
-          written = retryEtcd(this.#operation(key, `register ${key}`), put, this.#context, signal)
-            .then(() => {
-              if (!signal.aborted) {
-                logger.debug(`registered ${key} on lease ${id}`);
                 subscriber.next(
                   Object.freeze({ endpoint, key, leaseId: id, reregistered: writes++ > 0 }),
                 );
               }
-            })
-            .catch((error: unknown) => {
-              if (!signal.aborted) {
+            },
+            (error: unknown) => {
+              if (inFlight === controller) {
+                inFlight = undefined;
                 subscriber.error(error);
               }
-            });
+            },
+          );
         },
         error: (error: unknown) => subscriber.error(error),
       });
 
       return () => {
-        attempt?.abort();
-        const holders = (this.#holders.get(key) ?? 1) - 1;
-        if (holders > 0) {
-          this.#holders.set(key, holders);
-          leases.unsubscribe();
+        inFlight?.abort();
+        inFlight = undefined;
+        holders.delete(subscriber);
+        leases.unsubscribe(); // The last registration of the registry out revokes the lease.
+        if (holders.size > 0) {
           return; // Another registration of this key in this registry still wants it.
         }
         this.#holders.delete(key);
-        leases.unsubscribe(); // The last registration out revokes the lease...
-        if (this.#holders.size === 0) {
-          // ...which deletes every key bound to it, this one included, in one request.
-          this.#deletions.set(key, this.#lease.revocation);
-          return;
-        }
-        if (this.#closingAll) {
-          return; // The revocation at the end of close() deletes this key with the others.
-        }
         const owner = leaseId;
-        // Delete once the last write settled (it may land after this teardown), and only if the key
-        // is still bound to our lease: another process may have registered the same address since.
-        const deletion = written.then(async () => {
+        // Decide a tick later: when every registration leaves at once (a shutdown), the lease's
+        // revocation deletes all their keys in one request, and none needs a delete of its own.
+        const deletion = Promise.resolve().then(async () => {
+          if (this.#holders.size === 0 || this.#closingAll) {
+            await this.#lease.revocation;
+            return;
+          }
+          // Once the last write settled (it may land after this teardown), and only if the key is
+          // still bound to our lease: another process may have registered the same address since.
+          await written;
           if (owner !== undefined) {
             await this.#deleteIfOwned(key, owner);
           }
@@ -183,11 +179,13 @@ export class Registrar {
       this.#context,
       this.#closing,
     );
-    logger.debug(
-      result.succeeded
-        ? `deregistered ${key}`
-        : `left ${key} alone: it is no longer bound to lease ${leaseId}`,
-    );
+    if (logger.isDebugEnabled()) {
+      logger.debug(
+        result.succeeded
+          ? `deregistered ${key}`
+          : `left ${key} alone: it is no longer bound to lease ${leaseId}`,
+      );
+    }
   }
 
   #operation(key: string, description: string): EtcdOperation {

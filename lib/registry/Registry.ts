@@ -116,6 +116,7 @@ export class Registry {
       username: config.etcdUsername,
       // Decorrelated jitter, capped so that a recovered etcd is noticed within about two seconds.
       backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
+      closing: this.#closing.signal,
     };
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
     const probe = {
@@ -146,13 +147,7 @@ export class Registry {
         resetOnRefCountZero: true,
       }),
     );
-    this.#registrar = new Registrar(
-      context,
-      layout,
-      config.leaseSeconds,
-      this.#pending,
-      this.#closing.signal,
-    );
+    this.#registrar = new Registrar(context, layout, config.leaseSeconds, this.#pending);
   }
 
   /**
@@ -344,7 +339,6 @@ export class Registry {
   async #close(): Promise<void> {
     this.#closing.abort();
     this.#registrar.close();
-    this.#discovery.close();
     this.#closed$.next();
     this.#closed$.complete();
     await this.#pending.drain();
