@@ -1,15 +1,4 @@
-import {
-  defer,
-  finalize,
-  type Observable,
-  ReplaySubject,
-  share,
-  Subject,
-  takeUntil,
-  tap,
-  throwError,
-  timer,
-} from 'rxjs';
+import { finalize, type Observable, ReplaySubject, share, tap, throwError, timer } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { validateServiceName } from '../endpoint/validateEndpoint';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
@@ -40,9 +29,7 @@ export class Discovery {
   readonly #gracePeriodMs: number;
   readonly #services = new Map<string, LiveView<readonly Endpoint[]>>();
   readonly #names: LiveView<readonly string[]>['cache'] = {};
-  readonly #closing = new Subject<void>();
   #names$: Observable<readonly string[]> | undefined;
-  #closed = false;
 
   constructor(context: EtcdContext, layout: KeyLayout, gracePeriodMs: number) {
     this.#context = context;
@@ -61,12 +48,12 @@ export class Discovery {
       const cache: LiveView<readonly Endpoint[]>['cache'] = {};
       const list$ = liveView(
         watchPrefix(this.#layout.servicePrefix(service), this.#context),
-        () => new EndpointList(this.#layout, this.#context.logger),
+        () => new EndpointList(service, this.#layout, this.#context.logger),
       ).pipe(
         tap((list) => (cache.current = list)),
         finalize(() => (cache.current = undefined)),
       );
-      live = { stream$: this.#shared(list$, `watch "${service}"`), cache };
+      live = { stream$: this.#shared(list$), cache };
       this.#services.set(service, live);
     }
     return live.stream$;
@@ -81,7 +68,6 @@ export class Discovery {
         tap((names) => (this.#names.current = names)),
         finalize(() => (this.#names.current = undefined)),
       ),
-      'watch services',
     );
     return this.#names$;
   }
@@ -102,7 +88,7 @@ export class Discovery {
     if (live !== undefined) {
       return live;
     }
-    const list = new EndpointList(this.#layout, this.#context.logger);
+    const list = new EndpointList(service, this.#layout, this.#context.logger);
     list.reset(
       await this.#range(this.#layout.servicePrefix(service), `list endpoints of "${service}"`),
     );
@@ -110,14 +96,14 @@ export class Discovery {
   }
 
   /** Everything under `prefix`, with one range get; typed errors, never retried. */
-  async #range(prefix: string, operation: string): Promise<KeyValue[]> {
-    if (this.#closed) {
+  async #range(prefix: string, operation: string): Promise<readonly KeyValue[]> {
+    if (this.#context.closing.aborted) {
       throw new RegistryClosedError(operation);
     }
     try {
       const range = await this.#context.client.getAll().prefix(prefix).exec();
       this.#context.health.up();
-      return range.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
+      return range.kvs;
     } catch (error) {
       const typed = fatalError(error, {
         key: prefix,
@@ -131,23 +117,15 @@ export class Discovery {
     }
   }
 
-  /** Completes every stream, which releases every watch. */
-  close(): void {
-    this.#closed = true;
-    this.#closing.next();
-    this.#closing.complete();
-  }
-
   /**
    * Shares one subscription of `source$` between every subscriber, replaying the latest value to late
    * ones. When the last subscriber leaves, the source is kept for the grace period, so that a quick
-   * re-subscription (a retry, a `switchMap`) finds it warm; an error or the registry's close resets it.
+   * re-subscription (a retry, a `switchMap`) finds it warm; an error or the registry's close (which
+   * completes the source) resets it, and a later subscriber then starts afresh (or, after close, gets a
+   * `RegistryClosedError`).
    */
-  #shared<T>(source$: Observable<T>, operation: string): Observable<T> {
-    return defer(() =>
-      this.#closed ? throwError(() => new RegistryClosedError(operation)) : source$,
-    ).pipe(
-      takeUntil(this.#closing),
+  #shared<T>(source$: Observable<T>): Observable<T> {
+    return source$.pipe(
       share({
         connector: () => new ReplaySubject<T>(1),
         resetOnError: true,

@@ -13,16 +13,17 @@ import type { KeyChange, KeyValue, PrefixState } from './PrefixUpdate';
  * @internal
  */
 export class EndpointList implements PrefixState<readonly Endpoint[]> {
-  readonly #layout: KeyLayout;
+  readonly #service: string;
+  /** `<prefix>services/<service>/`: every key of this list starts with it. */
+  readonly #prefix: string;
   readonly #logger: Logger;
   /** Sorted by address (UTF-16 code unit order, like `Array.prototype.sort`). */
   #endpoints: Endpoint[] = [];
-  /** Each endpoint's raw value, to tell a rewrite of the same value from a change. */
-  #values = new Map<string, string>();
   #snapshot: readonly Endpoint[] | undefined;
 
-  constructor(layout: KeyLayout, logger: Logger) {
-    this.#layout = layout;
+  constructor(service: string, layout: KeyLayout, logger: Logger) {
+    this.#service = service;
+    this.#prefix = layout.servicePrefix(service);
     this.#logger = logger;
   }
 
@@ -33,15 +34,17 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   reset(entries: readonly KeyValue[]): boolean {
     const before = this.#endpoints;
     this.#endpoints = [];
-    this.#values = new Map();
-    for (const { key, value } of entries) {
-      const endpoint = this.#read(key, value);
+    for (const entry of entries) {
+      const endpoint = this.#read(entry);
       if (endpoint !== undefined) {
         this.#endpoints.push(endpoint);
-        this.#values.set(endpoint.address, value);
       }
     }
-    this.#endpoints.sort((a, b) => compare(a.address, b.address));
+    // A range comes in key order, which is address order unless an address has characters beyond
+    // the Basic Multilingual Plane: one pass says whether sorting is needed at all.
+    if (!isSorted(this.#endpoints)) {
+      this.#endpoints.sort((a, b) => compare(a.address, b.address));
+    }
     const changed =
       before.length !== this.#endpoints.length ||
       before.some((endpoint, i) => !sameEndpoint(endpoint, this.#endpoints[i]));
@@ -57,7 +60,9 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   apply(changes: readonly KeyChange[]): boolean {
     let changed = false;
     for (const change of changes) {
-      changed = (change.type === 'put' ? this.#put(change) : this.#delete(change.key)) || changed;
+      changed =
+        (change.type === 'put' ? this.#put(change) : this.#delete(change.key.toString())) ||
+        changed;
     }
     if (changed) {
       this.#snapshot = undefined;
@@ -70,21 +75,19 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return this.#snapshot;
   }
 
-  #put({ key, value }: KeyValue): boolean {
-    const endpoint = this.#read(key, value);
+  #put(entry: KeyValue): boolean {
+    const endpoint = this.#read(entry);
     if (endpoint === undefined) {
       return false;
     }
     const index = this.#indexOf(endpoint.address);
     const current = this.#endpoints[index];
-    const previous = this.#values.get(endpoint.address);
-    this.#values.set(endpoint.address, value);
     if (current?.address !== endpoint.address) {
       this.#endpoints.splice(index, 0, endpoint);
       return true;
     }
-    // A lease renewal or re-registration rewrites the same value: not a change.
-    if (previous === value || isDeepStrictEqual(current.metadata, endpoint.metadata)) {
+    // A re-registration rewrites the same value: not a change.
+    if (isDeepStrictEqual(current.metadata, endpoint.metadata)) {
       return false;
     }
     this.#endpoints[index] = endpoint;
@@ -92,11 +95,15 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   }
 
   #delete(key: string): boolean {
-    const address = this.#layout.parse(key)?.address;
-    if (address === undefined || !this.#values.delete(address)) {
+    const address = this.#addressOf(key);
+    if (address === undefined) {
       return false;
     }
-    this.#endpoints.splice(this.#indexOf(address), 1);
+    const index = this.#indexOf(address);
+    if (this.#endpoints[index]?.address !== address) {
+      return false;
+    }
+    this.#endpoints.splice(index, 1);
     return true;
   }
 
@@ -115,29 +122,50 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return low;
   }
 
-  #read(key: string, value: string): Endpoint | undefined {
-    const parts = this.#layout.parse(key);
-    if (parts === undefined) {
+  /** The address a key of this service names, or `undefined` when the key is malformed. */
+  #addressOf(key: string): string | undefined {
+    const address = key.startsWith(this.#prefix) ? key.slice(this.#prefix.length) : '';
+    return address === '' || address.includes('/') ? undefined : address;
+  }
+
+  #read(entry: KeyValue): Endpoint | undefined {
+    const key = entry.key.toString();
+    const address = this.#addressOf(key);
+    if (address === undefined) {
       this.#logger.warn(`skipping malformed key ${JSON.stringify(key)}`, {
         expected: '<prefix>services/<service>/<address>',
       });
       return undefined;
     }
+    const service = this.#service;
+    if (entry.value.length === 0) {
+      return Object.freeze({ service, address }); // What the Go gsr writes: nothing to decode.
+    }
+    const value = entry.value.toString();
     const decoded = decodeMetadata(value);
     if ('error' in decoded) {
       this.#logger.warn(`ignoring the metadata of ${key}: ${decoded.error}`, { value });
-      return Object.freeze({ service: parts.service, address: parts.address });
+      return Object.freeze({ service, address });
     }
     return Object.freeze(
       decoded.metadata === undefined
-        ? { service: parts.service, address: parts.address }
-        : { service: parts.service, address: parts.address, metadata: decoded.metadata },
+        ? { service, address }
+        : { service, address, metadata: decoded.metadata },
     );
   }
 }
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isSorted(endpoints: readonly Endpoint[]): boolean {
+  for (let i = 1; i < endpoints.length; i++) {
+    if ((endpoints[i - 1] as Endpoint).address > (endpoints[i] as Endpoint).address) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function sameEndpoint(a: Endpoint, b: Endpoint | undefined): boolean {

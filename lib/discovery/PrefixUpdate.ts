@@ -1,7 +1,11 @@
-/** A key and its value, decoded as UTF-8. @internal */
+/**
+ * A key and its value, as etcd sends them: bytes. Each view decodes what it needs (an endpoint list the
+ * address and metadata, the service names only the key), so nothing is decoded twice or for nothing.
+ * @internal
+ */
 export interface KeyValue {
-  readonly key: string;
-  readonly value: string;
+  readonly key: Buffer;
+  readonly value: Buffer;
 }
 
 /** A change to one key. @internal */

@@ -24,7 +24,7 @@ export class ServiceNames implements PrefixState<readonly string[]> {
     const before = this.snapshot();
     this.#addresses = new Map();
     for (const { key } of entries) {
-      this.#add(key);
+      this.#add(key.toString());
     }
     this.#snapshot = undefined;
     const after = this.snapshot();
@@ -38,7 +38,8 @@ export class ServiceNames implements PrefixState<readonly string[]> {
   apply(changes: readonly KeyChange[]): boolean {
     let changed = false;
     for (const { type, key } of changes) {
-      changed = (type === 'put' ? this.#add(key) : this.#remove(key)) || changed;
+      const text = key.toString();
+      changed = (type === 'put' ? this.#add(text) : this.#remove(text)) || changed;
     }
     if (changed) {
       this.#snapshot = undefined;

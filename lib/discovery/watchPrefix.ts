@@ -1,6 +1,7 @@
 import type { IBackoff } from 'cockatiel';
 import type { IWatchResponse, Watcher } from 'etcd3';
 import { Observable } from 'rxjs';
+import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import { fatalError, type EtcdOperation } from '../etcd/fatalError';
 import type { KeyChange, PrefixUpdate } from './PrefixUpdate';
@@ -21,7 +22,8 @@ const ignore = (): void => undefined;
  * headers: while a watch catches up on history, a header carries etcd's current revision, not that of the
  * events, and a break at that moment would skip events.
  *
- * Unsubscribing cancels the etcd watcher and any pending retry.
+ * It completes when the registry closes (`context.closing`). Unsubscribing cancels the etcd watcher and
+ * any pending retry.
  * @internal
  */
 export function watchPrefix(prefix: string, context: EtcdContext): Observable<PrefixUpdate> {
@@ -33,6 +35,10 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
   };
 
   return new Observable<PrefixUpdate>((subscriber) => {
+    if (context.closing.aborted) {
+      subscriber.error(new RegistryClosedError(operation.description));
+      return;
+    }
     /** Emitted up to here; `undefined` until a range has been read, or when it must be read again. */
     let revision: bigint | undefined;
     let watcher: Watcher | undefined;
@@ -40,6 +46,18 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
     let backoff: IBackoff<undefined> | undefined;
     let interruption: unknown;
     let stopped = false;
+    /** Changes of responses received in this macrotask, emitted together from a microtask. */
+    let pending: KeyChange[] = [];
+    let flushScheduled = false;
+
+    const flush = (): void => {
+      flushScheduled = false;
+      if (pending.length > 0 && !subscriber.closed && revision !== undefined) {
+        const changes = pending;
+        pending = [];
+        subscriber.next({ kind: 'changes', revision, changes });
+      }
+    };
 
     const dropWatcher = (cancel: boolean): void => {
       const dropped = watcher;
@@ -102,23 +120,27 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
         }
         return;
       }
-      const changes: KeyChange[] = [];
-      let last = revision ?? 0n;
+      let last: bigint | undefined;
       for (const event of response.events) {
         const eventRevision = BigInt(event.kv.mod_revision);
         if (revision !== undefined && eventRevision <= revision) {
           continue; // Already emitted, should etcd ever replay it.
         }
-        changes.push({
+        pending.push({
           type: event.type === 'Put' ? 'put' : 'delete',
-          key: event.kv.key.toString(),
-          value: event.kv.value.toString(),
+          key: event.kv.key,
+          value: event.kv.value,
         });
         last = eventRevision;
       }
-      if (changes.length > 0) {
+      if (last !== undefined) {
         revision = last;
-        subscriber.next({ kind: 'changes', revision, changes });
+        // Responses that arrive together (one socket read decodes many under load) become one update:
+        // one list per batch instead of one per response, and still only whole responses.
+        if (!flushScheduled) {
+          flushScheduled = true;
+          queueMicrotask(flush);
+        }
       }
     };
 
@@ -130,14 +152,12 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
           if (stopped) {
             return;
           }
+          pending = []; // Superseded by the range.
           revision = BigInt(range.header.revision);
           subscriber.next({
             kind: 'reset',
             revision,
-            entries: range.kvs.map((kv) => ({
-              key: kv.key.toString(),
-              value: kv.value.toString(),
-            })),
+            entries: range.kvs,
           });
           if (subscriber.closed) {
             return; // The subscriber left while handling the snapshot.
@@ -171,8 +191,12 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
       }
     };
 
+    // The registry's close completes the stream (and the teardown below releases the watch).
+    const complete = (): void => subscriber.complete();
+    context.closing.addEventListener('abort', complete, { once: true });
     void run();
     return () => {
+      context.closing.removeEventListener('abort', complete);
       stopped = true;
       clearTimeout(retryTimer);
       dropWatcher(true);

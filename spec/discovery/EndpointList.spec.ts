@@ -1,16 +1,17 @@
 import { EndpointList } from '../../lib/discovery/EndpointList';
 import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
 import { KeyLayout } from '../../lib/keys/KeyLayout';
+import { deleteOf, entry, putOf } from '../support/keyValues';
 import { testLogger } from '../support/testLogger';
 
 const layout = new KeyLayout('gsr/');
 const key = (address: string): string => layout.endpointKey('web', address);
-const put = (address: string, value = ''): KeyChange => ({ type: 'put', key: key(address), value });
-const del = (address: string): KeyChange => ({ type: 'delete', key: key(address), value: '' });
+const put = (address: string, value = ''): KeyChange => putOf(key(address), value);
+const del = (address: string): KeyChange => deleteOf(key(address));
 
 function list() {
   const { logger, lines } = testLogger();
-  return { list: new EndpointList(layout, logger), lines };
+  return { list: new EndpointList('web', layout, logger), lines };
 }
 
 describe('EndpointList', () => {
@@ -21,10 +22,7 @@ describe('EndpointList', () => {
   it('reads a snapshot sorted by address, with metadata when the value is JSON', () => {
     const { list: endpoints } = list();
     expect(
-      endpoints.reset([
-        { key: key('10.0.0.2:80'), value: '' },
-        { key: key('10.0.0.1:80'), value: '{"zone":"a"}' },
-      ]),
+      endpoints.reset([entry(key('10.0.0.2:80'), ''), entry(key('10.0.0.1:80'), '{"zone":"a"}')]),
     ).toBe(true);
     expect(endpoints.snapshot()).toEqual([
       { service: 'web', address: '10.0.0.1:80', metadata: { zone: 'a' } },
@@ -65,14 +63,12 @@ describe('EndpointList', () => {
     const { list: endpoints } = list();
     endpoints.apply([put('a')]);
     expect(endpoints.apply([del('b')])).toBe(false);
-    expect(endpoints.apply([{ type: 'delete', key: 'gsr/services/web/x/y', value: '' }])).toBe(
-      false,
-    );
+    expect(endpoints.apply([deleteOf('gsr/services/web/x/y')])).toBe(false);
   });
 
   it('skips a malformed key and logs it, never throws', () => {
     const { list: endpoints, lines } = list();
-    expect(endpoints.apply([{ type: 'put', key: 'gsr/services/web/x/y', value: '' }])).toBe(false);
+    expect(endpoints.apply([putOf('gsr/services/web/x/y')])).toBe(false);
     expect(endpoints.snapshot()).toEqual([]);
     expect(lines).toEqual([
       expect.stringContaining('skipping malformed key "gsr/services/web/x/y"'),
@@ -96,14 +92,9 @@ describe('EndpointList', () => {
     const { list: endpoints } = list();
     endpoints.apply([put('a'), put('b', '{"z":1}')]);
     const before = endpoints.snapshot();
-    expect(
-      endpoints.reset([
-        { key: key('b'), value: '{"z":1}' },
-        { key: key('a'), value: '' },
-      ]),
-    ).toBe(false);
+    expect(endpoints.reset([entry(key('b'), '{"z":1}'), entry(key('a'), '')])).toBe(false);
     expect(endpoints.snapshot()).toBe(before);
-    expect(endpoints.reset([{ key: key('a'), value: '' }])).toBe(true);
+    expect(endpoints.reset([entry(key('a'), '')])).toBe(true);
     expect(endpoints.snapshot().map((e) => e.address)).toEqual(['a']);
   });
 

@@ -1,18 +1,14 @@
 import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
 import { ServiceNames } from '../../lib/discovery/ServiceNames';
 import { KeyLayout } from '../../lib/keys/KeyLayout';
+import { deleteOf, putOf } from '../support/keyValues';
 import { testLogger } from '../support/testLogger';
 
 const layout = new KeyLayout('gsr/');
-const put = (service: string, address: string): KeyChange => ({
-  type: 'put',
-  key: layout.endpointKey(service, address),
-  value: '',
-});
-const del = (service: string, address: string): KeyChange => ({
-  ...put(service, address),
-  type: 'delete',
-});
+const put = (service: string, address: string): KeyChange =>
+  putOf(layout.endpointKey(service, address));
+const del = (service: string, address: string): KeyChange =>
+  deleteOf(layout.endpointKey(service, address));
 
 describe('ServiceNames', () => {
   const names = () => new ServiceNames(layout, testLogger().logger);
@@ -34,7 +30,7 @@ describe('ServiceNames', () => {
 
   it('ignores malformed keys and unknown deletions', () => {
     const services = names();
-    expect(services.apply([{ type: 'put', key: 'gsr/services/web', value: '' }])).toBe(false);
+    expect(services.apply([putOf('gsr/services/web')])).toBe(false);
     expect(services.apply([del('web', 'a')])).toBe(false);
   });
 

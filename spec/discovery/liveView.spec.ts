@@ -1,18 +1,26 @@
 import { TestScheduler } from 'rxjs/testing';
 import { liveView } from '../../lib/discovery/liveView';
-import type { KeyValue, PrefixState, PrefixUpdate } from '../../lib/discovery/PrefixUpdate';
+import type {
+  KeyChange,
+  KeyValue,
+  PrefixState,
+  PrefixUpdate,
+} from '../../lib/discovery/PrefixUpdate';
+import { deleteOf, entry, putOf } from '../support/keyValues';
 
 /** A state whose value is the sorted set of keys. */
 class KeySet implements PrefixState<string> {
   #keys = new Set<string>();
   reset(entries: readonly KeyValue[]): boolean {
     const before = this.snapshot();
-    this.#keys = new Set(entries.map((e) => e.key));
+    this.#keys = new Set(entries.map((e) => e.key.toString()));
     return this.snapshot() !== before;
   }
-  apply(changes: readonly { type: 'put' | 'delete'; key: string }[]): boolean {
+  apply(changes: readonly KeyChange[]): boolean {
     const before = this.snapshot();
-    changes.forEach((c) => (c.type === 'put' ? this.#keys.add(c.key) : this.#keys.delete(c.key)));
+    changes.forEach((c) =>
+      c.type === 'put' ? this.#keys.add(c.key.toString()) : this.#keys.delete(c.key.toString()),
+    );
     return this.snapshot() !== before;
   }
   snapshot(): string {
@@ -23,16 +31,12 @@ class KeySet implements PrefixState<string> {
 const reset = (...keys: string[]): PrefixUpdate => ({
   kind: 'reset',
   revision: 1n,
-  entries: keys.map((key) => ({ key, value: '' })),
+  entries: keys.map((key) => entry(key)),
 });
 const changes = (...ops: string[]): PrefixUpdate => ({
   kind: 'changes',
   revision: 2n,
-  changes: ops.map((op) => ({
-    type: op[0] === '+' ? 'put' : 'delete',
-    key: op.slice(1),
-    value: '',
-  })),
+  changes: ops.map((op) => (op.startsWith('+') ? putOf(op.slice(1)) : deleteOf(op.slice(1)))),
 });
 
 describe('liveView', () => {
