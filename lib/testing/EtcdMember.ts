@@ -147,16 +147,21 @@ export class EtcdMember {
   }
 
   /**
-   * The member's Prometheus metrics, summed by name over their labels: e.g.
-   * `etcd_debugging_mvcc_watcher_total` is the number of watchers open on this member.
+   * The member's Prometheus metrics: each series under its full name (`name{label="value",...}`, as
+   * etcd prints it), and each name summed over its labels: e.g. `etcd_debugging_mvcc_watcher_total` is
+   * the number of watchers open on this member.
    */
   async metrics(): Promise<Map<string, number>> {
     const { body } = await httpGet(`${this.clientUrl}/metrics`, this.#spec.httpTls);
     const metrics = new Map<string, number>();
     for (const line of body.split('\n')) {
-      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (match?.[1] !== undefined && match[2] !== undefined) {
-        metrics.set(match[1], (metrics.get(match[1]) ?? 0) + Number(match[2]));
+      const match = /^(([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
+      const [, series, name, value] = match ?? [];
+      if (series !== undefined && name !== undefined && value !== undefined) {
+        if (series !== name) {
+          metrics.set(series, Number(value));
+        }
+        metrics.set(name, (metrics.get(name) ?? 0) + Number(value));
       }
     }
     return metrics;

@@ -1,0 +1,51 @@
+import type { Etcd3 } from 'etcd3';
+import type { EtcdCluster } from '../lib/testing';
+
+/** Which implementation a run measures: gsr, or the hand-written etcd3 baseline. */
+export type Side = 'gsr' | 'raw';
+
+/** How big a run is: the issue's sizes, or tiny ones for the CI smoke run. */
+export interface Sizes {
+  readonly repetitions: number;
+  readonly latencySamples: number;
+  readonly fanOutSubscribers: number;
+  readonly fanOutSamples: number;
+  readonly registrations: number;
+  readonly largeService: number;
+  readonly churnChanges: number;
+  readonly services: number;
+}
+
+/** What every scenario gets. */
+export interface BenchContext {
+  readonly etcd: EtcdCluster;
+  /** A separate client that plays "another process" writing to etcd. */
+  readonly writer: Etcd3;
+  readonly sizes: Sizes;
+}
+
+/** How one figure is reduced over repetitions, and what it is held to. */
+export interface Metric {
+  readonly key: string;
+  readonly label: string;
+  readonly unit: 'ms' | 'MiB' | 'KiB' | 'count';
+  /** `p50`/`p99` pool every repetition's samples; `median` takes the median of per-repetition values. */
+  readonly reduce: 'p50' | 'p99' | 'median';
+  /** The largest acceptable gsr/raw ratio, if the issue sets one. */
+  readonly maxRatio?: number;
+}
+
+/** One measured figure per metric key: a value, or samples. */
+export type Measurement = Record<string, number | readonly number[]>;
+
+/** A benchmark: the same job done by gsr and by the raw client. */
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly metrics: readonly Metric[];
+  /** Before every run of either side, unmeasured: shared data (e.g. 10,000 keys) in its start state. */
+  readonly prepare?: (context: BenchContext) => Promise<void>;
+  readonly run: (context: BenchContext, side: Side, repetition: number) => Promise<Measurement>;
+  /** Facts that are not ratios (e.g. gRPC streams opened), printed under the table. */
+  readonly notes?: (results: Record<Side, readonly Measurement[]>) => string[];
+}

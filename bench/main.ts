@@ -1,0 +1,133 @@
+/**
+ * `npm run bench`: gsr against a hand-written raw etcd3 baseline, side by side, on a throwaway etcd.
+ * Each scenario runs both sides in alternating order over several repetitions; figures are medians
+ * (latency percentiles pool every repetition's samples). Prints a table and writes
+ * bench/results/<time>.json and bench/results/latest.json.
+ *
+ *   npm run bench                      the issue's sizes (a few minutes)
+ *   npm run bench -- --quick           tiny sizes: a smoke run that only proves the bench works
+ *   npm run bench -- --only churn,fan-out
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { EtcdCluster } from '../lib/testing';
+import { rows, table, type Row } from './report';
+import type { Measurement, Scenario, Side, Sizes } from './Scenario';
+import { churn, largeService } from './scenarios/largeService';
+import { manyServices } from './scenarios/manyServices';
+import { fanOut, propagation } from './scenarios/propagation';
+import { registration } from './scenarios/registration';
+
+const FULL: Sizes = {
+  repetitions: 5,
+  latencySamples: 100, // x 5 repetitions = 500 samples per side
+  fanOutSubscribers: 1000,
+  fanOutSamples: 60, // x 5 = 300
+  registrations: 2000,
+  largeService: 10_000,
+  churnChanges: 2000,
+  services: 1000,
+};
+const QUICK: Sizes = {
+  repetitions: 1,
+  latencySamples: 10,
+  fanOutSubscribers: 20,
+  fanOutSamples: 5,
+  registrations: 50,
+  largeService: 300,
+  churnChanges: 60,
+  services: 20,
+};
+const SCENARIOS: readonly Scenario[] = [
+  propagation,
+  fanOut,
+  registration,
+  largeService,
+  churn,
+  manyServices,
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args[args.indexOf('--only') + 1]?.split(',');
+  const sizes = quick ? QUICK : FULL;
+  const scenarios = args.includes('--only')
+    ? SCENARIOS.filter((s) => only?.includes(s.name))
+    : SCENARIOS;
+
+  const machine = {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    etcd: execFileSync(process.env.GSR_ETCD_BIN ?? 'etcd', ['--version'])
+      .toString()
+      .split('\n')[0],
+  };
+  console.log(
+    `gsr vs raw etcd3 on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB), Node ${machine.node}, ${machine.etcd}`,
+  );
+  console.log(
+    `${quick ? 'quick smoke run' : 'full run'}: ${sizes.repetitions} repetition(s), sides alternating\n`,
+  );
+
+  const etcd = await EtcdCluster.start();
+  const writer = new Etcd3({ hosts: etcd.endpoints });
+  const context = { etcd, writer, sizes };
+  const all: Row[] = [];
+  const report: unknown[] = [];
+  try {
+    for (const scenario of scenarios) {
+      process.stdout.write(`${scenario.title} ...`);
+      const results: Record<Side, Measurement[]> = { gsr: [], raw: [] };
+      for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
+        const order: Side[] = repetition % 2 === 0 ? ['gsr', 'raw'] : ['raw', 'gsr'];
+        for (const side of order) {
+          await scenario.prepare?.(context);
+          results[side].push(await scenario.run(context, side, repetition));
+        }
+        process.stdout.write('.');
+      }
+      const scenarioRows = rows(scenario, results);
+      all.push(...scenarioRows);
+      const notes = scenario.notes?.(results) ?? [];
+      report.push({
+        name: scenario.name,
+        title: scenario.title,
+        rows: scenarioRows,
+        notes,
+        results,
+      });
+      process.stdout.write(' done\n');
+      notes.forEach((note) => console.log(`  ${note}`));
+    }
+  } finally {
+    writer.close();
+    await etcd.close();
+  }
+
+  console.log(`\n${table(all)}\n`);
+  const missed = all.filter((row) => row.ok === false);
+  console.log(missed.length === 0 ? 'every target met' : `${missed.length} target(s) missed`);
+
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const json = JSON.stringify(
+    { date: new Date().toISOString(), machine, quick, sizes, scenarios: report },
+    null,
+    2,
+  );
+  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  console.log(`results: ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,187 @@
+import { Etcd3 } from 'etcd3';
+import { filter, firstValueFrom, type Subscription } from 'rxjs';
+import type { Endpoint } from '../../lib';
+import { connectBench } from '../connectBench';
+import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
+import { heapUsed, since } from '../stats';
+
+export const LARGE_PREFIX = 'bench-large/';
+const SERVICE_PREFIX = `${LARGE_PREFIX}services/big/`;
+const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;
+
+let pristine = false;
+
+/** Writes the large service: `count` endpoints, a third of them with metadata (unless already so). */
+async function populate(context: BenchContext): Promise<void> {
+  const count = context.sizes.largeService;
+  if (pristine && (await context.writer.getAll().prefix(SERVICE_PREFIX).count()) === count) {
+    return;
+  }
+  await context.writer.delete().prefix(LARGE_PREFIX);
+  for (let start = 0; start < count; start += 100) {
+    const batch = Array.from({ length: Math.min(100, count - start) }, (_, j) => start + j);
+    await context.writer
+      .if(`${LARGE_PREFIX}populate`, 'Version', '>', -1) // always true: a batch of 100 puts
+      .then(
+        ...batch.map((i) =>
+          context.writer
+            .put(`${SERVICE_PREFIX}${address(i)}`)
+            .value(i % 3 === 0 ? `{"zone":"z${i % 7}"}` : ''),
+        ),
+      )
+      .commit();
+  }
+  pristine = true;
+}
+
+/** Whether the sorted `list` has `address`: what a consumer checks in O(log n), not O(n). */
+function has(list: readonly Endpoint[], address: string): boolean {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((list[mid]?.address ?? '') < address) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  return list[low]?.address === address;
+}
+
+/** What hand-written code does with a range: decode every key into an endpoint object. */
+function decode(kvs: readonly { key: Buffer; value: Buffer }[]): Endpoint[] {
+  return kvs.map((kv) => {
+    const value = kv.value.toString();
+    const endpoint = { service: 'big', address: kv.key.toString().slice(SERVICE_PREFIX.length) };
+    return value === ''
+      ? endpoint
+      : { ...endpoint, metadata: JSON.parse(value) as Record<string, unknown> };
+  });
+}
+
+/**
+ * The first list of a large service. gsr: the first emission of `endpoints$`. raw: one range get,
+ * decoded into endpoint objects. Heap: what holding the result (and, for gsr, its live list) costs.
+ */
+export const largeService: Scenario = {
+  name: 'large-service',
+  title: 'Large service: the first list of a 10,000-endpoint service',
+  metrics: [
+    { key: 'first', label: 'time to the first list', unit: 'ms', reduce: 'median', maxRatio: 1.2 },
+    { key: 'heap', label: 'heap held', unit: 'MiB', reduce: 'median' },
+  ],
+  prepare: populate,
+  run: async (context: BenchContext, side: Side): Promise<Measurement> => {
+    if (side === 'gsr') {
+      const registry = await connectBench(context, LARGE_PREFIX);
+      const before = heapUsed();
+      let list: readonly Endpoint[] = [];
+      const start = performance.now();
+      let subscription: Subscription | undefined;
+      await new Promise<void>((resolve) => {
+        subscription = registry.endpoints$('big').subscribe((endpoints) => {
+          list = endpoints;
+          resolve();
+        });
+      });
+      const first = since(start);
+      const heap = (heapUsed() - before) / 2 ** 20;
+      if (list.length !== context.sizes.largeService) {
+        throw new Error(`gsr listed ${list.length} endpoints, not ${context.sizes.largeService}`);
+      }
+      subscription?.unsubscribe();
+      await registry.close();
+      return { first, heap };
+    }
+    const client = new Etcd3({ hosts: context.etcd.endpoints });
+    await client.get('warm-up').string(); // connected, as gsr's registry is before it starts
+    const before = heapUsed();
+    const start = performance.now();
+    const list = decode((await client.getAll().prefix(SERVICE_PREFIX).exec()).kvs);
+    const first = since(start);
+    const heap = (heapUsed() - before) / 2 ** 20;
+    if (list.length !== context.sizes.largeService) {
+      throw new Error(`raw listed ${list.length} endpoints`);
+    }
+    client.close();
+    return { first, heap };
+  },
+};
+
+/**
+ * 2,000 changes to the large service from another client (adds, deletes, metadata changes, 20 in flight),
+ * then a final marker put. Measured: how long after that last write was sent gsr's list holds the marker
+ * (so every change before it), vs when a raw prefix watcher has received the marker's event.
+ */
+export const churn: Scenario = {
+  name: 'churn',
+  title: 'Churn: 2,000 changes to the 10,000-endpoint list',
+  metrics: [
+    {
+      key: 'lag',
+      label: 'right after the last write was sent',
+      unit: 'ms',
+      reduce: 'median',
+      maxRatio: 1.5,
+    },
+    { key: 'total', label: 'from first write to right', unit: 'ms', reduce: 'median' },
+  ],
+  prepare: populate,
+  run: async (context: BenchContext, side: Side, repetition: number): Promise<Measurement> => {
+    const marker = `marker-${side}-${repetition}:1`;
+    let seenMarker: Promise<void>;
+    let stop: () => Promise<void>;
+    if (side === 'gsr') {
+      const registry = await connectBench(context, LARGE_PREFIX);
+      const list$ = registry.endpoints$('big');
+      const subscription = list$.subscribe();
+      await firstValueFrom(list$);
+      seenMarker = firstValueFrom(list$.pipe(filter((list) => has(list, marker)))).then(
+        () => undefined,
+      );
+      stop = async () => {
+        subscription.unsubscribe();
+        await registry.close();
+      };
+    } else {
+      const client = new Etcd3({ hosts: context.etcd.endpoints });
+      const watcher = await client.watch().prefix(SERVICE_PREFIX).create();
+      seenMarker = new Promise((resolve) =>
+        watcher.on('put', (kv) => kv.key.toString().endsWith(marker) && resolve()),
+      );
+      stop = async () => {
+        await watcher.cancel();
+        client.close();
+      };
+    }
+
+    // The same changes on both sides: every third a new endpoint, a delete, or new metadata.
+    pristine = false; // The next run starts from the original list again.
+    const changes = context.sizes.churnChanges;
+    const base = context.sizes.largeService;
+    const start = performance.now();
+    for (let next = 0; next < changes; next += 20) {
+      await Promise.all(
+        Array.from({ length: Math.min(20, changes - next) }, (_, j) => {
+          const i = next + j;
+          if (i % 3 === 1) {
+            return context.writer.delete().key(`${SERVICE_PREFIX}${address((i * 7) % base)}`);
+          }
+          const added = i % 3 === 0 ? base + i : i % base;
+          return context.writer.put(`${SERVICE_PREFIX}${address(added)}`).value(`{"rev":${i}}`);
+        }),
+      );
+    }
+    // From when the last write is sent: both sides then include the same propagation, and the
+    // difference is what gsr adds. (From its acknowledgement, the figure mostly says whether etcd's
+    // watch event or its reply was read first.)
+    const lastWrite = performance.now();
+    await context.writer.put(`${SERVICE_PREFIX}${marker}`).value('');
+    await seenMarker;
+    const lag = since(lastWrite);
+    const total = since(start);
+    await stop();
+    return { lag, total };
+  },
+};

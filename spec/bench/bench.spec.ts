@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, runNode } from '../support/runNode';
+
+// A smoke run with tiny sizes keeps the bench from rotting. Its figures mean nothing and are not
+// asserted: tests assert behaviour, never speed.
+describe('npm run bench -- --quick', () => {
+  it('runs every scenario for gsr and raw etcd3 and reports them', async () => {
+    const run = await runNode(['--expose-gc', '--import', 'tsx', 'bench/main.ts', '--quick'], {
+      timeoutMs: 120_000,
+    });
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.code).toBe(0);
+    for (const row of [
+      'propagation: p50',
+      'propagation: p99',
+      'fan-out: p50 at the last subscriber',
+      'registration: time for all',
+      'large-service: time to the first list',
+      'churn: right after the last write was sent',
+      'many-services: gRPC watch streams opened',
+    ]) {
+      expect(run.stdout).toContain(row);
+    }
+    expect(run.stdout).toMatch(/gsr watched 20 services over 1 gRPC watch stream/);
+
+    const results = JSON.parse(
+      readFileSync(join(repoRoot, 'bench', 'results', 'latest.json'), 'utf8'),
+    ) as { quick: boolean; scenarios: { name: string; rows: { gsr: number; raw: number }[] }[] };
+    expect(results.quick).toBe(true);
+    expect(results.scenarios.map((s) => s.name)).toEqual([
+      'propagation',
+      'fan-out',
+      'registration',
+      'large-service',
+      'churn',
+      'many-services',
+    ]);
+    for (const row of results.scenarios.flatMap((s) => s.rows)) {
+      expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);
+    }
+  });
+});
