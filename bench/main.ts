@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: gsr against a hand-written raw etcd3 baseline, side by side, on a throwaway etcd.
- * Each scenario runs both sides in alternating order over several repetitions; figures are medians
+ * Each scenario runs both sides in alternating order over several repetitions, after one uncounted
+ * warm-up repetition of each; figures are medians
  * (latency percentiles pool every repetition's samples). Prints a table and writes
  * bench/results/<time>.json and bench/results/latest.json.
  *
@@ -84,11 +85,15 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       process.stdout.write(`${scenario.title} ...`);
       const results: Record<Side, Measurement[]> = { gsr: [], raw: [] };
-      for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
+      // Repetition -1 warms both sides up (module loading, JIT) and is not counted.
+      for (let repetition = -1; repetition < sizes.repetitions; repetition++) {
         const order: Side[] = repetition % 2 === 0 ? ['gsr', 'raw'] : ['raw', 'gsr'];
         for (const side of order) {
           await scenario.prepare?.(context);
-          results[side].push(await scenario.run(context, side, repetition));
+          const measurement = await scenario.run(context, side, repetition);
+          if (repetition >= 0) {
+            results[side].push(measurement);
+          }
         }
         process.stdout.write('.');
       }
