@@ -37,6 +37,15 @@ describe('the gsr package', () => {
     expect(run.stdout.trim()).toBe('function ConfigError function');
   });
 
+  it("loads the gRPC resolver with require('gsr/grpc')", async () => {
+    const run = await runNode([
+      '-e',
+      "const { installGrpcResolver } = require('gsr/grpc'); console.log(typeof installGrpcResolver)",
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('function');
+  });
+
   it('exits by itself after connect() and close()', async () => {
     const run = await runNode(
       [

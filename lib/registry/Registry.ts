@@ -151,6 +151,14 @@ export class Registry {
   }
 
   /**
+   * The logger this registry writes to, for integrations that report through it.
+   * @internal
+   */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  /**
    * Connects to etcd, like the Go gsr's `gsr.New()` but stricter: it reads the configuration (the
    * environment at call time; `options` win), rejects at once with a `ConfigError` on any invalid value,
    * then retries with exponential backoff until etcd answers a request or

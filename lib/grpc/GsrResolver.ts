@@ -1,0 +1,97 @@
+import type * as Grpc from '@grpc/grpc-js';
+import { asapScheduler, distinctUntilChanged, map, observeOn, type Subscription } from 'rxjs';
+import type { Registry } from '../registry/Registry';
+import { serviceOfTarget } from './serviceOfTarget';
+import { toGrpcEndpoints, type GrpcEndpoints } from './toGrpcEndpoints';
+
+type GrpcJs = typeof Grpc;
+type ResolverConstructor = Parameters<GrpcJs['experimental']['registerResolver']>[1];
+
+/**
+ * A grpc-js resolver class bound to one registry: each channel on a `gsr:///<service>` target gets an
+ * instance that follows `registry.endpoints$(service)`.
+ *
+ * @internal
+ */
+export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstructor {
+  const { experimental, status, Metadata } = grpc;
+  // Once per address, not on every list that still holds it.
+  const reported = new Set<string>();
+
+  return class GsrResolver implements Grpc.experimental.Resolver {
+    static getDefaultAuthority(target: Grpc.experimental.GrpcUri): string {
+      return serviceOfTarget(target, experimental.uriToString(target));
+    }
+
+    readonly #service: string;
+    readonly #listener: Grpc.experimental.ResolverListener;
+    #subscription: Subscription | undefined;
+
+    constructor(target: Grpc.experimental.GrpcUri, listener: Grpc.experimental.ResolverListener) {
+      this.#service = GsrResolver.getDefaultAuthority(target);
+      this.#listener = listener;
+    }
+
+    updateResolution(): void {
+      // While subscribed, etcd pushes every change: a re-resolution request has nothing to add.
+      if (this.#subscription !== undefined && !this.#subscription.closed) {
+        return;
+      }
+      this.#subscription = registry
+        .endpoints$(this.#service)
+        .pipe(
+          map((list) => toGrpcEndpoints(list, experimental.splitHostPort)),
+          distinctUntilChanged(sameAddresses),
+          // grpc-js forbids calling the listener synchronously from updateResolution, and the shared
+          // list replays synchronously to a late subscriber.
+          observeOn(asapScheduler),
+        )
+        .subscribe({
+          next: (resolved) => {
+            this.#report(resolved);
+          },
+          error: (error: unknown) => {
+            this.#fail(`gsr cannot resolve service "${this.#service}": ${String(error)}`);
+          },
+          complete: () => {
+            this.#fail(`gsr cannot resolve service "${this.#service}": its registry was closed`);
+          },
+        });
+    }
+
+    destroy(): void {
+      this.#subscription?.unsubscribe();
+      this.#subscription = undefined;
+    }
+
+    #report({ endpoints, unusable }: GrpcEndpoints): void {
+      for (const address of unusable) {
+        if (!reported.has(`${this.#service}/${address}`)) {
+          reported.add(`${this.#service}/${address}`);
+          registry.logger.warn(
+            `gRPC resolver skips endpoint "${address}" of service "${this.#service}": not host:port`,
+          );
+        }
+      }
+      if (endpoints.length > 0) {
+        this.#listener(experimental.statusOrFromValue(endpoints), {}, null, '');
+        return;
+      }
+      // The empty list drops the connections to endpoints that went. On its own it leaves round_robin
+      // (grpc-js 1.14) idle, queueing calls until their deadline; the error that follows, on a policy
+      // with no endpoints, fails them at once with a reason (calls with waitForReady still wait).
+      const note = `no live endpoints of gsr service "${this.#service}"`;
+      this.#listener(experimental.statusOrFromValue([]), {}, null, note);
+      this.#fail(note);
+    }
+
+    #fail(details: string): void {
+      const error = { code: status.UNAVAILABLE, details, metadata: new Metadata() };
+      this.#listener(experimental.statusOrFromError(error), {}, null, details);
+    }
+  };
+}
+
+function sameAddresses(previous: GrpcEndpoints, current: GrpcEndpoints): boolean {
+  return previous.usable.join(' ') === current.usable.join(' ');
+}

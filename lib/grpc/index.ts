@@ -1,0 +1,9 @@
+/**
+ * `gsr/grpc`: a `@grpc/grpc-js` name resolver for `gsr:///<service>` targets.
+ * @packageDocumentation
+ */
+export {
+  installGrpcResolver,
+  type GrpcResolver,
+  type GrpcResolverOptions,
+} from './installGrpcResolver';

@@ -1,0 +1,281 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Subscription } from 'rxjs';
+import { ValidationError } from '../../lib/errors/ValidationError';
+import { installGrpcResolver } from '../../lib/grpc/installGrpcResolver';
+import type { Registry } from '../../lib/registry/Registry';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { eventually, nextMatching } from '../support/observe';
+import { closeTestRegistries, connectTest } from '../support/testRegistries';
+
+// A one-method gRPC service without .proto files: JSON in, JSON out. Each server answers with its own
+// address, so a test can tell where a call went.
+const WHO_AM_I = '/gsr.test.Echo/WhoAmI';
+const toJson = (value: unknown) => Buffer.from(JSON.stringify(value));
+const fromJson = (buffer: Buffer) => JSON.parse(buffer.toString()) as { address: string };
+const definition: grpc.ServiceDefinition = {
+  WhoAmI: {
+    path: WHO_AM_I,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: toJson,
+    requestDeserialize: fromJson,
+    responseSerialize: toJson,
+    responseDeserialize: fromJson,
+  },
+};
+const ROUND_ROBIN = { 'grpc.service_config': '{"loadBalancingConfig":[{"round_robin":{}}]}' };
+
+interface TestServer {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+const servers: TestServer[] = [];
+const clients: grpc.Client[] = [];
+
+async function startServer(): Promise<TestServer> {
+  const server = new grpc.Server();
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      if (error === null) {
+        resolve(bound);
+      } else {
+        reject(error);
+      }
+    });
+  });
+  const address = `127.0.0.1:${port}`;
+  server.addService(definition, {
+    WhoAmI: (_call: unknown, callback: grpc.sendUnaryData<{ address: string }>) => {
+      callback(null, { address });
+    },
+  });
+  const started = {
+    address,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+  servers.push(started);
+  return started;
+}
+
+function client(target: string): grpc.Client {
+  const made = new grpc.Client(target, grpc.credentials.createInsecure(), ROUND_ROBIN);
+  clients.push(made);
+  return made;
+}
+
+/** Where one call went; rejects with the gRPC error. */
+function whoAmI(
+  on: grpc.Client,
+  options: { deadlineMs?: number; waitForReady?: boolean } = {},
+): Promise<string> {
+  const { deadlineMs = 5_000, waitForReady = false } = options;
+  return new Promise((resolve, reject) => {
+    on.makeUnaryRequest(
+      WHO_AM_I,
+      toJson,
+      fromJson,
+      {},
+      new grpc.Metadata({ waitForReady }),
+      { deadline: Date.now() + deadlineMs },
+      (error, response) => {
+        if (error !== null || response === undefined) {
+          reject(error ?? new Error('no response'));
+        } else {
+          resolve(response.address);
+        }
+      },
+    );
+  });
+}
+
+async function callCounts(on: grpc.Client, calls: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let call = 0; call < calls; call++) {
+    const address = await whoAmI(on);
+    counts.set(address, (counts.get(address) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function grpcErrorOf(promise: Promise<unknown>): Promise<grpc.ServiceError> {
+  return promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: unknown) => error as grpc.ServiceError,
+  );
+}
+
+describe('installGrpcResolver', () => {
+  let etcd: EtcdCluster;
+  // Servers register through one registry, clients resolve through another, as in real deployments.
+  let serving: Registry;
+  let resolving: Registry;
+  let registrations: Subscription[];
+
+  const watchers = async () =>
+    (await etcd.members[0]?.metrics())?.get('etcd_debugging_mvcc_watcher_total') ?? NaN;
+
+  const register = (service: string, address: string): Subscription => {
+    const subscription = serving.register({ service, address }).subscribe();
+    registrations.push(subscription);
+    return subscription;
+  };
+  const listed = (service: string, count: number) =>
+    nextMatching(resolving.endpoints$(service), (list) => list.length === count);
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start();
+  });
+  beforeEach(async () => {
+    registrations = [];
+    const prefix = { keyPrefix: `grpc-${String(Date.now())}/` };
+    serving = (await connectTest(etcd.endpoints, prefix)).registry;
+    resolving = (await connectTest(etcd.endpoints, prefix)).registry;
+  });
+  afterEach(async () => {
+    for (const made of clients.splice(0)) {
+      made.close();
+    }
+    for (const registration of registrations) {
+      registration.unsubscribe();
+    }
+    await closeTestRegistries();
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  afterAll(async () => {
+    await etcd.close();
+  });
+
+  it('spreads calls over every live endpoint, and follows them as they go and come', async () => {
+    const [a, b, c] = await Promise.all([startServer(), startServer(), startServer()]);
+    const { target } = installGrpcResolver(resolving, { grpc });
+    const leavingA = register('echo', a.address);
+    register('echo', b.address);
+    await listed('echo', 2);
+    const echo = client(target('echo'));
+
+    // Round robin starts on whichever subchannel is ready first; once both are, calls alternate.
+    const seen = new Set<string>();
+    await eventually(async () => seen.add(await whoAmI(echo)).size === 2, 10_000, 'both reached');
+    expect(await callCounts(echo, 20)).toEqual(
+      new Map([
+        [a.address, 10],
+        [b.address, 10],
+      ]),
+    );
+
+    // A deregistered endpoint stops receiving calls although its server still runs.
+    leavingA.unsubscribe();
+    await listed('echo', 1);
+    await eventually(async () => (await callCounts(echo, 4)).get(b.address) === 4);
+    expect(await callCounts(echo, 20)).toEqual(new Map([[b.address, 20]]));
+
+    // One that arrives later is used by the same client.
+    register('echo', c.address);
+    await eventually(async () => (await callCounts(echo, 4)).has(c.address));
+    expect(await callCounts(echo, 20)).toEqual(
+      new Map([
+        [b.address, 10],
+        [c.address, 10],
+      ]),
+    );
+  });
+
+  it('fails fast with UNAVAILABLE naming the service while it has no endpoints', async () => {
+    const { target } = installGrpcResolver(resolving, { grpc });
+    const echo = client(target('nobody-yet'));
+    const error = await grpcErrorOf(whoAmI(echo));
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toContain('no live endpoints of gsr service "nobody-yet"');
+
+    // A call that waits for readiness goes out as soon as an endpoint is registered.
+    const waiting = whoAmI(echo, { waitForReady: true, deadlineMs: 10_000 });
+    const server = await startServer();
+    const registration = register('nobody-yet', server.address);
+    await expect(waiting).resolves.toBe(server.address);
+
+    // And again once the last endpoint is gone, although its server still runs.
+    registration.unsubscribe();
+    await listed('nobody-yet', 0);
+    await eventually(() =>
+      whoAmI(echo, { deadlineMs: 1_000 }).then(
+        () => false,
+        () => true,
+      ),
+    );
+    const last = await grpcErrorOf(whoAmI(echo));
+    expect(last.code).toBe(grpc.status.UNAVAILABLE);
+    expect(last.details).toContain('no live endpoints of gsr service "nobody-yet"');
+  });
+
+  it('skips addresses gRPC cannot dial, with one warning each, and uses the rest', async () => {
+    const { registry, logs } = await connectTest(etcd.endpoints, {
+      keyPrefix: serving.config.keyPrefix,
+    });
+    const { target } = installGrpcResolver(registry, { grpc });
+    const server = await startServer();
+    register('mixed', 'not-a-port');
+    register('mixed', server.address);
+    await listed('mixed', 2);
+    const echo = client(target('mixed'));
+    expect(await callCounts(echo, 6)).toEqual(new Map([[server.address, 6]]));
+    const warnings = logs.filter((line) => line.includes('not-a-port'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('gRPC resolver skips endpoint "not-a-port" of service "mixed"');
+  });
+
+  it('watches while a client uses the service, and stops when the client is closed', async () => {
+    const { target } = installGrpcResolver(resolving, { grpc });
+    const server = await startServer();
+    register('watched', server.address);
+    const before = await watchers();
+    const echo = client(target('watched'));
+    await whoAmI(echo, { waitForReady: true });
+    expect(await watchers()).toBe(before + 1);
+    echo.close();
+    await eventually(async () => (await watchers()) === before, 5_000, 'watch cancelled');
+  });
+
+  it('refuses a target that names no valid service, and a bad scheme', () => {
+    installGrpcResolver(resolving, { grpc });
+    expect(() => client('gsr:///a/b')).toThrow(ValidationError);
+    expect(() => client('gsr://etcd.example/api')).toThrow(
+      'Invalid gRPC target "gsr://etcd.example/api": expected no authority',
+    );
+    expect(() => installGrpcResolver(resolving, { grpc, scheme: 'not a scheme' })).toThrow(
+      'Invalid scheme "not a scheme": expected a URI scheme such as "gsr"',
+    );
+    expect(() => installGrpcResolver(resolving, { grpc }).target('')).toThrow(
+      'Invalid service "": expected a non-empty string',
+    );
+  });
+
+  it('serves a scheme of its own choosing', async () => {
+    const resolver = installGrpcResolver(resolving, { grpc, scheme: 'gsr-test' });
+    expect(resolver.scheme).toBe('gsr-test');
+    expect(resolver.target('svc')).toBe('gsr-test:///svc');
+    const server = await startServer();
+    register('svc', server.address);
+    await expect(whoAmI(client('gsr-test:///svc'), { waitForReady: true })).resolves.toBe(
+      server.address,
+    );
+  });
+
+  it('keeps the endpoints a channel had when its registry is closed; new channels are refused', async () => {
+    const { target } = installGrpcResolver(resolving, { grpc });
+    const server = await startServer();
+    register('closing', server.address);
+    const echo = client(target('closing'));
+    await whoAmI(echo, { waitForReady: true });
+
+    await resolving.close();
+    // As gRPC does on any resolver error: a working channel keeps its last good addresses.
+    await expect(whoAmI(echo)).resolves.toBe(server.address);
+    const error = await grpcErrorOf(whoAmI(client(target('closing'))));
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toContain('gsr cannot resolve service "closing"');
+    expect(error.details).toContain('RegistryClosedError');
+  });
+});
