@@ -1,0 +1,17 @@
+import { runNode } from '../support/runNode';
+
+describe('npm run demo:grpc', () => {
+  it('spreads calls over both greeters, then only the one still registered, and exits 0', async () => {
+    const run = await runNode(['--import', 'tsx', 'demo/grpc.ts'], {
+      env: { GSR_ETCD_ENDPOINTS: undefined, GSR_KEY_PREFIX: undefined },
+      timeoutMs: 60_000,
+    });
+    expect(run.stderr).not.toContain('demo failed');
+    expect(run.code).toBe(0);
+    const [before, after] = run.stdout.split('greeter-1 deregistered (its server still runs)');
+    expect(before).toMatch(/call \d: greeter-1 says hello/);
+    expect(before).toMatch(/call \d: greeter-2 says hello/);
+    expect(after?.match(/greeter-2 says hello to call (7|8|9|10)\n/g)).toHaveLength(4);
+    expect(after).not.toContain('greeter-1');
+  });
+});
