@@ -6,6 +6,7 @@
  * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. The service is defined in code with
  * JSON messages, so that the demo needs no .proto file; a generated client works the same way.
  */
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { firstValueFrom, filter } from 'rxjs';
 import { Registry } from '../lib';
@@ -42,15 +43,8 @@ async function startGreeter(name: string): Promise<{ address: string; server: gr
       callback(null, { message: `${name} says hello to ${call.request.message}` });
     },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => {
-      if (error === null) {
-        resolve(bound);
-      } else {
-        reject(error);
-      }
-    });
-  });
+  const bind = promisify(server.bindAsync.bind(server));
+  const port = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
   return { address: `127.0.0.1:${port}`, server };
 }
 

@@ -1,3 +1,4 @@
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { Subscription } from 'rxjs';
 import { ValidationError } from '../../lib/errors/ValidationError';
@@ -35,15 +36,8 @@ const clients: grpc.Client[] = [];
 
 async function startServer(): Promise<TestServer> {
   const server = new grpc.Server();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => {
-      if (error === null) {
-        resolve(bound);
-      } else {
-        reject(error);
-      }
-    });
-  });
+  const bind = promisify(server.bindAsync.bind(server));
+  const port = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
   const address = `127.0.0.1:${port}`;
   server.addService(definition, {
     WhoAmI: (_call: unknown, callback: grpc.sendUnaryData<{ address: string }>) => {
