@@ -66,8 +66,9 @@ export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstruct
 
     #report({ endpoints, unusable }: GrpcEndpoints): void {
       for (const address of unusable) {
-        if (!reported.has(`${this.#service}/${address}`)) {
-          reported.add(`${this.#service}/${address}`);
+        const key = `${this.#service}/${address}`;
+        if (!reported.has(key)) {
+          reported.add(key);
           registry.logger.warn(
             `gRPC resolver skips endpoint "${address}" of service "${this.#service}": not host:port`,
           );

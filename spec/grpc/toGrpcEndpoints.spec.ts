@@ -19,23 +19,17 @@ describe('toGrpcEndpoints', () => {
   });
 
   it('sets apart addresses gRPC cannot dial, and keeps the others', () => {
-    const result = convert(
+    // No port, port out of range or not a number, no host, an unclosed IPv6 bracket.
+    const undialable = [
       'no-port',
       '10.0.0.1:0',
       '10.0.0.1:65536',
       '10.0.0.1:http',
       ':50051',
       '[::1',
-      '10.0.0.1:65535',
-    );
-    expect(result.unusable).toEqual([
-      'no-port',
-      '10.0.0.1:0',
-      '10.0.0.1:65536',
-      '10.0.0.1:http',
-      ':50051',
-      '[::1',
-    ]);
+    ];
+    const result = convert(...undialable, '10.0.0.1:65535');
+    expect(result.unusable).toEqual(undialable);
     expect(result.endpoints).toEqual([{ addresses: [{ host: '10.0.0.1', port: 65535 }] }]);
     expect(result.usable).toEqual(['10.0.0.1:65535']);
   });
