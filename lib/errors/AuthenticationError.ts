@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * etcd refused gsr's credentials (`GSR_ETCD_USERNAME` / `GSR_ETCD_PASSWORD`): a wrong password, an unknown
  * user, or authentication required but not configured. Retrying cannot fix it, so it is never retried.
@@ -11,6 +13,8 @@
  */
 export class AuthenticationError extends Error {
   override readonly name = 'AuthenticationError';
+  /** The brand {@link isAuthenticationError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isAuthenticationError = true;
 
   constructor(
     /** The configured user, if any. */
@@ -25,7 +29,7 @@ export class AuthenticationError extends Error {
 
 /** Whether `error` is an {@link AuthenticationError}. */
 export const isAuthenticationError = (error: unknown): error is AuthenticationError =>
-  error instanceof AuthenticationError;
+  hasBrand(error, 'isAuthenticationError');
 
 function messageOf(cause: unknown): unknown {
   return cause instanceof Error ? cause.message : cause;

@@ -1,3 +1,6 @@
+import { hasBrand } from './hasBrand';
+import { showValue } from './showValue';
+
 /** One invalid setting: where it came from, what it held, and what was expected. */
 export interface ConfigProblem {
   /** The environment variable (`GSR_LEASE_SECONDS`) or, for a value given in code, the option name. */
@@ -23,6 +26,8 @@ export interface ConfigProblem {
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** The brand {@link isConfigError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isConfigError = true;
   /** The first invalid variable (or option). */
   readonly variable: string;
   /** Its value (`undefined` when sensitive). */
@@ -39,9 +44,10 @@ export class ConfigError extends Error {
 }
 
 /** Whether `error` is a {@link ConfigError}. */
-export const isConfigError = (error: unknown): error is ConfigError => error instanceof ConfigError;
+export const isConfigError = (error: unknown): error is ConfigError =>
+  hasBrand(error, 'isConfigError');
 
 function describe({ variable, value, reason }: ConfigProblem): string {
-  const shown = value === undefined ? '' : `, got ${JSON.stringify(value)}`;
+  const shown = value === undefined ? '' : `, got ${showValue(value)}`;
   return `${variable}: ${reason}${shown}`;
 }

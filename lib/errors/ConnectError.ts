@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * `Registry.connect()` could not reach etcd before `GSR_ETCD_CONNECT_TIMEOUT_SECONDS` ran out.
  *
@@ -10,6 +12,8 @@
  */
 export class ConnectError extends Error {
   override readonly name = 'ConnectError';
+  /** The brand {@link isConnectError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isConnectError = true;
 
   constructor(
     /** The etcd endpoints that were tried. */
@@ -28,4 +32,4 @@ export class ConnectError extends Error {
 
 /** Whether `error` is a {@link ConnectError}. */
 export const isConnectError = (error: unknown): error is ConnectError =>
-  error instanceof ConnectError;
+  hasBrand(error, 'isConnectError');

@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * A one-off request could not be served because etcd did not answer in time (every member unreachable,
  * no leader, a timeout). Live streams and registrations never fail with it: they retry.
@@ -12,6 +14,8 @@
  */
 export class EtcdUnavailableError extends Error {
   override readonly name = 'EtcdUnavailableError';
+  /** The brand {@link isEtcdUnavailableError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isEtcdUnavailableError = true;
 
   constructor(
     /** What was asked, e.g. `list endpoints of "web"`. */
@@ -26,4 +30,4 @@ export class EtcdUnavailableError extends Error {
 
 /** Whether `error` is an {@link EtcdUnavailableError}. */
 export const isEtcdUnavailableError = (error: unknown): error is EtcdUnavailableError =>
-  error instanceof EtcdUnavailableError;
+  hasBrand(error, 'isEtcdUnavailableError');

@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * A value waited longer than {@link WithEndpointOptions.timeout} for an endpoint, or can never get one
  * because the list completed (the registry closed) while empty.
@@ -11,6 +13,8 @@
  */
 export class NoEndpointError extends Error {
   override readonly name = 'NoEndpointError';
+  /** The brand {@link isNoEndpointError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isNoEndpointError = true;
 
   constructor(
     /** How long the value waited, in milliseconds. */
@@ -28,4 +32,4 @@ export class NoEndpointError extends Error {
 
 /** Whether `error` is a {@link NoEndpointError}. */
 export const isNoEndpointError = (error: unknown): error is NoEndpointError =>
-  error instanceof NoEndpointError;
+  hasBrand(error, 'isNoEndpointError');

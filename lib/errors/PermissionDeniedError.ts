@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * etcd denied an operation on a gsr key: the configured user has no role granting it on the key prefix.
  * Retrying cannot fix it, so streams and registrations error with it instead of retrying.
@@ -11,6 +13,8 @@
  */
 export class PermissionDeniedError extends Error {
   override readonly name = 'PermissionDeniedError';
+  /** The brand {@link isPermissionDeniedError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isPermissionDeniedError = true;
 
   constructor(
     /** The key or key prefix the operation touched. */
@@ -24,4 +28,4 @@ export class PermissionDeniedError extends Error {
 
 /** Whether `error` is a {@link PermissionDeniedError}. */
 export const isPermissionDeniedError = (error: unknown): error is PermissionDeniedError =>
-  error instanceof PermissionDeniedError;
+  hasBrand(error, 'isPermissionDeniedError');

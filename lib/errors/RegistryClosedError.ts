@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * The registry was closed: the operation was asked of it, or was still under way, after `close()`.
  *
@@ -9,6 +11,8 @@
  */
 export class RegistryClosedError extends Error {
   override readonly name = 'RegistryClosedError';
+  /** The brand {@link isRegistryClosedError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isRegistryClosedError = true;
 
   constructor(
     /** What was asked, e.g. `endpoints("web")`. */
@@ -20,4 +24,4 @@ export class RegistryClosedError extends Error {
 
 /** Whether `error` is a {@link RegistryClosedError}. */
 export const isRegistryClosedError = (error: unknown): error is RegistryClosedError =>
-  error instanceof RegistryClosedError;
+  hasBrand(error, 'isRegistryClosedError');

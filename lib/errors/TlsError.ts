@@ -1,3 +1,5 @@
+import { hasBrand } from './hasBrand';
+
 /**
  * The TLS handshake with etcd failed: etcd's certificate is not trusted (GSR_TLS_CA_PATH), or etcd
  * refused the client certificate (GSR_USE_TLS, GSR_TLS_CERT_PATH, GSR_TLS_KEY_PATH). `Registry.connect()`
@@ -12,6 +14,8 @@
  */
 export class TlsError extends Error {
   override readonly name = 'TlsError';
+  /** The brand {@link isTlsError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isTlsError = true;
 
   constructor(
     /** The etcd endpoints gsr tried. */
@@ -29,4 +33,4 @@ export class TlsError extends Error {
 }
 
 /** Whether `error` is a {@link TlsError}. */
-export const isTlsError = (error: unknown): error is TlsError => error instanceof TlsError;
+export const isTlsError = (error: unknown): error is TlsError => hasBrand(error, 'isTlsError');

@@ -1,3 +1,6 @@
+import { hasBrand } from './hasBrand';
+import { showValue } from './showValue';
+
 /**
  * An argument is invalid: a service name, an address or metadata that gsr cannot write or watch. Nothing
  * was written to etcd.
@@ -11,32 +14,21 @@
  */
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
+  /** The brand {@link isValidationError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isValidationError = true;
 
   constructor(
     /** The invalid field, e.g. `service`, `address` or `metadata`. */
     readonly field: string,
-    /** The value it had. */
+    /** The value it had (messages quote at most a bounded, escaped prefix of it). */
     readonly value: unknown,
     /** What was expected. */
     readonly reason: string,
   ) {
-    super(`Invalid ${field} ${show(value)}: ${reason}`);
+    super(`Invalid ${field} ${showValue(value)}: ${reason}`);
   }
 }
 
 /** Whether `error` is a {@link ValidationError}. */
 export const isValidationError = (error: unknown): error is ValidationError =>
-  error instanceof ValidationError;
-
-function show(value: unknown): string {
-  if (value === undefined) {
-    return '(missing)';
-  }
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch {
-    json = undefined; // A cycle, or a bigint.
-  }
-  return json ?? `(a ${typeof value})`;
-}
+  hasBrand(error, 'isValidationError');

@@ -1,0 +1,38 @@
+import { hasBrand } from './hasBrand';
+
+/**
+ * etcd refused a request as one it will never accept: a value over its request size limit
+ * (`--max-request-bytes`), a lease TTL over its maximum, an argument it calls invalid. Retrying cannot
+ * fix it, so gsr never retries it: a registration or stream errors with it at once.
+ *
+ * gsr validates sizes before writing, well under etcd's default limit, so this means etcd runs with a
+ * smaller limit than its default, or a newer etcd refuses something an older one took.
+ *
+ * @example
+ * ```ts
+ * registry.register(endpoint).subscribe({
+ *   error: (e) => isEtcdRefusedError(e) && console.error(`etcd refused ${e.key}: ${e.message}`),
+ * });
+ * ```
+ */
+export class EtcdRefusedError extends Error {
+  override readonly name = 'EtcdRefusedError';
+  /** The brand {@link isEtcdRefusedError} checks: true across copies of gsr, where `instanceof` is not. */
+  readonly isEtcdRefusedError = true;
+
+  constructor(
+    /** What was asked, e.g. `register gsr/services/web/10.0.0.7:80`. */
+    readonly operation: string,
+    /** The key or prefix it touched. */
+    readonly key: string,
+    /** The error etcd answered with. */
+    override readonly cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`etcd refused to ${operation}: ${why}`, { cause });
+  }
+}
+
+/** Whether `error` is an {@link EtcdRefusedError}. */
+export const isEtcdRefusedError = (error: unknown): error is EtcdRefusedError =>
+  hasBrand(error, 'isEtcdRefusedError');

@@ -1,0 +1,12 @@
+/**
+ * Whether `error` carries `brand` set to `true`. gsr's guards check a brand rather than `instanceof`,
+ * which is false when two copies of gsr are loaded (a monorepo, a plugin) — cockatiel's approach.
+ * @internal
+ */
+export function hasBrand(error: unknown, brand: string): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as Readonly<Record<string, unknown>>)[brand] === true
+  );
+}
