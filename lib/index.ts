@@ -5,7 +5,7 @@
 
 // Registry
 export { Registry, type ConnectOptions } from './registry/Registry';
-export type { Health } from './registry/Health';
+export type { Health } from './etcd/Health';
 
 // Endpoints and registrations
 export type { Endpoint, Metadata } from './endpoint/Endpoint';

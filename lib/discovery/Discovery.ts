@@ -4,7 +4,6 @@ import { validateServiceName } from '../endpoint/validateEndpoint';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import { fatalError } from '../etcd/fatalError';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { EndpointList } from './EndpointList';
 import { liveView } from './liveView';
@@ -102,18 +101,13 @@ export class Discovery {
     }
     try {
       const range = await this.#context.client.getAll().prefix(prefix).exec();
-      this.#context.health.up();
+      this.#context.succeeded();
       return range.kvs;
     } catch (error) {
-      const typed = fatalError(error, {
-        key: prefix,
-        username: this.#context.username,
-        description: operation,
-      });
-      if (typed === undefined) {
-        this.#context.health.down(error);
-      }
-      throw typed ?? new EtcdUnavailableError(operation, error);
+      throw (
+        this.#context.failed(error, { key: prefix, description: operation }) ??
+        new EtcdUnavailableError(operation, error)
+      );
     }
   }
 

@@ -1,9 +1,9 @@
-import type { IBackoff } from 'cockatiel';
 import type { IWatchResponse, Watcher } from 'etcd3';
 import { Observable } from 'rxjs';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import { fatalError, type EtcdOperation } from '../etcd/fatalError';
+import type { EtcdOperation } from '../etcd/classifyEtcdError';
+import { Retrier } from '../etcd/Retrier';
 import type { KeyChange, PrefixUpdate } from './PrefixUpdate';
 
 const ignore = (): void => undefined;
@@ -27,12 +27,8 @@ const ignore = (): void => undefined;
  * @internal
  */
 export function watchPrefix(prefix: string, context: EtcdContext): Observable<PrefixUpdate> {
-  const { client, logger, health } = context;
-  const operation: EtcdOperation = {
-    key: prefix,
-    username: context.username,
-    description: `watch ${prefix}`,
-  };
+  const { client, logger } = context;
+  const operation: EtcdOperation = { key: prefix, description: `watch ${prefix}` };
 
   return new Observable<PrefixUpdate>((subscriber) => {
     if (context.closing.aborted) {
@@ -42,9 +38,7 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
     /** Emitted up to here; `undefined` until a range has been read, or when it must be read again. */
     let revision: bigint | undefined;
     let watcher: Watcher | undefined;
-    let retryTimer: NodeJS.Timeout | undefined;
-    let backoff: IBackoff<undefined> | undefined;
-    let interruption: unknown;
+    const retrier = new Retrier(context, operation);
     let stopped = false;
     /** Changes of responses received in this macrotask, emitted together from a microtask. */
     let pending: KeyChange[] = [];
@@ -74,18 +68,10 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
 
     const retryLater = (error: unknown, cancelWatcher: boolean): void => {
       dropWatcher(cancelWatcher);
-      const fatal = fatalError(error, operation);
+      const fatal = retrier.failed(error, () => void run());
       if (fatal !== undefined) {
         subscriber.error(fatal);
-        return;
       }
-      if (interruption === undefined) {
-        logger.debug(`watch on ${prefix} interrupted; retrying`, { cause: error, revision });
-      }
-      interruption = error;
-      health.down(error);
-      backoff = backoff?.next(undefined) ?? context.backoff.next(undefined);
-      retryTimer = setTimeout(() => void run(), backoff.duration);
     };
 
     const resumed = (response: IWatchResponse): void => {
@@ -99,15 +85,10 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
         });
         revision = undefined;
         dropWatcher(true);
-        retryTimer = setTimeout(() => void run(), 0);
+        void run();
         return;
       }
-      if (interruption !== undefined) {
-        logger.debug(`watch on ${prefix} resumed`, { revision });
-        interruption = undefined;
-      }
-      backoff = undefined;
-      health.up();
+      retrier.succeeded();
     };
 
     const onData = (response: IWatchResponse): void => {
@@ -145,7 +126,6 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
     };
 
     const run = async (): Promise<void> => {
-      retryTimer = undefined;
       try {
         if (revision === undefined) {
           const range = await client.getAll().prefix(prefix).exec();
@@ -198,7 +178,7 @@ export function watchPrefix(prefix: string, context: EtcdContext): Observable<Pr
     return () => {
       context.closing.removeEventListener('abort', complete);
       stopped = true;
-      clearTimeout(retryTimer);
+      retrier.cancel();
       dropWatcher(true);
     };
   });

@@ -4,14 +4,17 @@ import type { Health } from './Health';
 
 /**
  * Whether the registry can talk to etcd, as its streams, registrations, requests and probes find out.
- * Each transition is logged once, at info level, however many parts of the registry notice it.
+ * Each transition is logged once, at info level, however many parts of the registry notice it. Until
+ * etcd first answers (while `connect()` retries) failures are `connect()`'s to report, not a lost
+ * connection.
  * @internal
  */
 export class ConnectionHealth {
   readonly #logger: Logger;
   readonly #state = new BehaviorSubject<Health>(
-    Object.freeze({ connected: true, since: new Date() }),
+    Object.freeze({ connected: false, since: new Date() }),
   );
+  #everConnected = false;
   /** The current state, then every transition. */
   readonly state$: Observable<Health> = this.#state.asObservable();
 
@@ -27,8 +30,11 @@ export class ConnectionHealth {
   up(): void {
     const current = this.#state.value;
     if (!current.connected && !this.#state.closed) {
-      const downMs = Date.now() - current.since.getTime();
-      this.#logger.info(`connection to etcd restored after ${downMs}ms`);
+      if (this.#everConnected) {
+        const downMs = Date.now() - current.since.getTime();
+        this.#logger.info(`connection to etcd restored after ${downMs}ms`);
+      }
+      this.#everConnected = true;
       this.#state.next(Object.freeze({ connected: true, since: new Date() }));
     }
   }

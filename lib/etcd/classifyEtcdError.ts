@@ -13,9 +13,12 @@ import {
   EtcdWatchStreamEnded,
   GRPCGenericError,
   GRPCInvalidArgumentError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
   GRPCUnauthenticatedError,
 } from 'etcd3';
 import { AuthenticationError } from '../errors/AuthenticationError';
+import { EtcdRefusedError } from '../errors/EtcdRefusedError';
 import { PermissionDeniedError } from '../errors/PermissionDeniedError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 
@@ -23,28 +26,32 @@ import { RegistryClosedError } from '../errors/RegistryClosedError';
 export interface EtcdOperation {
   /** The key or prefix it touched. */
   readonly key: string;
-  /** The user gsr authenticates as, if any. */
-  readonly username: string | undefined;
   /** A short description, e.g. `watch gsr/services/web/`. */
   readonly description: string;
 }
 
 /**
- * Sorts an etcd failure into what retrying can fix and what it cannot.
+ * Sorts an etcd failure into what retrying can fix and what it cannot: the one place gsr decides.
  *
  * Returns `undefined` for a transient failure (unreachable member, leader change, timeout, broken stream,
- * lost lease), or the error a caller should see: a typed gsr error for authentication, permission and a
- * closed client, or the original error for anything else that is not an etcd failure (a bug).
+ * lost lease, rate limiting), or the error a caller should see: a typed gsr error for authentication,
+ * permission, a closed client and a request etcd refuses for good (too large, a TTL out of range), or
+ * the original error for anything that is not an etcd failure (a bug, or a typed gsr error already).
  * @internal
  */
-export function fatalError(raw: unknown, operation: EtcdOperation): Error | undefined {
+export function classifyEtcdError(
+  raw: unknown,
+  operation: EtcdOperation,
+  username: string | undefined,
+): Error | undefined {
   // Watch streams report grpc-js's untyped errors as they are; type them as requests' errors are.
   const error = raw instanceof Error ? castGrpcError(raw) : raw;
-  if (error instanceof EtcdAuthenticationFailedError || error instanceof EtcdUserNotFoundError) {
-    return new AuthenticationError(operation.username, error);
-  }
-  if (error instanceof GRPCUnauthenticatedError) {
-    return new AuthenticationError(operation.username, error);
+  if (
+    error instanceof EtcdAuthenticationFailedError ||
+    error instanceof EtcdUserNotFoundError ||
+    error instanceof GRPCUnauthenticatedError
+  ) {
+    return new AuthenticationError(username, error);
   }
   if (error instanceof EtcdPermissionDeniedError || error instanceof EtcdRoleNotGrantedError) {
     return new PermissionDeniedError(operation.key, error);
@@ -52,8 +59,8 @@ export function fatalError(raw: unknown, operation: EtcdOperation): Error | unde
   if (error instanceof ClientClosedError) {
     return new RegistryClosedError(operation.description);
   }
-  if (error instanceof GRPCInvalidArgumentError) {
-    return error;
+  if (isRefusal(error)) {
+    return new EtcdRefusedError(operation.description, operation.key, error);
   }
   const transient =
     error instanceof GRPCGenericError ||
@@ -68,4 +75,19 @@ export function fatalError(raw: unknown, operation: EtcdOperation): Error | unde
     return undefined;
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Requests etcd will refuse however often they are sent: invalid arguments (etcd's "request is too
+ * large" among them), messages over gRPC's size limit, a lease TTL over etcd's maximum. etcd also uses
+ * RESOURCE_EXHAUSTED for "too many requests" and OUT_OF_RANGE for compacted revisions: those pass.
+ */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof GRPCInvalidArgumentError) {
+    return true;
+  }
+  if (error instanceof GRPCResourceExhastedError) {
+    return !error.message.includes('too many requests');
+  }
+  return error instanceof GRPCOutOfRangeError && error.message.includes('too large lease TTL');
 }

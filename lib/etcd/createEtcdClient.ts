@@ -1,20 +1,9 @@
-import {
-  circuitBreaker,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  noop,
-  retry,
-} from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import type { GsrConfig } from '../config/GsrConfig';
 import { readTlsCredentials } from './readTlsCredentials';
+import { RETRY_INITIAL_DELAY_MS, RETRY_MAX_DELAY_MS, retryBackoff } from './retryBackoff';
 
-/**
- * gRPC's own reconnect backoff grows to 120 s; capped here so that a client notices a recovered etcd in
- * about a second rather than minutes.
- */
-const MAX_RECONNECT_BACKOFF_MS = 1000;
 /**
  * Keepalive pings find a dead connection (a partition, a member that vanished without a FIN) while a
  * watch or keepalive stream is open. etcd's default `--grpc-keepalive-min-time` is 5 s; pinging more
@@ -22,6 +11,8 @@ const MAX_RECONNECT_BACKOFF_MS = 1000;
  */
 const KEEPALIVE_TIME_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
+/** With several members, one that failed three calls in a row is skipped for this long. */
+const MEMBER_HALF_OPEN_AFTER_MS = 1000;
 
 /**
  * Builds the etcd3 client gsr talks through. It does no I/O but read TLS files; see `probeEtcd` for the
@@ -46,8 +37,10 @@ export function createEtcdClient(config: GsrConfig): Etcd3 {
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs },
     grpcOptions: {
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
+      // gRPC's own reconnect backoff grows to 120 s: held to gsr's, so that a recovered etcd is
+      // noticed in seconds rather than minutes.
+      'grpc.initial_reconnect_backoff_ms': RETRY_INITIAL_DELAY_MS,
+      'grpc.max_reconnect_backoff_ms': RETRY_MAX_DELAY_MS,
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
       // A large service's one range get can pass grpc-js's 4 MiB default.
@@ -57,13 +50,13 @@ export function createEtcdClient(config: GsrConfig): Etcd3 {
       host: () =>
         hosts.length > 1
           ? circuitBreaker(handleWhen(isRecoverableError), {
-              halfOpenAfter: 1000,
+              halfOpenAfter: MEMBER_HALF_OPEN_AFTER_MS,
               breaker: new ConsecutiveBreaker(3),
             })
           : noop,
       global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
       // etcd3 wants the first step of a backoff, not the factory.
-      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
+      watchBackoff: retryBackoff.next(),
     },
   });
 }

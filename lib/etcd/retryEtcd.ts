@@ -1,50 +1,56 @@
-import type { IBackoff } from 'cockatiel';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import type { EtcdOperation } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
-import { fatalError, type EtcdOperation } from './fatalError';
+import { Retrier } from './Retrier';
 
 /**
- * Runs `attempt` until it succeeds, retrying transient etcd failures after the context's backoff.
+ * Runs `attempt` until it succeeds, retrying transient etcd failures on gsr's one backoff policy
+ * ({@link Retrier}).
  *
  * Rejects with the typed error when a failure is one retrying cannot fix, and with an
- * {@link EtcdUnavailableError} when `signal` is aborted before it could succeed. The first attempt is
- * always made, even with an aborted signal: that is what lets a closing registry try its deletes once.
- *
- * (cockatiel's `retry` would do, but in 3.2 its delays cannot be cut short by an abort signal.)
+ * {@link EtcdUnavailableError} (its `cause` the last failure) when `signal` is aborted before an attempt
+ * succeeded. An abort cuts a backoff delay short but never an attempt in flight, and the first attempt
+ * is always made: that is what lets a closing registry try its deletes once, and know how they went.
  * @internal
  */
-export async function retryEtcd<T>(
+export function retryEtcd<T>(
+  context: EtcdContext,
   operation: EtcdOperation,
   attempt: () => Promise<T>,
-  context: EtcdContext,
   signal: AbortSignal,
 ): Promise<T> {
-  let backoff: IBackoff<undefined> | undefined;
-  for (;;) {
-    try {
-      const result = await attempt();
-      if (backoff !== undefined) {
-        context.logger.debug(`${operation.description} succeeded after retrying`);
+  return new Promise<T>((resolve, reject) => {
+    const retrier = new Retrier(context, operation);
+    let last: unknown;
+    const settle = (): void => signal.removeEventListener('abort', stop);
+    const stop = (): void => {
+      if (retrier.waiting) {
+        retrier.cancel();
+        settle();
+        reject(new EtcdUnavailableError(operation.description, last));
       }
-      context.health.up();
-      return result;
-    } catch (error) {
-      const fatal = fatalError(error, operation);
-      if (fatal !== undefined) {
-        throw fatal;
-      }
-      context.health.down(error);
-      if (backoff === undefined) {
-        context.logger.debug(`${operation.description} failed; retrying`, { cause: error });
-      }
-      backoff = backoff?.next(undefined) ?? context.backoff.next(undefined);
-      if (!signal.aborted) {
-        await sleep(backoff.duration, undefined, { signal }).catch(() => undefined);
-      }
-      if (signal.aborted) {
-        throw new EtcdUnavailableError(operation.description, error);
-      }
-    }
-  }
+    };
+    const run = (): void => {
+      attempt().then(
+        (value) => {
+          settle();
+          retrier.succeeded();
+          resolve(value);
+        },
+        (error: unknown) => {
+          last = error;
+          const fatal = signal.aborted
+            ? (context.failed(error, operation) ??
+              new EtcdUnavailableError(operation.description, error))
+            : retrier.failed(error, run);
+          if (fatal !== undefined) {
+            settle();
+            reject(fatal);
+          }
+        },
+      );
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    run();
+  });
 }

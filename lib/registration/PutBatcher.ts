@@ -1,6 +1,5 @@
-import type { Etcd3, IRequestOp } from 'etcd3';
-import type { EtcdOperation } from '../etcd/fatalError';
-import { fatalError } from '../etcd/fatalError';
+import type { IRequestOp } from 'etcd3';
+import type { EtcdContext } from '../etcd/EtcdContext';
 
 /** etcd's default `--max-txn-ops`. */
 const MAX_OPS = 128;
@@ -26,13 +25,11 @@ interface Put {
  * @internal
  */
 export class PutBatcher {
-  readonly #client: Etcd3;
-  readonly #username: string | undefined;
+  readonly #context: EtcdContext;
   #queue: Put[] = [];
 
-  constructor(client: Etcd3, username: string | undefined) {
-    this.#client = client;
-    this.#username = username;
+  constructor(context: EtcdContext) {
+    this.#context = context;
   }
 
   /** Writes `key` = `value` bound to `lease`; resolves or rejects with this op's own outcome. */
@@ -72,15 +69,14 @@ export class PutBatcher {
       request_put: { key: Buffer.from(put.key), value: Buffer.from(put.value), lease: put.lease },
     }));
     try {
-      await this.#client.kv.txn({ success });
+      await this.#context.client.kv.txn({ success });
       batch.forEach((put) => put.resolve());
     } catch (error) {
-      const operation: EtcdOperation = {
+      const operation = {
         key: batch[0]?.key ?? '',
-        username: this.#username,
         description: `register ${batch.length} endpoints`,
       };
-      if (fatalError(error, operation) === undefined && !isLeaseNotFound(error)) {
+      if (this.#context.failed(error, operation) === undefined && !isLeaseNotFound(error)) {
         batch.forEach((put) => put.reject(error));
       } else {
         await Promise.all(batch.map((put) => this.#sendOne(put)));
@@ -90,7 +86,7 @@ export class PutBatcher {
 
   async #sendOne(put: Put): Promise<void> {
     try {
-      await this.#client.put(put.key).value(put.value).lease(put.lease).exec();
+      await this.#context.client.put(put.key).value(put.value).lease(put.lease).exec();
       put.resolve();
     } catch (error) {
       put.reject(error);

@@ -5,10 +5,10 @@ import { encodeMetadata } from '../endpoint/metadataCodec';
 import { validateEndpoint } from '../endpoint/validateEndpoint';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { EtcdOperation } from '../etcd/fatalError';
+import type { EtcdOperation } from '../etcd/classifyEtcdError';
 import { retryEtcd } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
-import type { PendingWork } from '../registry/PendingWork';
+import type { PendingWork } from '../etcd/PendingWork';
 import { PutBatcher } from './PutBatcher';
 import type { Registration } from './Registration';
 import { SharedLease } from './SharedLease';
@@ -37,7 +37,7 @@ export class Registrar {
     this.#pending = pending;
     this.#closing = context.closing;
     this.#lease = new SharedLease(context, leaseSeconds, pending);
-    this.#puts = new PutBatcher(context.client, context.username);
+    this.#puts = new PutBatcher(context);
   }
 
   register(endpoint: Endpoint): Observable<Registration> {
@@ -63,9 +63,9 @@ export class Registrar {
     }
     const client = this.#context.client;
     await retryEtcd(
+      this.#context,
       this.#operation(key, `unregister ${key}`),
       () => client.delete().key(key).exec(),
-      this.#context,
       this.#closing,
     );
   }
@@ -106,7 +106,7 @@ export class Registrar {
               throw error;
             });
           const operation = this.#operation(key, `register ${key}`);
-          written = retryEtcd(operation, put, this.#context, controller.signal).then(
+          written = retryEtcd(this.#context, operation, put, controller.signal).then(
             () => {
               if (inFlight === controller) {
                 inFlight = undefined;
@@ -174,9 +174,9 @@ export class Registrar {
   async #deleteIfOwned(key: string, leaseId: string): Promise<void> {
     const { client, logger } = this.#context;
     const result = await retryEtcd(
+      this.#context,
       this.#operation(key, `deregister ${key}`),
       () => client.if(key, 'Lease', '==', leaseId).then(client.delete().key(key)).commit(),
-      this.#context,
       this.#closing,
     );
     if (logger.isDebugEnabled()) {
@@ -189,6 +189,6 @@ export class Registrar {
   }
 
   #operation(key: string, description: string): EtcdOperation {
-    return { key, username: this.#context.username, description };
+    return { key, description };
   }
 }

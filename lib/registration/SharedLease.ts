@@ -1,9 +1,8 @@
-import type { IBackoff } from 'cockatiel';
 import { EtcdLeaseInvalidError, type Lease } from 'etcd3';
 import { Observable, ReplaySubject, share, Subject } from 'rxjs';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import { fatalError } from '../etcd/fatalError';
-import type { PendingWork } from '../registry/PendingWork';
+import { Retrier } from '../etcd/Retrier';
+import type { PendingWork } from '../etcd/PendingWork';
 
 /**
  * The one lease a registry binds its endpoints' keys to, kept alive by one keepalive stream however many
@@ -23,17 +22,15 @@ export class SharedLease {
 
   constructor(context: EtcdContext, ttlSeconds: number, pending: PendingWork) {
     const { client, logger, health } = context;
-    const operation = { key: '(lease)', username: context.username, description: 'grant a lease' };
+    const operation = { key: '(lease)', description: 'grant a lease' };
 
     const source$ = new Observable<string>((subscriber) => {
       let lease: Lease | undefined;
       let id: string | undefined;
-      let retryTimer: NodeJS.Timeout | undefined;
-      let backoff: IBackoff<undefined> | undefined;
+      const retrier = new Retrier(context, operation);
       let lostAt: number | undefined;
 
       const grant = (): void => {
-        retryTimer = undefined;
         const next = client.lease(ttlSeconds);
         lease = next;
         id = undefined;
@@ -49,8 +46,7 @@ export class SharedLease {
             return;
           }
           id = granted;
-          backoff = undefined;
-          health.up();
+          retrier.succeeded();
           if (lostAt !== undefined) {
             logger.info(
               `granted lease ${granted} ${Date.now() - lostAt}ms after losing the last one`,
@@ -67,28 +63,24 @@ export class SharedLease {
         if (which !== lease) {
           return;
         }
-        const fatal = fatalError(error, operation);
+        const lostId = id;
+        which.removeAllListeners();
+        which.release();
+        lease = undefined;
+        id = undefined;
+        const fatal = retrier.failed(error, grant);
         if (fatal !== undefined) {
           subscriber.error(fatal);
           return;
         }
         if (lostAt === undefined) {
           lostAt = Date.now();
-          logger.info(`lease ${id ?? '(not yet granted)'} lost; granting a new one`, {
+          logger.info(`lease ${lostId ?? '(not yet granted)'} lost; granting a new one`, {
             cause: error,
           });
         } else {
           logger.debug('could not grant a lease yet; retrying', { cause: error });
         }
-        if (!(error instanceof EtcdLeaseInvalidError)) {
-          health.down(error);
-        }
-        which.removeAllListeners();
-        which.release();
-        lease = undefined;
-        id = undefined;
-        backoff = backoff?.next(undefined) ?? context.backoff.next(undefined);
-        retryTimer = setTimeout(grant, backoff.duration);
       };
 
       const invalidated = this.#invalid.subscribe((bad) => {
@@ -100,7 +92,7 @@ export class SharedLease {
       grant();
       return () => {
         invalidated.unsubscribe();
-        clearTimeout(retryTimer);
+        retrier.cancel();
         const held = lease;
         lease = undefined;
         if (held !== undefined) {

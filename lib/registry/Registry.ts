@@ -1,6 +1,4 @@
-import { ExponentialBackoff } from 'cockatiel';
 import { setMaxListeners } from 'node:events';
-import type { Etcd3 } from 'etcd3';
 import {
   exhaustMap,
   ignoreElements,
@@ -17,18 +15,18 @@ import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
 import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { ConnectionHealth } from '../etcd/ConnectionHealth';
 import { createEtcdClient } from '../etcd/createEtcdClient';
+import { EtcdContext } from '../etcd/EtcdContext';
+import type { Health } from '../etcd/Health';
+import { PendingWork } from '../etcd/PendingWork';
+import { probeEtcd } from '../etcd/probeEtcd';
 import { waitForEtcd } from '../etcd/waitForEtcd';
 import { KeyLayout } from '../keys/KeyLayout';
 import { ConfigError } from '../errors/ConfigError';
 import { createLogger } from '../logging/createLogger';
-import type { EtcdContext } from '../etcd/EtcdContext';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
-import { fatalError } from '../etcd/fatalError';
-import { ConnectionHealth } from './ConnectionHealth';
-import type { Health } from './Health';
-import { PendingWork } from './PendingWork';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
@@ -54,6 +52,8 @@ export interface ConnectOptions extends GsrOptions {
    * @default 1000
    */
   readonly watchGracePeriodMs?: number;
+  /** Gives up connecting when aborted: `connect()` rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -71,13 +71,11 @@ export interface ConnectOptions extends GsrOptions {
 export class Registry {
   /** The configuration this registry runs with, after validation and normalisation. */
   readonly config: GsrConfig;
-  readonly #client: Etcd3;
-  readonly #logger: Logger;
-  readonly #health: ConnectionHealth;
+  readonly #context: EtcdContext;
   readonly #discovery: Discovery;
   readonly #registrar: Registrar;
   readonly #pending = new PendingWork();
-  readonly #closing = new AbortController();
+  readonly #closing: AbortController;
   readonly #closed$ = new Subject<void>();
   #closed: Promise<void> | undefined;
 
@@ -100,45 +98,35 @@ export class Registry {
    */
   readonly health$: Observable<Health>;
 
-  private constructor(client: Etcd3, config: GsrConfig, logger: Logger, gracePeriodMs: number) {
-    this.#client = client;
+  private constructor(
+    context: EtcdContext,
+    closing: AbortController,
+    config: GsrConfig,
+    layout: KeyLayout,
+    gracePeriodMs: number,
+  ) {
+    this.#context = context;
+    this.#closing = closing;
     this.config = config;
-    this.#logger = logger;
-    this.#health = new ConnectionHealth(logger);
-    // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
-    // an election hundreds at once are legitimate, not a leak.
-    setMaxListeners(0, this.#closing.signal);
-    const layout = new KeyLayout(config.keyPrefix);
-    const context: EtcdContext = {
-      client,
-      logger,
-      health: this.#health,
-      username: config.etcdUsername,
-      // Decorrelated jitter, capped so that a recovered etcd is noticed within about two seconds.
-      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }),
-      closing: this.#closing.signal,
-    };
+    const { client } = context;
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
-    const probe = {
-      key: layout.servicesPrefix,
-      username: config.etcdUsername,
-      description: 'probe etcd',
-    };
+    const probe = { key: layout.servicesPrefix, description: 'probe etcd' };
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
       exhaustMap(async () => {
         try {
-          await client.getAll().prefix(layout.servicesPrefix).count();
-          this.#health.up();
+          await probeEtcd(client, layout.servicesPrefix, {
+            deadline: Date.now() + config.requestTimeoutSeconds * 1000,
+            serializable: true,
+          });
+          context.succeeded();
         } catch (error) {
           // Refusals (permission) are not a lost connection; they surface where they matter.
-          if (fatalError(error, probe) === undefined) {
-            this.#health.down(error);
-          }
+          context.failed(error, probe);
         }
       }),
       ignoreElements(),
     );
-    this.health$ = merge(this.#health.state$, probing$).pipe(
+    this.health$ = merge(context.health.state$, probing$).pipe(
       takeUntil(this.#closed$),
       share({
         connector: () => new ReplaySubject<Health>(1),
@@ -155,7 +143,7 @@ export class Registry {
    * @internal
    */
   get logger(): Logger {
-    return this.#logger;
+    return this.#context.logger;
   }
 
   /**
@@ -172,7 +160,7 @@ export class Registry {
    * ```
    */
   static async connect(options: ConnectOptions = {}): Promise<Registry> {
-    const { logger, env, watchGracePeriodMs, ...settings } = options;
+    const { logger, env, watchGracePeriodMs, signal, ...settings } = options;
     const gracePeriodMs = watchGracePeriodMs ?? DEFAULT_WATCH_GRACE_PERIOD_MS;
     if (!Number.isFinite(gracePeriodMs) || gracePeriodMs < 0) {
       throw new ConfigError([
@@ -185,14 +173,21 @@ export class Registry {
     }
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
+    const layout = new KeyLayout(config.keyPrefix);
     const client = createEtcdClient(config);
+    const closing = new AbortController();
+    // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
+    // an election hundreds at once are legitimate, not a leak.
+    setMaxListeners(0, closing.signal);
+    const health = new ConnectionHealth(log);
+    const context = new EtcdContext(client, log, health, config.etcdUsername, closing.signal);
     try {
-      await waitForEtcd(client, config, log);
+      await waitForEtcd(context, config, layout.servicesPrefix, signal);
     } catch (error) {
       client.close();
       throw error;
     }
-    return new Registry(client, config, log, gracePeriodMs);
+    return new Registry(context, closing, config, layout, gracePeriodMs);
   }
 
   /**
@@ -350,8 +345,8 @@ export class Registry {
     this.#closed$.next();
     this.#closed$.complete();
     await this.#pending.drain();
-    this.#health.close();
-    this.#client.close();
-    this.#logger.info('registry closed');
+    this.#context.health.close();
+    this.#context.client.close();
+    this.#context.logger.info('registry closed');
   }
 }

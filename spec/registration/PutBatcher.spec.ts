@@ -2,6 +2,7 @@ import { Etcd3, EtcdLeaseInvalidError, EtcdPermissionDeniedError } from 'etcd3';
 import { PutBatcher } from '../../lib/registration/PutBatcher';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { enableEtcdAuth } from '../support/etcdAuth';
+import { testContext } from '../support/testContext';
 
 const TXN =
   'grpc_server_handled_total{grpc_code="OK",grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"}';
@@ -23,7 +24,7 @@ describe('PutBatcher', () => {
   it('writes the puts of one tick in transactions of at most 128', async () => {
     const lease = client.lease(30);
     const id = await lease.grant();
-    const batcher = new PutBatcher(client, undefined);
+    const batcher = new PutBatcher(testContext(client));
     const before = await txns();
     await Promise.all(
       Array.from({ length: 300 }, (_, i) => batcher.put(`batch/k${i}`, `{"i":${i}}`, id)),
@@ -37,7 +38,7 @@ describe('PutBatcher', () => {
   });
 
   it('writes a lone put as a plain put', async () => {
-    const batcher = new PutBatcher(client, undefined);
+    const batcher = new PutBatcher(testContext(client));
     const lease = client.lease(30);
     const before = await txns();
     await batcher.put('lone/k', '', await lease.grant());
@@ -47,7 +48,7 @@ describe('PutBatcher', () => {
   });
 
   it('gives each op its own answer when the transaction fails on a lease etcd does not know', async () => {
-    const batcher = new PutBatcher(client, undefined);
+    const batcher = new PutBatcher(testContext(client));
     const results = await Promise.allSettled(
       Array.from({ length: 5 }, (_, i) => batcher.put(`gone/k${i}`, '', '12345')),
     );
@@ -69,7 +70,7 @@ describe('PutBatcher', () => {
       });
       const lease = user.lease(30);
       const id = await lease.grant();
-      const batcher = new PutBatcher(user, 'svc');
+      const batcher = new PutBatcher(testContext(user));
       const keys = ['web/a:1', 'web/b:1', 'admin/x:1', 'web/c:1'].map((k) => `gsr/services/${k}`);
       const results = await Promise.allSettled(keys.map((key) => batcher.put(key, '', id)));
       expect(results.map((r) => r.status)).toEqual([

@@ -1,0 +1,13 @@
+import type { Etcd3 } from 'etcd3';
+import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
+import { EtcdContext } from '../../lib/etcd/EtcdContext';
+import { testLogger } from './testLogger';
+
+/** An {@link EtcdContext} on `client` for specs of the parts a registry is built from. */
+export function testContext(
+  client: Etcd3,
+  closing: AbortSignal = new AbortController().signal,
+): EtcdContext {
+  const { logger } = testLogger();
+  return new EtcdContext(client, logger, new ConnectionHealth(logger), undefined, closing);
+}
