@@ -1,15 +1,16 @@
 import { Command, CommanderError } from 'commander';
-import { configFields } from '../config/configFields';
+import { configSchema } from '../config/configSchema';
 import type { CliIo } from './CliIo';
 import { listEndpoints } from './commands/listEndpoints';
 import { listServices } from './commands/listServices';
 import { registerEndpoint } from './commands/registerEndpoint';
+import { showConfig } from './commands/showConfig';
 import { watchEndpoints } from './commands/watchEndpoints';
 import { exitCodeFor } from './exitCodeFor';
 
 const ENVIRONMENT_HELP = `
 Configuration (environment):
-${Object.values(configFields)
+${Object.values(configSchema)
   .map(
     (field) =>
       `  ${field.env.padEnd(34)} ${field.doc} (default: ${String(field.default ?? 'none')})`,
@@ -34,6 +35,13 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     .showHelpAfterError('(gsr --help shows the usage)')
     .addHelpText('after', ENVIRONMENT_HELP);
 
+  program
+    .command('config')
+    .description(
+      'print the effective configuration and where each value came from (password masked)',
+    )
+    .option('--json', 'print the settings as a JSON array')
+    .action((options: { json?: boolean }) => showConfig(io, options));
   program
     .command('services')
     .description('list the services that have at least one endpoint, one per line')

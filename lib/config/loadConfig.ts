@@ -1,11 +1,24 @@
 import convict from 'convict';
 import { ConfigError, type ConfigProblem } from '../errors/ConfigError';
-import { configFields } from './configFields';
+import { configFormats } from './configFormats';
+import { configSchema } from './configSchema';
 import type { Environment, GsrConfig, GsrOptions } from './GsrConfig';
+import { normalizeKeyPrefix } from './normalizeKeyPrefix';
 import { parseEtcdEndpoints } from './parseEtcdEndpoints';
 
+convict.addFormats(configFormats);
+
 type Key = keyof GsrConfig;
-const keys = Object.keys(configFields) as Key[];
+const KEYS = Object.keys(configSchema) as Key[];
+
+/** Where a setting's effective value came from. */
+export type ConfigSource = 'option' | 'environment' | 'default';
+
+/** A configuration and where each of its values came from. @internal */
+export interface ConfigReading {
+  readonly config: GsrConfig;
+  readonly sources: { readonly [K in Key]: ConfigSource };
+}
 
 /**
  * Reads gsr's configuration from `GSR_*` environment variables and `options` (which win), validates
@@ -13,7 +26,7 @@ const keys = Object.keys(configFields) as Key[];
  * start-up, before anything else is set up.
  *
  * An empty variable is an error, not "unset": `GSR_LEASE_SECONDS=` is far more likely a broken template
- * than a wish for the default.
+ * than a wish for the default. Durations are bounded by what Node's timers hold (2^31-1 ms).
  *
  * @param options Settings given in code; each wins over its environment variable.
  * @param env The environment to read, `process.env` by default.
@@ -28,102 +41,114 @@ const keys = Object.keys(configFields) as Key[];
  * ```
  */
 export function loadConfig(options: GsrOptions = {}, env: Environment = process.env): GsrConfig {
-  const problems: ConfigProblem[] = [];
-  const given = new Set(
+  return readConfig(options, env).config;
+}
+
+/**
+ * {@link loadConfig}, and where each value came from: convict holds the schema's defaults, imports the
+ * environment, and takes the options given in code over it with `set()`; its strict validation decides.
+ * @internal
+ */
+export function readConfig(options: GsrOptions, env: Environment): ConfigReading {
+  const given = Object.entries(options as Readonly<Record<string, unknown>>).filter(
     // An option explicitly set to `undefined` counts as not given.
-    Object.entries(options as Record<string, unknown>)
-      .filter(([, value]) => value !== undefined)
-      .map(([name]) => name),
+    ([, value]) => value !== undefined,
   );
-  const nameOf = (key: Key): string => (given.has(key) ? key : configFields[key].env);
-  const report = (key: Key, value: unknown, reason: string): void => {
-    problems.push({
-      variable: nameOf(key),
-      value: configFields[key].sensitive === true ? undefined : value,
-      reason,
-    });
-  };
+  const sources = Object.fromEntries(
+    KEYS.map((key) => [
+      key,
+      given.some(([name]) => name === key)
+        ? 'option'
+        : env[configSchema[key].env] !== undefined
+          ? 'environment'
+          : 'default',
+    ]),
+  ) as Record<Key, ConfigSource>;
+  const nameOf = (key: Key): string => (sources[key] === 'option' ? key : configSchema[key].env);
+  const problems: ConfigProblem[] = given
+    .filter(([name]) => !(name in configSchema))
+    .map(([name]) => ({ variable: name, value: undefined, reason: 'is not a gsr option' }));
 
-  for (const name of given) {
-    if (!(name in configFields)) {
-      problems.push({ variable: name, value: undefined, reason: 'is not a gsr option' });
+  const settings = convict(configSchema, { env, args: [] });
+  for (const [name, value] of given) {
+    if (name in configSchema) {
+      settings.set(name, value);
     }
   }
-  const ours = new Map(keys.map((key) => [configFields[key].env as string, key]));
-  for (const [variable, value] of Object.entries(env)) {
-    const key = ours.get(variable);
-    if (key !== undefined && !given.has(key) && value?.trim() === '') {
-      report(key, value, 'is set but empty (unset it to use the default)');
-    }
-  }
-  throwIfAny(problems);
-
-  const schema = Object.fromEntries(
-    keys.map((key) => {
-      const field = configFields[key];
-      const format = (value: unknown): void => {
-        try {
-          field.parse(value);
-        } catch (error) {
-          report(key, value, (error as Error).message);
-          throw error;
-        }
-      };
-      return [
-        key,
-        {
-          doc: field.doc,
-          // A string (or null) default keeps convict from coercing the environment by the default's
-          // type, which would turn GSR_USE_TLS=maybe into true; our parsers read the raw text instead.
-          default: field.default === null ? null : String(field.default),
-          env: field.env,
-          format,
-          nullable: field.default === null,
-          sensitive: field.sensitive === true,
-        },
-      ];
-    }),
-  );
-  // convict lets the environment override loaded values; options must win, so hide what they override.
-  const visibleEnv = Object.fromEntries(
-    Object.entries(env).filter(([variable]) => {
-      const key = ours.get(variable);
-      return key !== undefined && !given.has(key);
-    }),
-  );
-  const merged = convict(schema, { env: visibleEnv, args: [] });
-  merged.load(Object.fromEntries([...given].map((key) => [key, options[key as Key]])));
   try {
-    merged.validate({ allowed: 'strict' });
+    settings.validate({ allowed: 'strict' });
   } catch (error) {
+    // convict's message lists the failures as text; each format says again, as data, what it refused.
+    for (const key of KEYS) {
+      const reason = refusal(key, settings.get(key));
+      if (reason !== undefined) {
+        const shown = sources[key] === 'environment' ? env[configSchema[key].env] : options[key];
+        problems.push({
+          variable: nameOf(key),
+          value: configSchema[key].sensitive === true ? undefined : shown,
+          reason,
+        });
+      }
+    }
     throwIfAny(problems, error);
     throw error;
   }
+  throwIfAny(problems);
 
-  const raw = merged.getProperties() as Record<Key, unknown>;
-  const config = Object.fromEntries(
-    keys.map((key) => [key, configFields[key].parse(raw[key])]),
-  ) as unknown as { -readonly [K in Key]: GsrConfig[K] };
+  const raw = settings.getProperties() as Record<Key, unknown>;
+  const optional = (key: Key): string | undefined => (raw[key] as string | null) ?? undefined;
+  const useTls = raw.useTls as boolean;
+  const config: GsrConfig = {
+    etcdEndpoints: Object.freeze(parseEtcdEndpoints(raw.etcdEndpoints, useTls ? 'https' : 'http')),
+    keyPrefix: normalizeKeyPrefix(raw.keyPrefix),
+    connectTimeoutSeconds: raw.connectTimeoutSeconds as number,
+    dialTimeoutSeconds: raw.dialTimeoutSeconds as number,
+    requestTimeoutSeconds: raw.requestTimeoutSeconds as number,
+    useTls,
+    tlsCertPath: raw.tlsCertPath as string,
+    tlsKeyPath: raw.tlsKeyPath as string,
+    tlsCaPath: optional('tlsCaPath'),
+    etcdUsername: optional('etcdUsername'),
+    etcdPassword: optional('etcdPassword'),
+    logLevel: raw.logLevel as number,
+    logMicroseconds: raw.logMicroseconds as boolean,
+    logFileTrace: raw.logFileTrace as boolean,
+    leaseSeconds: raw.leaseSeconds as number,
+  };
 
   // Settings that are only wrong together.
-  config.etcdEndpoints = parseEtcdEndpoints(raw.etcdEndpoints, config.useTls ? 'https' : 'http');
   const schemes = new Set(config.etcdEndpoints.map((url) => new URL(url).protocol));
-  if (config.useTls && schemes.has('http:')) {
-    report(
-      'etcdEndpoints',
-      raw.etcdEndpoints,
-      `names a plain http:// endpoint while ${nameOf('useTls')} is true (use https:// or no scheme)`,
-    );
+  if (useTls && schemes.has('http:')) {
+    const reason = `names a plain http:// endpoint while ${nameOf('useTls')} is true (use https:// or no scheme)`;
+    problems.push({ variable: nameOf('etcdEndpoints'), value: raw.etcdEndpoints, reason });
   } else if (schemes.size > 1) {
-    report('etcdEndpoints', raw.etcdEndpoints, 'mixes http:// and https:// endpoints');
+    const reason = 'mixes http:// and https:// endpoints';
+    problems.push({ variable: nameOf('etcdEndpoints'), value: raw.etcdEndpoints, reason });
   }
   if ((config.etcdUsername === undefined) !== (config.etcdPassword === undefined)) {
-    const missing = config.etcdUsername === undefined ? 'etcdUsername' : 'etcdPassword';
-    const other = missing === 'etcdUsername' ? 'etcdPassword' : 'etcdUsername';
-    report(missing, undefined, `is required when ${nameOf(other)} is set`);
+    const [missing, other]: [Key, Key] =
+      config.etcdUsername === undefined
+        ? ['etcdUsername', 'etcdPassword']
+        : ['etcdPassword', 'etcdUsername'];
+    const reason = `is required when ${nameOf(other)} is set`;
+    problems.push({ variable: nameOf(missing), value: undefined, reason });
   }
   throwIfAny(problems);
-  return Object.freeze({ ...config, etcdEndpoints: Object.freeze([...config.etcdEndpoints]) });
+  return { config: Object.freeze(config), sources: Object.freeze(sources) };
+}
+
+/** Why `key`'s format refuses `value`, or `undefined` when it accepts it. */
+function refusal(key: Key, value: unknown): string | undefined {
+  const setting = configSchema[key];
+  if (setting.nullable === true && value === null) {
+    return undefined;
+  }
+  try {
+    configFormats[setting.format].validate(value);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 function throwIfAny(problems: readonly ConfigProblem[], cause?: unknown): void {

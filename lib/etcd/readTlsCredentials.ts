@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IOptions } from 'etcd3';
-import { configFields } from '../config/configFields';
+import { configSchema } from '../config/configSchema';
 import type { GsrConfig } from '../config/GsrConfig';
 import { ConfigError } from '../errors/ConfigError';
 
@@ -36,7 +36,7 @@ function read(key: 'tlsCaPath' | 'tlsCertPath' | 'tlsKeyPath', path: string): Bu
     return readFileSync(path);
   } catch (error) {
     const reason = `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
-    throw new ConfigError([{ variable: configFields[key].env, value: path, reason }], {
+    throw new ConfigError([{ variable: configSchema[key].env, value: path, reason }], {
       cause: error,
     });
   }

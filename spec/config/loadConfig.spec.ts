@@ -1,4 +1,4 @@
-import { configFields } from '../../lib/config/configFields';
+import { configSchema } from '../../lib/config/configSchema';
 import { loadConfig } from '../../lib/config/loadConfig';
 import { ConfigError, isConfigError } from '../../lib/errors/ConfigError';
 
@@ -131,6 +131,11 @@ describe('loadConfig', () => {
       ['GSR_ETCD_REQUEST_TIMEOUT_SECONDS', '1s', 'greater than 0'],
       ['GSR_LOG_LEVEL', '-1', 'at least 0'],
       ['GSR_LOG_LEVEL', 'debug', 'at least 0'],
+      // Node's timers hold at most 2^31-1 ms: a longer timeout or TTL would spin, not wait.
+      ['GSR_ETCD_CONNECT_TIMEOUT_SECONDS', '2147484', 'at most 2147483'],
+      ['GSR_ETCD_DIAL_TIMEOUT_SECONDS', '1e9', 'greater than 0'],
+      ['GSR_ETCD_REQUEST_TIMEOUT_SECONDS', '99999999', 'at most 2147483'],
+      ['GSR_LEASE_SECONDS', '9000000001', 'at most 2147483'],
     ])('%s=%j', (variable, value, reason) => {
       const error = configErrorOf(() => loadConfig({}, { [variable]: value }));
       expect(error).toBeInstanceOf(ConfigError);
@@ -142,7 +147,7 @@ describe('loadConfig', () => {
       expect(error.message).toContain(reason);
     });
 
-    it.each(Object.values(configFields).map((field) => [field.env]))(
+    it.each(Object.values(configSchema).map((field) => [field.env]))(
       '%s set but empty',
       (variable) => {
         const error = configErrorOf(() => loadConfig({}, { [variable]: '' }));

@@ -1,116 +1,112 @@
 import type { GsrConfig } from './GsrConfig';
-import { normalizeKeyPrefix } from './normalizeKeyPrefix';
-import { parseEtcdEndpoints } from './parseEtcdEndpoints';
-import {
-  boolean,
-  nonEmptyString,
-  nonNegativeInteger,
-  optionalString,
-  positiveInteger,
-  positiveSeconds,
-} from './valueParsers';
+import type { ConfigFormat } from './configFormats';
 
-/** @internal */
-export interface ConfigField<T> {
+/** One setting in convict's schema terms, with gsr's format names. @internal */
+export interface ConfigSetting {
   readonly env: `GSR_${string}`;
   readonly doc: string;
-  /** Default in the same form a caller could pass; `null` when the setting is off by default. */
+  readonly format: ConfigFormat;
+  /** `null` for a setting that is off (absent) unless given. */
   readonly default: string | number | boolean | null;
-  readonly parse: (raw: unknown) => T;
-  /** Never echo the value in an error message. */
+  readonly nullable?: boolean;
+  /** convict masks it in `toString()`; gsr never echoes it in an error or `gsr config`. */
   readonly sensitive?: boolean;
 }
 
 /**
- * Every setting gsr reads: the Go gsr's variables and defaults, plus TLS CA and etcd authentication.
- * This table is the single source for the convict schema, the README's table and error messages.
+ * gsr's convict schema: the single source of every `GSR_*` variable, its option name (the key), default,
+ * format, documentation and sensitivity. The Go gsr's variables and defaults, plus TLS CA and etcd
+ * authentication. `--help`, `gsr config` and the README's table (checked by a spec) come from it.
  * @internal
  */
-export const configFields: { readonly [K in keyof GsrConfig]: ConfigField<GsrConfig[K]> } = {
+export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } = {
   etcdEndpoints: {
     env: 'GSR_ETCD_ENDPOINTS',
     doc: 'comma-separated etcd endpoints',
+    format: 'gsr-endpoints',
     default: 'http://127.0.0.1:2379',
-    parse: (raw) => parseEtcdEndpoints(raw),
   },
   keyPrefix: {
     env: 'GSR_KEY_PREFIX',
     doc: 'prefix of every gsr key',
+    format: 'gsr-key-prefix',
     default: 'gsr/',
-    parse: normalizeKeyPrefix,
   },
   connectTimeoutSeconds: {
     env: 'GSR_ETCD_CONNECT_TIMEOUT_SECONDS',
     doc: 'how long connect() keeps trying',
+    format: 'gsr-seconds',
     default: 300,
-    parse: positiveSeconds,
   },
   dialTimeoutSeconds: {
     env: 'GSR_ETCD_DIAL_TIMEOUT_SECONDS',
     doc: 'deadline of one attempt to reach etcd',
+    format: 'gsr-seconds',
     default: 1,
-    parse: positiveSeconds,
   },
   requestTimeoutSeconds: {
     env: 'GSR_ETCD_REQUEST_TIMEOUT_SECONDS',
     doc: 'deadline of each etcd request',
+    format: 'gsr-seconds',
     default: 1,
-    parse: positiveSeconds,
   },
   useTls: {
     env: 'GSR_USE_TLS',
     doc: 'use TLS with a client certificate',
+    format: 'gsr-boolean',
     default: false,
-    parse: boolean,
   },
   tlsCertPath: {
     env: 'GSR_TLS_CERT_PATH',
     doc: 'client certificate (PEM)',
+    format: 'gsr-text',
     default: '/etc/gsr/server.pem',
-    parse: nonEmptyString,
   },
   tlsKeyPath: {
     env: 'GSR_TLS_KEY_PATH',
     doc: 'client private key (PEM)',
+    format: 'gsr-text',
     default: '/etc/gsr/server.key',
-    parse: nonEmptyString,
   },
   tlsCaPath: {
     env: 'GSR_TLS_CA_PATH',
     doc: 'CA bundle to verify etcd',
+    format: 'gsr-text',
     default: null,
-    parse: optionalString,
+    nullable: true,
   },
   etcdUsername: {
     env: 'GSR_ETCD_USERNAME',
     doc: 'etcd user',
+    format: 'gsr-text',
     default: null,
-    parse: optionalString,
+    nullable: true,
   },
   etcdPassword: {
     env: 'GSR_ETCD_PASSWORD',
     doc: 'etcd password',
+    format: 'gsr-text',
     default: null,
-    parse: optionalString,
+    nullable: true,
     sensitive: true,
   },
-  logLevel: { env: 'GSR_LOG_LEVEL', doc: 'log verbosity', default: 0, parse: nonNegativeInteger },
+  logLevel: { env: 'GSR_LOG_LEVEL', doc: 'log verbosity', format: 'gsr-log-level', default: 0 },
   logMicroseconds: {
     env: 'GSR_LOG_MICROSECONDS',
     doc: 'microsecond timestamps',
+    format: 'gsr-boolean',
     default: false,
-    parse: boolean,
   },
   logFileTrace: {
     env: 'GSR_LOG_FILE_TRACE',
     doc: 'source file and line in log records',
+    format: 'gsr-boolean',
     default: false,
-    parse: boolean,
   },
   leaseSeconds: {
     env: 'GSR_LEASE_SECONDS',
     doc: 'TTL of registration leases',
+    format: 'gsr-lease-seconds',
     default: 60,
-    parse: positiveInteger,
   },
 };
