@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname, sep } from 'node:path';
+
+/**
+ * lib/'s folders, lowest first: a folder imports only from folders before it (and from itself), so that
+ * the code has no cycles and each layer can be read knowing only those below it. `testing` stands alone.
+ */
+const LAYERS = [
+  'text',
+  'errors',
+  'endpoint',
+  'keys',
+  'config',
+  'logging',
+  'metrics',
+  'etcd',
+  'discovery',
+  'registration',
+  'registry',
+  'balancing',
+  'grpc',
+  'ui',
+  'cli',
+];
+const lib = join(__dirname, '..', 'lib');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const folderOf = (file: string): string => relative(lib, file).split(sep)[0] ?? '';
+
+describe('lib/ layering', () => {
+  const files = sources(lib).filter((file) => relative(lib, file).includes(sep));
+
+  it('knows every folder', () => {
+    const folders = new Set(files.map(folderOf));
+    folders.delete('testing');
+    expect([...folders].filter((folder) => !LAYERS.includes(folder))).toEqual([]);
+  });
+
+  it.each(files.map((file) => [relative(lib, file), file]))(
+    '%s imports only from its own folder and those below it',
+    (_name, file) => {
+      const from = folderOf(file);
+      const imports = [...readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)].map((match) =>
+        folderOf(resolve(dirname(file), match[1] ?? '')),
+      );
+      const upward = imports.filter((to) =>
+        from === 'testing' ? to !== 'testing' : LAYERS.indexOf(to) > LAYERS.indexOf(from),
+      );
+      expect(upward).toEqual([]);
+    },
+  );
+});
