@@ -1,131 +1,155 @@
-import { finalize, type Observable, ReplaySubject, share, tap, throwError, timer } from 'rxjs';
+import { Observable, type Subscriber, throwError } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { validateServiceName } from '../endpoint/validateEndpoint';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
+import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { KeyLayout } from '../keys/KeyLayout';
+import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
+import { OnceLog } from '../logging/OnceLog';
 import { EndpointList } from './EndpointList';
-import { liveView } from './liveView';
-import type { KeyValue } from './PrefixUpdate';
+import { LiveList, type LiveListOwner } from './LiveList';
+import type { PrefixState } from './PrefixUpdate';
 import { ServiceNames } from './ServiceNames';
-import { watchPrefix } from './watchPrefix';
-
-/** A shared stream, and the value it last emitted while someone was subscribed. */
-interface LiveView<T> {
-  readonly stream$: Observable<T>;
-  readonly cache: { current?: T | undefined };
-}
 
 /**
- * The discovery half of a registry: one shared, live stream per service (and one of service names), and
- * one-off lists served from those streams when they are live.
+ * The discovery half of a registry: one shared {@link LiveList} per watched prefix (a service's, or the
+ * services root), and one-off lists served from them when they are live.
+ *
+ * The map holds a list only while it lives: when a list ends (grace period over, failure, close) its
+ * entry goes with it, so a service watched once and released costs nothing afterwards. The Observables
+ * handed out are not tied to one list: subscribing looks the live one up, or starts a new one.
  * @internal
  */
-export class Discovery {
-  readonly #context: EtcdContext;
+export class Discovery implements LiveListOwner {
+  readonly context: EtcdContext;
+  readonly gracePeriodMs: number;
   readonly #layout: KeyLayout;
-  readonly #gracePeriodMs: number;
-  readonly #services = new Map<string, LiveView<readonly Endpoint[]>>();
-  readonly #names: LiveView<readonly string[]>['cache'] = {};
-  #names$: Observable<readonly string[]> | undefined;
+  readonly #log: OnceLog;
+  readonly #lists = new Map<string, LiveList<unknown>>();
 
   constructor(context: EtcdContext, layout: KeyLayout, gracePeriodMs: number) {
-    this.#context = context;
+    this.context = context;
+    this.gracePeriodMs = gracePeriodMs;
     this.#layout = layout;
-    this.#gracePeriodMs = gracePeriodMs;
+    this.#log = new OnceLog(context.logger);
+    // The registry's close completes every live list (which releases its watch).
+    context.closing.addEventListener(
+      'abort',
+      () => [...this.#lists.values()].forEach((list) => list.complete()),
+      { once: true },
+    );
+  }
+
+  /** How many lists are live (watched prefixes): for tests and metrics. */
+  get size(): number {
+    return this.#lists.size;
   }
 
   endpoints$(service: string): Observable<readonly Endpoint[]> {
+    let prefix: string;
+    let valid: string;
     try {
-      validateServiceName(service);
+      valid = this.#layout.validateService(service);
+      prefix = this.#layout.servicePrefix(valid);
     } catch (error) {
       return throwError(() => error);
     }
-    let live = this.#services.get(service);
-    if (live === undefined) {
-      const cache: LiveView<readonly Endpoint[]>['cache'] = {};
-      const list$ = liveView(
-        watchPrefix(this.#layout.servicePrefix(service), this.#context),
-        () => new EndpointList(service, this.#layout, this.#context.logger),
-      ).pipe(
-        tap((list) => (cache.current = list)),
-        finalize(() => (cache.current = undefined)),
-      );
-      live = { stream$: this.#shared(list$), cache };
-      this.#services.set(service, live);
-    }
-    return live.stream$;
+    return new Observable((subscriber) =>
+      this.#attach(subscriber, prefix, () => this.#endpointList(valid, prefix)),
+    );
   }
 
   services$(): Observable<readonly string[]> {
-    this.#names$ ??= this.#shared(
-      liveView(
-        watchPrefix(this.#layout.servicesPrefix, this.#context),
-        () => new ServiceNames(this.#layout, this.#context.logger),
-      ).pipe(
-        tap((names) => (this.#names.current = names)),
-        finalize(() => (this.#names.current = undefined)),
-      ),
+    const prefix = this.#servicesPrefix();
+    if (prefix instanceof Error) {
+      return throwError(() => prefix);
+    }
+    return new Observable((subscriber) =>
+      this.#attach(subscriber, prefix, () => new ServiceNames(this.#layout, this.#log)),
     );
-    return this.#names$;
   }
 
-  async services(): Promise<readonly string[]> {
-    const live = this.#names.current;
-    if (live !== undefined) {
-      return live;
-    }
-    const names = new ServiceNames(this.#layout, this.#context.logger);
-    names.reset(await this.#range(this.#layout.servicesPrefix, 'list services'));
-    return names.snapshot();
+  /** The revision the live list of `service` is the state of, if it is live. */
+  revision(service: string): bigint | undefined {
+    return this.#lists.get(this.#layout.servicePrefix(service))?.revision;
   }
 
   async endpoints(service: string): Promise<readonly Endpoint[]> {
-    validateServiceName(service);
-    const live = this.#services.get(service)?.cache.current;
+    const valid = this.#layout.validateService(service);
+    const prefix = this.#layout.servicePrefix(valid);
+    const live = this.#lists.get(prefix)?.value as readonly Endpoint[] | undefined;
     if (live !== undefined) {
       return live;
     }
-    const list = new EndpointList(service, this.#layout, this.#context.logger);
-    list.reset(
-      await this.#range(this.#layout.servicePrefix(service), `list endpoints of "${service}"`),
-    );
+    const list = this.#endpointList(valid, prefix);
+    list.reset(await this.#range(prefix, `list endpoints of "${valid}"`));
     return list.snapshot();
+  }
+
+  async services(): Promise<readonly string[]> {
+    const prefix = this.#servicesPrefix();
+    if (prefix instanceof Error) {
+      throw prefix;
+    }
+    const live = this.#lists.get(prefix)?.value as readonly string[] | undefined;
+    if (live !== undefined) {
+      return live;
+    }
+    const names = new ServiceNames(this.#layout, this.#log);
+    names.reset(await this.#range(prefix, 'list services'));
+    return names.snapshot();
+  }
+
+  released(list: LiveList<unknown>): void {
+    if (this.#lists.get(list.prefix) === list) {
+      this.#lists.delete(list.prefix);
+    }
+  }
+
+  #attach<T>(subscriber: Subscriber<T>, prefix: string, createState: () => PrefixState<T>) {
+    if (this.context.closing.aborted) {
+      subscriber.error(new RegistryClosedError(`watch ${prefix}`));
+      return undefined;
+    }
+    let list = this.#lists.get(prefix) as LiveList<T> | undefined;
+    if (list === undefined) {
+      list = new LiveList(this, prefix, createState());
+      this.#lists.set(prefix, list);
+    }
+    return list.add(subscriber);
+  }
+
+  #endpointList(service: string, prefix: string): EndpointList {
+    return new EndpointList(service, prefix, this.#layout, this.#log);
+  }
+
+  #servicesPrefix(): string | ValidationError {
+    return (
+      this.#layout.servicesPrefix ??
+      new ValidationError(
+        'keyLayout',
+        'etcd-naming',
+        "services$() and services() need gsr's layout: etcd's naming layout has no services root " +
+          '(a target is any string, and its endpoint keys may hold "/"), so the targets cannot be ' +
+          'listed; watch each target with endpoints$(target)',
+      )
+    );
   }
 
   /** Everything under `prefix`, with one range get; typed errors, never retried. */
   async #range(prefix: string, operation: string): Promise<readonly KeyValue[]> {
-    if (this.#context.closing.aborted) {
+    if (this.context.closing.aborted) {
       throw new RegistryClosedError(operation);
     }
     try {
-      const range = await this.#context.client.getAll().prefix(prefix).exec();
-      this.#context.succeeded();
+      const range = await this.context.client.getAll().prefix(prefix).exec();
+      this.context.succeeded();
       return range.kvs;
     } catch (error) {
       throw (
-        this.#context.failed(error, { key: prefix, description: operation }) ??
+        this.context.failed(error, { key: prefix, description: operation }) ??
         new EtcdUnavailableError(operation, error)
       );
     }
-  }
-
-  /**
-   * Shares one subscription of `source$` between every subscriber, replaying the latest value to late
-   * ones. When the last subscriber leaves, the source is kept for the grace period, so that a quick
-   * re-subscription (a retry, a `switchMap`) finds it warm; an error or the registry's close (which
-   * completes the source) resets it, and a later subscriber then starts afresh (or, after close, gets a
-   * `RegistryClosedError`).
-   */
-  #shared<T>(source$: Observable<T>): Observable<T> {
-    return source$.pipe(
-      share({
-        connector: () => new ReplaySubject<T>(1),
-        resetOnError: true,
-        resetOnComplete: true,
-        resetOnRefCountZero: () => timer(this.#gracePeriodMs),
-      }),
-    );
   }
 }

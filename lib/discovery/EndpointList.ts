@@ -1,12 +1,18 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { decodeMetadata } from '../endpoint/metadataCodec';
-import type { KeyLayout } from '../keys/KeyLayout';
-import type { KeyChange, KeyValue, PrefixState } from './PrefixUpdate';
+import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
+import type { OnceLog } from '../logging/OnceLog';
+import { decodeUtf8 } from '../text/decodeUtf8';
+import { escapeBytes } from '../text/escapeBytes';
+import type { KeyChange, PrefixState } from './PrefixUpdate';
 
 /**
- * The endpoints of one service, kept sorted by address as changes arrive.
+ * The endpoints of one service, kept sorted by key as changes arrive (in gsr's layout the key ends in
+ * the address, so that is address order).
+ *
+ * Every entry was written by someone else: one that is not an endpoint (a key that is not UTF-8, an
+ * address gsr could not have registered, a value etcd's naming layout cannot read) is skipped with one
+ * log line and never merged with another; distinct keys stay distinct endpoints.
  *
  * A change costs a binary search and one splice (no re-sort), and the frozen array handed to
  * subscribers is built at most once per change, however many subscribers read it.
@@ -14,45 +20,59 @@ import type { KeyChange, KeyValue, PrefixState } from './PrefixUpdate';
  */
 export class EndpointList implements PrefixState<readonly Endpoint[]> {
   readonly #service: string;
-  /** `<prefix>services/<service>/`: every key of this list starts with it. */
-  readonly #prefix: string;
-  readonly #logger: Logger;
-  /** Sorted by address (UTF-16 code unit order, like `Array.prototype.sort`). */
+  readonly #layout: KeyLayout;
+  readonly #log: OnceLog;
+  /** The byte length of the service's prefix: every key of this list starts with it. */
+  readonly #prefixBytes: number;
+  /** The rest of each key after the prefix, sorted (UTF-16 code unit order, as `<` compares). */
+  #ids: string[] = [];
+  /** The endpoint of each id, in the same order. */
   #endpoints: Endpoint[] = [];
   #snapshot: readonly Endpoint[] | undefined;
 
-  constructor(service: string, layout: KeyLayout, logger: Logger) {
+  constructor(service: string, prefix: string, layout: KeyLayout, log: OnceLog) {
     this.#service = service;
-    this.#prefix = layout.servicePrefix(service);
-    this.#logger = logger;
+    this.#prefixBytes = Buffer.byteLength(prefix);
+    this.#layout = layout;
+    this.#log = log;
   }
 
+  /** How many endpoints the list holds. */
   get size(): number {
-    return this.#endpoints.length;
+    return this.#ids.length;
   }
 
   reset(entries: readonly KeyValue[]): boolean {
-    const before = this.#endpoints;
-    this.#endpoints = [];
+    const ids: string[] = [];
+    const endpoints: Endpoint[] = [];
     for (const entry of entries) {
-      const endpoint = this.#read(entry);
-      if (endpoint !== undefined) {
-        this.#endpoints.push(endpoint);
+      const id = this.#idOf(entry.key, true);
+      const endpoint = id === undefined ? undefined : this.#read(id, entry);
+      if (id !== undefined && endpoint !== undefined) {
+        ids.push(id);
+        endpoints.push(endpoint);
       }
     }
-    // A range comes in key order, which is address order unless an address has characters beyond
-    // the Basic Multilingual Plane: one pass says whether sorting is needed at all.
-    if (!isSorted(this.#endpoints)) {
-      this.#endpoints.sort((a, b) => compare(a.address, b.address));
+    // A range comes in byte order, which is `<` order unless a key has characters beyond the Basic
+    // Multilingual Plane: one pass says whether sorting is needed at all.
+    if (!isSorted(ids)) {
+      const order = ids
+        .map((_, i) => i)
+        .sort((a, b) => compare(ids[a] as string, ids[b] as string));
+      ids.splice(0, ids.length, ...order.map((i) => ids[i] as string));
+      endpoints.splice(0, endpoints.length, ...order.map((i) => endpoints[i] as Endpoint));
     }
     const changed =
-      before.length !== this.#endpoints.length ||
-      before.some((endpoint, i) => !sameEndpoint(endpoint, this.#endpoints[i]));
+      ids.length !== this.#ids.length ||
+      ids.some(
+        (id, i) =>
+          id !== this.#ids[i] || !sameEndpoint(endpoints[i] as Endpoint, this.#endpoints[i]),
+      );
     if (changed) {
+      // Otherwise keep the objects subscribers already hold.
+      this.#ids = ids;
+      this.#endpoints = endpoints;
       this.#snapshot = undefined;
-    } else {
-      // Keep the objects subscribers already hold.
-      this.#endpoints = before;
     }
     return changed;
   }
@@ -60,9 +80,11 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   apply(changes: readonly KeyChange[]): boolean {
     let changed = false;
     for (const change of changes) {
-      changed =
-        (change.type === 'put' ? this.#put(change) : this.#delete(change.key.toString())) ||
-        changed;
+      const id = this.#idOf(change.key, change.type === 'put');
+      if (id !== undefined) {
+        const endpoint = change.type === 'put' ? this.#read(id, change) : undefined;
+        changed = (endpoint === undefined ? this.#remove(id) : this.#put(id, endpoint)) || changed;
+      }
     }
     if (changed) {
       this.#snapshot = undefined;
@@ -75,45 +97,39 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return this.#snapshot;
   }
 
-  #put(entry: KeyValue): boolean {
-    const endpoint = this.#read(entry);
-    if (endpoint === undefined) {
-      return false;
-    }
-    const index = this.#indexOf(endpoint.address);
-    const current = this.#endpoints[index];
-    if (current?.address !== endpoint.address) {
+  #put(id: string, endpoint: Endpoint): boolean {
+    const index = this.#indexOf(id);
+    if (this.#ids[index] !== id) {
+      this.#ids.splice(index, 0, id);
       this.#endpoints.splice(index, 0, endpoint);
       return true;
     }
     // A re-registration rewrites the same value: not a change.
-    if (isDeepStrictEqual(current.metadata, endpoint.metadata)) {
+    if (sameEndpoint(endpoint, this.#endpoints[index])) {
       return false;
     }
     this.#endpoints[index] = endpoint;
     return true;
   }
 
-  #delete(key: string): boolean {
-    const address = this.#addressOf(key);
-    if (address === undefined) {
+  #remove(id: string): boolean {
+    const index = this.#indexOf(id);
+    if (this.#ids[index] !== id) {
       return false;
     }
-    const index = this.#indexOf(address);
-    if (this.#endpoints[index]?.address !== address) {
-      return false;
-    }
+    this.#ids.splice(index, 1);
     this.#endpoints.splice(index, 1);
     return true;
   }
 
-  /** Where `address` is, or would be inserted. */
-  #indexOf(address: string): number {
+  /** Where `id` is, or would be inserted. */
+  #indexOf(id: string): number {
+    const ids = this.#ids;
     let low = 0;
-    let high = this.#endpoints.length;
+    let high = ids.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (compare((this.#endpoints[mid] as Endpoint).address, address) < 0) {
+      if ((ids[mid] as string) < id) {
         low = mid + 1;
       } else {
         high = mid;
@@ -122,36 +138,29 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return low;
   }
 
-  /** The address a key of this service names, or `undefined` when the key is malformed. */
-  #addressOf(key: string): string | undefined {
-    const address = key.startsWith(this.#prefix) ? key.slice(this.#prefix.length) : '';
-    return address === '' || address.includes('/') ? undefined : address;
+  /** The rest of `key` after the prefix, or `undefined` (logged when `report`) if not UTF-8. */
+  #idOf(key: Buffer, report: boolean): string | undefined {
+    const id = decodeUtf8(key.subarray(this.#prefixBytes));
+    if (id === undefined && report) {
+      this.#log.warn(`skipping malformed key "${escapeBytes(key)}": it is not valid UTF-8`);
+    }
+    return id;
   }
 
-  #read(entry: KeyValue): Endpoint | undefined {
-    const key = entry.key.toString();
-    const address = this.#addressOf(key);
-    if (address === undefined) {
-      this.#logger.warn(`skipping malformed key ${JSON.stringify(key)}`, {
-        expected: '<prefix>services/<service>/<address>',
-      });
+  /** The endpoint an entry lists, or `undefined` (logged when it is skipped). */
+  #read(id: string, entry: KeyValue): Endpoint | undefined {
+    const decoded = this.#layout.decodeEntry(this.#service, id, entry.value);
+    if ('skip' in decoded) {
+      this.#log.warn(`skipping malformed key "${escapeBytes(entry.key)}": ${decoded.skip}`);
       return undefined;
     }
-    const service = this.#service;
-    if (entry.value.length === 0) {
-      return Object.freeze({ service, address }); // What the Go gsr writes: nothing to decode.
+    if ('unlisted' in decoded) {
+      return undefined;
     }
-    const value = entry.value.toString();
-    const decoded = decodeMetadata(value);
-    if ('error' in decoded) {
-      this.#logger.warn(`ignoring the metadata of ${key}: ${decoded.error}`, { value });
-      return Object.freeze({ service, address });
+    if (decoded.warning !== undefined) {
+      this.#log.warn(`ignoring the metadata of ${escapeBytes(entry.key)}: ${decoded.warning}`);
     }
-    return Object.freeze(
-      decoded.metadata === undefined
-        ? { service, address }
-        : { service, address, metadata: decoded.metadata },
-    );
+    return decoded.endpoint;
   }
 }
 
@@ -159,9 +168,9 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function isSorted(endpoints: readonly Endpoint[]): boolean {
-  for (let i = 1; i < endpoints.length; i++) {
-    if ((endpoints[i - 1] as Endpoint).address > (endpoints[i] as Endpoint).address) {
+function isSorted(ids: readonly string[]): boolean {
+  for (let i = 1; i < ids.length; i++) {
+    if ((ids[i - 1] as string) > (ids[i] as string)) {
       return false;
     }
   }

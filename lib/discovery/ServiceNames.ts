@@ -1,30 +1,32 @@
-import type { Logger } from 'winston';
-import type { KeyLayout } from '../keys/KeyLayout';
-import type { KeyChange, KeyValue, PrefixState } from './PrefixUpdate';
+import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
+import type { OnceLog } from '../logging/OnceLog';
+import { escapeBytes } from '../text/escapeBytes';
+import type { KeyChange, PrefixState } from './PrefixUpdate';
 
 /**
  * The sorted names of the services that have at least one endpoint, kept up to date as endpoint keys
- * come and go. Changes that leave the set of names as it was (a second endpoint of a known service)
- * do not count as changes.
+ * come and go. A key counts when `endpoints$` of its service would list it; others are skipped with one
+ * log line. Changes that leave the set of names as it was (a second endpoint of a known service) do not
+ * count as changes.
  * @internal
  */
 export class ServiceNames implements PrefixState<readonly string[]> {
   readonly #layout: KeyLayout;
-  readonly #logger: Logger;
-  /** Each service's addresses: a name leaves the list with its last address. */
-  #addresses = new Map<string, Set<string>>();
+  readonly #log: OnceLog;
+  /** Each service's endpoint ids: a name leaves the list with its last one. */
+  #ids = new Map<string, Set<string>>();
   #snapshot: readonly string[] | undefined;
 
-  constructor(layout: KeyLayout, logger: Logger) {
+  constructor(layout: KeyLayout, log: OnceLog) {
     this.#layout = layout;
-    this.#logger = logger;
+    this.#log = log;
   }
 
   reset(entries: readonly KeyValue[]): boolean {
     const before = this.snapshot();
-    this.#addresses = new Map();
-    for (const { key } of entries) {
-      this.#add(key.toString());
+    this.#ids = new Map();
+    for (const entry of entries) {
+      this.#add(entry);
     }
     this.#snapshot = undefined;
     const after = this.snapshot();
@@ -37,9 +39,8 @@ export class ServiceNames implements PrefixState<readonly string[]> {
 
   apply(changes: readonly KeyChange[]): boolean {
     let changed = false;
-    for (const { type, key } of changes) {
-      const text = key.toString();
-      changed = (type === 'put' ? this.#add(text) : this.#remove(text)) || changed;
+    for (const change of changes) {
+      changed = (change.type === 'put' ? this.#add(change) : this.#remove(change)) || changed;
     }
     if (changed) {
       this.#snapshot = undefined;
@@ -48,37 +49,34 @@ export class ServiceNames implements PrefixState<readonly string[]> {
   }
 
   snapshot(): readonly string[] {
-    this.#snapshot ??= Object.freeze([...this.#addresses.keys()].sort());
+    this.#snapshot ??= Object.freeze([...this.#ids.keys()].sort());
     return this.#snapshot;
   }
 
-  /** Whether the key brought a new service. */
-  #add(key: string): boolean {
-    const parts = this.#layout.parse(key);
-    if (parts === undefined) {
-      this.#logger.warn(`skipping malformed key ${JSON.stringify(key)}`);
+  /** Whether the entry brought a new service. */
+  #add(entry: KeyValue): boolean {
+    const parts = this.#layout.serviceOfEntry(entry);
+    if ('skip' in parts) {
+      this.#log.warn(`skipping malformed key "${escapeBytes(entry.key)}": ${parts.skip}`);
       return false;
     }
-    const addresses = this.#addresses.get(parts.service);
-    if (addresses !== undefined) {
-      addresses.add(parts.address);
+    const ids = this.#ids.get(parts.service);
+    if (ids !== undefined) {
+      ids.add(parts.id);
       return false;
     }
-    this.#addresses.set(parts.service, new Set([parts.address]));
+    this.#ids.set(parts.service, new Set([parts.id]));
     return true;
   }
 
-  /** Whether the key took a service's last endpoint. */
-  #remove(key: string): boolean {
-    const parts = this.#layout.parse(key);
-    const addresses = parts && this.#addresses.get(parts.service);
-    if (parts === undefined || addresses === undefined || !addresses.delete(parts.address)) {
+  /** Whether the entry took a service's last endpoint. */
+  #remove(entry: KeyValue): boolean {
+    const parts = this.#layout.serviceOfEntry(entry);
+    const ids = 'skip' in parts ? undefined : this.#ids.get(parts.service);
+    if (ids === undefined || 'skip' in parts || !ids.delete(parts.id) || ids.size > 0) {
       return false;
     }
-    if (addresses.size > 0) {
-      return false;
-    }
-    this.#addresses.delete(parts.service);
+    this.#ids.delete(parts.service);
     return true;
   }
 }

@@ -1,116 +1,84 @@
-import { deepFreeze } from './deepFreeze';
 import { ValidationError } from '../errors/ValidationError';
+import { deepFreeze } from './deepFreeze';
 import type { Endpoint, Metadata } from './Endpoint';
-
-// Whitespace, C0/C1 controls, and `/`, which would move the key to another place in the layout.
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f/]/;
+import { MAX_METADATA_BYTES } from './limits';
+import { metadataProblem } from './metadataProblem';
+import { nameProblem } from './nameProblem';
 
 /**
- * Checks a service name, so that `<prefix>services/<service>/` can only ever name that service's own
- * keys: no `/`, no whitespace or control characters, not empty, not `.` or `..`.
+ * Checks one segment of a key given by a user (a service name, an address): a string that
+ * {@link nameProblem} finds nothing wrong with.
  *
- * @throws {@link ValidationError} naming the field and the value.
+ * @param slash Whether `/` is allowed (etcd's naming layout allows it).
+ * @throws {@link ValidationError} naming the field, the value (bounded) and the rule it breaks.
  * @internal
  */
-export function validateServiceName(service: unknown, field = 'service'): string {
-  return validateSegment(service, field);
+export function validateName(value: unknown, field: string, slash = false): string {
+  if (typeof value !== 'string') {
+    throw new ValidationError(field, value, 'expected a string');
+  }
+  const problem = nameProblem(value, slash);
+  if (problem !== undefined) {
+    throw new ValidationError(field, value, problem);
+  }
+  return value;
 }
 
 /**
- * Checks an endpoint before anything is written: service and address as {@link validateServiceName};
- * metadata, when present, a plain object that survives a JSON round trip unchanged.
+ * Checks metadata given by a user before anything is written: a plain object that survives JSON
+ * unchanged, with no cycle, at most 32 levels deep and 64 KiB as JSON.
+ *
+ * @returns A deep-frozen copy, as JSON gives it back.
+ * @throws {@link ValidationError} naming the rule it breaks and where.
+ * @internal
+ */
+export function validateMetadata(metadata: unknown): Metadata {
+  const problem = metadataProblem(metadata);
+  if (problem !== undefined) {
+    throw new ValidationError('metadata', metadata, `expected a plain JSON object: ${problem}`);
+  }
+  const json = JSON.stringify(metadata);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_METADATA_BYTES) {
+    throw new ValidationError(
+      'metadata',
+      metadata,
+      `it is ${bytes} bytes as JSON; at most ${MAX_METADATA_BYTES}`,
+    );
+  }
+  return deepFreeze(JSON.parse(json) as Metadata);
+}
+
+/**
+ * Checks an endpoint before anything is written: service and address (by `checkService` and
+ * {@link validateName}), and metadata, when present, by {@link validateMetadata}.
  *
  * @returns The endpoint, frozen, without a `metadata` field when none was given.
  * @throws {@link ValidationError} naming the first invalid field and its value.
  * @internal
  */
-export function validateEndpoint(endpoint: unknown): Endpoint {
+export function validateEndpoint(
+  endpoint: unknown,
+  checkService: (service: unknown) => string = (service) => validateName(service, 'service'),
+  addressMayHoldSlash = false,
+): Endpoint {
   if (typeof endpoint !== 'object' || endpoint === null) {
     throw new ValidationError('endpoint', endpoint, 'expected an object { service, address }');
   }
   const { service, address, metadata } = endpoint as Record<string, unknown>;
   const valid = {
-    service: validateSegment(service, 'service'),
-    address: validateSegment(address, 'address'),
+    service: checkService(service),
+    address: validateName(address, 'address', addressMayHoldSlash),
   };
-  if (metadata === undefined) {
-    return Object.freeze(valid);
-  }
-  return Object.freeze({ ...valid, metadata: validateMetadata(metadata) });
+  return Object.freeze(
+    metadata === undefined ? valid : { ...valid, metadata: validateMetadata(metadata) },
+  );
 }
 
-function validateSegment(value: unknown, field: string): string {
-  if (typeof value !== 'string') {
-    throw new ValidationError(field, value, 'expected a string');
-  }
-  if (value === '') {
-    throw new ValidationError(field, value, 'expected a non-empty string');
-  }
-  if (value === '.' || value === '..') {
-    throw new ValidationError(field, value, 'expected a name other than "." or ".."');
-  }
-  if (FORBIDDEN.test(value)) {
-    throw new ValidationError(
-      field,
-      value,
-      'must not contain "/", whitespace or control characters',
-    );
-  }
-  return value;
-}
-
-function validateMetadata(metadata: unknown): Metadata {
-  const reason = 'expected a plain JSON-serialisable object';
-  if (!isPlainObject(metadata)) {
-    throw new ValidationError('metadata', metadata, reason);
-  }
-  let roundTrip: unknown;
-  try {
-    roundTrip = JSON.parse(JSON.stringify(metadata));
-  } catch {
-    throw new ValidationError('metadata', metadata, reason);
-  }
-  // Functions, undefined, NaN, Dates, class instances... do not survive JSON unchanged: refuse them
-  // rather than publish something other than what was asked.
-  if (!sameJson(metadata, roundTrip)) {
-    throw new ValidationError(
-      'metadata',
-      metadata,
-      `${reason} (it does not survive JSON unchanged)`,
-    );
-  }
-  return deepFreeze(roundTrip as Metadata);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return false;
-  }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-function sameJson(given: unknown, parsed: unknown): boolean {
-  if (typeof given === 'number') {
-    return Number.isFinite(given) && given === parsed;
-  }
-  if (given === null || typeof given === 'string' || typeof given === 'boolean') {
-    return given === parsed;
-  }
-  if (Array.isArray(given)) {
-    return (
-      Array.isArray(parsed) &&
-      given.length === parsed.length &&
-      given.every((item, i) => sameJson(item, parsed[i]))
-    );
-  }
-  if (isPlainObject(given) && isPlainObject(parsed)) {
-    const keys = Object.keys(given);
-    return (
-      keys.length === Object.keys(parsed).length &&
-      keys.every((key) => key in parsed && sameJson(given[key], parsed[key]))
-    );
-  }
-  return false;
+/**
+ * Checks a service name of gsr's layout: {@link validateName} without `/`.
+ * @internal
+ */
+export function validateServiceName(service: unknown, field = 'service'): string {
+  return validateName(service, field);
 }

@@ -10,6 +10,9 @@ export function showValue(value: unknown, maxLength = 120): string {
   if (value === undefined) {
     return '(missing)';
   }
+  if (typeof value === 'string') {
+    return `"${escapeText(value, maxLength)}"`;
+  }
   if (typeof value === 'bigint') {
     return `${value}n`;
   }
@@ -22,5 +25,5 @@ export function showValue(value: unknown, maxLength = 120): string {
   } catch {
     // A cycle, a bigint inside, or nesting deeper than the stack.
   }
-  return json === undefined ? `(a ${typeof value})` : escapeText(json, maxLength);
+  return json === undefined ? `(a ${typeof value})` : escapeText(json, maxLength, true);
 }

@@ -15,6 +15,10 @@ export class ConnectionHealth {
     Object.freeze({ connected: false, since: new Date() }),
   );
   #everConnected = false;
+  /** When etcd last answered anything (`performance.now()`). */
+  #lastAnswer = 0;
+  /** Long-lived streams open (watches, lease keepalives). */
+  #streams = 0;
   /** The current state, then every transition. */
   readonly state$: Observable<Health> = this.#state.asObservable();
 
@@ -26,8 +30,9 @@ export class ConnectionHealth {
     return this.#state.value.connected;
   }
 
-  /** Something succeeded against etcd. */
+  /** Something succeeded against etcd: a request, a watch response, a keepalive answer. */
   up(): void {
+    this.#lastAnswer = performance.now();
     const current = this.#state.value;
     if (!current.connected && !this.#state.closed) {
       if (this.#everConnected) {
@@ -45,6 +50,30 @@ export class ConnectionHealth {
       this.#logger.info('connection to etcd lost; retrying', { cause });
       this.#state.next(Object.freeze({ connected: false, since: new Date(), cause }));
     }
+  }
+
+  /**
+   * A long-lived stream (a watch, a lease keepalive) is open. While one is, gRPC's keepalive pings on its
+   * connection notice a dead etcd (the stream then fails and reports {@link ConnectionHealth.down})
+   * without costing etcd a single request.
+   */
+  streamOpened(): void {
+    this.#streams += 1;
+  }
+
+  /** A stream counted by {@link ConnectionHealth.streamOpened} has closed. */
+  streamClosed(): void {
+    this.#streams -= 1;
+  }
+
+  /**
+   * Whether asking etcd would tell anything that traffic has not: while disconnected (to notice the
+   * recovery), or when no stream is open and nothing proved etcd answers within the last `intervalMs`.
+   */
+  needsProbe(intervalMs: number): boolean {
+    return (
+      !this.connected || (this.#streams === 0 && performance.now() - this.#lastAnswer >= intervalMs)
+    );
   }
 
   /** Completes `state$`. */

@@ -1,43 +1,52 @@
+import type { Endpoint } from '../endpoint/Endpoint';
+
+/** A key and its value, as etcd sends them: bytes, written by anyone. @internal */
+export interface KeyValue {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
 /**
- * Where gsr keeps things in etcd, the same as the Go gsr:
- * `<prefix>services/<service>/<address>`, e.g. `gsr/services/web/172.16.28.23:80`.
- *
- * Service prefixes end in `/`, so that `web` never sees `webapp`'s endpoints (the Go gsr listed
- * `gsr/services/web` without the slash, and did).
+ * What an entry under a service's prefix is: an endpoint (with a `warning` when part of it, such as its
+ * metadata, had to be dropped), an entry to `skip` (with the reason, for one log line), or an entry the
+ * layout says is not listed (etcd's naming layout: a delete left as `"Op":1`).
  * @internal
  */
-export class KeyLayout {
-  /** `<prefix>services/`: every service's keys. */
-  readonly servicesPrefix: string;
+export type DecodedEntry =
+  | { readonly endpoint: Endpoint; readonly warning?: string }
+  | { readonly skip: string }
+  | { readonly unlisted: true };
 
-  constructor(keyPrefix: string) {
-    this.servicesPrefix = `${keyPrefix}services/`;
-  }
-
-  /** `<prefix>services/<service>/`: one service's keys, and nothing else. */
-  servicePrefix(service: string): string {
-    return `${this.servicesPrefix}${service}/`;
-  }
-
-  /** `<prefix>services/<service>/<address>`. */
-  endpointKey(service: string, address: string): string {
-    return `${this.servicesPrefix}${service}/${address}`;
-  }
-
+/**
+ * Where a registry keeps endpoints in etcd and how it reads and writes them: gsr's own layout, or etcd's
+ * naming layout. Every byte it reads was written by someone else: decoding never throws.
+ * @internal
+ */
+export interface KeyLayout {
+  /** Checks a service name given by a user. @throws ValidationError naming `field`. */
+  validateService(service: unknown, field?: string): string;
+  /** Checks an endpoint given by a user. @throws ValidationError naming the field. */
+  validateEndpoint(endpoint: unknown): Endpoint;
+  /** The prefix of one service's keys, and of nothing else: it ends in `/`. */
+  servicePrefix(service: string): string;
+  /** The key an endpoint is registered under. */
+  endpointKey(endpoint: Pick<Endpoint, 'service' | 'address'>): string;
+  /** The value an endpoint is registered with. */
+  encodeValue(endpoint: Endpoint): string;
   /**
-   * The service and address a key names, or `undefined` when it is not exactly
-   * `<prefix>services/<service>/<address>` with both parts non-empty. Reading is lenient beyond that:
-   * keys written by other tools are listed as they are.
+   * An entry under `servicePrefix(service)` read back: `id` is the rest of its key (valid UTF-8, else it
+   * never gets here), `value` its bytes.
    */
-  parse(key: string): { readonly service: string; readonly address: string } | undefined {
-    if (!key.startsWith(this.servicesPrefix)) {
-      return undefined;
-    }
-    const rest = key.slice(this.servicesPrefix.length);
-    const slash = rest.indexOf('/');
-    if (slash <= 0 || slash === rest.length - 1 || rest.includes('/', slash + 1)) {
-      return undefined;
-    }
-    return { service: rest.slice(0, slash), address: rest.slice(slash + 1) };
-  }
+  decodeEntry(service: string, id: string, value: Buffer): DecodedEntry;
+  /** The prefix of every service's keys, for `services$()`; `undefined` when the layout has none. */
+  readonly servicesPrefix: string | undefined;
+  /**
+   * The service an entry under {@link KeyLayout.servicesPrefix} belongs to, and its endpoint's id, or
+   * why it is skipped.
+   */
+  serviceOfEntry(
+    entry: KeyValue,
+  ): { readonly service: string; readonly id: string } | { readonly skip: string };
+  /** A prefix whose keys gsr must be able to read, for `connect()`'s probe. */
+  readonly probePrefix: string;
 }

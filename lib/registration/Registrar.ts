@@ -1,8 +1,6 @@
 import { EtcdLeaseInvalidError } from 'etcd3';
 import { defer, Observable, type Subscriber } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { encodeMetadata } from '../endpoint/metadataCodec';
-import { validateEndpoint } from '../endpoint/validateEndpoint';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { EtcdOperation } from '../etcd/classifyEtcdError';
@@ -42,8 +40,8 @@ export class Registrar {
 
   register(endpoint: Endpoint): Observable<Registration> {
     return defer(() => {
-      const valid = validateEndpoint(endpoint);
-      const key = this.#layout.endpointKey(valid.service, valid.address);
+      const valid = this.#layout.validateEndpoint(endpoint);
+      const key = this.#layout.endpointKey(valid);
       if (this.#closing.aborted) {
         throw new RegistryClosedError(`register ${key}`);
       }
@@ -52,8 +50,11 @@ export class Registrar {
   }
 
   async unregister(endpoint: Pick<Endpoint, 'service' | 'address'>): Promise<void> {
-    const valid = validateEndpoint({ service: endpoint.service, address: endpoint.address });
-    const key = this.#layout.endpointKey(valid.service, valid.address);
+    const valid = this.#layout.validateEndpoint({
+      service: endpoint.service,
+      address: endpoint.address,
+    });
+    const key = this.#layout.endpointKey(valid);
     const holders = this.#holders.get(key);
     if (holders !== undefined) {
       // Completing them runs their teardowns, the last of which starts the ownership-checked delete.
@@ -80,7 +81,7 @@ export class Registrar {
 
   #hold(endpoint: Endpoint, key: string): Observable<Registration> {
     const { logger } = this.#context;
-    const value = encodeMetadata(endpoint.metadata);
+    const value = this.#layout.encodeValue(endpoint);
     return new Observable<Registration>((subscriber) => {
       const holders = this.#holders.get(key) ?? new Set();
       holders.add(subscriber);

@@ -29,6 +29,14 @@ export class SharedLease {
       let id: string | undefined;
       const retrier = new Retrier(context, operation);
       let lostAt: number | undefined;
+      /** Whether a keepalive stream counts as open for health. */
+      let streaming = false;
+      const stopStreaming = (): void => {
+        if (streaming) {
+          streaming = false;
+          health.streamClosed();
+        }
+      };
 
       const grant = (): void => {
         const next = client.lease(ttlSeconds);
@@ -36,6 +44,12 @@ export class SharedLease {
         id = undefined;
         next.on('lost', (error) => lost(next, error));
         next.on('keepaliveSucceeded', () => health.up());
+        next.on('keepaliveEstablished', () => {
+          if (!streaming) {
+            streaming = true;
+            health.streamOpened();
+          }
+        });
         next.on('keepaliveFailed', (error) => {
           if (!(error instanceof EtcdLeaseInvalidError)) {
             health.down(error); // A lease etcd no longer knows is not a connection problem.
@@ -64,6 +78,7 @@ export class SharedLease {
           return;
         }
         const lostId = id;
+        stopStreaming();
         which.removeAllListeners();
         which.release();
         lease = undefined;
@@ -93,6 +108,7 @@ export class SharedLease {
       return () => {
         invalidated.unsubscribe();
         retrier.cancel();
+        stopStreaming();
         const held = lease;
         lease = undefined;
         if (held !== undefined) {

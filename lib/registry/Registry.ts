@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import {
   exhaustMap,
+  filter,
   ignoreElements,
   merge,
   type Observable,
@@ -22,7 +23,8 @@ import type { Health } from '../etcd/Health';
 import { PendingWork } from '../etcd/PendingWork';
 import { probeEtcd } from '../etcd/probeEtcd';
 import { waitForEtcd } from '../etcd/waitForEtcd';
-import { KeyLayout } from '../keys/KeyLayout';
+import { GsrKeyLayout } from '../keys/GsrKeyLayout';
+import type { KeyLayout } from '../keys/KeyLayout';
 import { ConfigError } from '../errors/ConfigError';
 import { createLogger } from '../logging/createLogger';
 import type { Registration } from '../registration/Registration';
@@ -110,11 +112,13 @@ export class Registry {
     this.config = config;
     const { client } = context;
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
-    const probe = { key: layout.servicesPrefix, description: 'probe etcd' };
+    const probe = { key: layout.probePrefix, description: 'probe etcd' };
+    const { health } = context;
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
+      filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),
       exhaustMap(async () => {
         try {
-          await probeEtcd(client, layout.servicesPrefix, {
+          await probeEtcd(client, layout.probePrefix, {
             deadline: Date.now() + config.requestTimeoutSeconds * 1000,
             serializable: true,
           });
@@ -173,7 +177,7 @@ export class Registry {
     }
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
-    const layout = new KeyLayout(config.keyPrefix);
+    const layout = new GsrKeyLayout(config.keyPrefix);
     const client = createEtcdClient(config);
     const closing = new AbortController();
     // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
@@ -182,7 +186,7 @@ export class Registry {
     const health = new ConnectionHealth(log);
     const context = new EtcdContext(client, log, health, config.etcdUsername, closing.signal);
     try {
-      await waitForEtcd(context, config, layout.servicesPrefix, signal);
+      await waitForEtcd(context, config, layout.probePrefix, signal);
     } catch (error) {
       client.close();
       throw error;

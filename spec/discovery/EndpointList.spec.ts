@@ -1,17 +1,21 @@
 import { EndpointList } from '../../lib/discovery/EndpointList';
 import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
-import { KeyLayout } from '../../lib/keys/KeyLayout';
+import { GsrKeyLayout } from '../../lib/keys/GsrKeyLayout';
+import { OnceLog } from '../../lib/logging/OnceLog';
 import { deleteOf, entry, putOf } from '../support/keyValues';
 import { testLogger } from '../support/testLogger';
 
-const layout = new KeyLayout('gsr/');
-const key = (address: string): string => layout.endpointKey('web', address);
+const layout = new GsrKeyLayout('gsr/');
+const key = (address: string): string => layout.endpointKey({ service: 'web', address });
 const put = (address: string, value = ''): KeyChange => putOf(key(address), value);
 const del = (address: string): KeyChange => deleteOf(key(address));
 
 function list() {
   const { logger, lines } = testLogger();
-  return { list: new EndpointList('web', layout, logger), lines };
+  return {
+    list: new EndpointList('web', layout.servicePrefix('web'), layout, new OnceLog(logger)),
+    lines,
+  };
 }
 
 describe('EndpointList', () => {

@@ -1,17 +1,18 @@
 import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
 import { ServiceNames } from '../../lib/discovery/ServiceNames';
-import { KeyLayout } from '../../lib/keys/KeyLayout';
+import { GsrKeyLayout } from '../../lib/keys/GsrKeyLayout';
+import { OnceLog } from '../../lib/logging/OnceLog';
 import { deleteOf, putOf } from '../support/keyValues';
 import { testLogger } from '../support/testLogger';
 
-const layout = new KeyLayout('gsr/');
+const layout = new GsrKeyLayout('gsr/');
 const put = (service: string, address: string): KeyChange =>
-  putOf(layout.endpointKey(service, address));
+  putOf(layout.endpointKey({ service, address }));
 const del = (service: string, address: string): KeyChange =>
-  deleteOf(layout.endpointKey(service, address));
+  deleteOf(layout.endpointKey({ service, address }));
 
 describe('ServiceNames', () => {
-  const names = () => new ServiceNames(layout, testLogger().logger);
+  const names = () => new ServiceNames(layout, new OnceLog(testLogger().logger));
 
   it('lists each service with an endpoint once, sorted', () => {
     const services = names();

@@ -76,4 +76,72 @@ describe('validateEndpoint', () => {
       'Invalid service "a/b": must not contain "/", whitespace or control characters',
     );
   });
+
+  describe('says which rule metadata breaks, and where', () => {
+    const deep = (levels: number): Record<string, unknown> => {
+      let value: Record<string, unknown> = {};
+      for (let i = 1; i < levels; i++) {
+        value = { a: value };
+      }
+      return value;
+    };
+    const cyclic: Record<string, unknown> = { zone: 'a', inner: {} };
+    (cyclic.inner as Record<string, unknown>).back = cyclic;
+
+    it.each([
+      ['a cycle', cyclic, 'contains a cycle (metadata.inner.back refers back'],
+      ['a BigInt', { limits: { max: 10n } }, 'metadata.limits.max is a BigInt'],
+      ['33 levels', deep(33), 'nests deeper than 32 levels'],
+      ['10,000 levels', deep(10_000), 'nests deeper than 32 levels'],
+      ['a Date', { at: new Date(0) }, 'metadata.at is a Date, not a plain object'],
+      ['NaN', { n: NaN }, 'metadata.n is NaN'],
+      ['a function', { f: () => 1 }, 'metadata.f is a function'],
+      ['undefined', { u: undefined }, 'metadata.u is undefined'],
+      ['a string', 'zone=a', 'it is a string'],
+      ['an array', ['a'], 'it is an array'],
+      ['70 KB of JSON', { blob: 'x'.repeat(70_000) }, 'at most 65536'],
+      ['a million values', { many: Array.from({ length: 1_000_000 }, () => 0) }, 'at most 65536'],
+    ])('%s', (_what, metadata, reason) => {
+      const error = validationErrorOf(() =>
+        validateEndpoint({ service: 'w', address: 'a', metadata }),
+      );
+      expect(error.field).toBe('metadata');
+      expect(error.message).toContain(reason);
+      expect(error.message.length).toBeLessThan(400); // a bounded prefix of the value, never 70 KB
+    });
+
+    it('takes 32 levels', () => {
+      expect(validateEndpoint({ service: 'w', address: 'a', metadata: deep(32) }).metadata).toEqual(
+        deep(32),
+      );
+    });
+  });
+
+  it.each([
+    [{ service: 'web', address: 'a\ud800' }, 'address', 'well-formed Unicode'],
+    [{ service: '\udc00web', address: 'a' }, 'service', 'well-formed Unicode'],
+    [
+      { service: 'web', address: 'x'.repeat(513) },
+      'address',
+      'at most 512 bytes in UTF-8 (it is 513)',
+    ],
+    [
+      { service: 'é'.repeat(257), address: 'a' },
+      'service',
+      'at most 512 bytes in UTF-8 (it is 514)',
+    ],
+  ])('rejects %j, naming %s and the rule', (endpoint, field, reason) => {
+    const error = validationErrorOf(() => validateEndpoint(endpoint));
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(reason);
+    expect(error.message.length).toBeLessThan(400);
+  });
+
+  it('escapes what it echoes: a lone surrogate or a terminal escape never reaches a log raw', () => {
+    const error = validationErrorOf(() =>
+      validateEndpoint({ service: 'web', address: 'a\u001b[2J\ud800' }),
+    );
+    expect(error.message).toContain('a\\u001b[2J\\ud800');
+    expect(error.message).not.toContain('\u001b');
+  });
 });

@@ -1,4 +1,5 @@
-import type { KeyChange, KeyValue } from '../../lib/discovery/PrefixUpdate';
+import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
+import type { KeyValue } from '../../lib/keys/KeyLayout';
 
 /** A key and value as etcd sends them (bytes), from text. */
 export const entry = (key: string, value = ''): KeyValue => ({
