@@ -69,9 +69,20 @@ export class Discovery implements LiveListOwner {
     );
   }
 
-  /** The revision the live list of `service` is the state of, if it is live. */
-  revision(service: string): bigint | undefined {
-    return this.#lists.get(this.#layout.servicePrefix(service))?.revision;
+  /**
+   * Whether the live list of `service` holds the key `<service prefix><id>`, and the revision that
+   * says so; `undefined` while the list is not live or has no value yet.
+   */
+  holds(
+    service: string,
+    id: string,
+  ): { readonly held: boolean; readonly revision: bigint } | undefined {
+    const list = this.#lists.get(this.#layout.servicePrefix(service));
+    const revision = list?.revision;
+    if (list === undefined || revision === undefined || !(list.state instanceof EndpointList)) {
+      return undefined;
+    }
+    return { held: list.state.has(id), revision };
   }
 
   async endpoints(service: string): Promise<readonly Endpoint[]> {

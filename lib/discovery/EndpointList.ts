@@ -42,6 +42,11 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return this.#ids.length;
   }
 
+  /** Whether the key `<prefix><id>` is listed. */
+  has(id: string): boolean {
+    return this.#ids[this.#indexOf(id)] === id;
+  }
+
   reset(entries: readonly KeyValue[]): boolean {
     const ids: string[] = [];
     const endpoints: Endpoint[] = [];

@@ -60,6 +60,11 @@ export class LiveList<T> {
     void this.#run();
   }
 
+  /** The state the list folds etcd's updates into. */
+  get state(): PrefixState<T> {
+    return this.#state;
+  }
+
   /** The value last emitted, if any. */
   get value(): T | undefined {
     return this.#value;

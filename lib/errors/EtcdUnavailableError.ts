@@ -2,7 +2,8 @@ import { hasBrand } from './hasBrand';
 
 /**
  * A one-off request could not be served because etcd did not answer in time (every member unreachable,
- * no leader, a timeout). Live streams and registrations never fail with it: they retry.
+ * no leader, a timeout), or `close()` could not get etcd to confirm that registrations' keys were
+ * deleted (`keys`). Live streams and registrations never fail with it: they retry.
  *
  * @example
  * ```ts
@@ -22,6 +23,11 @@ export class EtcdUnavailableError extends Error {
     readonly operation: string,
     /** The error etcd3 reported. */
     override readonly cause: unknown,
+    /**
+     * The keys left as they were: for `close()`, the registrations' keys etcd did not confirm deleted
+     * (they expire with their lease).
+     */
+    readonly keys: readonly string[] = [],
   ) {
     const why = cause instanceof Error ? cause.message : String(cause);
     super(`etcd is unavailable; could not ${operation}: ${why}`, { cause });

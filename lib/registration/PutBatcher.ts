@@ -10,7 +10,8 @@ interface Put {
   readonly key: string;
   readonly value: string;
   readonly lease: string;
-  readonly resolve: () => void;
+  /** Resolves with the revision etcd wrote the key at. */
+  readonly resolve: (revision: bigint) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -32,8 +33,11 @@ export class PutBatcher {
     this.#context = context;
   }
 
-  /** Writes `key` = `value` bound to `lease`; resolves or rejects with this op's own outcome. */
-  put(key: string, value: string, lease: string): Promise<void> {
+  /**
+   * Writes `key` = `value` bound to `lease`; resolves with the revision it was written at, or rejects
+   * with this op's own failure.
+   */
+  put(key: string, value: string, lease: string): Promise<bigint> {
     return new Promise((resolve, reject) => {
       if (this.#queue.push({ key, value, lease, resolve, reject }) === 1) {
         queueMicrotask(() => this.#flush());
@@ -69,8 +73,9 @@ export class PutBatcher {
       request_put: { key: Buffer.from(put.key), value: Buffer.from(put.value), lease: put.lease },
     }));
     try {
-      await this.#context.client.kv.txn({ success });
-      batch.forEach((put) => put.resolve());
+      const { header } = await this.#context.client.kv.txn({ success });
+      const revision = BigInt(header.revision);
+      batch.forEach((put) => put.resolve(revision));
     } catch (error) {
       const operation = {
         key: batch[0]?.key ?? '',
@@ -86,8 +91,12 @@ export class PutBatcher {
 
   async #sendOne(put: Put): Promise<void> {
     try {
-      await this.#context.client.put(put.key).value(put.value).lease(put.lease).exec();
-      put.resolve();
+      const { header } = await this.#context.client
+        .put(put.key)
+        .value(put.value)
+        .lease(put.lease)
+        .exec();
+      put.resolve(BigInt(header.revision));
     } catch (error) {
       put.reject(error);
     }

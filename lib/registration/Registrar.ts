@@ -1,40 +1,69 @@
-import { EtcdLeaseInvalidError } from 'etcd3';
-import { defer, Observable, type Subscriber } from 'rxjs';
+import { castGrpcError, EtcdLeaseInvalidError } from 'etcd3';
+import { defer, Observable, type Subscription } from 'rxjs';
+import type { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { EtcdOperation } from '../etcd/classifyEtcdError';
+import type { PendingWork } from '../etcd/PendingWork';
 import { retryEtcd } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
-import type { PendingWork } from '../etcd/PendingWork';
+import { type Holder, KeyRecord } from './KeyRecord';
 import { PutBatcher } from './PutBatcher';
 import type { Registration } from './Registration';
 import { SharedLease } from './SharedLease';
 
+/** The keys of one service that this registry holds, and the watch that guards them. */
+interface Guard {
+  readonly records: Set<KeyRecord>;
+  subscription: Subscription | undefined;
+}
+
 /**
- * The registration half of a registry: endpoints' keys written on the registry's shared lease, rewritten
- * when the lease is replaced, and deleted (only while still ours) when their registration ends.
+ * The registration half of a registry. Its promise: **while at least one registration of an endpoint is
+ * live, its key exists** — whatever other registries, operators and leases do.
+ *
+ * - Each key is a {@link KeyRecord} whose loop writes it on the registry's shared lease with the value of
+ *   its latest live registration, and, when the last one ends, deletes it: in one revocation of the
+ *   lease when the registry has no registration left, else only while it is still bound to our lease
+ *   (another process may have registered the same address since).
+ * - A new lease (the old one was lost) writes every key again.
+ * - Each registry watches the services it registers in, through discovery's shared list (one watch per
+ *   service, shared with `endpoints$`): a key it wrote that etcd no longer holds (deleted by hand, or by
+ *   another registry that registered the same address and left) is written again on our lease. A key
+ *   present under another lease is left alone: no ping-pong with a live owner.
  * @internal
  */
 export class Registrar {
   readonly #context: EtcdContext;
   readonly #layout: KeyLayout;
+  readonly #discovery: Discovery;
   readonly #pending: PendingWork;
   readonly #lease: SharedLease;
   readonly #puts: PutBatcher;
-  readonly #closing: AbortSignal;
-  /** The live registrations of each key in this registry: the key is deleted when the last one ends. */
-  readonly #holders = new Map<string, Set<Subscriber<Registration>>>();
-  /** The delete each key's last registration started, for `unregister` to await. */
-  readonly #deletions = new Map<string, Promise<void>>();
-  #closingAll = false;
+  readonly #ttlSeconds: number;
+  readonly #records = new Map<string, KeyRecord>();
+  readonly #guards = new Map<string, Guard>();
+  /** Live registrations across all keys: the lease is released when it drops to 0. */
+  #live = 0;
+  /** Keys whose removal etcd did not confirm (they expire with their lease), with why. */
+  readonly #unconfirmed = new Map<string, unknown>();
 
-  constructor(context: EtcdContext, layout: KeyLayout, leaseSeconds: number, pending: PendingWork) {
+  constructor(
+    context: EtcdContext,
+    layout: KeyLayout,
+    discovery: Discovery,
+    leaseSeconds: number,
+    pending: PendingWork,
+  ) {
     this.#context = context;
     this.#layout = layout;
+    this.#discovery = discovery;
     this.#pending = pending;
-    this.#closing = context.closing;
-    this.#lease = new SharedLease(context, leaseSeconds, pending);
+    this.#ttlSeconds = leaseSeconds;
+    this.#lease = new SharedLease(context, leaseSeconds, () => {
+      this.#records.forEach((record) => this.#converge(record));
+    });
     this.#puts = new PutBatcher(context);
   }
 
@@ -42,10 +71,35 @@ export class Registrar {
     return defer(() => {
       const valid = this.#layout.validateEndpoint(endpoint);
       const key = this.#layout.endpointKey(valid);
-      if (this.#closing.aborted) {
+      if (this.#context.closing.aborted) {
         throw new RegistryClosedError(`register ${key}`);
       }
-      return this.#hold(valid, key);
+      return new Observable<Registration>((subscriber) => {
+        const holder: Holder = {
+          subscriber,
+          endpoint: valid,
+          value: this.#layout.encodeValue(valid),
+          sent: 0,
+        };
+        const record = this.#recordOf(key, valid);
+        record.holders.push(holder);
+        this.#live += 1;
+        this.#converge(record);
+        return () => {
+          const index = record.holders.indexOf(holder);
+          if (index < 0) {
+            return;
+          }
+          record.holders.splice(index, 1);
+          this.#live -= 1;
+          if (record.holders.length === 0) {
+            record.abort.abort(); // A write still being retried is moot now.
+          }
+          // A tick later: when every registration leaves at once (a shutdown), the lease's revocation
+          // deletes all their keys in one request, and none needs a delete of its own.
+          queueMicrotask(() => this.#converge(record));
+        };
+      });
     });
   }
 
@@ -55,141 +109,271 @@ export class Registrar {
       address: endpoint.address,
     });
     const key = this.#layout.endpointKey(valid);
-    const holders = this.#holders.get(key);
-    if (holders !== undefined) {
-      // Completing them runs their teardowns, the last of which starts the ownership-checked delete.
-      [...holders].forEach((holder) => holder.complete());
-      await this.#deletions.get(key);
+    const record = this.#records.get(key);
+    if (record !== undefined) {
+      const removed = record.removed();
+      // Completing them runs their teardowns, the last of which lets the loop delete the key.
+      [...record.holders].forEach((holder) => holder.subscriber.complete());
+      this.#converge(record);
+      return removed;
+    }
+    const { client } = this.#context;
+    try {
+      await retryEtcd(
+        this.#context,
+        { key, description: `unregister ${key}` },
+        () => client.delete().key(key).exec(),
+        this.#context.closing,
+      );
+    } catch (error) {
+      throw this.#context.closing.aborted && isEtcdUnavailableError(error)
+        ? new RegistryClosedError(`unregister ${key}`)
+        : error;
+    }
+  }
+
+  /**
+   * Ends every registration and waits until their keys are deleted (each tried once: the registry is
+   * closing); resolves with the keys etcd did not confirm deleted, which expire with their lease, and
+   * the failure of the first.
+   */
+  async close(): Promise<{ readonly keys: readonly string[]; readonly cause: unknown }> {
+    for (const record of [...this.#records.values()]) {
+      record.abort.abort();
+      [...record.holders].forEach((holder) => holder.subscriber.complete());
+    }
+    await new Promise<void>((resolve) => queueMicrotask(resolve)); // The teardowns' loops start.
+    await this.#pending.drain();
+    try {
+      await this.#lease.release();
+    } catch (error) {
+      this.#context.logger.warn('could not revoke the lease', { cause: error });
+    }
+    this.#guards.forEach((guard) => guard.subscription?.unsubscribe());
+    this.#guards.clear();
+    return { keys: [...this.#unconfirmed.keys()], cause: this.#unconfirmed.values().next().value };
+  }
+
+  #recordOf(key: string, endpoint: Endpoint): KeyRecord {
+    let record = this.#records.get(key);
+    if (record === undefined) {
+      record = new KeyRecord(key, endpoint);
+      this.#records.set(key, record);
+      this.#guard(record);
+    }
+    if (record.abort.signal.aborted) {
+      record.abort = new AbortController();
+    }
+    return record;
+  }
+
+  /** Runs the record's loop, or asks the running one to go round once more. */
+  #converge(record: KeyRecord): void {
+    if (record.converging !== undefined) {
+      record.again = true;
       return;
     }
-    const client = this.#context.client;
-    await retryEtcd(
-      this.#context,
-      this.#operation(key, `unregister ${key}`),
-      () => client.delete().key(key).exec(),
-      this.#closing,
-    );
+    const loop = (async () => {
+      record.again = true;
+      while (record.again) {
+        record.again = false;
+        if (record.holders.length > 0) {
+          await this.#write(record);
+        } else {
+          await this.#remove(record);
+        }
+      }
+    })().finally(() => {
+      record.converging = undefined;
+      if (record.holders.length === 0 && record.written === undefined) {
+        this.#forget(record);
+      }
+    });
+    record.converging = loop;
+    this.#pending.track(loop);
   }
 
-  /** Ends every registration; the lease's revocation, which deletes their keys, goes to the pending work. */
-  close(): void {
-    this.#closingAll = true;
-    for (const holders of [...this.#holders.values()]) {
-      [...holders].forEach((holder) => holder.complete());
+  /** Writes the key as its latest registration wants it, on the current lease, unless etcd has it so. */
+  async #write(record: KeyRecord): Promise<void> {
+    let lease: string;
+    try {
+      lease = await this.#lease.id();
+    } catch (error) {
+      this.#fail(record, error);
+      return;
+    }
+    const wanted = record.wanted;
+    if (wanted === undefined) {
+      record.again = true; // It left meanwhile: remove instead.
+      return;
+    }
+    const { written } = record;
+    if (written?.lease === lease && written.value === wanted.value) {
+      this.#announce(record, false);
+      return;
+    }
+    if (record.abort.signal.aborted) {
+      record.abort = new AbortController();
+    }
+    const { abort } = record;
+    const { key } = record;
+    const put = (): Promise<bigint> =>
+      this.#puts.put(key, wanted.value, lease).catch((error: unknown) => {
+        if (error instanceof Error && castGrpcError(error) instanceof EtcdLeaseInvalidError) {
+          abort.abort(); // Wait for the replacement lease instead of retrying this one.
+          this.#lease.invalidate(lease);
+        }
+        throw error;
+      });
+    try {
+      const revision = await retryEtcd(
+        this.#context,
+        { key, description: `register ${key}` },
+        put,
+        abort.signal,
+      );
+      record.written = { value: wanted.value, lease, revision };
+      if (this.#context.logger.isDebugEnabled()) {
+        this.#context.logger.debug(`registered ${key} on lease ${lease}`);
+      }
+      this.#announce(record, true);
+    } catch (error) {
+      if (isEtcdUnavailableError(error)) {
+        // Moot (its registrations left, the lease was lost) or the registry is closing: go round again.
+        record.again = !this.#context.closing.aborted || record.holders.length === 0;
+      } else {
+        this.#fail(record, error);
+      }
     }
   }
 
-  #hold(endpoint: Endpoint, key: string): Observable<Registration> {
-    const { logger } = this.#context;
-    const value = this.#layout.encodeValue(endpoint);
-    return new Observable<Registration>((subscriber) => {
-      const holders = this.#holders.get(key) ?? new Set();
-      holders.add(subscriber);
-      this.#holders.set(key, holders);
-      let leaseId: string | undefined;
-      let writes = 0;
-      /** Aborts the write in flight, if any: a new lease or the end of the registration makes it moot. */
-      let inFlight: AbortController | undefined;
-      let written: Promise<void> = Promise.resolve();
-
-      const leases = this.#lease.lease$.subscribe({
-        next: (id) => {
-          inFlight?.abort();
-          const controller = new AbortController();
-          inFlight = controller;
-          leaseId = id;
-          const put = () =>
-            this.#puts.put(key, value, id).catch((error: unknown) => {
-              if (error instanceof EtcdLeaseInvalidError) {
-                controller.abort(); // Wait for the replacement lease instead.
-                this.#lease.invalidate(id);
-              }
-              throw error;
-            });
-          const operation = this.#operation(key, `register ${key}`);
-          written = retryEtcd(this.#context, operation, put, controller.signal).then(
-            () => {
-              if (inFlight === controller) {
-                inFlight = undefined;
-                if (logger.isDebugEnabled()) {
-                  logger.debug(`registered ${key} on lease ${id}`);
-                }
-                subscriber.next(
-                  Object.freeze({ endpoint, key, leaseId: id, reregistered: writes++ > 0 }),
-                );
-              }
-            },
-            (error: unknown) => {
-              if (inFlight === controller) {
-                inFlight = undefined;
-                subscriber.error(error);
-              }
-            },
-          );
-        },
-        error: (error: unknown) => subscriber.error(error),
-      });
-
-      return () => {
-        inFlight?.abort();
-        inFlight = undefined;
-        holders.delete(subscriber);
-        leases.unsubscribe(); // The last registration of the registry out revokes the lease.
-        if (holders.size > 0) {
-          return; // Another registration of this key in this registry still wants it.
-        }
-        this.#holders.delete(key);
-        const owner = leaseId;
-        // Decide a tick later: when every registration leaves at once (a shutdown), the lease's
-        // revocation deletes all their keys in one request, and none needs a delete of its own.
-        const deletion = Promise.resolve().then(async () => {
-          if (this.#holders.size === 0 || this.#closingAll) {
-            await this.#lease.revocation;
-            return;
-          }
-          // Once the last write settled (it may land after this teardown), and only if the key is
-          // still bound to our lease: another process may have registered the same address since.
-          await written;
-          if (owner !== undefined) {
-            await this.#deleteIfOwned(key, owner);
-          }
-        });
-        this.#deletions.set(key, deletion);
-        this.#pending.track(
-          deletion
-            .catch((error: unknown) =>
-              logger.warn(`could not deregister ${key}; it expires with lease ${owner ?? ''}`, {
-                cause: error,
-              }),
-            )
-            .finally(() => {
-              if (this.#deletions.get(key) === deletion) {
-                this.#deletions.delete(key);
-              }
-            }),
-        );
-      };
-    });
-  }
-
-  async #deleteIfOwned(key: string, leaseId: string): Promise<void> {
+  /** Deletes the key, which no registration of this registry wants any more, if we wrote it. */
+  async #remove(record: KeyRecord): Promise<void> {
+    const { written, key } = record;
+    if (written === undefined) {
+      record.settleRemoval();
+      return;
+    }
     const { client, logger } = this.#context;
-    const result = await retryEtcd(
-      this.#context,
-      this.#operation(key, `deregister ${key}`),
-      () => client.if(key, 'Lease', '==', leaseId).then(client.delete().key(key)).commit(),
-      this.#closing,
-    );
-    if (logger.isDebugEnabled()) {
-      logger.debug(
-        result.succeeded
-          ? `deregistered ${key}`
-          : `left ${key} alone: it is no longer bound to lease ${leaseId}`,
+    try {
+      // The last registration of the registry: one revocation deletes every key bound to the lease.
+      const revoked = this.#live === 0 ? await this.#lease.release() : undefined;
+      if (revoked !== written.lease) {
+        // Only while still bound to our lease: another process may have registered the same address.
+        const result = await retryEtcd(
+          this.#context,
+          { key, description: `deregister ${key}` },
+          () =>
+            client.if(key, 'Lease', '==', written.lease).then(client.delete().key(key)).commit(),
+          this.#context.closing,
+        );
+        if (!result.succeeded && logger.isDebugEnabled()) {
+          logger.debug(`left ${key} alone: it is no longer bound to lease ${written.lease}`);
+        }
+      }
+      if (record.written === written) {
+        record.written = undefined;
+      }
+      this.#unconfirmed.delete(key);
+      if (logger.isDebugEnabled()) {
+        logger.debug(`deregistered ${key}`);
+      }
+      record.settleRemoval();
+    } catch (error) {
+      record.written = undefined; // Given up: it expires with the lease.
+      this.#unconfirmed.set(key, error);
+      logger.warn(
+        `could not deregister ${key}; it expires with lease ${written.lease} within ${this.#ttlSeconds}s`,
+        { cause: error },
+      );
+      record.settleRemoval(
+        this.#context.closing.aborted ? new RegistryClosedError(`unregister ${key}`) : error,
       );
     }
   }
 
-  #operation(key: string, description: string): EtcdOperation {
-    return { key, description };
+  /** Sends a Registration to each holder: to all after a write, else to those that have none yet. */
+  #announce(record: KeyRecord, all: boolean): void {
+    const { written, key } = record;
+    if (written === undefined) {
+      return;
+    }
+    for (const holder of [...record.holders]) {
+      if (all || holder.sent === 0) {
+        holder.subscriber.next(
+          Object.freeze({
+            endpoint: holder.endpoint,
+            key,
+            leaseId: written.lease,
+            reregistered: holder.sent++ > 0,
+          }),
+        );
+      }
+    }
+  }
+
+  /** Errors every registration of the key with what retrying cannot fix. */
+  #fail(record: KeyRecord, error: unknown): void {
+    [...record.holders].forEach((holder) => holder.subscriber.error(error));
+  }
+
+  /** Watches the record's service for the record's key disappearing. */
+  #guard(record: KeyRecord): void {
+    const { service } = record.endpoint;
+    let guard = this.#guards.get(service);
+    if (guard === undefined) {
+      const created: Guard = { records: new Set(), subscription: undefined };
+      guard = created;
+      this.#guards.set(service, created);
+      created.subscription = this.#discovery.endpoints$(service).subscribe({
+        next: () => this.#check(service, created),
+        error: (error: unknown) => {
+          created.subscription = undefined;
+          this.#context.logger.warn(
+            `cannot watch the keys this registry registered for "${service}": a key deleted by ` +
+              'someone else is not written again until the lease is replaced',
+            { cause: error },
+          );
+        },
+      });
+    }
+    guard.records.add(record);
+  }
+
+  /** A new list of the service: write again each key of ours that etcd no longer holds. */
+  #check(service: string, guard: Guard): void {
+    for (const record of guard.records) {
+      const { written } = record;
+      const seen = written && this.#discovery.holds(service, record.endpoint.address);
+      // Only a list that includes our write can say the key was deleted after it.
+      if (
+        written !== undefined &&
+        seen !== undefined &&
+        !seen.held &&
+        seen.revision >= written.revision
+      ) {
+        record.written = undefined;
+        if (record.holders.length > 0) {
+          this.#context.logger.info(
+            `${record.key} was deleted while registered here; writing it again`,
+          );
+          this.#converge(record);
+        }
+      }
+    }
+  }
+
+  #forget(record: KeyRecord): void {
+    if (this.#records.get(record.key) !== record) {
+      return;
+    }
+    this.#records.delete(record.key);
+    const { service } = record.endpoint;
+    const guard = this.#guards.get(service);
+    guard?.records.delete(record);
+    if (guard !== undefined && guard.records.size === 0) {
+      guard.subscription?.unsubscribe();
+      this.#guards.delete(service);
+    }
   }
 }

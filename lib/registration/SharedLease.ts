@@ -1,155 +1,179 @@
 import { EtcdLeaseInvalidError, type Lease } from 'etcd3';
-import { Observable, ReplaySubject, share, Subject } from 'rxjs';
+import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import { Retrier } from '../etcd/Retrier';
-import type { PendingWork } from '../etcd/PendingWork';
+import { retryEtcd } from '../etcd/retryEtcd';
+
+interface Waiter {
+  readonly resolve: (id: string) => void;
+  readonly reject: (error: Error) => void;
+}
 
 /**
  * The one lease a registry binds its endpoints' keys to, kept alive by one keepalive stream however many
- * endpoints it holds.
+ * endpoints it holds. Its contract is explicit, so that nothing depends on when a teardown runs:
  *
- * `lease$` grants it when its first subscriber arrives and revokes it when the last one leaves (which
- * deletes every key still bound to it). When the lease is lost (expired during a partition or a long
- * pause, revoked behind gsr's back, or gone with etcd's data) it grants a new one as soon as etcd answers,
- * retrying with backoff, and emits the new id: subscribers rewrite their keys on it.
+ * - {@link SharedLease.id} grants a lease if none is held (retrying until etcd grants one) and resolves
+ *   with its id;
+ * - when the lease is lost (expired during a partition or a long pause, revoked behind gsr's back, or
+ *   gone with etcd's data) it grants a new one as soon as etcd answers and calls `replaced`, so that the
+ *   keys are written again on it;
+ * - {@link SharedLease.release} revokes it, which deletes every key still bound to it, and resolves only
+ *   once etcd confirmed that.
  * @internal
  */
 export class SharedLease {
-  /** The current lease id; a new one after each loss. Errors only on what retrying cannot fix. */
-  readonly lease$: Observable<string>;
-  readonly #invalid = new Subject<string>();
-  #revocation: Promise<void> = Promise.resolve();
+  readonly #context: EtcdContext;
+  readonly #ttlSeconds: number;
+  readonly #replaced: (id: string) => void;
+  readonly #retrier: Retrier;
+  #lease: Lease | undefined;
+  #id: string | undefined;
+  #waiters: Waiter[] = [];
+  /** When the last lease was lost, while a new one is being granted. */
+  #lostAt: number | undefined;
+  #streaming = false;
+  /** The revocation under way, with the id it revokes: releases while none is held share it. */
+  #revoking: Promise<string | undefined> | undefined;
 
-  constructor(context: EtcdContext, ttlSeconds: number, pending: PendingWork) {
-    const { client, logger, health } = context;
-    const operation = { key: '(lease)', description: 'grant a lease' };
+  constructor(context: EtcdContext, ttlSeconds: number, replaced: (id: string) => void) {
+    this.#context = context;
+    this.#ttlSeconds = ttlSeconds;
+    this.#replaced = replaced;
+    this.#retrier = new Retrier(context, { key: '(lease)', description: 'grant a lease' });
+  }
 
-    const source$ = new Observable<string>((subscriber) => {
-      let lease: Lease | undefined;
-      let id: string | undefined;
-      const retrier = new Retrier(context, operation);
-      let lostAt: number | undefined;
-      /** Whether a keepalive stream counts as open for health. */
-      let streaming = false;
-      const stopStreaming = (): void => {
-        if (streaming) {
-          streaming = false;
-          health.streamClosed();
-        }
-      };
-
-      const grant = (): void => {
-        const next = client.lease(ttlSeconds);
-        lease = next;
-        id = undefined;
-        next.on('lost', (error) => lost(next, error));
-        next.on('keepaliveSucceeded', () => health.up());
-        next.on('keepaliveEstablished', () => {
-          if (!streaming) {
-            streaming = true;
-            health.streamOpened();
-          }
-        });
-        next.on('keepaliveFailed', (error) => {
-          if (!(error instanceof EtcdLeaseInvalidError)) {
-            health.down(error); // A lease etcd no longer knows is not a connection problem.
-          }
-        });
-        next.grant().then((granted) => {
-          if (lease !== next) {
-            return;
-          }
-          id = granted;
-          retrier.succeeded();
-          if (lostAt !== undefined) {
-            logger.info(
-              `granted lease ${granted} ${Date.now() - lostAt}ms after losing the last one`,
-            );
-            lostAt = undefined;
-          } else {
-            logger.debug(`granted lease ${granted}`, { ttlSeconds });
-          }
-          subscriber.next(granted);
-        }, ignore); // A failed grant is reported as 'lost' too.
-      };
-
-      const lost = (which: Lease, error: unknown): void => {
-        if (which !== lease) {
-          return;
-        }
-        const lostId = id;
-        stopStreaming();
-        which.removeAllListeners();
-        which.release();
-        lease = undefined;
-        id = undefined;
-        const fatal = retrier.failed(error, grant);
-        if (fatal !== undefined) {
-          subscriber.error(fatal);
-          return;
-        }
-        if (lostAt === undefined) {
-          lostAt = Date.now();
-          logger.info(`lease ${lostId ?? '(not yet granted)'} lost; granting a new one`, {
-            cause: error,
-          });
-        } else {
-          logger.debug('could not grant a lease yet; retrying', { cause: error });
-        }
-      };
-
-      const invalidated = this.#invalid.subscribe((bad) => {
-        if (lease !== undefined && bad === id) {
-          lost(lease, new EtcdLeaseInvalidError(bad));
-        }
-      });
-
-      grant();
-      return () => {
-        invalidated.unsubscribe();
-        retrier.cancel();
-        stopStreaming();
-        const held = lease;
-        lease = undefined;
-        if (held !== undefined) {
-          held.removeAllListeners();
-          this.#revocation = held.revoke().then(
-            () => {
-              logger.debug(`revoked lease ${id ?? '(not yet granted)'}`);
-            },
-            (error: unknown) => {
-              logger.warn(`could not revoke lease ${id ?? ''}; it expires after its TTL`, {
-                cause: error,
-                ttlSeconds,
-              });
-            },
-          );
-          pending.track(this.#revocation);
-        }
-      };
+  /** The lease's id once granted: now if it is, else after a grant (retried on gsr's backoff). */
+  id(): Promise<string> {
+    if (this.#id !== undefined) {
+      return Promise.resolve(this.#id);
+    }
+    return new Promise((resolve, reject) => {
+      if (this.#context.closing.aborted) {
+        reject(new RegistryClosedError('grant a lease'));
+        return;
+      }
+      this.#waiters.push({ resolve, reject });
+      if (this.#lease === undefined && !this.#retrier.waiting) {
+        this.#grant();
+      }
     });
+  }
 
-    this.lease$ = source$.pipe(
-      share({
-        connector: () => new ReplaySubject<string>(1),
-        resetOnError: true,
-        resetOnComplete: true,
-        resetOnRefCountZero: true,
-      }),
-    );
+  /** etcd said it does not know lease `id` (a write found out): replace it now. */
+  invalidate(id: string): void {
+    if (this.#lease !== undefined && this.#id === id) {
+      this.#lost(this.#lease, new EtcdLeaseInvalidError(id));
+    }
   }
 
   /**
-   * The revocation the last subscriber's departure started (settled, never rejected): it deleted every
-   * key still bound to the lease.
+   * Stops keeping the lease alive and revokes it, which deletes every key still bound to it. Resolves
+   * with the id it revoked once etcd confirmed, retrying until then; once the registry is closing, it
+   * tries once and rejects (an `EtcdUnavailableError`) if etcd did not confirm: the keys then expire
+   * with the lease's TTL. While a revocation is under way and no new lease is held, a release shares it;
+   * with nothing held or under way, it resolves at once with `undefined`.
    */
-  get revocation(): Promise<void> {
-    return this.#revocation;
+  release(): Promise<string | undefined> {
+    const lease = this.#lease;
+    const id = this.#id;
+    this.#retrier.cancel();
+    this.#stopStreaming();
+    this.#lease = undefined;
+    this.#id = undefined;
+    this.#lostAt = undefined;
+    const closed = new RegistryClosedError('grant a lease');
+    this.#waiters.splice(0).forEach((waiter) => waiter.reject(closed));
+    if (lease === undefined) {
+      return this.#revoking ?? Promise.resolve(undefined);
+    }
+    lease.removeAllListeners();
+    lease.on('lost', ignore);
+    const { logger } = this.#context;
+    const description = `revoke lease ${id ?? '(being granted)'}`;
+    const revoking = retryEtcd(
+      this.#context,
+      { key: '(lease)', description },
+      () => lease.revoke(),
+      this.#context.closing,
+    ).then(() => {
+      logger.debug(`revoked lease ${id ?? '(being granted)'}`);
+      return id;
+    });
+    this.#revoking = revoking;
+    const forget = (): void => {
+      if (this.#revoking === revoking) {
+        this.#revoking = undefined;
+      }
+    };
+    revoking.then(forget, forget);
+    return revoking;
   }
 
-  /** Reports that etcd no longer knows lease `id` (a write said so): replace it now. */
-  invalidate(id: string): void {
-    this.#invalid.next(id);
+  #grant(): void {
+    const lease = this.#context.client.lease(this.#ttlSeconds);
+    this.#lease = lease;
+    this.#id = undefined;
+    const { health, logger } = this.#context;
+    lease.on('lost', (error: unknown) => this.#lost(lease, error));
+    lease.on('keepaliveSucceeded', () => health.up());
+    lease.on('keepaliveEstablished', () => {
+      if (!this.#streaming) {
+        this.#streaming = true;
+        health.streamOpened();
+      }
+    });
+    lease.on('keepaliveFailed', (error: unknown) => {
+      if (!(error instanceof EtcdLeaseInvalidError)) {
+        health.down(error); // A lease etcd no longer knows is not a connection problem.
+      }
+    });
+    lease.grant().then((id) => {
+      if (this.#lease !== lease) {
+        return;
+      }
+      this.#id = id;
+      this.#retrier.succeeded();
+      const replacing = this.#lostAt !== undefined;
+      if (this.#lostAt !== undefined) {
+        logger.info(`granted lease ${id} ${Date.now() - this.#lostAt}ms after losing the last one`);
+        this.#lostAt = undefined;
+      } else {
+        logger.debug(`granted lease ${id}`, { ttlSeconds: this.#ttlSeconds });
+      }
+      this.#waiters.splice(0).forEach((waiter) => waiter.resolve(id));
+      if (replacing) {
+        this.#replaced(id);
+      }
+    }, ignore); // A failed grant is reported as 'lost' too.
+  }
+
+  #lost(lease: Lease, error: unknown): void {
+    if (lease !== this.#lease) {
+      return;
+    }
+    const lostId = this.#id;
+    this.#stopStreaming();
+    lease.removeAllListeners();
+    lease.release();
+    this.#lease = undefined;
+    this.#id = undefined;
+    const fatal = this.#retrier.failed(error, () => this.#grant());
+    if (fatal !== undefined) {
+      this.#waiters.splice(0).forEach((waiter) => waiter.reject(fatal));
+      return;
+    }
+    if (lostId !== undefined && this.#lostAt === undefined) {
+      this.#lostAt = Date.now();
+      this.#context.logger.info(`lease ${lostId} lost; granting a new one`, { cause: error });
+    }
+  }
+
+  #stopStreaming(): void {
+    if (this.#streaming) {
+      this.#streaming = false;
+      this.#context.health.streamClosed();
+    }
   }
 }
 

@@ -1,13 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import {
+  defer,
+  EMPTY,
   exhaustMap,
   filter,
   ignoreElements,
   merge,
-  type Observable,
+  Observable,
   ReplaySubject,
   share,
-  Subject,
   takeUntil,
   timer,
 } from 'rxjs';
@@ -16,6 +17,8 @@ import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
 import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { ConfigError } from '../errors/ConfigError';
+import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
 import { createEtcdClient } from '../etcd/createEtcdClient';
 import { EtcdContext } from '../etcd/EtcdContext';
@@ -25,15 +28,20 @@ import { probeEtcd } from '../etcd/probeEtcd';
 import { waitForEtcd } from '../etcd/waitForEtcd';
 import { GsrKeyLayout } from '../keys/GsrKeyLayout';
 import type { KeyLayout } from '../keys/KeyLayout';
-import { ConfigError } from '../errors/ConfigError';
 import { createLogger } from '../logging/createLogger';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
-/** How often {@link Registry.health$} asks etcd itself, while subscribed. */
+/**
+ * How often {@link Registry.health$} considers asking etcd itself, while subscribed. It asks only when
+ * no traffic proved etcd answers within the interval and no stream is open whose gRPC keepalive would
+ * notice a loss.
+ */
 const HEALTH_PROBE_INTERVAL_MS = 2000;
+/** The longest timer Node holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of {@link Registry.connect}: any {@link GsrOptions}, plus a logger and an environment. */
 export interface ConnectOptions extends GsrOptions {
@@ -78,7 +86,6 @@ export class Registry {
   readonly #registrar: Registrar;
   readonly #pending = new PendingWork();
   readonly #closing: AbortController;
-  readonly #closed$ = new Subject<void>();
   #closed: Promise<void> | undefined;
 
   /**
@@ -110,10 +117,16 @@ export class Registry {
     this.#context = context;
     this.#closing = closing;
     this.config = config;
-    const { client } = context;
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
+    this.#registrar = new Registrar(
+      context,
+      layout,
+      this.#discovery,
+      config.leaseSeconds,
+      this.#pending,
+    );
+    const { client, health } = context;
     const probe = { key: layout.probePrefix, description: 'probe etcd' };
-    const { health } = context;
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
       filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),
       exhaustMap(async () => {
@@ -130,16 +143,21 @@ export class Registry {
       }),
       ignoreElements(),
     );
-    this.health$ = merge(context.health.state$, probing$).pipe(
-      takeUntil(this.#closed$),
+    const closed$ = new Observable<void>((subscriber) => {
+      const done = (): void => subscriber.next();
+      closing.signal.addEventListener('abort', done, { once: true });
+      return () => closing.signal.removeEventListener('abort', done);
+    });
+    this.health$ = defer(() =>
+      closing.signal.aborted ? EMPTY : merge(health.state$, probing$).pipe(takeUntil(closed$)),
+    ).pipe(
       share({
         connector: () => new ReplaySubject<Health>(1),
         resetOnError: true,
-        resetOnComplete: false,
+        resetOnComplete: true,
         resetOnRefCountZero: true,
       }),
     );
-    this.#registrar = new Registrar(context, layout, config.leaseSeconds, this.#pending);
   }
 
   /**
@@ -166,18 +184,18 @@ export class Registry {
   static async connect(options: ConnectOptions = {}): Promise<Registry> {
     const { logger, env, watchGracePeriodMs, signal, ...settings } = options;
     const gracePeriodMs = watchGracePeriodMs ?? DEFAULT_WATCH_GRACE_PERIOD_MS;
-    if (!Number.isFinite(gracePeriodMs) || gracePeriodMs < 0) {
+    if (!Number.isFinite(gracePeriodMs) || gracePeriodMs < 0 || gracePeriodMs > MAX_TIMER_MS) {
       throw new ConfigError([
         {
           variable: 'watchGracePeriodMs',
           value: watchGracePeriodMs,
-          reason: 'expected a number of milliseconds of at least 0',
+          reason: `expected a number of milliseconds from 0 to ${MAX_TIMER_MS} (what Node's timers hold)`,
         },
       ]);
     }
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
-    const layout = new GsrKeyLayout(config.keyPrefix);
+    const layout: KeyLayout = new GsrKeyLayout(config.keyPrefix);
     const client = createEtcdClient(config);
     const closing = new AbortController();
     // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
@@ -344,13 +362,21 @@ export class Registry {
   }
 
   async #close(): Promise<void> {
-    this.#closing.abort();
-    this.#registrar.close();
-    this.#closed$.next();
-    this.#closed$.complete();
+    this.#closing.abort(); // Streams complete, retries stop.
+    const { keys: unconfirmed, cause } = await this.#registrar.close();
     await this.#pending.drain();
     this.#context.health.close();
     this.#context.client.close();
+    if (unconfirmed.length > 0) {
+      const [first = '', ...others] = unconfirmed;
+      const more = others.length === 0 ? '' : ` and ${others.length} more`;
+      this.#context.logger.info('registry closed; some keys expire with their lease');
+      throw new EtcdUnavailableError(
+        `deregister ${first}${more} (they expire with their lease within ${this.config.leaseSeconds}s)`,
+        cause,
+        unconfirmed,
+      );
+    }
     this.#context.logger.info('registry closed');
   }
 }

@@ -223,7 +223,10 @@ describe('installGrpcResolver', () => {
   it('watches while a client uses the service, and stops when the client is closed', async () => {
     const { target } = installGrpcResolver(resolving, { grpc });
     const server = await startServer();
+    const initial = await watchers();
     register('watched', server.address);
+    // The serving registry watches the keys it registered (one watch for the service).
+    await eventually(async () => (await watchers()) === initial + 1, 5_000, 'own-key watch');
     const before = await watchers();
     const echo = client(target('watched'));
     await whoAmI(echo, { waitForReady: true });

@@ -1,0 +1,75 @@
+import type { Subscriber } from 'rxjs';
+import type { Endpoint } from '../endpoint/Endpoint';
+import type { Registration } from './Registration';
+
+/** One live registration of a key in this registry: its subscriber, and what it registered. */
+export interface Holder {
+  readonly subscriber: Subscriber<Registration>;
+  readonly endpoint: Endpoint;
+  /** The value it wants in etcd. */
+  readonly value: string;
+  /** How many {@link Registration}s it was sent. */
+  sent: number;
+}
+
+/** What etcd confirmed it holds of a key written by this registry. */
+export interface Written {
+  readonly value: string;
+  readonly lease: string;
+  /** The revision the write landed at. */
+  readonly revision: bigint;
+}
+
+/** Someone waiting for a key's removal to be confirmed (`unregister`). */
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * One key of this registry: the registrations that want it (the latest one's value is what etcd should
+ * hold), what etcd confirmed, and the single loop that brings the two together. Everything that
+ * concerns the key (a registration arriving or leaving, a new lease, the key deleted by someone else)
+ * only changes what is wanted and asks the loop to run again; the loop never runs twice at once.
+ * @internal
+ */
+export class KeyRecord {
+  readonly key: string;
+  readonly endpoint: Pick<Endpoint, 'service' | 'address'>;
+  /** In subscription order: the last one's value is written. */
+  readonly holders: Holder[] = [];
+  written: Written | undefined;
+  /** Aborts the write being retried: it became moot (the last registration left), or the registry closes. */
+  abort = new AbortController();
+  /** The loop, while it runs. */
+  converging: Promise<void> | undefined;
+  /** Whether the loop must run once more: something changed while it ran. */
+  again = false;
+  readonly #waiters: Waiter[] = [];
+
+  constructor(key: string, endpoint: Pick<Endpoint, 'service' | 'address'>) {
+    this.key = key;
+    this.endpoint = endpoint;
+  }
+
+  /** The registration whose value the key should hold. */
+  get wanted(): Holder | undefined {
+    return this.holders[this.holders.length - 1];
+  }
+
+  /** Resolves when the key's removal is confirmed; rejects when it could not be. */
+  removed(): Promise<void> {
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Settles everyone waiting for {@link KeyRecord.removed}: with `error` if it failed. */
+  settleRemoval(error?: unknown): void {
+    for (const waiter of this.#waiters.splice(0)) {
+      if (error === undefined) {
+        waiter.resolve();
+      } else {
+        waiter.reject(error);
+      }
+    }
+  }
+}
