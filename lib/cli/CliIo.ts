@@ -1,13 +1,17 @@
 import type { Environment } from '../config/GsrConfig';
 
+/** Why a long-running command was asked to stop: a signal, or its output was closed (`| head -1`). */
+export type Interruption = NodeJS.Signals | 'EPIPE';
+
 /** What a CLI command reads and writes: the process's streams and environment, or a test's. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly env: Environment;
   /**
-   * Resolves when the user asks a long-running command to stop (SIGINT or SIGTERM). Only commands that
-   * run until interrupted call it, so that Ctrl-C still ends the others the default way.
+   * Resolves when a long-running command should stop: SIGINT or SIGTERM, or standard output closed by
+   * its reader. Only commands that run until interrupted call it, so that Ctrl-C still ends the others
+   * the default way.
    */
-  readonly interrupted: () => Promise<NodeJS.Signals>;
+  readonly interrupted: () => Promise<Interruption>;
 }

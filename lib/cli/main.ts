@@ -2,16 +2,31 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Interruption } from './CliIo';
 import { runCli } from './runCli';
 
 const { version } = JSON.parse(
   readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
 ) as { version: string };
 
-const interrupted = (): Promise<NodeJS.Signals> =>
+// A reader that goes away (`gsr watch web | head -1`) is a normal way for a command to end, not a
+// crash: the next write fails with EPIPE, which ends a long-running command quietly (a registration
+// is still deregistered) and is otherwise ignored.
+const outputClosed = new Promise<'EPIPE'>((resolve) => {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      resolve('EPIPE');
+    } else {
+      throw error;
+    }
+  });
+});
+
+const interrupted = (): Promise<Interruption> =>
   Promise.race([
     once(process, 'SIGINT').then(() => 'SIGINT' as const),
     once(process, 'SIGTERM').then(() => 'SIGTERM' as const),
+    outputClosed,
   ]);
 
 void runCli(

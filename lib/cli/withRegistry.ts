@@ -1,11 +1,21 @@
+import { loadConfig } from '../config/loadConfig';
+import { createKeyLayout } from '../keys/createKeyLayout';
 import { Registry } from '../registry/Registry';
 import type { CliIo } from './CliIo';
 
-/** Connects with the GSR_* configuration, runs `use`, and always closes the registry after. */
+/**
+ * Checks the configuration and `service` (when the command names one) before connecting, connects with
+ * the GSR_* configuration, runs `use`, and always closes the registry after. A close that could not get
+ * etcd to confirm a deregistration rejects, and so does the command.
+ */
 export async function withRegistry<T>(
   io: CliIo,
+  service: string | undefined,
   use: (registry: Registry) => Promise<T>,
 ): Promise<T> {
+  if (service !== undefined) {
+    createKeyLayout(loadConfig({}, io.env)).validateService(service);
+  }
   const registry = await Registry.connect({ env: io.env, watchGracePeriodMs: 0 });
   try {
     return await use(registry);

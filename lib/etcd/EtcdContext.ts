@@ -1,6 +1,7 @@
 import { castGrpcError, EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import type { Logger } from 'winston';
 import { classifyEtcdError, type EtcdOperation } from './classifyEtcdError';
+import type { CallTracker } from './CallTracker';
 import type { ConnectionHealth } from './ConnectionHealth';
 
 /**
@@ -9,15 +10,29 @@ import type { ConnectionHealth } from './ConnectionHealth';
  * @internal
  */
 export class EtcdContext {
+  readonly #calls: CallTracker;
+
   constructor(
     readonly client: Etcd3,
+    calls: CallTracker,
     readonly logger: Logger,
     readonly health: ConnectionHealth,
     /** The user gsr authenticates as, for error messages. */
     readonly username: string | undefined,
     /** Aborted when the registry closes: streams complete, retries stop. */
     readonly closing: AbortSignal,
-  ) {}
+  ) {
+    this.#calls = calls;
+  }
+
+  /**
+   * Closes the client and ends every gRPC call it still has open, so that nothing of it keeps the
+   * process alive, whether or not etcd answers.
+   */
+  closeClient(): void {
+    this.client.close();
+    this.#calls.cancelAll();
+  }
 
   /**
    * An etcd request failed: returns the typed error a caller should see when retrying cannot fix it;

@@ -1,16 +1,19 @@
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import type { GsrConfig } from '../config/GsrConfig';
+import type { CallTracker } from './CallTracker';
 import { readTlsCredentials } from './readTlsCredentials';
 import { RETRY_INITIAL_DELAY_MS, RETRY_MAX_DELAY_MS, retryBackoff } from './retryBackoff';
 
 /**
  * Keepalive pings find a dead connection (a partition, a member that vanished without a FIN) while a
- * watch or keepalive stream is open. etcd's default `--grpc-keepalive-min-time` is 5 s; pinging more
- * often gets the connection closed with "too many pings".
+ * watch or keepalive stream is open, without a single etcd request: health$ relies on them while a
+ * stream is open, so that a partition is noticed within ~9 s. etcd's default
+ * `--grpc-keepalive-min-time` is 5 s; pinging more often gets the connection closed with "too many
+ * pings".
  */
-const KEEPALIVE_TIME_MS = 10_000;
-const KEEPALIVE_TIMEOUT_MS = 5_000;
+const KEEPALIVE_TIME_MS = 6_000;
+const KEEPALIVE_TIMEOUT_MS = 3_000;
 /** With several members, one that failed three calls in a row is skipped for this long. */
 const MEMBER_HALF_OPEN_AFTER_MS = 1000;
 
@@ -23,7 +26,7 @@ const MEMBER_HALF_OPEN_AFTER_MS = 1000;
  * logging, where it knows what the call is for.
  * @internal
  */
-export function createEtcdClient(config: GsrConfig): Etcd3 {
+export function createEtcdClient(config: GsrConfig, calls: CallTracker): Etcd3 {
   const hosts = [...config.etcdEndpoints];
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   const credentials = readTlsCredentials(config);
@@ -45,6 +48,8 @@ export function createEtcdClient(config: GsrConfig): Etcd3 {
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
       // A large service's one range get can pass grpc-js's 4 MiB default.
       'grpc.max_receive_message_length': -1,
+      // etcd3 hands these options to grpc-js's client constructors, which take interceptors too.
+      ...({ interceptors: [calls.interceptor] } as object),
     },
     faultHandling: {
       host: () =>

@@ -20,13 +20,14 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import { ConfigError } from '../errors/ConfigError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
+import { CallTracker } from '../etcd/CallTracker';
 import { createEtcdClient } from '../etcd/createEtcdClient';
 import { EtcdContext } from '../etcd/EtcdContext';
 import type { Health } from '../etcd/Health';
 import { PendingWork } from '../etcd/PendingWork';
 import { probeEtcd } from '../etcd/probeEtcd';
 import { waitForEtcd } from '../etcd/waitForEtcd';
-import { GsrKeyLayout } from '../keys/GsrKeyLayout';
+import { createKeyLayout } from '../keys/createKeyLayout';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { createLogger } from '../logging/createLogger';
 import type { Registration } from '../registration/Registration';
@@ -82,6 +83,7 @@ export class Registry {
   /** The configuration this registry runs with, after validation and normalisation. */
   readonly config: GsrConfig;
   readonly #context: EtcdContext;
+  readonly #layout: KeyLayout;
   readonly #discovery: Discovery;
   readonly #registrar: Registrar;
   readonly #pending = new PendingWork();
@@ -116,6 +118,7 @@ export class Registry {
   ) {
     this.#context = context;
     this.#closing = closing;
+    this.#layout = layout;
     this.config = config;
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
     this.#registrar = new Registrar(
@@ -161,6 +164,14 @@ export class Registry {
   }
 
   /**
+   * The key layout this registry reads and writes.
+   * @internal
+   */
+  get layout(): KeyLayout {
+    return this.#layout;
+  }
+
+  /**
    * The logger this registry writes to, for integrations that report through it.
    * @internal
    */
@@ -195,18 +206,26 @@ export class Registry {
     }
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
-    const layout: KeyLayout = new GsrKeyLayout(config.keyPrefix);
-    const client = createEtcdClient(config);
+    const layout = createKeyLayout(config);
+    const calls = new CallTracker();
+    const client = createEtcdClient(config, calls);
     const closing = new AbortController();
     // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
     // an election hundreds at once are legitimate, not a leak.
     setMaxListeners(0, closing.signal);
     const health = new ConnectionHealth(log);
-    const context = new EtcdContext(client, log, health, config.etcdUsername, closing.signal);
+    const context = new EtcdContext(
+      client,
+      calls,
+      log,
+      health,
+      config.etcdUsername,
+      closing.signal,
+    );
     try {
       await waitForEtcd(context, config, layout.probePrefix, signal);
     } catch (error) {
-      client.close();
+      context.closeClient();
       throw error;
     }
     return new Registry(context, closing, config, layout, gracePeriodMs);
@@ -366,7 +385,7 @@ export class Registry {
     const { keys: unconfirmed, cause } = await this.#registrar.close();
     await this.#pending.drain();
     this.#context.health.close();
-    this.#context.client.close();
+    this.#context.closeClient();
     if (unconfirmed.length > 0) {
       const [first = '', ...others] = unconfirmed;
       const more = others.length === 0 ? '' : ` and ${others.length} more`;

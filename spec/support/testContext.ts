@@ -1,4 +1,5 @@
 import type { Etcd3 } from 'etcd3';
+import { CallTracker } from '../../lib/etcd/CallTracker';
 import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
 import { EtcdContext } from '../../lib/etcd/EtcdContext';
 import { testLogger } from './testLogger';
@@ -9,5 +10,12 @@ export function testContext(
   closing: AbortSignal = new AbortController().signal,
 ): EtcdContext {
   const { logger } = testLogger();
-  return new EtcdContext(client, logger, new ConnectionHealth(logger), undefined, closing);
+  return new EtcdContext(
+    client,
+    new CallTracker(),
+    logger,
+    new ConnectionHealth(logger),
+    undefined,
+    closing,
+  );
 }

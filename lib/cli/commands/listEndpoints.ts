@@ -1,5 +1,5 @@
-import { validateServiceName } from '../../endpoint/validateEndpoint';
 import type { CliIo } from '../CliIo';
+import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /** `gsr endpoints <service> [--json]`: one address per line, or the endpoints as a JSON array. */
@@ -8,11 +8,10 @@ export async function listEndpoints(
   service: string,
   options: { readonly json?: boolean },
 ): Promise<void> {
-  validateServiceName(service);
-  const endpoints = await withRegistry(io, (registry) => registry.endpoints(service));
+  const endpoints = await withRegistry(io, service, (registry) => registry.endpoints(service));
   io.stdout.write(
     options.json === true
-      ? `${JSON.stringify(endpoints)}\n`
-      : endpoints.map((endpoint) => `${endpoint.address}\n`).join(''),
+      ? `${printable(endpoints)}\n`
+      : endpoints.map((endpoint) => `${printable(endpoint.address)}\n`).join(''),
   );
 }

@@ -1,8 +1,9 @@
 import type { CliIo } from '../CliIo';
+import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /** `gsr services`: one service name per line. */
 export async function listServices(io: CliIo): Promise<void> {
-  const names = await withRegistry(io, (registry) => registry.services());
-  io.stdout.write(names.map((name) => `${name}\n`).join(''));
+  const names = await withRegistry(io, undefined, (registry) => registry.services());
+  io.stdout.write(names.map((name) => `${printable(name)}\n`).join(''));
 }

@@ -1,12 +1,16 @@
 import type { Metadata } from '../../endpoint/Endpoint';
-import { validateEndpoint } from '../../endpoint/validateEndpoint';
 import { ValidationError } from '../../errors/ValidationError';
+import { createKeyLayout } from '../../keys/createKeyLayout';
+import { loadConfig } from '../../config/loadConfig';
 import type { CliIo } from '../CliIo';
+import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /**
  * `gsr register <service> <address> [--metadata <json>]`: registers the endpoint and holds it until
- * SIGINT or SIGTERM, then deregisters it (the key is gone before the command exits).
+ * SIGINT or SIGTERM (or until its output is closed), then deregisters it. It says "deregistered" and
+ * exits 0 only once etcd confirmed the key is gone; otherwise the registry's close rejects, and the
+ * command exits 1 naming the key, which expires with its lease.
  */
 export async function registerEndpoint(
   io: CliIo,
@@ -14,23 +18,26 @@ export async function registerEndpoint(
   address: string,
   options: { readonly metadata?: string },
 ): Promise<void> {
-  const endpoint = validateEndpoint({
+  const endpoint = createKeyLayout(loadConfig({}, io.env)).validateEndpoint({
     service,
     address,
     ...(options.metadata !== undefined && { metadata: parseMetadata(options.metadata) }),
   });
   await withRegistry(
     io,
+    undefined,
     (registry) =>
       new Promise<void>((resolve, reject) => {
         const subscription = registry.register(endpoint).subscribe({
           next: (registration) =>
-            io.stdout.write(`registered ${registration.key} on lease ${registration.leaseId}\n`),
+            io.stdout.write(
+              `registered ${printable(registration.key)} on lease ${registration.leaseId}\n`,
+            ),
           error: reject,
         });
-        void io.interrupted().then((signal) => {
+        void io.interrupted().then((why) => {
           subscription.unsubscribe(); // close() (in withRegistry) waits for the delete.
-          io.stdout.write(`${signal}: deregistering\n`);
+          io.stdout.write(`${why}: deregistering\n`);
           resolve();
         });
       }),
@@ -40,7 +47,7 @@ export async function registerEndpoint(
 
 function parseMetadata(text: string): Metadata {
   try {
-    return JSON.parse(text) as Metadata; // validateEndpoint checks it is a plain object.
+    return JSON.parse(text) as Metadata; // The layout checks it is plain JSON within the limits.
   } catch {
     throw new ValidationError('--metadata', text, 'expected a JSON object, e.g. \'{"zone":"a"}\'');
   }

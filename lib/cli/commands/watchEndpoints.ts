@@ -1,19 +1,19 @@
-import { validateServiceName } from '../../endpoint/validateEndpoint';
 import type { CliIo } from '../CliIo';
+import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /**
- * `gsr watch <service> [--json]`: a line each time the list changes, until interrupted: the time and the
- * addresses, or a JSON object per line.
+ * `gsr watch <service> [--json]`: a line each time the list changes, until interrupted (or until its
+ * reader closes the output): the time and the addresses, or a JSON object per line.
  */
 export async function watchEndpoints(
   io: CliIo,
   service: string,
   options: { readonly json?: boolean },
 ): Promise<void> {
-  validateServiceName(service);
   await withRegistry(
     io,
+    service,
     (registry) =>
       new Promise<void>((resolve, reject) => {
         const subscription = registry.endpoints$(service).subscribe({
@@ -21,8 +21,8 @@ export async function watchEndpoints(
             const time = new Date().toISOString();
             io.stdout.write(
               options.json === true
-                ? `${JSON.stringify({ time, service, endpoints })}\n`
-                : `${time} ${endpoints.map((e) => e.address).join(' ') || '(no endpoints)'}\n`,
+                ? `${printable({ time, service, endpoints })}\n`
+                : `${time} ${endpoints.map((e) => printable(e.address)).join(' ') || '(no endpoints)'}\n`,
             );
           },
           error: reject,
