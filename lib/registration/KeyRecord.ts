@@ -12,12 +12,15 @@ export interface Holder {
   sent: number;
 }
 
-/** What etcd confirmed it holds of a key written by this registry. */
+/** What this registry wrote to a key: confirmed by etcd, or sent and maybe applied. */
 export interface Written {
   readonly value: string;
   readonly lease: string;
-  /** The revision the write landed at. */
-  readonly revision: bigint;
+  /**
+   * The revision the write landed at; `undefined` while unconfirmed: it was sent, and etcd may have
+   * applied it without answering (a timeout), so it must be written again, or deleted, to be sure.
+   */
+  readonly revision: bigint | undefined;
 }
 
 /** Someone waiting for a key's removal to be confirmed (`unregister`). */

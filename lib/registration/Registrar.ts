@@ -208,7 +208,11 @@ export class Registrar {
       return;
     }
     const { written } = record;
-    if (written?.lease === lease && written.value === wanted.value) {
+    if (
+      written?.lease === lease &&
+      written.value === wanted.value &&
+      written.revision !== undefined
+    ) {
       this.#announce(record, false);
       return;
     }
@@ -225,6 +229,8 @@ export class Registrar {
         }
         throw error;
       });
+    // Until etcd answers, the key may or may not hold this: removing it must then make sure.
+    record.written = { value: wanted.value, lease, revision: undefined };
     try {
       const revision = await retryEtcd(
         this.#context,
@@ -343,15 +349,13 @@ export class Registrar {
   /** A new list of the service: write again each key of ours that etcd no longer holds. */
   #check(service: string, guard: Guard): void {
     for (const record of guard.records) {
-      const { written } = record;
-      const seen = written && this.#discovery.holds(service, record.endpoint.address);
-      // Only a list that includes our write can say the key was deleted after it.
-      if (
-        written !== undefined &&
-        seen !== undefined &&
-        !seen.held &&
-        seen.revision >= written.revision
-      ) {
+      const revision = record.written?.revision;
+      const seen =
+        revision === undefined
+          ? undefined
+          : this.#discovery.holds(service, record.endpoint.address);
+      // Only a list that includes our (confirmed) write can say the key was deleted after it.
+      if (revision !== undefined && seen !== undefined && !seen.held && seen.revision >= revision) {
         record.written = undefined;
         if (record.holders.length > 0) {
           this.#context.logger.info(

@@ -41,6 +41,16 @@ export class SharedLease {
     this.#ttlSeconds = ttlSeconds;
     this.#replaced = replaced;
     this.#retrier = new Retrier(context, { key: '(lease)', description: 'grant a lease' });
+    // A registry that closes stops waiting for a grant (release() still revokes one under way).
+    context.closing.addEventListener(
+      'abort',
+      () => {
+        this.#retrier.cancel();
+        const closed = new RegistryClosedError('grant a lease');
+        this.#waiters.splice(0).forEach((waiter) => waiter.reject(closed));
+      },
+      { once: true },
+    );
   }
 
   /** The lease's id once granted: now if it is, else after a grant (retried on gsr's backoff). */
@@ -149,7 +159,7 @@ export class SharedLease {
   }
 
   #lost(lease: Lease, error: unknown): void {
-    if (lease !== this.#lease) {
+    if (lease !== this.#lease || this.#context.closing.aborted) {
       return;
     }
     const lostId = this.#id;

@@ -166,4 +166,74 @@ describe('the gsr command', () => {
       `gsr: Could not reach etcd at http://127.0.0.1:${port ?? 0} within 1s`,
     );
   });
+
+  describe('prints what others wrote to etcd safely', () => {
+    it('escapes what could reorder or corrupt a terminal, one endpoint per line', async () => {
+      // U+202E (right-to-left override) is not whitespace or a control character: a valid address,
+      // which would make a terminal show the rest of the line backwards.
+      await raw.put(`${prefix}services/web/evil\u202e08:1.0.0.01`).value('{"note":"\u009b31m"}');
+      const text = await gsr(['endpoints', 'web']);
+      expect(text.stdout).toBe('evil\\u202e08:1.0.0.01\n');
+      const json = await gsr(['endpoints', 'web', '--json']);
+      expect(json.stdout).toContain('evil\\u202e08:1.0.0.01');
+      expect(json.stdout).toContain('\\u009b31m');
+      expect(json.stdout.split('\n')).toHaveLength(2);
+    });
+  });
+
+  describe('on a closed output or an unreachable etcd', () => {
+    /** Starts a command with its own stdout and stderr. */
+    function spawnGsr(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+      const child = spawn(process.execPath, [bin, ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env, ...extraEnv },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return { child, stdout: () => stdout, stderr: () => stderr };
+    }
+
+    it('ends `gsr watch web | head -1` quietly when its reader goes away', async () => {
+      const { child, stdout, stderr } = spawnGsr(['watch', 'web']);
+      await eventually(() => stdout().includes('\n'), 10_000, 'first line');
+      child.stdout.destroy(); // What `head -1` does after its line.
+      await raw.put(`${prefix}services/web/a:1`).value('');
+      await raw.put(`${prefix}services/web/b:1`).value('');
+      expect(await exitOf(child)).toBe(0);
+      expect(stderr()).toBe('');
+    });
+
+    it('still deregisters when `gsr register` has lost its output', async () => {
+      const key = `${prefix}services/web/10.0.0.8:80`;
+      const { child, stdout, stderr } = spawnGsr(['register', 'web', '10.0.0.8:80']);
+      await eventually(() => stdout().includes('registered'), 10_000, 'registered');
+      child.stdout.destroy();
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+      expect(stderr()).toBe('');
+      expect(await raw.get(key).exists()).toBe(false);
+    });
+
+    it('says so and exits 1 when `gsr register` could not delete its key', async () => {
+      const own = await EtcdCluster.start();
+      try {
+        const { child, stdout, stderr } = spawnGsr(['register', 'web', '10.0.0.7:80'], {
+          GSR_ETCD_ENDPOINTS: own.endpoints.join(','),
+          GSR_ETCD_REQUEST_TIMEOUT_SECONDS: '0.5',
+        });
+        await eventually(() => stdout().includes('registered'), 10_000, 'registered');
+        own.members[0]?.pause();
+        child.kill('SIGTERM');
+        expect(await exitOf(child)).toBe(1);
+        expect(stderr()).toContain(`could not deregister ${prefix}services/web/10.0.0.7:80`);
+        expect(stderr()).toContain('expire with their lease');
+        expect(stdout()).not.toContain('deregistered');
+      } finally {
+        own.members[0]?.resume();
+        await own.close();
+      }
+    });
+  });
 });
