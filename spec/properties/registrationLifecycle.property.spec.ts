@@ -56,7 +56,7 @@ type Step = (world: World) => Promise<void>;
 
 const register = (registry: number, address: string, metadata: (typeof METADATA)[number]): Step =>
   Object.assign(
-    async (world: World) => {
+    (world: World) => {
       const endpoint = { service: 'svc', address, ...(metadata && { metadata }) };
       const subscription = world.registries[registry]
         ?.register(endpoint)
@@ -73,12 +73,13 @@ const register = (registry: number, address: string, metadata: (typeof METADATA)
 
 const unsubscribe = (index: number): Step =>
   Object.assign(
-    async (world: World) => {
+    (world: World) => {
       const live = world.live[index % Math.max(1, world.live.length)];
       if (live !== undefined) {
         live.subscription.unsubscribe();
         world.live = world.live.filter((l) => l !== live);
       }
+      return Promise.resolve();
     },
     { toString: () => `unsubscribe(#${index})` },
   );
