@@ -67,6 +67,7 @@ const register = (registry: number, address: string, metadata: (typeof METADATA)
         value: metadata ? JSON.stringify(metadata) : '',
         subscription,
       });
+      return Promise.resolve();
     },
     { toString: () => `register(${registry}, ${address}, ${JSON.stringify(metadata)})` },
   );
