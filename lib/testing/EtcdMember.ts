@@ -167,6 +167,30 @@ export class EtcdMember {
     return metrics;
   }
 
+  /**
+   * What clients have cost this member so far, by gRPC method: the messages it received (a unary
+   * request is one, and so is each keepalive or watch request on a stream), from its metrics'
+   * `grpc_server_msg_received_total`. Two readings apart give the requests in between.
+   *
+   * @example
+   * ```ts
+   * const before = await etcd.members[0].requestsByMethod();
+   * // ... a minute of an idle service ...
+   * const after = await etcd.members[0].requestsByMethod();
+   * console.log((after.LeaseKeepAlive ?? 0) - (before.LeaseKeepAlive ?? 0), 'keepalives');
+   * ```
+   */
+  async requestsByMethod(): Promise<Record<string, number>> {
+    const requests: Record<string, number> = {};
+    for (const [series, value] of await this.metrics()) {
+      const method = /^grpc_server_msg_received_total\{.*grpc_method="([^"]+)"/.exec(series)?.[1];
+      if (method !== undefined) {
+        requests[method] = (requests[method] ?? 0) + value;
+      }
+    }
+    return requests;
+  }
+
   /** The last lines etcd logged, for a failure message. */
   logTail(lines = 20): string {
     try {
