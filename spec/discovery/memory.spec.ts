@@ -16,7 +16,7 @@ describe('the memory of released services', () => {
   it('is given back: 10,000 names subscribed once and released leave the heap where it was', async () => {
     // A process of its own, with --expose-gc, on the compiled package (npm test builds it first).
     const run = await runNode(
-      ['--expose-gc', join(__dirname, '..', 'support', 'releasedServicesProcess.js')],
+      ['--expose-gc', join(__dirname, '..', 'support', 'releasedServicesProcess.cjs')],
       {
         env: {
           GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','),
