@@ -3,6 +3,8 @@
  * @packageDocumentation
  */
 export { EtcdCluster, type EtcdClusterOptions } from './EtcdCluster';
+export { EtcdGrpcProxy, type EtcdGrpcProxyOptions } from './EtcdGrpcProxy';
 export { EtcdMember, type EtcdMemberSpec } from './EtcdMember';
+export { EtcdServer, type EtcdServerSpec } from './EtcdServer';
 export type { HttpTls } from './httpGet';
 export { TcpProxy, type CutMode } from './TcpProxy';

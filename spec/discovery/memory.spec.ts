@@ -27,7 +27,11 @@ describe('the memory of released services', () => {
       },
     );
     expect(run.code).toBe(0);
-    const { before, after, names } = JSON.parse(run.stdout) as Record<string, number>;
+    const { before, after, names } = JSON.parse(run.stdout) as {
+      before: number;
+      after: number;
+      names: number;
+    };
     // Before the fix each name kept ~15 KB forever (150 MB here); a small constant is left for the
     // engine's own pools, under 64 bytes a name.
     expect((after - before) / names).toBeLessThan(64);
