@@ -14,6 +14,14 @@ export interface Sizes {
   readonly largeService: number;
   readonly churnChanges: number;
   readonly services: number;
+  /** Endpoints of the huge service (first list, and one change delivered to many subscribers). */
+  readonly hugeService: number;
+  /** Subscribers of the huge service that one change is delivered to. */
+  readonly hugeSubscribers: number;
+  /** Service names subscribed once and released, for the heap they leave. */
+  readonly releasedServices: number;
+  /** How long an idle process is watched for the requests it costs etcd. */
+  readonly idleSeconds: number;
 }
 
 /** What every scenario gets. */
@@ -28,7 +36,7 @@ export interface BenchContext {
 export interface Metric {
   readonly key: string;
   readonly label: string;
-  readonly unit: 'ms' | 'MiB' | 'KiB' | 'count';
+  readonly unit: 'ms' | 'MiB' | 'KiB' | 'B' | 'count' | '/min';
   /** `p50`/`p99` pool every repetition's samples; `median` takes the median of per-repetition values. */
   readonly reduce: 'p50' | 'p99' | 'median';
   /** The largest acceptable gsr/raw ratio, if the issue sets one. */
@@ -46,6 +54,8 @@ export interface Scenario {
   /** Before every run of either side, unmeasured: shared data (e.g. 10,000 keys) in its start state. */
   readonly prepare?: (context: BenchContext) => Promise<void>;
   readonly run: (context: BenchContext, side: Side, repetition: number) => Promise<Measurement>;
+  /** How many repetitions, when not the run's: a scenario that takes long and varies little. */
+  readonly repetitions?: (sizes: Sizes) => number;
   /** Facts that are not ratios (e.g. gRPC streams opened), printed under the table. */
   readonly notes?: (results: Record<Side, readonly Measurement[]>) => string[];
 }

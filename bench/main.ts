@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: gsr against a hand-written raw etcd3 baseline, side by side, on a throwaway etcd.
+ * `npm run bench`: gsr against a hand-written raw etcd3 baseline, side by side, on a throwaway etcd,
+ * both compiled by tsc (`tsconfig.bench.json` → `build/`), never through a transpile-on-the-fly loader.
  * Each scenario runs both sides in alternating order over several repetitions, after one uncounted
  * warm-up repetition of each; figures are medians
  * (latency percentiles pool every repetition's samples). Prints a table and writes
@@ -18,7 +19,10 @@ import { EtcdCluster } from '../lib/testing';
 import { rows, table, type Row } from './report';
 import type { Measurement, Scenario, Side, Sizes } from './Scenario';
 import { churn, largeService } from './scenarios/largeService';
+import { hugeService } from './scenarios/hugeService';
+import { idle } from './scenarios/idle';
 import { manyServices } from './scenarios/manyServices';
+import { released } from './scenarios/released';
 import { fanOut, propagation } from './scenarios/propagation';
 import { registration } from './scenarios/registration';
 
@@ -33,6 +37,10 @@ const FULL: Sizes = {
   largeService: 10_000,
   churnChanges: 2000,
   services: 1000,
+  hugeService: 100_000,
+  hugeSubscribers: 100,
+  releasedServices: 10_000,
+  idleSeconds: 30,
 };
 const QUICK: Sizes = {
   repetitions: 1,
@@ -43,6 +51,10 @@ const QUICK: Sizes = {
   largeService: 300,
   churnChanges: 60,
   services: 20,
+  hugeService: 500,
+  hugeSubscribers: 5,
+  releasedServices: 200,
+  idleSeconds: 2,
 };
 const SCENARIOS: readonly Scenario[] = [
   propagation,
@@ -51,6 +63,9 @@ const SCENARIOS: readonly Scenario[] = [
   largeService,
   churn,
   manyServices,
+  released,
+  idle,
+  hugeService,
 ];
 
 async function main(): Promise<void> {
@@ -88,7 +103,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${scenario.title} ...`);
       const results: Record<Side, Measurement[]> = { gsr: [], raw: [] };
       // Repetition -1 warms both sides up (module loading, JIT) and is not counted.
-      for (let repetition = -1; repetition < sizes.repetitions; repetition++) {
+      const repetitions = scenario.repetitions?.(sizes) ?? sizes.repetitions;
+      for (let repetition = -1; repetition < repetitions; repetition++) {
         const order: Side[] = repetition % 2 === 0 ? ['gsr', 'raw'] : ['raw', 'gsr'];
         for (const side of order) {
           await scenario.prepare?.(context);
@@ -121,7 +137,8 @@ async function main(): Promise<void> {
   const missed = all.filter((row) => row.ok === false);
   console.log(missed.length === 0 ? 'every target met' : `${missed.length} target(s) missed`);
 
-  const dir = join(__dirname, 'results');
+  // build/bench/ when compiled: the results go to the repository's bench/results/.
+  const dir = join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const json = JSON.stringify(
     { date: new Date().toISOString(), machine, quick, sizes, scenarios: report },

@@ -43,7 +43,11 @@ export function rows(scenario: Scenario, results: Record<Side, readonly Measurem
 /** The table, as text. */
 export function table(all: readonly Row[]): string {
   const format = (value: number, unit: Row['unit']): string =>
-    unit === 'count' ? String(Math.round(value)) : `${value.toFixed(value < 10 ? 2 : 1)} ${unit}`;
+    unit === 'count'
+      ? String(Math.round(value))
+      : unit === '/min'
+        ? `${value.toFixed(1)}/min`
+        : `${value.toFixed(value < 10 ? 2 : 1)} ${unit}`;
   const lines = all.map((row) => [
     `${row.scenario}: ${row.metric}`,
     format(row.gsr, row.unit),

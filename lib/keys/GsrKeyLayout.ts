@@ -19,6 +19,7 @@ export class GsrKeyLayout implements KeyLayout {
   /** `<prefix>services/`: every service's keys. */
   readonly servicesPrefix: string;
   readonly #servicesPrefixBytes: number;
+  readonly idIsAddress = true;
 
   constructor(keyPrefix: string) {
     this.servicesPrefix = `${keyPrefix}services/`;

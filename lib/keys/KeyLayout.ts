@@ -47,6 +47,8 @@ export interface KeyLayout {
   serviceOfEntry(
     entry: KeyValue,
   ): { readonly service: string; readonly id: string } | { readonly skip: string };
+  /** Whether an endpoint's id (the rest of its key) is always its address, as in gsr's layout. */
+  readonly idIsAddress: boolean;
   /** A prefix whose keys gsr must be able to read, for `connect()`'s probe. */
   readonly probePrefix: string;
 }
