@@ -3,6 +3,10 @@
  * themselves as `greeter`; one client on `gsr:///greeter`, with round_robin, spreads its calls over both.
  * Then one server deregisters (it keeps running) and the same client's calls all go to the other.
  *
+ * `npm run demo:grpc -- --layout etcd-naming` does the same on etcd's own naming layout (target
+ * `demo/greeter`, keys `demo/greeter/<address>` with etcd's JSON values), where grpc-go clients on
+ * etcd's resolver find the same servers.
+ *
  * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. The service is defined in code with
  * JSON messages, so that the demo needs no .proto file; a generated client works the same way.
  */
@@ -68,25 +72,36 @@ function sayHello(client: grpc.Client, to: string): Promise<string> {
   });
 }
 
+/** `--layout etcd-naming`: etcd's naming layout, where grpc-go clients on etcd's resolver look. */
+const naming = process.argv.slice(2).join(' ').includes('--layout etcd-naming');
+
 async function main(): Promise<void> {
   const own = process.env.GSR_ETCD_ENDPOINTS === undefined ? await EtcdCluster.start() : undefined;
+  // Under etcd's layout a target may hold "/": a Go client would dial etcd:///demo/greeter.
+  const service = naming ? 'demo/greeter' : 'greeter';
   const registry = await Registry.connect({
     etcdEndpoints: own?.endpoints,
-    keyPrefix: process.env.GSR_KEY_PREFIX ?? (own ? 'gsr/' : 'gsr-demo/'),
+    ...(naming
+      ? { keyLayout: 'etcd-naming', keyPrefix: process.env.GSR_KEY_PREFIX }
+      : { keyPrefix: process.env.GSR_KEY_PREFIX ?? (own ? 'gsr/' : 'gsr-demo/') }),
   });
+  console.log(
+    `key layout ${registry.config.keyLayout}: ${registry.layout.servicePrefix(service)}<address>`,
+  );
   const servers = await Promise.all([startGreeter('greeter-1'), startGreeter('greeter-2')]);
   const registrations = servers.map(({ address }) =>
-    registry.register({ service: 'greeter', address }).subscribe(),
+    registry.register({ service, address }).subscribe(),
   );
   const until = (count: number) =>
-    firstValueFrom(registry.endpoints$('greeter').pipe(filter((list) => list.length === count)));
+    firstValueFrom(registry.endpoints$(service).pipe(filter((list) => list.length === count)));
   let client: grpc.Client | undefined;
   try {
     await until(2);
     console.log(`greeter registered at ${servers.map((s) => s.address).join(' and ')}`);
 
     const { target } = installGrpcResolver(registry, { grpc });
-    client = new grpc.Client(target('greeter'), grpc.credentials.createInsecure(), {
+    console.log(`client dials ${target(service)}`);
+    client = new grpc.Client(target(service), grpc.credentials.createInsecure(), {
       'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     });
     for (let call = 1; call <= 6; call++) {

@@ -12,10 +12,25 @@ export interface GsrConfig {
    */
   readonly etcdEndpoints: readonly string[];
   /**
-   * Prefix of every gsr key, ending in exactly one `/`. `GSR_KEY_PREFIX`.
-   * @default 'gsr/'
+   * Where endpoints live in etcd: `gsr` (the Go gsr's `<prefix>services/<service>/<address>`) or
+   * `etcd-naming` (etcd's own naming layout, `<prefix><target>/<address>` with etcd's JSON value, which
+   * grpc-go clients on etcd's resolver read). `GSR_KEY_LAYOUT`.
+   * @default 'gsr'
+   */
+  readonly keyLayout: 'gsr' | 'etcd-naming';
+  /**
+   * Prefix of every gsr key, ending in exactly one `/`; under `etcd-naming` it may be empty (the root of
+   * the keyspace, where Go's endpoints manager names keys), which is its default there. `GSR_KEY_PREFIX`.
+   * @default 'gsr/' ('' under etcd-naming)
    */
   readonly keyPrefix: string;
+  /**
+   * Under `etcd-naming`, how metadata goes into etcd's `Metadata` field: `string` (the metadata's JSON
+   * as a JSON string, which every grpc-go version takes) or `object` (the object itself, which
+   * grpc-go before 1.42 cannot hash and panics on, with round_robin). `GSR_NAMING_METADATA`.
+   * @default 'string'
+   */
+  readonly namingMetadata: 'string' | 'object';
   /**
    * How long `Registry.connect()` keeps trying to reach etcd. `GSR_ETCD_CONNECT_TIMEOUT_SECONDS`.
    * @default 300

@@ -31,6 +31,17 @@ interface SettingFormat {
   readonly validate: (value: unknown) => void;
 }
 
+function oneOf(allowed: readonly string[]): SettingFormat {
+  return {
+    validate(value: unknown) {
+      notEmpty(value);
+      if (typeof value !== 'string' || !allowed.includes(value)) {
+        throw new Error(`expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+      }
+    },
+  };
+}
+
 function wholeNumber(min: number, max: number): SettingFormat {
   return {
     coerce: numberFrom(WHOLE),
@@ -96,6 +107,8 @@ export const configFormats = {
       }
     },
   },
+  'gsr-key-layout': oneOf(['gsr', 'etcd-naming']),
+  'gsr-naming-metadata': oneOf(['string', 'object']),
   'gsr-text': {
     validate(value: unknown) {
       notEmpty(value);

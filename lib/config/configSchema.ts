@@ -26,11 +26,23 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     format: 'gsr-endpoints',
     default: 'http://127.0.0.1:2379',
   },
+  keyLayout: {
+    env: 'GSR_KEY_LAYOUT',
+    doc: "key layout: gsr, or etcd-naming (etcd's naming/endpoints, for grpc-go clients)",
+    format: 'gsr-key-layout',
+    default: 'gsr',
+  },
   keyPrefix: {
     env: 'GSR_KEY_PREFIX',
-    doc: 'prefix of every gsr key',
+    doc: 'prefix of every gsr key (under etcd-naming: none by default)',
     format: 'gsr-key-prefix',
     default: 'gsr/',
+  },
+  namingMetadata: {
+    env: 'GSR_NAMING_METADATA',
+    doc: 'under etcd-naming, metadata as a JSON string (safe for every grpc-go) or an object',
+    format: 'gsr-naming-metadata',
+    default: 'string',
   },
   connectTimeoutSeconds: {
     env: 'GSR_ETCD_CONNECT_TIMEOUT_SECONDS',

@@ -98,9 +98,14 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
   const raw = settings.getProperties() as Record<Key, unknown>;
   const optional = (key: Key): string | undefined => (raw[key] as string | null) ?? undefined;
   const useTls = raw.useTls as boolean;
+  const keyLayout = raw.keyLayout as GsrConfig['keyLayout'];
+  // etcd's naming layout names keys from the root of the keyspace, as Go's endpoints manager does.
+  const rootByDefault = keyLayout === 'etcd-naming' && sources.keyPrefix === 'default';
   const config: GsrConfig = {
     etcdEndpoints: Object.freeze(parseEtcdEndpoints(raw.etcdEndpoints, useTls ? 'https' : 'http')),
-    keyPrefix: normalizeKeyPrefix(raw.keyPrefix),
+    keyLayout,
+    keyPrefix: rootByDefault ? '' : normalizeKeyPrefix(raw.keyPrefix),
+    namingMetadata: raw.namingMetadata as GsrConfig['namingMetadata'],
     connectTimeoutSeconds: raw.connectTimeoutSeconds as number,
     dialTimeoutSeconds: raw.dialTimeoutSeconds as number,
     requestTimeoutSeconds: raw.requestTimeoutSeconds as number,

@@ -74,11 +74,3 @@ export function validateEndpoint(
     metadata === undefined ? valid : { ...valid, metadata: validateMetadata(metadata) },
   );
 }
-
-/**
- * Checks a service name of gsr's layout: {@link validateName} without `/`.
- * @internal
- */
-export function validateServiceName(service: unknown, field = 'service'): string {
-  return validateName(service, field);
-}

@@ -1,6 +1,7 @@
 import type { GsrConfig } from '../config/GsrConfig';
 import { ConnectError } from '../errors/ConnectError';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
 import { TlsError } from '../errors/TlsError';
 import type { EtcdOperation } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
@@ -19,9 +20,10 @@ import { retryEtcd } from './retryEtcd';
 export async function waitForEtcd(
   context: EtcdContext,
   config: GsrConfig,
-  prefix: string,
+  probe: { readonly prefix: string; readonly mayBeDenied: boolean },
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  const { prefix } = probe;
   const { client, logger } = context;
   const operation: EtcdOperation = { key: prefix, description: 'connect to etcd' };
   const endpoints = config.etcdEndpoints.join(', ');
@@ -37,6 +39,9 @@ export async function waitForEtcd(
       const attemptDeadline = Math.min(Date.now() + config.dialTimeoutSeconds * 1000, deadline);
       await probeEtcd(client, prefix, { deadline: attemptDeadline, serializable: false });
     } catch (error) {
+      if (probe.mayBeDenied && isPermissionDeniedError(context.failed(error, operation))) {
+        return; // etcd answered; what this user may read is each stream's to find out.
+      }
       // A handshake that failed on a certificate fails the same way every time: do not wait it out.
       if (isTlsFailure(error)) {
         throw new TlsError(config.etcdEndpoints, error);

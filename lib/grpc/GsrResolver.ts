@@ -18,9 +18,19 @@ export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstruct
   // Once per address, not on every list that still holds it.
   const reported = new Set<string>();
 
+  const serviceOf = (target: Grpc.experimental.GrpcUri): string =>
+    serviceOfTarget(target, experimental.uriToString(target), (service) =>
+      registry.layout.validateService(service),
+    );
+
   return class GsrResolver implements Grpc.experimental.Resolver {
+    /**
+     * The `:authority` of the channel's calls: the service, with every character a host name may not
+     * hold as `-` (a target of etcd's naming layout may hold `/`; grpc-js connects to `http://<authority>`
+     * and a server resets a stream whose authority holds one).
+     */
     static getDefaultAuthority(target: Grpc.experimental.GrpcUri): string {
-      return serviceOfTarget(target, experimental.uriToString(target));
+      return serviceOf(target).replace(/[^A-Za-z0-9._~-]/g, '-');
     }
 
     readonly #service: string;
@@ -28,7 +38,7 @@ export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstruct
     #subscription: Subscription | undefined;
 
     constructor(target: Grpc.experimental.GrpcUri, listener: Grpc.experimental.ResolverListener) {
-      this.#service = GsrResolver.getDefaultAuthority(target);
+      this.#service = serviceOf(target);
       this.#listener = listener;
     }
 

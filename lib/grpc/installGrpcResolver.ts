@@ -1,5 +1,4 @@
 import * as grpcJs from '@grpc/grpc-js';
-import { validateServiceName } from '../endpoint/validateEndpoint';
 import { ValidationError } from '../errors/ValidationError';
 import type { Registry } from '../registry/Registry';
 import { gsrResolver } from './GsrResolver';
@@ -74,6 +73,6 @@ export function installGrpcResolver(
   grpc.experimental.registerResolver(scheme, gsrResolver(registry, grpc));
   return {
     scheme,
-    target: (service) => `${scheme}:///${validateServiceName(service)}`,
+    target: (service) => `${scheme}:///${registry.layout.validateService(service)}`,
   };
 }

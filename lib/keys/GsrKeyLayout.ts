@@ -20,6 +20,7 @@ export class GsrKeyLayout implements KeyLayout {
   readonly servicesPrefix: string;
   readonly #servicesPrefixBytes: number;
   readonly idIsAddress = true;
+  readonly probeMayBeDenied = false;
 
   constructor(keyPrefix: string) {
     this.servicesPrefix = `${keyPrefix}services/`;

@@ -51,4 +51,10 @@ export interface KeyLayout {
   readonly idIsAddress: boolean;
   /** A prefix whose keys gsr must be able to read, for `connect()`'s probe. */
   readonly probePrefix: string;
+  /**
+   * Whether a probe of {@link KeyLayout.probePrefix} may be denied to a user who can still read the
+   * services it uses (etcd's naming layout at the root of the keyspace): a denial then proves etcd
+   * answers, and no more.
+   */
+  readonly probeMayBeDenied: boolean;
 }

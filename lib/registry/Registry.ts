@@ -140,8 +140,10 @@ export class Registry {
           });
           context.succeeded();
         } catch (error) {
-          // Refusals (permission) are not a lost connection; they surface where they matter.
-          context.failed(error, probe);
+          // A refusal (permission) is an answer, not a lost connection; it surfaces where it matters.
+          if (context.failed(error, probe) !== undefined) {
+            context.succeeded();
+          }
         }
       }),
       ignoreElements(),
@@ -223,7 +225,12 @@ export class Registry {
       closing.signal,
     );
     try {
-      await waitForEtcd(context, config, layout.probePrefix, signal);
+      await waitForEtcd(
+        context,
+        config,
+        { prefix: layout.probePrefix, mayBeDenied: layout.probeMayBeDenied },
+        signal,
+      );
     } catch (error) {
       context.closeClient();
       throw error;

@@ -167,6 +167,32 @@ describe('the gsr command', () => {
     );
   });
 
+  describe("under etcd's naming layout (GSR_KEY_LAYOUT=etcd-naming)", () => {
+    const naming = () => ({ GSR_KEY_LAYOUT: 'etcd-naming' });
+
+    it('lists a target, which may hold /, from what Go wrote', async () => {
+      await raw
+        .put(`${prefix}prod/greeter/10.0.0.7:50051`)
+        .value('{"Op":0,"Addr":"10.0.0.7:50051","Metadata":null}');
+      expect(await gsr(['endpoints', 'prod/greeter'], naming())).toMatchObject({
+        code: 0,
+        stdout: '10.0.0.7:50051\n',
+      });
+    });
+
+    it('says that it cannot list services there, and exits 2', async () => {
+      const run = await gsr(['services'], naming());
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("etcd's naming layout has no services root");
+    });
+
+    it('refuses a target that is no target, before connecting', async () => {
+      const run = await gsr(['endpoints', 'prod//greeter'], naming());
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('Invalid target "prod//greeter": must not contain "//"');
+    });
+  });
+
   describe('prints what others wrote to etcd safely', () => {
     it('escapes what could reorder or corrupt a terminal, one endpoint per line', async () => {
       // U+202E (right-to-left override) is not whitespace or a control character: a valid address,

@@ -18,7 +18,9 @@ describe('loadConfig', () => {
   it("defaults to the Go gsr's values", () => {
     expect(loadConfig({}, {})).toEqual({
       etcdEndpoints: ['http://127.0.0.1:2379'],
+      keyLayout: 'gsr',
       keyPrefix: 'gsr/',
+      namingMetadata: 'string',
       connectTimeoutSeconds: 300,
       dialTimeoutSeconds: 1,
       requestTimeoutSeconds: 1,
@@ -40,7 +42,9 @@ describe('loadConfig', () => {
       {},
       {
         GSR_ETCD_ENDPOINTS: 'https://e1, e2:2000',
+        GSR_KEY_LAYOUT: 'etcd-naming',
         GSR_KEY_PREFIX: 'acme//',
+        GSR_NAMING_METADATA: 'object',
         GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '2',
         GSR_ETCD_DIAL_TIMEOUT_SECONDS: '0.5',
         GSR_ETCD_REQUEST_TIMEOUT_SECONDS: '3',
@@ -58,7 +62,9 @@ describe('loadConfig', () => {
     );
     expect(config).toEqual({
       etcdEndpoints: ['https://e1:2379', 'https://e2:2000'],
+      keyLayout: 'etcd-naming',
       keyPrefix: 'acme/',
+      namingMetadata: 'object',
       connectTimeoutSeconds: 2,
       dialTimeoutSeconds: 0.5,
       requestTimeoutSeconds: 3,
@@ -83,6 +89,11 @@ describe('loadConfig', () => {
     expect(config.leaseSeconds).toBe(5);
     expect(config.etcdEndpoints).toEqual(['http://a:1', 'http://b:2']);
     expect(config.useTls).toBe(false);
+  });
+
+  it("names keys from the root of the keyspace under etcd's naming layout, unless told otherwise", () => {
+    expect(loadConfig({}, { GSR_KEY_LAYOUT: 'etcd-naming' }).keyPrefix).toBe('');
+    expect(loadConfig({ keyLayout: 'etcd-naming', keyPrefix: 'svc' }, {}).keyPrefix).toBe('svc/');
   });
 
   it('accepts endpoints in code as a comma-separated string', () => {
@@ -131,6 +142,8 @@ describe('loadConfig', () => {
       ['GSR_ETCD_REQUEST_TIMEOUT_SECONDS', '1s', 'greater than 0'],
       ['GSR_LOG_LEVEL', '-1', 'at least 0'],
       ['GSR_LOG_LEVEL', 'debug', 'at least 0'],
+      ['GSR_KEY_LAYOUT', 'consul', 'expected one of "gsr", "etcd-naming"'],
+      ['GSR_NAMING_METADATA', 'map', 'expected one of "string", "object"'],
       // Node's timers hold at most 2^31-1 ms: a longer timeout or TTL would spin, not wait.
       ['GSR_ETCD_CONNECT_TIMEOUT_SECONDS', '2147484', 'at most 2147483'],
       ['GSR_ETCD_DIAL_TIMEOUT_SECONDS', '1e9', 'greater than 0'],

@@ -1,8 +1,11 @@
 import { runNode } from '../support/runNode';
 
-describe('npm run demo:grpc', () => {
+describe.each([
+  ['npm run demo:grpc', []],
+  ['npm run demo:grpc -- --layout etcd-naming', ['--layout', 'etcd-naming']],
+])('%s', (_command, args) => {
   it('spreads calls over both greeters, then only the one still registered, and exits 0', async () => {
-    const run = await runNode(['--import', 'tsx', 'demo/grpc.ts'], {
+    const run = await runNode(['--import', 'tsx', 'demo/grpc.ts', ...args], {
       env: { GSR_ETCD_ENDPOINTS: undefined, GSR_KEY_PREFIX: undefined },
       timeoutMs: 60_000,
     });
@@ -13,5 +16,8 @@ describe('npm run demo:grpc', () => {
     expect(before).toMatch(/call \d: greeter-2 says hello/);
     expect(after?.match(/greeter-2 says hello to call (7|8|9|10)\n/g)).toHaveLength(4);
     expect(after).not.toContain('greeter-1');
+    expect(run.stdout).toContain(
+      args.length === 0 ? 'client dials gsr:///greeter' : 'client dials gsr:///demo/greeter',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { validateEndpoint, validateServiceName } from '../../lib/endpoint/validateEndpoint';
+import { validateEndpoint, validateName } from '../../lib/endpoint/validateEndpoint';
 import { ValidationError } from '../../lib/errors/ValidationError';
 
 function validationErrorOf(action: () => unknown): ValidationError {
@@ -72,7 +72,7 @@ describe('validateEndpoint', () => {
   });
 
   it('names the value in the message', () => {
-    expect(validationErrorOf(() => validateServiceName('a/b')).message).toBe(
+    expect(validationErrorOf(() => validateName('a/b', 'service')).message).toBe(
       'Invalid service "a/b": must not contain "/", whitespace or control characters',
     );
   });

@@ -1,14 +1,17 @@
 import { parseUri } from '@grpc/grpc-js/build/src/uri-parser';
 import { ValidationError } from '../../lib/errors/ValidationError';
 import { serviceOfTarget } from '../../lib/grpc/serviceOfTarget';
+import { EtcdNamingKeyLayout } from '../../lib/keys/EtcdNamingKeyLayout';
+import { GsrKeyLayout } from '../../lib/keys/GsrKeyLayout';
+import type { KeyLayout } from '../../lib/keys/KeyLayout';
 
 // grpc-js's own parser, as the channel uses it (internal to grpc-js, hence the deep import).
-function serviceOf(text: string): string {
+function serviceOf(text: string, layout: KeyLayout = new GsrKeyLayout('gsr/')): string {
   const target = parseUri(text);
   if (target === null) {
     throw new Error(`grpc-js cannot parse ${text}`);
   }
-  return serviceOfTarget(target, text);
+  return serviceOfTarget(target, text, (service) => layout.validateService(service));
 }
 
 describe('serviceOfTarget', () => {
@@ -33,5 +36,11 @@ describe('serviceOfTarget', () => {
     );
     expect(() => serviceOf('gsr:///..')).toThrow(ValidationError);
     expect(() => serviceOf('gsr:///a b')).toThrow(ValidationError);
+  });
+
+  it("reads a target of etcd's naming layout, which may hold /", () => {
+    const naming = new EtcdNamingKeyLayout('', 'string');
+    expect(serviceOf('gsr:///prod/greeter', naming)).toBe('prod/greeter');
+    expect(() => serviceOf('gsr:///prod//greeter', naming)).toThrow('must not contain "//"');
   });
 });
