@@ -12,13 +12,24 @@ export type { Endpoint, Metadata } from './endpoint/Endpoint';
 export type { Registration } from './registration/Registration';
 
 // Load balancing
+export { Balancer } from './balancing/Balancer';
+export type {
+  BalancerOptions,
+  CallOptions,
+  OutlierOptions,
+  Outcome,
+} from './balancing/BalancerOptions';
+export type { RetryBudgetOptions } from './balancing/RetryBudget';
+export { callEndpoint, type CallEndpointOptions } from './balancing/callEndpoint';
 export {
   withEndpoint,
   type WithEndpoint,
   type WithEndpointOptions,
 } from './balancing/withEndpoint';
-export { Balancer } from './balancing/Balancer';
+export type { EndpointStats } from './balancing/EndpointStats';
 export type { Picker, Strategy } from './balancing/Strategy';
+export { isRetryableError } from './balancing/isRetryableError';
+export { attemptsOf, type Attempt } from './balancing/attemptsOf';
 
 // Configuration
 export { loadConfig } from './config/loadConfig';
@@ -31,6 +42,7 @@ export { createLogger } from './logging/createLogger';
 export { AuthenticationError, isAuthenticationError } from './errors/AuthenticationError';
 export { ConfigError, isConfigError, type ConfigProblem } from './errors/ConfigError';
 export { ConnectError, isConnectError } from './errors/ConnectError';
+export { EtcdRefusedError, isEtcdRefusedError } from './errors/EtcdRefusedError';
 export { EtcdUnavailableError, isEtcdUnavailableError } from './errors/EtcdUnavailableError';
 export { NoEndpointError, isNoEndpointError } from './errors/NoEndpointError';
 export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';

@@ -1,55 +1,442 @@
-import type { Observable, Subscription } from 'rxjs';
+import {
+  BehaviorSubject,
+  map,
+  type Observable,
+  Subject,
+  type Subscription,
+  takeUntil,
+  timer,
+} from 'rxjs';
+import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { createPicker } from './createPicker';
-import type { Picker, Strategy } from './Strategy';
+import { NoEndpointError } from '../errors/NoEndpointError';
+import { showValue } from '../errors/showValue';
+import { defaultLogger } from '../logging/defaultLogger';
+import { OnceLog } from '../logging/OnceLog';
+import { escapeText } from '../text/escapeText';
+import { type Attempt, recordAttempts } from './attemptsOf';
+import {
+  type BalancerOptions,
+  type CallOptions,
+  type Outcome,
+  validateBalancerOptions,
+} from './BalancerOptions';
+import { type Chooser, createChooser } from './createChooser';
+import { EndpointRecord, type LatencyPolicy, type OutlierPolicy } from './EndpointRecord';
+import type { EndpointStats } from './EndpointStats';
+import { isConnectionRefused, isRetryableError } from './isRetryableError';
+import { RetryBudget } from './RetryBudget';
+
+/** A signal that never aborts, for calls made without one. */
+const NEVER = new AbortController().signal;
 
 /**
- * A synchronous `pick()` over a live endpoint list, for imperative code that cannot be a pipeline
- * (a request handler, a connection pool). It subscribes to `endpoints$` when constructed and keeps the
- * latest list until {@link Balancer.close}.
+ * Spreads work over a live endpoint list and learns from every call's outcome which endpoints answer,
+ * and how fast, while the list itself still comes from etcd:
+ *
+ * - **calls**: {@link Balancer.call} picks an endpoint, runs your call on it, and records the outcome
+ *   (success or failure, latency, calls in flight); {@link Balancer.report} records the outcome of a
+ *   call you made yourself after {@link Balancer.pick};
+ * - **retries** on an endpoint not tried yet, when a call failed before reaching it (refused, reset,
+ *   timed out before an answer), up to `retries`, within a retry budget (20 % of calls over 10 s, plus
+ *   10 a second), so that an outage does not become a retry storm;
+ * - **outlier ejection**: after 3 failures in a row (at once for a refused connection) an endpoint
+ *   is left out for 2 s, doubling with each ejection up to 60 s, then gets one trial call; never more
+ *   than half the list is ejected, and when nothing may be picked every endpoint may (panic mode);
+ * - **strategies**: round-robin, random, least-outstanding and latency (both power of two choices),
+ *   all weighted by `metadata.weight`, with zone affinity (`zone`).
+ *
+ * It subscribes to `endpoints$` when constructed and keeps the latest list until {@link Balancer.close};
+ * an endpoint that leaves the list forgets what was learnt of it.
  *
  * @example
  * ```ts
- * const balancer = new Balancer(registry.endpoints$('data-access'));
+ * const balancer = new Balancer(registry.endpoints$('data-access'), { strategy: 'latency' });
  * app.get('/data', async (req, res) => {
- *   const endpoint = balancer.pick();
- *   if (!endpoint) return res.status(503).end();
- *   res.json(await (await fetch(`http://${endpoint.address}/data`)).json());
+ *   const answer = await balancer.call((endpoint, signal) =>
+ *     fetch(`http://${endpoint.address}/data`, { signal }).then((r) => r.json()),
+ *   );
+ *   res.json(answer);
  * });
  * // on shutdown:
  * balancer.close();
  * ```
  */
 export class Balancer<T = undefined> {
-  readonly #pick: Picker<T>;
+  readonly #choose: Chooser<T>;
+  readonly #retries: number;
+  readonly #retryable: (error: unknown) => boolean;
+  readonly #budget: RetryBudget | undefined;
+  readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
+  readonly #latency: LatencyPolicy;
+  readonly #zone: string | undefined;
+  readonly #timeout: number | undefined;
+  readonly #logger: Logger;
+  readonly #warnings: OnceLog;
+  /** Every endpoint of the latest list, by address. */
+  #records = new Map<string, EndpointRecord>();
+  /** The latest list's records, once each, in list order. */
+  #pool: readonly EndpointRecord[] = [];
+  readonly #list$ = new BehaviorSubject<readonly Endpoint[]>([]);
+  readonly #closed$ = new Subject<void>();
   readonly #subscription: Subscription;
-  #endpoints: readonly Endpoint[] = [];
 
-  constructor(
-    endpoints$: Observable<readonly Endpoint[]>,
-    options: { readonly strategy?: Strategy<T> } = {},
-  ) {
-    this.#pick = createPicker(options.strategy);
+  constructor(endpoints$: Observable<readonly Endpoint[]>, options: BalancerOptions<T> = {}) {
+    validateBalancerOptions(options);
+    const outlier = options.outlier === false ? undefined : (options.outlier ?? {});
+    this.#outlier = outlier && {
+      consecutiveFailures: outlier.consecutiveFailures ?? 3,
+      baseEjectionMs: outlier.baseEjectionMs ?? 2000,
+      maxEjectionMs: outlier.maxEjectionMs ?? 60_000,
+      maxEjectionPercent: outlier.maxEjectionPercent ?? 50,
+    };
+    this.#latency = {
+      decayMs: options.latency?.decayMs ?? 10_000,
+      defaultMs: options.latency?.defaultMs ?? 5,
+    };
+    this.#choose = createChooser(options.strategy, this.#latency);
+    this.#retries = options.retries ?? 2;
+    this.#retryable = options.retryable ?? isRetryableError;
+    this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
+    this.#zone = options.zone;
+    this.#timeout = options.timeout;
+    this.#logger = options.logger ?? defaultLogger();
+    this.#warnings = new OnceLog(this.#logger);
     this.#subscription = endpoints$.subscribe({
-      next: (list) => (this.#endpoints = list),
-      // A list that failed is no list: pick() says so rather than serving a stale one.
-      error: () => (this.#endpoints = []),
+      next: (list) => this.#update(list),
+      error: (error: unknown) => {
+        // A list that failed is no list: nothing is picked from a stale one.
+        this.#update([]);
+        this.#list$.error(error);
+      },
+      complete: () => this.#list$.complete(),
     });
   }
 
   /** The latest list. */
   get endpoints(): readonly Endpoint[] {
-    return this.#endpoints;
+    return this.#list$.value;
   }
 
-  /** An endpoint from the latest list, by the strategy; `undefined` while the list is empty. */
+  /**
+   * The latest list, and each new one; errors and completes with the list it was given.
+   * @internal
+   */
+  get list$(): Observable<readonly Endpoint[]> {
+    return this.#list$;
+  }
+
+  /**
+   * An endpoint from the latest list, by the strategy, among those that may be picked now (not ejected,
+   * in the zone while it has enough of them); `undefined` while the list is empty. It records nothing:
+   * report the call's outcome with {@link Balancer.report}, or use {@link Balancer.call}.
+   *
+   * @example
+   * ```ts
+   * const endpoint = balancer.pick();
+   * if (endpoint === undefined) return res.status(503).end();
+   * ```
+   */
   pick(value?: T): Endpoint | undefined {
-    return this.#endpoints.length === 0 ? undefined : this.#pick(this.#endpoints, value as T);
+    const now = Date.now();
+    const candidates = this.#candidates(now, undefined);
+    return candidates.length === 0 ? undefined : this.#choose(candidates, value as T, now).endpoint;
   }
 
-  /** Unsubscribes from the list. */
+  /**
+   * Picks an endpoint, runs `fn(endpoint, signal)` on it and resolves or rejects with what `fn` gave,
+   * recording the outcome: its latency, and whether it failed (which, repeated, ejects the endpoint).
+   * A failure that {@link BalancerOptions.retryable} accepts is retried on an endpoint not tried yet, up
+   * to `retries` times, while the retry budget allows; the error a call rejects with is its last
+   * attempt's, and `attemptsOf(error)` lists every attempt with its endpoint. While the list is empty the
+   * call waits (up to `timeout`, then `NoEndpointError`). Aborting `signal` aborts the attempt in flight
+   * (`fn` gets it) and stops there; an aborted call does not count against the endpoint.
+   *
+   * @example
+   * ```ts
+   * const user = await balancer.call(async (endpoint, signal) => {
+   *   const response = await fetch(`http://${endpoint.address}/users/7`, { signal });
+   *   if (!response.ok) throw new Error(`HTTP ${response.status}`);
+   *   return response.json();
+   * });
+   * ```
+   */
+  async call<R>(
+    fn: (endpoint: Endpoint, signal: AbortSignal) => Promise<R>,
+    options: CallOptions<T> = {},
+  ): Promise<R> {
+    validateBalancerOptions(options);
+    const { signal } = options;
+    const retries = options.retries ?? this.#retries;
+    const retryable = options.retryable ?? this.#retryable;
+    signal?.throwIfAborted();
+    this.#budget?.deposit(Date.now());
+    const attempts: Attempt[] = [];
+    const tried = new Set<EndpointRecord>();
+    for (;;) {
+      const record = await this.#next(options.value as T, tried, signal);
+      tried.add(record);
+      const started = performance.now();
+      record.started(Date.now());
+      try {
+        const result = await fn(record.endpoint, signal ?? NEVER);
+        this.#succeeded(record, performance.now() - started, true);
+        return result;
+      } catch (error) {
+        if (signal?.aborted === true) {
+          record.abandoned(); // The caller's doing, not the endpoint's.
+          recordAttempts(error, [...attempts, { endpoint: record.endpoint, error }]);
+          throw error;
+        }
+        this.#failed(record, error, performance.now() - started, true);
+        attempts.push({ endpoint: record.endpoint, error });
+        const retry =
+          attempts.length <= retries &&
+          retryable(error) &&
+          this.#pool.some((candidate) => !tried.has(candidate)) &&
+          (this.#budget?.tryWithdraw(Date.now()) ?? true);
+        if (!retry) {
+          recordAttempts(error, attempts);
+          throw error;
+        }
+      }
+    }
+  }
+
+  /**
+   * Records the outcome of a call made on `endpoint` without {@link Balancer.call} (after
+   * {@link Balancer.pick}), so that ejection and the latency strategy learn from it too. An endpoint no
+   * longer in the list is ignored.
+   *
+   * @example
+   * ```ts
+   * const endpoint = balancer.pick();
+   * const started = performance.now();
+   * try {
+   *   await grpcCall(endpoint);
+   *   balancer.report(endpoint, { ok: true, latencyMs: performance.now() - started });
+   * } catch (error) {
+   *   balancer.report(endpoint, { ok: false, error });
+   * }
+   * ```
+   */
+  report(endpoint: Endpoint, outcome: Outcome): void {
+    const record = this.#records.get(endpoint.address);
+    if (record === undefined) {
+      return;
+    }
+    if (outcome.ok) {
+      this.#succeeded(record, outcome.latencyMs, false);
+    } else {
+      this.#failed(record, outcome.error, outcome.latencyMs, false);
+    }
+  }
+
+  /**
+   * What the balancer knows of each endpoint of the latest list: calls in flight, successes, failures,
+   * latency, weight and ejection, for a service to log or export.
+   *
+   * @example
+   * ```ts
+   * for (const s of balancer.stats()) {
+   *   console.log(s.endpoint.address, s.inFlight, s.latencyMs, s.ejected ? 'ejected' : 'in');
+   * }
+   * ```
+   */
+  stats(): readonly EndpointStats[] {
+    const now = Date.now();
+    return this.#pool.map((record) => {
+      const latencyMs = record.latency(now, this.#latency);
+      const until = record.ejectedUntil;
+      return Object.freeze({
+        endpoint: record.endpoint,
+        weight: record.weight,
+        inFlight: record.inFlight,
+        successes: record.successes,
+        failures: record.failures,
+        consecutiveFailures: record.consecutiveFailures,
+        ...(latencyMs !== undefined && { latencyMs }),
+        ejected: until !== undefined,
+        ...(until !== undefined && { ejectedUntil: new Date(until) }),
+        probation: until !== undefined && now >= until,
+      });
+    });
+  }
+
+  /**
+   * {@link Balancer.stats} every `intervalMs` (at once first), until {@link Balancer.close}.
+   *
+   * @example
+   * ```ts
+   * balancer.stats$(10_000).subscribe((stats) => logger.info('balancer', { stats }));
+   * ```
+   */
+  stats$(intervalMs = 1000): Observable<readonly EndpointStats[]> {
+    return timer(0, intervalMs).pipe(
+      map(() => this.stats()),
+      takeUntil(this.#closed$),
+    );
+  }
+
+  /** Unsubscribes from the list; calls waiting for an endpoint reject with a `NoEndpointError`. */
   close(): void {
     this.#subscription.unsubscribe();
-    this.#endpoints = [];
+    this.#update([]);
+    this.#list$.complete();
+    this.#closed$.next();
+    this.#closed$.complete();
+  }
+
+  #update(list: readonly Endpoint[]): void {
+    const records = new Map<string, EndpointRecord>();
+    for (const endpoint of list) {
+      let record = records.get(endpoint.address) ?? this.#records.get(endpoint.address);
+      const weight = this.#weightOf(endpoint);
+      if (record === undefined || record.weight !== weight) {
+        record = new EndpointRecord(endpoint, weight);
+      }
+      record.endpoint = endpoint;
+      records.set(endpoint.address, record);
+    }
+    this.#records = records;
+    this.#pool = [...records.values()];
+    if (!this.#list$.closed) {
+      this.#list$.next(list);
+    }
+  }
+
+  /** `metadata.weight`: a positive finite number, else 1 (logged once when it is something else). */
+  #weightOf(endpoint: Endpoint): number {
+    const weight = endpoint.metadata?.weight;
+    if (weight === undefined) {
+      return 1;
+    }
+    if (typeof weight === 'number' && Number.isFinite(weight) && weight > 0) {
+      return weight;
+    }
+    this.#warnings.warn(
+      `endpoint ${escapeText(endpoint.address)} of "${escapeText(endpoint.service)}" has metadata.weight ${showValue(weight, 40)}, not a positive number: treated as 1`,
+    );
+    return 1;
+  }
+
+  /**
+   * The records that may be picked now: not ejected (nor on a trial call), in the zone while it has
+   * enough of them, leaving out `tried`; when none may, every one that was not tried (panic mode).
+   */
+  #candidates(
+    now: number,
+    tried: ReadonlySet<EndpointRecord> | undefined,
+  ): readonly EndpointRecord[] {
+    const pool =
+      tried === undefined ? this.#pool : this.#pool.filter((record) => !tried.has(record));
+    let eligible = pool.filter((record) => record.eligible(now));
+    if (this.#zone !== undefined) {
+      const zone = this.#zone;
+      const inZone = (record: EndpointRecord) => record.endpoint.metadata?.zone === zone;
+      const local = eligible.filter(inZone);
+      if (local.length > 0 && local.length * 2 >= pool.filter(inZone).length) {
+        eligible = local;
+      }
+    }
+    return eligible.length > 0 ? eligible : pool;
+  }
+
+  /** The record for the next attempt: picked now, or once the list has one. */
+  #next(
+    value: T,
+    tried: ReadonlySet<EndpointRecord>,
+    signal: AbortSignal | undefined,
+  ): Promise<EndpointRecord> {
+    const now = Date.now();
+    const candidates = this.#candidates(now, tried);
+    if (candidates.length > 0) {
+      return Promise.resolve(this.#choose(candidates, value, now));
+    }
+    const since = Date.now();
+    return new Promise((resolve, reject) => {
+      let timeout: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timeout);
+        signal?.removeEventListener('abort', aborted);
+        subscription.unsubscribe();
+      };
+      const aborted = (): void => {
+        done();
+        reject(signal?.reason as Error);
+      };
+      const subscription = this.#list$.subscribe({
+        next: () => {
+          const at = Date.now();
+          const ready = this.#candidates(at, tried);
+          if (ready.length > 0) {
+            queueMicrotask(done);
+            resolve(this.#choose(ready, value, at));
+          }
+        },
+        error: (error: unknown) => {
+          queueMicrotask(done);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+        complete: () => {
+          queueMicrotask(done);
+          reject(new NoEndpointError(Date.now() - since, 'completed'));
+        },
+      });
+      signal?.addEventListener('abort', aborted, { once: true });
+      if (this.#timeout !== undefined) {
+        timeout = setTimeout(() => {
+          done();
+          reject(new NoEndpointError(Date.now() - since, 'timeout'));
+        }, this.#timeout);
+      }
+    });
+  }
+
+  #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {
+    const wasEjected = record.isEjected();
+    record.succeeded(Date.now(), latencyMs, inFlight, this.#latency);
+    if (wasEjected && !record.isEjected()) {
+      this.#logger.info(`balancer: ${record.endpoint.address} answered its trial call: readmitted`);
+    }
+  }
+
+  #failed(
+    record: EndpointRecord,
+    error: unknown,
+    latencyMs: number | undefined,
+    inFlight: boolean,
+  ): void {
+    const now = Date.now();
+    const outlier = this.#outlier;
+    const refused = isConnectionRefused(error);
+    const eject = record.failed(
+      now,
+      latencyMs,
+      inFlight,
+      refused,
+      outlier ?? NO_EJECTION,
+      this.#latency,
+    );
+    if (!eject || outlier === undefined || this.#records.get(record.endpoint.address) !== record) {
+      return;
+    }
+    const ejected = this.#pool.filter((candidate) => candidate.isEjected()).length;
+    const allowed = Math.max(1, Math.floor((this.#pool.length * outlier.maxEjectionPercent) / 100));
+    if (!record.isEjected() && ejected >= allowed) {
+      return; // Enough of the list is out already (maxEjectionPercent).
+    }
+    const interval = record.eject(now, outlier);
+    const why = refused
+      ? 'refused a connection'
+      : `failed ${record.consecutiveFailures} time(s) in a row`;
+    this.#logger.info(`balancer: ejected ${record.endpoint.address} for ${interval}ms: it ${why}`);
   }
 }
+
+/** With outlier ejection off: a threshold never reached. */
+const NO_EJECTION: OutlierPolicy = {
+  consecutiveFailures: Infinity,
+  baseEjectionMs: 0,
+  maxEjectionMs: 0,
+};

@@ -1,7 +1,8 @@
 import type { Endpoint } from '../endpoint/Endpoint';
 
 /**
- * Chooses the endpoint for `value` from a non-empty list. It must return one of `endpoints`.
+ * Chooses the endpoint for `value` from a non-empty list (the endpoints that may be picked now). It must
+ * return one of `endpoints`.
  *
  * @example
  * ```ts
@@ -13,7 +14,15 @@ import type { Endpoint } from '../endpoint/Endpoint';
 export type Picker<T> = (endpoints: readonly Endpoint[], value: T) => Endpoint;
 
 /**
- * How to spread values over endpoints: `'round-robin'` (each endpoint in turn: over 3 endpoints,
- * 30 values go 10/10/10), `'random'`, or a {@link Picker} of your own.
+ * How to spread calls over endpoints. Every built-in strategy honours weights (`metadata.weight`):
+ *
+ * - `'round-robin'`: each endpoint in turn (smooth weighted round-robin: over 3 endpoints of equal
+ *   weight, 30 calls go 10/10/10);
+ * - `'random'`: at random, in proportion to weight;
+ * - `'least-outstanding'`: the better of two picked at random, by calls in flight per weight (the
+ *   power of two choices);
+ * - `'latency'`: the better of two, by a peak-EWMA of their latency times their calls in flight, per
+ *   weight (as Finagle and linkerd balance);
+ * - a {@link Picker} of your own.
  */
-export type Strategy<T> = 'round-robin' | 'random' | Picker<T>;
+export type Strategy<T> = 'round-robin' | 'random' | 'least-outstanding' | 'latency' | Picker<T>;

@@ -1,8 +1,13 @@
-import { asyncScheduler as scheduler, Observable, type OperatorFunction } from 'rxjs';
+import {
+  asyncScheduler as scheduler,
+  Observable,
+  type OperatorFunction,
+  type Subscription,
+} from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { NoEndpointError } from '../errors/NoEndpointError';
-import { createPicker } from './createPicker';
-import type { Strategy } from './Strategy';
+import { Balancer } from './Balancer';
+import type { BalancerOptions } from './BalancerOptions';
 
 /** A value and the endpoint it goes to. */
 export interface WithEndpoint<T> {
@@ -10,13 +15,14 @@ export interface WithEndpoint<T> {
   readonly endpoint: Endpoint;
 }
 
-/** Options of {@link withEndpoint}. */
-export interface WithEndpointOptions<T> {
-  /**
-   * How to choose among the endpoints.
-   * @default 'round-robin'
-   */
-  readonly strategy?: Strategy<T>;
+/**
+ * Options of {@link withEndpoint}: how to pick (a {@link BalancerOptions} subset, used when it is given
+ * a list rather than a balancer), and how long a value may wait.
+ */
+export interface WithEndpointOptions<T> extends Pick<
+  BalancerOptions<T>,
+  'strategy' | 'zone' | 'outlier' | 'latency' | 'logger'
+> {
   /**
    * How long, in milliseconds, a value may wait for an endpoint while the list is empty before the
    * stream errors with a `NoEndpointError`. Without it, values wait as long as it takes.
@@ -25,14 +31,16 @@ export interface WithEndpointOptions<T> {
 }
 
 /**
- * Pairs each value of the source with an endpoint picked from the latest list of `endpoints$`:
- * `source.pipe(withEndpoint(registry.endpoints$('api')))` emits `{ value, endpoint }`.
+ * Pairs each value of the source with an endpoint picked from the latest list:
+ * `source.pipe(withEndpoint(registry.endpoints$('api')))` emits `{ value, endpoint }`. Give it a
+ * {@link Balancer} instead of a list to pick with what that balancer has learnt from its calls
+ * (ejections, latency); given a list, it makes a balancer of its own per subscription, which learns
+ * nothing (`withEndpoint` does not see the calls: `callEndpoint` does).
  *
  * - Values keep their order. While the list is empty they wait, in order, and go out as soon as an
  *   endpoint arrives; with `timeout`, a value that waits longer errors the stream instead.
  * - An endpoint is never picked once a list without it has been emitted.
- * - Each subscription subscribes to `endpoints$` (shared and replayed for `registry.endpoints$`) and keeps
- *   its own round-robin turn. It completes when the source completes and all waiting values went out.
+ * - It completes when the source completes and all waiting values went out.
  *
  * @example
  * ```ts
@@ -45,31 +53,46 @@ export interface WithEndpointOptions<T> {
  * ```
  */
 export function withEndpoint<T>(
-  endpoints$: Observable<readonly Endpoint[]>,
+  endpoints: Observable<readonly Endpoint[]> | Balancer<T>,
   options: WithEndpointOptions<T> = {},
 ): OperatorFunction<T, WithEndpoint<T>> {
   const { timeout } = options;
-  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-    throw new TypeError(`Expected timeout to be a number of milliseconds >= 0, got ${timeout}`);
+  if (
+    timeout !== undefined &&
+    !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout >= 0)
+  ) {
+    throw new TypeError(
+      `Expected \`timeout\` to be a number of milliseconds >= 0, got \`${String(timeout)}\` (${typeof timeout})`,
+    );
+  }
+  const shared = endpoints instanceof Balancer ? endpoints : undefined;
+  if (shared === undefined) {
+    // Fail at once on bad options, not at subscription.
+    new Balancer<T>(new Observable(), options).close();
   }
   return (source) =>
     new Observable<WithEndpoint<T>>((subscriber) => {
-      const pick = createPicker(options.strategy);
+      const balancer =
+        shared ?? new Balancer<T>(endpoints as Observable<readonly Endpoint[]>, options);
       const waiting: { value: T; since: number }[] = [];
-      let latest: readonly Endpoint[] = [];
       let listDone = false;
       let sourceDone = false;
-      let deadline: { unsubscribe(): void } | undefined;
+      // On RxJS's scheduler, so that marble tests run its timeout in virtual time.
+      let deadline: Subscription | undefined;
 
-      const send = (value: T): void => {
-        let endpoint: Endpoint;
+      const send = (value: T): boolean => {
+        let endpoint: Endpoint | undefined;
         try {
-          endpoint = pick(latest, value);
+          endpoint = balancer.pick(value);
         } catch (error) {
           subscriber.error(error);
-          return;
+          return true;
+        }
+        if (endpoint === undefined) {
+          return false;
         }
         subscriber.next({ value, endpoint });
+        return true;
       };
       const armDeadline = (): void => {
         deadline?.unsubscribe();
@@ -83,8 +106,12 @@ export function withEndpoint<T>(
         }
       };
       const drain = (): void => {
-        while (latest.length > 0 && waiting.length > 0 && !subscriber.closed) {
-          send((waiting.shift() as { value: T }).value);
+        while (
+          waiting.length > 0 &&
+          !subscriber.closed &&
+          send((waiting[0] as { value: T }).value)
+        ) {
+          waiting.shift();
         }
         armDeadline();
         if (waiting.length > 0 && listDone) {
@@ -98,11 +125,8 @@ export function withEndpoint<T>(
 
       // The list first: a replayed list is then in hand before the first value.
       subscriber.add(
-        endpoints$.subscribe({
-          next: (list) => {
-            latest = list;
-            drain();
-          },
+        balancer.list$.subscribe({
+          next: () => drain(),
           error: (error: unknown) => subscriber.error(error),
           complete: () => {
             listDone = true;
@@ -113,12 +137,10 @@ export function withEndpoint<T>(
       subscriber.add(
         source.subscribe({
           next: (value) => {
-            if (waiting.length === 0 && latest.length > 0) {
-              send(value);
-              return;
+            if (waiting.length > 0 || !send(value)) {
+              waiting.push({ value, since: scheduler.now() });
+              drain();
             }
-            waiting.push({ value, since: scheduler.now() });
-            drain();
           },
           error: (error: unknown) => subscriber.error(error),
           complete: () => {
@@ -127,6 +149,11 @@ export function withEndpoint<T>(
           },
         }),
       );
-      return () => deadline?.unsubscribe();
+      return () => {
+        deadline?.unsubscribe();
+        if (shared === undefined) {
+          balancer.close();
+        }
+      };
     });
 }

@@ -145,7 +145,7 @@ describe('withEndpoint', () => {
 
   it('rejects a bad timeout', () => {
     expect(() => withEndpoint(of([a]), { timeout: -1 })).toThrow(
-      'Expected timeout to be a number of milliseconds >= 0, got -1',
+      'Expected `timeout` to be a number of milliseconds >= 0, got `-1` (number)',
     );
   });
 });

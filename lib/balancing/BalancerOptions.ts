@@ -1,0 +1,182 @@
+import type { Logger } from 'winston';
+import type { RetryBudgetOptions } from './RetryBudget';
+import type { Strategy } from './Strategy';
+
+/** Options of a {@link Balancer} (and of `callEndpoint`, which makes one when given a list). */
+export interface BalancerOptions<T = undefined> {
+  /**
+   * How to choose among the endpoints that may be picked.
+   * @default 'round-robin'
+   */
+  readonly strategy?: Strategy<T>;
+  /**
+   * How many times a call that failed in a retryable way is tried again, each time on an endpoint it
+   * has not tried.
+   * @default 2
+   */
+  readonly retries?: number;
+  /**
+   * Whether a failure may be retried on another endpoint.
+   * @default isRetryableError (refused, reset or timed out before an answer; gRPC UNAVAILABLE)
+   */
+  readonly retryable?: (error: unknown) => boolean;
+  /**
+   * Retries may add at most `percent` % (plus `minPerSecond`) to the calls of the last `windowMs`;
+   * `false` for no budget.
+   * @default { percent: 20, minPerSecond: 10, windowMs: 10000 }
+   */
+  readonly retryBudget?: RetryBudgetOptions | false;
+  /**
+   * Outlier ejection: after `consecutiveFailures` failures in a row (at once for a refused connection),
+   * an endpoint is not picked for `baseEjectionMs`, doubling with each ejection up to `maxEjectionMs`,
+   * then gets one trial call; never more than `maxEjectionPercent` % of the list is ejected. `false`
+   * turns it off.
+   * @default { consecutiveFailures: 3, baseEjectionMs: 2000, maxEjectionMs: 60000, maxEjectionPercent: 50 }
+   */
+  readonly outlier?: OutlierOptions | false;
+  /**
+   * The `'latency'` strategy's peak-EWMA: its time constant, and the latency assumed of an endpoint
+   * not measured yet.
+   * @default { decayMs: 10000, defaultMs: 5 }
+   */
+  readonly latency?: { readonly decayMs?: number; readonly defaultMs?: number };
+  /**
+   * Prefer endpoints whose `metadata.zone` is this, while at least half of them (and one) may be
+   * picked; otherwise spill over to every endpoint.
+   */
+  readonly zone?: string;
+  /**
+   * How long, in milliseconds, a call waits for an endpoint while there is none (`NoEndpointError`
+   * after it). Without it, a call waits as long as it takes (or until its signal aborts).
+   */
+  readonly timeout?: number;
+  /** Where ejections, readmissions and bad weights are logged. By default, gsr's stderr logger. */
+  readonly logger?: Logger;
+}
+
+/** See {@link BalancerOptions.outlier}. */
+export interface OutlierOptions {
+  /** @default 3 */
+  readonly consecutiveFailures?: number;
+  /** @default 2000 */
+  readonly baseEjectionMs?: number;
+  /** @default 60000 */
+  readonly maxEjectionMs?: number;
+  /** @default 50 */
+  readonly maxEjectionPercent?: number;
+}
+
+/** What one call may set for itself. */
+export interface CallOptions<T = undefined> {
+  /** Aborts the call: the attempt in flight gets the signal, and no retry follows. */
+  readonly signal?: AbortSignal;
+  /** The value the strategy picks for (a custom picker's second argument). */
+  readonly value?: T;
+  /** Overrides {@link BalancerOptions.retries} for this call. */
+  readonly retries?: number;
+  /** Overrides {@link BalancerOptions.retryable} for this call. */
+  readonly retryable?: (error: unknown) => boolean;
+}
+
+/** An outcome reported with `balancer.report`, for calls made without `balancer.call`. */
+export type Outcome =
+  | { readonly ok: true; readonly latencyMs?: number }
+  | { readonly ok: false; readonly latencyMs?: number; readonly error?: unknown };
+
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** p-queue's style: what was expected of which option, and what came. */
+function expected(option: string, what: string, value: unknown): TypeError {
+  const shown = typeof value === 'string' ? `'${value.slice(0, 60)}'` : String(value);
+  return new TypeError(`Expected \`${option}\` to be ${what}, got \`${shown}\` (${typeof value})`);
+}
+
+function check(value: unknown, option: string, what: string, ok: (n: number) => boolean): void {
+  if (value !== undefined && (typeof value !== 'number' || !ok(value))) {
+    throw expected(option, what, value);
+  }
+}
+
+const wholeAtLeast = (min: number) => (n: number) => Number.isSafeInteger(n) && n >= min;
+const positiveMs = (n: number) => Number.isFinite(n) && n > 0 && n <= LONGEST_TIMER_MS;
+const percentage = (n: number) => Number.isFinite(n) && n >= 0 && n <= 100;
+
+/**
+ * Checks options given in code, before anything is built.
+ * @throws TypeError naming the option, what was expected and the value.
+ * @internal
+ */
+export function validateBalancerOptions(options: {
+  readonly retries?: unknown;
+  readonly timeout?: unknown;
+  readonly retryable?: unknown;
+  readonly zone?: unknown;
+  readonly retryBudget?: { readonly [K in keyof RetryBudgetOptions]?: unknown } | false;
+  readonly outlier?: { readonly [K in keyof OutlierOptions]?: unknown } | false;
+  readonly latency?: { readonly decayMs?: unknown; readonly defaultMs?: unknown };
+}): void {
+  check(options.retries, 'retries', 'a whole number >= 0', wholeAtLeast(0));
+  check(
+    options.timeout,
+    'timeout',
+    'a number of milliseconds >= 0',
+    (n) => Number.isFinite(n) && n >= 0,
+  );
+  for (const [name, fn] of [['retryable', options.retryable]] as const) {
+    if (fn !== undefined && typeof fn !== 'function') {
+      throw expected(name, 'a function', fn);
+    }
+  }
+  if (options.zone !== undefined && (typeof options.zone !== 'string' || options.zone === '')) {
+    throw expected('zone', 'a non-empty string', options.zone);
+  }
+  const { retryBudget, outlier, latency } = options;
+  for (const [name, group] of Object.entries({ retryBudget, outlier, latency }) as [
+    string,
+    unknown,
+  ][]) {
+    if (group !== undefined && group !== false && (typeof group !== 'object' || group === null)) {
+      throw expected(name, 'an object of options', group);
+    }
+  }
+  if (retryBudget !== undefined && retryBudget !== false) {
+    check(retryBudget.percent, 'retryBudget.percent', 'a percentage from 0 to 100', percentage);
+    check(
+      retryBudget.minPerSecond,
+      'retryBudget.minPerSecond',
+      'a number >= 0',
+      (n) => Number.isFinite(n) && n >= 0,
+    );
+    check(retryBudget.windowMs, 'retryBudget.windowMs', 'a number of milliseconds > 0', positiveMs);
+  }
+  if (outlier !== undefined && outlier !== false) {
+    check(
+      outlier.consecutiveFailures,
+      'outlier.consecutiveFailures',
+      'a whole number >= 1',
+      wholeAtLeast(1),
+    );
+    check(
+      outlier.baseEjectionMs,
+      'outlier.baseEjectionMs',
+      'a number of milliseconds > 0',
+      positiveMs,
+    );
+    check(
+      outlier.maxEjectionMs,
+      'outlier.maxEjectionMs',
+      'a number of milliseconds > 0',
+      positiveMs,
+    );
+    check(
+      outlier.maxEjectionPercent,
+      'outlier.maxEjectionPercent',
+      'a percentage from 0 to 100',
+      percentage,
+    );
+  }
+  if (latency !== undefined) {
+    check(latency.decayMs, 'latency.decayMs', 'a number of milliseconds > 0', positiveMs);
+    check(latency.defaultMs, 'latency.defaultMs', 'a number of milliseconds > 0', positiveMs);
+  }
+}

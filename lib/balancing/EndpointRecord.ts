@@ -1,0 +1,155 @@
+import type { Endpoint } from '../endpoint/Endpoint';
+
+/** How outlier ejection works; see {@link BalancerOptions.outlier}. @internal */
+export interface OutlierPolicy {
+  readonly consecutiveFailures: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+}
+
+/** How latency is learnt; see {@link BalancerOptions.latency}. @internal */
+export interface LatencyPolicy {
+  /** The peak-EWMA's time constant: how fast a past latency fades. */
+  readonly decayMs: number;
+  /** What an endpoint not measured yet is assumed to take. */
+  readonly defaultMs: number;
+}
+
+/**
+ * What a balancer knows of one endpoint from the calls it made: calls in flight, outcomes, a peak-EWMA
+ * of latency (a slower answer counts at once; a faster one pulls it down over `decayMs`, as Finagle and
+ * linkerd do), and its ejection: after too many failures in a row (or a refused connection) it is not
+ * picked until `ejectedUntil`, an interval that doubles with each ejection up to a cap; then it is on
+ * probation: one trial call at a time, whose success readmits it and whose failure ejects it again.
+ * Every method takes the time, so that the state machine is pure.
+ * @internal
+ */
+export class EndpointRecord {
+  endpoint: Endpoint;
+  readonly weight: number;
+  inFlight = 0;
+  successes = 0;
+  failures = 0;
+  consecutiveFailures = 0;
+  /** Peak-EWMA latency, ms; `undefined` until measured. */
+  #latency: number | undefined;
+  #latencyAt = 0;
+  /** How many times in a row it was ejected (the next interval doubles with it). */
+  ejections = 0;
+  /** While ejected: until when. */
+  ejectedUntil: number | undefined;
+  /** Whether its probation trial is in flight. */
+  trial = false;
+
+  constructor(endpoint: Endpoint, weight: number) {
+    this.endpoint = endpoint;
+    this.weight = weight;
+  }
+
+  /** Whether it may be picked now (not ejected, and not waiting on its probation trial). */
+  eligible(now: number): boolean {
+    return this.ejectedUntil === undefined || (now >= this.ejectedUntil && !this.trial);
+  }
+
+  /** Whether it is ejected (its interval not over yet, or on probation). */
+  isEjected(): boolean {
+    return this.ejectedUntil !== undefined;
+  }
+
+  /** A call starts on it. */
+  started(now: number): void {
+    this.inFlight += 1;
+    if (this.ejectedUntil !== undefined && now >= this.ejectedUntil) {
+      this.trial = true;
+    }
+  }
+
+  /** A call on it was abandoned by its caller: neither a success nor a failure. */
+  abandoned(): void {
+    this.inFlight -= 1;
+    this.trial = false;
+  }
+
+  /** A call on it succeeded, after `latencyMs`; `inFlight` says whether {@link started} counted it. */
+  succeeded(
+    now: number,
+    latencyMs: number | undefined,
+    inFlight: boolean,
+    latency: LatencyPolicy,
+  ): void {
+    if (inFlight) {
+      this.inFlight -= 1;
+    }
+    this.successes += 1;
+    this.consecutiveFailures = 0;
+    if (latencyMs !== undefined) {
+      this.#sample(now, latencyMs, latency);
+    }
+    if (this.ejectedUntil !== undefined && now >= this.ejectedUntil) {
+      this.ejectedUntil = undefined; // Probation passed: readmitted.
+      this.ejections = 0;
+    }
+    this.trial = false;
+  }
+
+  /**
+   * A call on it failed. Returns whether the endpoint should now be ejected: after
+   * `consecutiveFailures` in a row, at once for a refused connection, and again when a probation trial
+   * fails; the caller decides (no more than a share of the list may be ejected) and calls {@link eject}.
+   */
+  failed(
+    now: number,
+    latencyMs: number | undefined,
+    inFlight: boolean,
+    refused: boolean,
+    policy: OutlierPolicy,
+    latency: LatencyPolicy,
+  ): boolean {
+    if (inFlight) {
+      this.inFlight -= 1;
+    }
+    this.failures += 1;
+    this.consecutiveFailures += 1;
+    if (latencyMs !== undefined) {
+      this.#sample(now, latencyMs, latency);
+    }
+    const onProbation = this.ejectedUntil !== undefined && now >= this.ejectedUntil;
+    this.trial = false;
+    return (
+      onProbation ||
+      (this.ejectedUntil === undefined &&
+        (refused || this.consecutiveFailures >= policy.consecutiveFailures))
+    );
+  }
+
+  /** Takes it out of the picks for its next interval: base × 2^(ejections so far), capped. */
+  eject(now: number, policy: OutlierPolicy): number {
+    const interval = Math.min(policy.baseEjectionMs * 2 ** this.ejections, policy.maxEjectionMs);
+    this.ejections += 1;
+    this.ejectedUntil = now + interval;
+    return interval;
+  }
+
+  /**
+   * The latency estimate now, ms: the peak-EWMA, decayed towards zero since its last sample (so that an
+   * endpoint avoided for being slow is tried again after a while, and measured afresh), or `undefined`
+   * if never measured.
+   */
+  latency(now: number, policy: LatencyPolicy): number | undefined {
+    return this.#latency === undefined
+      ? undefined
+      : this.#latency * Math.exp(-Math.max(0, now - this.#latencyAt) / policy.decayMs);
+  }
+
+  /** tower's PeakEwma: a sample above the estimate replaces it; below, it pulls it by recency. */
+  #sample(now: number, latencyMs: number, policy: LatencyPolicy): void {
+    const stored = this.#latency;
+    if (stored === undefined || latencyMs > stored) {
+      this.#latency = latencyMs;
+    } else {
+      const weight = Math.exp(-Math.max(0, now - this.#latencyAt) / policy.decayMs);
+      this.#latency = stored * weight + latencyMs * (1 - weight);
+    }
+    this.#latencyAt = now;
+  }
+}
