@@ -62,7 +62,7 @@ const NEVER = new AbortController().signal;
  * balancer.close();
  * ```
  */
-export class Balancer<T = undefined> {
+export class Balancer<T = unknown> {
   readonly #choose: Chooser<T>;
   readonly #retries: number;
   readonly #retryable: (error: unknown) => boolean;
@@ -175,6 +175,7 @@ export class Balancer<T = undefined> {
     const tried = new Set<EndpointRecord>();
     for (;;) {
       const record = await this.#next(options.value as T, tried, signal);
+      signal?.throwIfAborted();
       tried.add(record);
       const started = performance.now();
       record.started(Date.now());

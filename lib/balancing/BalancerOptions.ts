@@ -3,7 +3,7 @@ import type { RetryBudgetOptions } from './RetryBudget';
 import type { Strategy } from './Strategy';
 
 /** Options of a {@link Balancer} (and of `callEndpoint`, which makes one when given a list). */
-export interface BalancerOptions<T = undefined> {
+export interface BalancerOptions<T = unknown> {
   /**
    * How to choose among the endpoints that may be picked.
    * @default 'round-robin'
@@ -67,7 +67,7 @@ export interface OutlierOptions {
 }
 
 /** What one call may set for itself. */
-export interface CallOptions<T = undefined> {
+export interface CallOptions<T = unknown> {
   /** Aborts the call: the attempt in flight gets the signal, and no retry follows. */
   readonly signal?: AbortSignal;
   /** The value the strategy picks for (a custom picker's second argument). */
