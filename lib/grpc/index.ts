@@ -7,3 +7,4 @@ export {
   type GrpcResolver,
   type GrpcResolverOptions,
 } from './installGrpcResolver';
+export { grpcServiceConfig, type GrpcOutlierDetection } from './grpcServiceConfig';
