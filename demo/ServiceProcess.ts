@@ -28,6 +28,11 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => this.#child.once('exit', (code) => resolve(code)));
   }
 
+  /** Sends `signal`, for the process to act on while it runs (SIGUSR2: the demo's "be slow"). */
+  send(signal: 'SIGUSR2'): void {
+    this.#child.kill(signal);
+  }
+
   /** Sends `signal` and waits for the process to exit; resolves with its exit code. */
   async signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<number | null> {
     this.#child.kill(signal);

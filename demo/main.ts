@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: the Go gsr README's scenario, live. Three services, `web`, `data-access` and
  * `background`, each a real HTTP server process that registers itself; `web` load-balances requests over
- * the live `data-access` instances it discovers. The demo scales `data-access` up, kills one instance
- * hard and stops another gracefully, and prints every change of the registry and which instance served
+ * the live `data-access` instances it discovers, through a `Balancer` that learns from each request. The
+ * demo scales `data-access` up, kills one instance hard (no request fails: the balancer retries and
+ * ejects it), makes one slow (the latency strategy moves traffic away) and stops another gracefully, and
+ * prints every change of the registry and which instance served
  * each request. It checks that each step happened, stops everything it started, and exits 0.
  *
  * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. `--fast` shortens the pauses.
@@ -16,8 +18,23 @@ import { ServiceProcess } from './ServiceProcess';
 const fast = process.argv.includes('--fast');
 const pause = (ms: number) => sleep(fast ? ms / 2 : ms);
 const started = Date.now();
+/** Everything printed, for the checks: what web said about its requests. */
+const lines: string[] = [];
 const print = (line: string): void => {
+  lines.push(line);
   console.log(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s ${line}`);
+};
+/** Which instance served each of web's requests printed since line `from` (`FAILED` for a failure). */
+const servedSince = (from: number): string[] =>
+  lines
+    .slice(from)
+    .map((line) => /^\[web-1\] request \d+: (?:served by (\S+)|(FAILED))/.exec(line))
+    .flatMap((match) => (match === null ? [] : [match[1] ?? 'FAILED']));
+/** Throws unless `ok`: the demo checks that each step did what it says. */
+const check = (ok: boolean, what: string): void => {
+  if (!ok) {
+    throw new Error(`the demo expected ${what}, and it did not happen`);
+  }
 };
 const step = (line: string): void => print(`== ${line}`);
 
@@ -51,8 +68,9 @@ async function main(): Promise<void> {
   try {
     step('starting background, data-access-1, data-access-2 and web');
     launch('background', 'background-1');
-    const first = launch('data-access', 'data-access-1');
-    const second = launch('data-access', 'data-access-2');
+    const instances = new Map<string, ServiceProcess>();
+    instances.set('data-access-1', launch('data-access', 'data-access-1'));
+    instances.set('data-access-2', launch('data-access', 'data-access-2'));
     launch('web', 'web-1', [String(fast ? 150 : 300)]);
     await view.until('data-access', (l) => l.length === 2, 20_000, 'two data-access instances');
     await view.until('web', (l) => l.length === 1, 20_000, 'web to register');
@@ -60,35 +78,67 @@ async function main(): Promise<void> {
     await pause(2500);
 
     step('scaling data-access up: starting data-access-3');
-    launch('data-access', 'data-access-3');
+    const beforeScaling = lines.length;
+    instances.set('data-access-3', launch('data-access', 'data-access-3'));
     await view.until('data-access', holds('data-access-3'), 20_000, 'data-access-3 to register');
     await pause(2500);
 
+    // The instance web leans on most right now (its latency strategy prefers the fastest): the one
+    // whose crash web would feel first.
+    const recent = servedSince(beforeScaling);
+    const [victim, slowOne, stopOne] = [...instances.keys()].sort(
+      (a, b) => recent.filter((s) => s === b).length - recent.filter((s) => s === a).length,
+    ) as [string, string, string];
     step(
-      `killing data-access-1 hard (SIGKILL): it cannot deregister, so its endpoint stays until the lease expires (${leaseSeconds}s)`,
+      `killing ${victim}, the instance web uses most, hard (SIGKILL): its endpoint stays in etcd until the lease expires (${leaseSeconds}s), but web's balancer retries a refused request elsewhere and ejects it at once`,
     );
     const killedAt = Date.now();
-    await first.signal('SIGKILL');
+    const beforeKill = lines.length;
+    await instances.get(victim)?.signal('SIGKILL');
     await view.until(
       'data-access',
-      (l) => !holds('data-access-1')(l),
+      (l) => !holds(victim)(l),
       (leaseSeconds + 5) * 1000,
-      'data-access-1 to disappear after its lease expired',
+      `${victim} to disappear after its lease expired`,
     );
-    step(`data-access-1 is gone, ${((Date.now() - killedAt) / 1000).toFixed(1)}s after SIGKILL`);
+    const duringKill = servedSince(beforeKill);
+    step(
+      `${victim} is gone, ${((Date.now() - killedAt) / 1000).toFixed(1)}s after SIGKILL; meanwhile web served ${duringKill.length} requests, ${duringKill.filter((s) => s === 'FAILED').length} failed`,
+    );
+    check(
+      duringKill.length > 0 && !duringKill.includes('FAILED'),
+      'no failed request after the kill',
+    );
+    check(
+      lines.slice(beforeKill).some((line) => line.includes('balancer: ejected')),
+      `web to eject ${victim}`,
+    );
     await pause(2000);
 
-    step('stopping data-access-2 gracefully (SIGTERM): it deregisters before it exits');
+    step(`making ${slowOne} slow (20x): web's latency strategy moves its requests to ${stopOne}`);
+    const beforeSlow = lines.length;
+    instances.get(slowOne)?.send('SIGUSR2');
+    await pause(4000);
+    // Once it measured the slow answers, the balancer stops picking it (bar a rare probe).
+    const whileSlow = servedSince(beforeSlow).slice(3);
+    const slowShare = whileSlow.filter((s) => s === slowOne).length / whileSlow.length;
+    step(
+      `while ${slowOne} was slow, it served ${Math.round(slowShare * 100)}% of ${whileSlow.length} requests; ${stopOne} the rest`,
+    );
+    check(whileSlow.length > 0 && slowShare <= 0.2, 'the slow instance to get at most a fifth');
+    await pause(1000);
+
+    step(`stopping ${stopOne} gracefully (SIGTERM): it deregisters before it exits`);
     const termAt = Date.now();
-    const code = await second.signal('SIGTERM');
+    const code = await instances.get(stopOne)?.signal('SIGTERM');
     await view.until(
       'data-access',
-      (l) => !holds('data-access-2')(l),
+      (l) => !holds(stopOne)(l),
       2000,
-      'data-access-2 to disappear at once',
+      `${stopOne} to disappear at once`,
     );
     step(
-      `data-access-2 exited with ${String(code)} and is gone, ${((Date.now() - termAt) / 1000).toFixed(1)}s after SIGTERM`,
+      `${stopOne} exited with ${String(code)} and is gone, ${((Date.now() - termAt) / 1000).toFixed(1)}s after SIGTERM; ${slowOne}, slow or not, serves alone`,
     );
     await pause(2000);
 

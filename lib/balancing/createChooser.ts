@@ -43,12 +43,13 @@ export function createChooser<T>(
     case 'least-outstanding':
       return powerOfTwo(random, (record) => (record.inFlight + 1) / record.weight);
     case 'latency':
-      return powerOfTwo(
-        random,
-        (record, now) =>
-          ((record.latency(now, latency) ?? latency.defaultMs) * (record.inFlight + 1)) /
-          record.weight,
-      );
+      return powerOfTwo(random, (record, now, other) => {
+        // An endpoint not measured yet is taken to be as fast as the one it is compared with, so that
+        // a new endpoint gets its share of trials (calls in flight still keep a burst off it).
+        const rtt =
+          record.latency(now, latency) ?? other.latency(now, latency) ?? latency.defaultMs;
+        return (rtt * (record.inFlight + 1)) / record.weight;
+      });
     default:
       throw new TypeError(
         `Expected \`strategy\` to be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')} or a function, got \`${String(strategy)}\` (${typeof strategy})`,
@@ -106,7 +107,7 @@ function weightedRandom(records: readonly EndpointRecord[], random: () => number
 /** The power of two choices: two records at random (by weight), the cheaper of them. */
 function powerOfTwo<T>(
   random: () => number,
-  cost: (record: EndpointRecord, now: number) => number,
+  cost: (record: EndpointRecord, now: number, other: EndpointRecord) => number,
 ): Chooser<T> {
   return (records, _value, now) => {
     if (records.length === 1) {
@@ -120,8 +121,8 @@ function powerOfTwo<T>(
     if (b === a) {
       b = records[(records.indexOf(a) + 1) % records.length] as EndpointRecord;
     }
-    const costA = cost(a, now);
-    const costB = cost(b, now);
+    const costA = cost(a, now, b);
+    const costB = cost(b, now, a);
     return costA < costB ? a : costB < costA ? b : random() < 0.5 ? a : b;
   };
 }

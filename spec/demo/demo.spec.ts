@@ -23,8 +23,17 @@ describe('npm run demo (fast)', () => {
     expect(out).toMatch(/served by data-access-2/);
     expect(out).toMatch(/served by data-access-3/);
     // ...the killed instance went away only after its lease expired, the stopped one at once.
-    expect(out).toMatch(/data-access-1 is gone, \d+\.\ds after SIGKILL/);
-    expect(out).toMatch(/data-access-2 exited with 0 and is gone, 0\.\ds after SIGTERM/);
+    expect(out).toMatch(/data-access-\d is gone, \d+\.\ds after SIGKILL/);
+    // ...meanwhile web's balancer lost no request: it retried elsewhere and ejected the dead one...
+    expect(out).toMatch(/meanwhile web served [1-9]\d* requests, 0 failed/);
+    expect(out).toMatch(
+      /\[web-1\] balancer: ejected 127\.0\.0\.1:\d+ for \d+ms: it refused a connection/,
+    );
+    expect(out).not.toContain('FAILED');
+    // ...and moved its requests away from the instance made slow.
+    const slowShare = Number(/while data-access-\d was slow, it served (\d+)%/.exec(out)?.[1]);
+    expect(slowShare).toBeLessThanOrEqual(20);
+    expect(out).toMatch(/data-access-\d exited with 0 and is gone, 0\.\ds after SIGTERM/);
     expect(out).toContain('== done: every service deregistered');
   });
 
