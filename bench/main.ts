@@ -19,6 +19,7 @@ import { EtcdCluster } from '../lib/testing';
 import { rows, table, type Row } from './report';
 import type { Measurement, Scenario, Side, Sizes } from './Scenario';
 import { churn, largeService } from './scenarios/largeService';
+import { crash, overhead, slow } from './scenarios/balancing';
 import { hugeService } from './scenarios/hugeService';
 import { idle } from './scenarios/idle';
 import { manyServices } from './scenarios/manyServices';
@@ -66,6 +67,9 @@ const SCENARIOS: readonly Scenario[] = [
   released,
   idle,
   hugeService,
+  crash,
+  slow,
+  overhead,
 ];
 
 async function main(): Promise<void> {

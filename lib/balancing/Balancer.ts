@@ -27,9 +27,6 @@ import type { EndpointStats } from './EndpointStats';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
 import { RetryBudget } from './RetryBudget';
 
-/** A signal that never aborts, for calls made without one. */
-const NEVER = new AbortController().signal;
-
 /**
  * Spreads work over a live endpoint list and learns from every call's outcome which endpoints answer,
  * and how fast, while the list itself still comes from etcd:
@@ -174,13 +171,18 @@ export class Balancer<T = unknown> {
     const attempts: Attempt[] = [];
     const tried = new Set<EndpointRecord>();
     for (;;) {
-      const record = await this.#next(options.value as T, tried, signal);
+      // Picked and counted in flight in the same tick: calls started together must see each other.
+      const record =
+        this.#pickNow(options.value as T, tried) ??
+        (await this.#whenPicked(options.value as T, tried, signal));
       signal?.throwIfAborted();
       tried.add(record);
       const started = performance.now();
       record.started(Date.now());
       try {
-        const result = await fn(record.endpoint, signal ?? NEVER);
+        // A signal of its own when the caller gave none: a shared one would collect the listeners that
+        // each call's fetch adds to it.
+        const result = await fn(record.endpoint, signal ?? new AbortController().signal);
         this.#succeeded(record, performance.now() - started, true);
         return result;
       } catch (error) {
@@ -330,8 +332,12 @@ export class Balancer<T = unknown> {
     tried: ReadonlySet<EndpointRecord> | undefined,
   ): readonly EndpointRecord[] {
     const pool =
-      tried === undefined ? this.#pool : this.#pool.filter((record) => !tried.has(record));
-    let eligible = pool.filter((record) => record.eligible(now));
+      tried === undefined || tried.size === 0
+        ? this.#pool
+        : this.#pool.filter((record) => !tried.has(record));
+    let eligible = pool.every((record) => record.ejectedUntil === undefined)
+      ? pool // The common case, without a copy.
+      : pool.filter((record) => record.eligible(now));
     if (this.#zone !== undefined) {
       const zone = this.#zone;
       const inZone = (record: EndpointRecord) => record.endpoint.metadata?.zone === zone;
@@ -343,17 +349,19 @@ export class Balancer<T = unknown> {
     return eligible.length > 0 ? eligible : pool;
   }
 
-  /** The record for the next attempt: picked now, or once the list has one. */
-  #next(
+  /** A record for the next attempt, if one may be picked now. */
+  #pickNow(value: T, tried: ReadonlySet<EndpointRecord>): EndpointRecord | undefined {
+    const now = Date.now();
+    const candidates = this.#candidates(now, tried);
+    return candidates.length > 0 ? this.#choose(candidates, value, now) : undefined;
+  }
+
+  /** A record for the next attempt, once the list has one (up to the timeout, or an abort). */
+  #whenPicked(
     value: T,
     tried: ReadonlySet<EndpointRecord>,
     signal: AbortSignal | undefined,
   ): Promise<EndpointRecord> {
-    const now = Date.now();
-    const candidates = this.#candidates(now, tried);
-    if (candidates.length > 0) {
-      return Promise.resolve(this.#choose(candidates, value, now));
-    }
     const since = Date.now();
     return new Promise((resolve, reject) => {
       let timeout: NodeJS.Timeout | undefined;

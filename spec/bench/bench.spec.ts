@@ -30,6 +30,9 @@ describe('npm run bench -- --quick', () => {
       'idle: other requests per minute',
       'huge-service: time to the first list',
       'huge-service: one change to 100 subscribers, p50',
+      'crash: calls that failed for the user',
+      'slow: client p99',
+      'overhead: one call, p50',
     ]) {
       expect(run.stdout).toContain(row);
     }
@@ -49,6 +52,9 @@ describe('npm run bench -- --quick', () => {
       'released',
       'idle',
       'huge-service',
+      'crash',
+      'slow',
+      'overhead',
     ]);
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
       expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);
