@@ -13,6 +13,8 @@ import { NoEndpointError } from '../errors/NoEndpointError';
 import { showValue } from '../errors/showValue';
 import { defaultLogger } from '../logging/defaultLogger';
 import { OnceLog } from '../logging/OnceLog';
+import { BalancerMetrics } from '../metrics/BalancerMetrics';
+import { gsrMeter } from '../metrics/instruments';
 import { escapeText } from '../text/escapeText';
 import { type Attempt, recordAttempts } from './attemptsOf';
 import {
@@ -69,6 +71,7 @@ export class Balancer<T = unknown> {
   readonly #zone: string | undefined;
   readonly #timeout: number | undefined;
   readonly #logger: Logger;
+  readonly #metrics: BalancerMetrics;
   readonly #warnings: OnceLog;
   /** Every endpoint of the latest list, by address. */
   #records = new Map<string, EndpointRecord>();
@@ -98,6 +101,7 @@ export class Balancer<T = unknown> {
     this.#zone = options.zone;
     this.#timeout = options.timeout;
     this.#logger = options.logger ?? defaultLogger();
+    this.#metrics = new BalancerMetrics(gsrMeter(options.meterProvider));
     this.#warnings = new OnceLog(this.#logger);
     this.#subscription = endpoints$.subscribe({
       next: (list) => this.#update(list),
@@ -202,6 +206,7 @@ export class Balancer<T = unknown> {
           recordAttempts(error, attempts);
           throw error;
         }
+        this.#metrics.retried(record.endpoint);
       }
     }
   }
@@ -405,6 +410,7 @@ export class Balancer<T = unknown> {
   #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {
     const wasEjected = record.isEjected();
     record.succeeded(Date.now(), latencyMs, inFlight, this.#latency);
+    this.#metrics.called(record.endpoint, true);
     if (wasEjected && !record.isEjected()) {
       this.#logger.info(`balancer: ${record.endpoint.address} answered its trial call: readmitted`);
     }
@@ -419,6 +425,7 @@ export class Balancer<T = unknown> {
     const now = Date.now();
     const outlier = this.#outlier;
     const refused = isConnectionRefused(error);
+    this.#metrics.called(record.endpoint, false);
     const eject = record.failed(
       now,
       latencyMs,
@@ -436,6 +443,7 @@ export class Balancer<T = unknown> {
       return; // Enough of the list is out already (maxEjectionPercent).
     }
     const interval = record.eject(now, outlier);
+    this.#metrics.ejected(record.endpoint);
     const why = refused
       ? 'refused a connection'
       : `failed ${record.consecutiveFailures} time(s) in a row`;

@@ -1,3 +1,4 @@
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { RetryBudgetOptions } from './RetryBudget';
 import type { Strategy } from './Strategy';
@@ -52,6 +53,11 @@ export interface BalancerOptions<T = unknown> {
   readonly timeout?: number;
   /** Where ejections, readmissions and bad weights are logged. By default, gsr's stderr logger. */
   readonly logger?: Logger;
+  /**
+   * Where the balancer's OpenTelemetry instruments (`gsr.balancer.*`) are made.
+   * @default the global provider, `metrics.getMeterProvider()`: no-op until an SDK registers one
+   */
+  readonly meterProvider?: MeterProvider;
 }
 
 /** See {@link BalancerOptions.outlier}. */

@@ -111,9 +111,22 @@ export class Discovery implements LiveListOwner {
     return names.snapshot();
   }
 
+  /** Each watched service whose list has a value, with its number of endpoints: for metrics. */
+  *endpointCounts(): Iterable<readonly [string, number]> {
+    for (const list of this.#lists.values()) {
+      const { state } = list;
+      if (state instanceof EndpointList && list.value !== undefined) {
+        yield [state.service, state.size];
+      }
+    }
+  }
+
   released(list: LiveList<unknown>): void {
     if (this.#lists.get(list.prefix) === list) {
       this.#lists.delete(list.prefix);
+      if (list.state instanceof EndpointList) {
+        this.context.metrics.watchedServices.add(-1);
+      }
     }
   }
 
@@ -124,8 +137,12 @@ export class Discovery implements LiveListOwner {
     }
     let list = this.#lists.get(prefix) as LiveList<T> | undefined;
     if (list === undefined) {
-      list = new LiveList(this, prefix, createState());
+      const state = createState();
+      list = new LiveList(this, prefix, state);
       this.#lists.set(prefix, list);
+      if (state instanceof EndpointList) {
+        this.context.metrics.watchedServices.add(1);
+      }
     }
     return list.add(subscriber);
   }

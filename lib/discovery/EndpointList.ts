@@ -44,6 +44,11 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     this.#ids = layout.idIsAddress ? undefined : [];
   }
 
+  /** The service whose endpoints these are. */
+  get service(): string {
+    return this.#service;
+  }
+
   /** How many endpoints the list holds. */
   get size(): number {
     return this.#endpoints.length;

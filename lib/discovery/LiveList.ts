@@ -16,6 +16,10 @@ export interface LiveListOwner {
 
 const ignore = (): void => undefined;
 
+/** Why a prefix was read again in full, as metrics record it. */
+const CANCELLED = Object.freeze({ 'gsr.reason': 'cancelled' });
+const WENT_BACK = Object.freeze({ 'gsr.reason': 'revision_went_back' });
+
 /**
  * One watched prefix, shared by every subscriber: its subscribers, the state folded from etcd, the value
  * last emitted, the etcd watch and the grace timer, in one object, the way RxJS builds `share` (instead
@@ -57,6 +61,7 @@ export class LiveList<T> {
     this.#owner = owner;
     this.prefix = prefix;
     this.#state = state;
+    owner.context.metrics.watchStarts.add(1);
     void this.#run();
   }
 
@@ -142,8 +147,11 @@ export class LiveList<T> {
   }
 
   async #run(): Promise<void> {
-    const { client } = this.#owner.context;
+    const { client, metrics } = this.#owner.context;
     try {
+      if (this.#revision !== undefined) {
+        metrics.watchResumes.add(1); // The first run has no revision: this is a broken watch.
+      }
       if (this.#revision === undefined) {
         const range = await client.getAll().prefix(this.prefix).exec();
         if (this.#ended) {
@@ -177,6 +185,7 @@ export class LiveList<T> {
           { cause: error, revision: this.#revision },
         );
         this.#revision = undefined;
+        this.#owner.context.metrics.watchRereads.add(1, CANCELLED);
         this.#retry(error, false);
       });
     } catch (error) {
@@ -195,6 +204,7 @@ export class LiveList<T> {
         { revision: this.#revision, etcdRevision: response.header.revision },
       );
       this.#revision = undefined;
+      this.#owner.context.metrics.watchRereads.add(1, WENT_BACK);
       this.#dropWatcher(true);
       void this.#run();
       return;

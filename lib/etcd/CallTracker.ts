@@ -1,7 +1,16 @@
 import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
+import type { RegistryMetrics } from '../metrics/RegistryMetrics';
+
+/** `OK` → `ok`, `DEADLINE_EXCEEDED` → `deadline_exceeded`: the outcomes of etcd requests in metrics. */
+const OUTCOMES = new Map(
+  Object.entries(status)
+    .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
+    .map(([name, code]) => [code, name.toLowerCase()]),
+);
 
 /**
- * Every gRPC call a registry's etcd3 client has open, so that closing the registry can end them.
+ * Every gRPC call a registry's etcd3 client has open, so that closing the registry can end them; and,
+ * since every request passes here, where their durations are measured.
  *
  * etcd3 closes its watch stream only once etcd answers the watches' cancellations, and half-closes its
  * lease keepalive stream; closing the client leaves open calls open. While etcd answers, they end in
@@ -11,14 +20,31 @@ import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
  */
 export class CallTracker {
   readonly #calls = new Set<InterceptingCall>();
+  readonly #metrics: RegistryMetrics;
+
+  constructor(metrics: RegistryMetrics) {
+    this.#metrics = metrics;
+  }
 
   /** A grpc-js client interceptor that records each call until it ends. */
   readonly interceptor: Interceptor = (options, nextCall) => {
+    const method = options.method_definition;
+    // A stream (watch, keepalive) lasts as long as it is needed: its duration says nothing.
+    const unary = !method.requestStream && !method.responseStream;
     const call: InterceptingCall = new InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
+        const started = performance.now();
         next(metadata, {
           onReceiveStatus: (received, nextStatus) => {
             this.#calls.delete(call);
+            if (unary) {
+              const operation = method.path.slice(method.path.lastIndexOf('/') + 1);
+              const outcome = OUTCOMES.get(received.code) ?? String(received.code);
+              this.#metrics.requestDuration.record(
+                (performance.now() - started) / 1000,
+                this.#metrics.requestAttributes(operation, outcome),
+              );
+            }
             nextStatus(received);
           },
         });

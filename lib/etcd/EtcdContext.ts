@@ -2,6 +2,7 @@ import { castGrpcError, EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import type { Logger } from 'winston';
 import { classifyEtcdError, type EtcdOperation } from './classifyEtcdError';
 import type { CallTracker } from './CallTracker';
+import type { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { ConnectionHealth } from './ConnectionHealth';
 
 /**
@@ -17,6 +18,7 @@ export class EtcdContext {
     calls: CallTracker,
     readonly logger: Logger,
     readonly health: ConnectionHealth,
+    readonly metrics: RegistryMetrics,
     /** The user gsr authenticates as, for error messages. */
     readonly username: string | undefined,
     /** Aborted when the registry closes: streams complete, retries stop. */

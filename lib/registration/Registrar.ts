@@ -84,6 +84,7 @@ export class Registrar {
         const record = this.#recordOf(key, valid);
         record.holders.push(holder);
         this.#live += 1;
+        this.#context.metrics.liveRegistrations.add(1);
         this.#converge(record);
         return () => {
           const index = record.holders.indexOf(holder);
@@ -92,6 +93,7 @@ export class Registrar {
           }
           record.holders.splice(index, 1);
           this.#live -= 1;
+          this.#context.metrics.liveRegistrations.add(-1);
           if (record.holders.length === 0) {
             record.abort.abort(); // A write still being retried is moot now.
           }
@@ -229,6 +231,10 @@ export class Registrar {
         }
         throw error;
       });
+    // Announced before, and now gone or on a lost lease: written again, not updated.
+    const rewrite =
+      (written === undefined || written.lease !== lease) &&
+      record.holders.some((holder) => holder.sent > 0);
     // Until etcd answers, the key may or may not hold this: removing it must then make sure.
     record.written = { value: wanted.value, lease, revision: undefined };
     try {
@@ -239,6 +245,9 @@ export class Registrar {
         abort.signal,
       );
       record.written = { value: wanted.value, lease, revision };
+      if (rewrite) {
+        this.#context.metrics.rewrites.add(1);
+      }
       if (this.#context.logger.isDebugEnabled()) {
         this.#context.logger.debug(`registered ${key} on lease ${lease}`);
       }

@@ -163,6 +163,7 @@ export class SharedLease {
         this.#busy = false;
         this.#id = id;
         this.#granting.succeeded();
+        this.#context.metrics.leaseGrants.add(1);
         const replacing = this.#lostAt !== undefined;
         if (this.#lostAt !== undefined) {
           logger.info(
@@ -269,6 +270,7 @@ export class SharedLease {
       return;
     }
     this.#lostAt = Date.now();
+    this.#context.metrics.leaseLosses.add(1);
     this.#context.logger.info(`lease ${lostId} lost; granting a new one`, { cause: error });
     this.#grant();
   }

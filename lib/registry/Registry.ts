@@ -12,6 +12,7 @@ import {
   takeUntil,
   timer,
 } from 'rxjs';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
@@ -30,6 +31,8 @@ import { waitForEtcd } from '../etcd/waitForEtcd';
 import { createKeyLayout } from '../keys/createKeyLayout';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { createLogger } from '../logging/createLogger';
+import { gsrMeter } from '../metrics/instruments';
+import { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
 
@@ -65,6 +68,11 @@ export interface ConnectOptions extends GsrOptions {
   readonly watchGracePeriodMs?: number;
   /** Gives up connecting when aborted: `connect()` rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Where gsr's OpenTelemetry instruments are made (see the README's Metrics section).
+   * @default the global provider, `metrics.getMeterProvider()`: no-op until an SDK registers one
+   */
+  readonly meterProvider?: MeterProvider;
 }
 
 /**
@@ -88,6 +96,8 @@ export class Registry {
   readonly #registrar: Registrar;
   readonly #pending = new PendingWork();
   readonly #closing: AbortController;
+  /** Stops reporting this registry's gauges. */
+  readonly #unobserve: () => void;
   #closed: Promise<void> | undefined;
 
   /**
@@ -121,6 +131,10 @@ export class Registry {
     this.#layout = layout;
     this.config = config;
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
+    this.#unobserve = context.metrics.observe({
+      endpointCounts: () => this.#discovery.endpointCounts(),
+      connected: () => context.health.connected,
+    });
     this.#registrar = new Registrar(
       context,
       layout,
@@ -195,7 +209,7 @@ export class Registry {
    * ```
    */
   static async connect(options: ConnectOptions = {}): Promise<Registry> {
-    const { logger, env, watchGracePeriodMs, signal, ...settings } = options;
+    const { logger, env, watchGracePeriodMs, signal, meterProvider, ...settings } = options;
     const gracePeriodMs = watchGracePeriodMs ?? DEFAULT_WATCH_GRACE_PERIOD_MS;
     if (!Number.isFinite(gracePeriodMs) || gracePeriodMs < 0 || gracePeriodMs > MAX_TIMER_MS) {
       throw new ConfigError([
@@ -209,7 +223,8 @@ export class Registry {
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
     const layout = createKeyLayout(config);
-    const calls = new CallTracker();
+    const metrics = new RegistryMetrics(gsrMeter(meterProvider));
+    const calls = new CallTracker(metrics);
     const client = createEtcdClient(config, calls);
     const closing = new AbortController();
     // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
@@ -221,6 +236,7 @@ export class Registry {
       calls,
       log,
       health,
+      metrics,
       config.etcdUsername,
       closing.signal,
     );
@@ -393,6 +409,7 @@ export class Registry {
     await this.#pending.drain();
     this.#context.health.close();
     this.#context.closeClient();
+    this.#unobserve();
     if (unconfirmed.length > 0) {
       const [first = '', ...others] = unconfirmed;
       const more = others.length === 0 ? '' : ` and ${others.length} more`;

@@ -1,0 +1,82 @@
+import type {
+  Attributes,
+  BatchObservableResult,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableGauge,
+  UpDownCounter,
+} from '@opentelemetry/api';
+import { instrument } from './instruments';
+
+/** What a registry's gauges read when the SDK collects. */
+export interface RegistryGauges {
+  /** Each watched service with the number of endpoints in its live list. */
+  endpointCounts(): Iterable<readonly [service: string, endpoints: number]>;
+  /** Whether etcd answers. */
+  connected(): boolean;
+}
+
+/**
+ * The instruments of one registry (see `INSTRUMENTS`). With no OpenTelemetry SDK installed they are the
+ * API's no-ops: recording costs a call that does nothing.
+ * @internal
+ */
+export class RegistryMetrics {
+  readonly watchedServices: UpDownCounter;
+  readonly watchStarts: Counter;
+  readonly watchResumes: Counter;
+  readonly watchRereads: Counter;
+  readonly liveRegistrations: UpDownCounter;
+  readonly rewrites: Counter;
+  readonly leaseGrants: Counter;
+  readonly leaseLosses: Counter;
+  readonly requestDuration: Histogram;
+  readonly #meter: Meter;
+  readonly #endpoints: ObservableGauge;
+  readonly #health: ObservableGauge;
+  /** One attributes object per distinct value: recording allocates nothing. */
+  readonly #attributes = new Map<string, Attributes>();
+
+  constructor(meter: Meter) {
+    this.#meter = meter;
+    this.watchedServices = instrument(meter, 'gsr.discovery.services');
+    this.watchStarts = instrument(meter, 'gsr.discovery.watch.starts');
+    this.watchResumes = instrument(meter, 'gsr.discovery.watch.resumes');
+    this.watchRereads = instrument(meter, 'gsr.discovery.watch.rereads');
+    this.liveRegistrations = instrument(meter, 'gsr.registration.live');
+    this.rewrites = instrument(meter, 'gsr.registration.rewrites');
+    this.leaseGrants = instrument(meter, 'gsr.lease.grants');
+    this.leaseLosses = instrument(meter, 'gsr.lease.losses');
+    this.requestDuration = instrument(meter, 'gsr.etcd.request.duration');
+    this.#endpoints = instrument(meter, 'gsr.discovery.endpoints');
+    this.#health = instrument(meter, 'gsr.etcd.health');
+  }
+
+  /** The attributes of an etcd request's duration: its gRPC method and outcome (`ok` or a status). */
+  requestAttributes(operation: string, outcome: string): Attributes {
+    const key = `${operation} ${outcome}`;
+    let attributes = this.#attributes.get(key);
+    if (attributes === undefined) {
+      attributes = Object.freeze({ 'gsr.etcd.operation': operation, 'gsr.etcd.outcome': outcome });
+      this.#attributes.set(key, attributes);
+    }
+    return attributes;
+  }
+
+  /**
+   * Reports the gauges from `gauges` at each collection, until the returned function is called (when
+   * the registry closes: a closed registry reports nothing, and is not kept alive by the meter).
+   */
+  observe(gauges: RegistryGauges): () => void {
+    const callback = (result: BatchObservableResult): void => {
+      for (const [service, endpoints] of gauges.endpointCounts()) {
+        result.observe(this.#endpoints, endpoints, { 'gsr.service': service });
+      }
+      result.observe(this.#health, gauges.connected() ? 1 : 0);
+    };
+    const observables = [this.#endpoints, this.#health];
+    this.#meter.addBatchObservableCallback(callback, observables);
+    return () => this.#meter.removeBatchObservableCallback(callback, observables);
+  }
+}

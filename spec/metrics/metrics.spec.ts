@@ -1,0 +1,153 @@
+import { Etcd3 } from 'etcd3';
+import { BehaviorSubject } from 'rxjs';
+import { Balancer } from '../../lib/balancing/Balancer';
+import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { TcpProxy } from '../../lib/testing/TcpProxy';
+import { eventually, record } from '../support/observe';
+import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { testLogger } from '../support/testLogger';
+import { type TestMeter, testMeter } from '../support/testMeter';
+
+describe('OpenTelemetry metrics', () => {
+  let etcd: EtcdCluster;
+  let raw: Etcd3;
+  let meter: TestMeter;
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start();
+    raw = new Etcd3({ hosts: etcd.endpoints });
+  });
+  beforeEach(() => {
+    meter = testMeter();
+  });
+  afterEach(async () => {
+    await closeTestRegistries();
+    await meter.shutdown();
+  });
+  afterAll(async () => {
+    raw.close();
+    await etcd.close();
+  });
+
+  it('records watched services, endpoints, watches, registrations, leases and etcd requests', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints, {
+      meterProvider: meter.provider,
+    });
+    // connect() asked etcd once, with a range: measured by gRPC method and outcome.
+    expect(
+      await meter.value('gsr.etcd.request.duration', {
+        'gsr.etcd.operation': 'Range',
+        'gsr.etcd.outcome': 'ok',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await meter.value('gsr.etcd.health')).toBe(1);
+
+    const a = record(registry.endpoints$('a'));
+    const b = record(registry.endpoints$('b'));
+    const registration = record(registry.register({ service: 'a', address: 'a:1' }));
+    await eventually(() => registration.values.length === 1 && a.latest?.length === 1);
+    await eventually(() => b.latest !== undefined);
+    expect(await meter.value('gsr.discovery.services')).toBe(2);
+    expect(await meter.value('gsr.discovery.endpoints', { 'gsr.service': 'a' })).toBe(1);
+    expect(await meter.value('gsr.discovery.endpoints', { 'gsr.service': 'b' })).toBe(0);
+    // The registration guards its key through the stream of "a" it shares: two watches, not three.
+    expect(await meter.value('gsr.discovery.watch.starts')).toBe(2);
+    expect(await meter.value('gsr.registration.live')).toBe(1);
+    expect(await meter.value('gsr.lease.grants')).toBe(1);
+    expect(
+      await meter.value('gsr.etcd.request.duration', { 'gsr.etcd.operation': 'LeaseGrant' }),
+    ).toBe(1);
+
+    // Someone deletes the key: written again. The lease is revoked: lost, granted again, written again.
+    await raw.delete().key(`${prefix}services/a/a:1`);
+    await eventually(async () => (await meter.value('gsr.registration.rewrites')) === 1);
+    await raw.leaseClient.leaseRevoke({ ID: registration.latest?.leaseId ?? '' });
+    await eventually(async () => (await meter.value('gsr.lease.losses')) === 1);
+    await eventually(async () => (await meter.value('gsr.registration.rewrites')) === 2);
+    expect(await meter.value('gsr.lease.grants')).toBe(2);
+
+    registration.subscription.unsubscribe();
+    b.subscription.unsubscribe();
+    await eventually(async () => (await meter.value('gsr.discovery.services')) === 1);
+    expect(await meter.value('gsr.registration.live')).toBe(0);
+  });
+
+  it('counts a broken watch resumed and a compacted one read again, and health 0 while cut off', async () => {
+    const proxy = await TcpProxy.start(etcd.endpoints[0] ?? '');
+    try {
+      const { registry, prefix } = await connectTest([proxy.url], {
+        meterProvider: meter.provider,
+        requestTimeoutSeconds: 1,
+      });
+      const health = record(registry.health$);
+      const list = record(registry.endpoints$('compacted'));
+      await eventually(() => list.latest !== undefined);
+
+      proxy.cut();
+      await eventually(() => health.latest?.connected === false);
+      expect(await meter.value('gsr.etcd.health')).toBe(0);
+      await expect(registry.endpoints('elsewhere')).rejects.toThrow(/list endpoints/);
+      await raw.put(`${prefix}services/compacted/x:1`).value('');
+      const { header } = await raw.put(`${prefix}elsewhere`).value(''); // past the watch's next revision
+      await raw.kv.compact({ revision: header.revision, physical: true });
+      await proxy.heal();
+
+      await eventually(() => list.latest?.length === 1, 15_000);
+      expect(await meter.value('gsr.discovery.watch.resumes')).toBeGreaterThanOrEqual(1);
+      expect(await meter.value('gsr.discovery.watch.rereads', { 'gsr.reason': 'cancelled' })).toBe(
+        1,
+      );
+      await eventually(async () => (await meter.value('gsr.etcd.health')) === 1);
+      const ranges = (await meter.read()).get('gsr.etcd.request.duration') ?? [];
+      expect(
+        ranges.filter(
+          ({ attributes }) =>
+            attributes['gsr.etcd.operation'] === 'Range' && attributes['gsr.etcd.outcome'] !== 'ok',
+        ),
+      ).not.toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('stops reporting a registry once it is closed', async () => {
+    await meter.shutdown();
+    meter = testMeter('delta');
+    const { registry } = await connectTest(etcd.endpoints, { meterProvider: meter.provider });
+    const list = record(registry.endpoints$('gone'));
+    await eventually(() => list.latest !== undefined);
+    expect((await meter.read()).get('gsr.etcd.health')).toHaveLength(1);
+    await registry.close();
+    const after = await meter.read();
+    expect(after.get('gsr.etcd.health') ?? []).toEqual([]);
+    expect(after.get('gsr.discovery.endpoints') ?? []).toEqual([]);
+    expect(after.get('gsr.discovery.services')?.map((point) => point.value)).toEqual([-1]);
+  });
+
+  it('records a balancer’s calls, retries and ejections by endpoint', async () => {
+    const ep = (address: string): Endpoint => ({ service: 'api', address });
+    const list$ = new BehaviorSubject<readonly Endpoint[]>([ep('good:1'), ep('dead:1')]);
+    const balancer = new Balancer(list$, {
+      meterProvider: meter.provider,
+      logger: testLogger().logger,
+    });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    for (let i = 0; i < 4; i++) {
+      await balancer.call((endpoint) =>
+        endpoint.address === 'dead:1' ? Promise.reject(refused) : Promise.resolve(endpoint.address),
+      );
+    }
+    balancer.close();
+    const calls = (attributes: Record<string, string>) =>
+      meter.value('gsr.balancer.calls', { 'gsr.service': 'api', ...attributes });
+    // Round-robin sent one call to the dead endpoint, which refused it: retried on the good one and
+    // ejected at once; the good one took every call.
+    expect(await calls({ 'gsr.endpoint.address': 'dead:1', 'gsr.outcome': 'failure' })).toBe(1);
+    expect(await calls({ 'gsr.endpoint.address': 'good:1', 'gsr.outcome': 'success' })).toBe(4);
+    expect(await meter.value('gsr.balancer.retries', { 'gsr.endpoint.address': 'dead:1' })).toBe(1);
+    expect(await meter.value('gsr.balancer.ejections', { 'gsr.endpoint.address': 'dead:1' })).toBe(
+      1,
+    );
+  });
+});
