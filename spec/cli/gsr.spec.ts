@@ -6,6 +6,7 @@ import { freePorts } from '../../lib/testing/freePorts';
 import { eventually } from '../support/observe';
 import { repoRoot, runNode, type NodeRun } from '../support/runNode';
 import { uniquePrefix } from '../support/testRegistries';
+import { requireBuild } from '../support/requireBuild';
 
 // The command as users run it: the compiled bin (npm test builds it first).
 const bin = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -34,6 +35,7 @@ describe('the gsr command', () => {
     new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   beforeAll(async () => {
+    requireBuild();
     etcd = await EtcdCluster.start();
     raw = new Etcd3({ hosts: etcd.endpoints });
   });

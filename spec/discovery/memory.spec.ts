@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually } from '../support/observe';
+import { requireBuild } from '../support/requireBuild';
 import { runNode } from '../support/runNode';
 
 describe('the memory of released services', () => {
   let etcd: EtcdCluster;
 
   beforeAll(async () => {
+    requireBuild();
     etcd = await EtcdCluster.start();
   });
   afterAll(async () => {

@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { EtcdCluster } from '../lib/testing/EtcdCluster';
-import { repoRoot, runNode } from './support/runNode';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { requireBuild } from '../support/requireBuild';
+import { runNode } from '../support/runNode';
 
 // These run the compiled package the way its users load it; `npm test` builds it first.
 describe('the gsr package', () => {
   let etcd: EtcdCluster;
 
   beforeAll(async () => {
-    if (!existsSync(join(repoRoot, 'dist', 'index.js'))) {
-      throw new Error('dist/ is missing: run `npm run build` (npm test does) before these specs');
-    }
+    requireBuild();
     etcd = await EtcdCluster.start();
   });
   afterAll(async () => {
