@@ -1,6 +1,7 @@
 /**
  * gsr: service registration and discovery on etcd, as RxJS streams.
  * @packageDocumentation
+ * @module gsr
  */
 
 // Registry
@@ -36,7 +37,7 @@ export { loadConfig } from './config/loadConfig';
 export type { Environment, GsrConfig, GsrOptions } from './config/GsrConfig';
 
 // Logging
-export { createLogger } from './logging/createLogger';
+export { createLogger, type LogSettings } from './logging/createLogger';
 
 // Errors
 export { AuthenticationError, isAuthenticationError } from './errors/AuthenticationError';

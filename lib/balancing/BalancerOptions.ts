@@ -40,7 +40,12 @@ export interface BalancerOptions<T = unknown> {
    * not measured yet.
    * @default { decayMs: 10000, defaultMs: 5 }
    */
-  readonly latency?: { readonly decayMs?: number; readonly defaultMs?: number };
+  readonly latency?: {
+    /** How long a latency spike takes to fade (the EWMA's time constant), ms. */
+    readonly decayMs?: number;
+    /** The latency assumed of an endpoint not measured yet, ms. */
+    readonly defaultMs?: number;
+  };
   /**
    * Prefer endpoints whose `metadata.zone` is this, while at least half of them (and one) may be
    * picked; otherwise spill over to every endpoint.
@@ -86,8 +91,20 @@ export interface CallOptions<T = unknown> {
 
 /** An outcome reported with `balancer.report`, for calls made without `balancer.call`. */
 export type Outcome =
-  | { readonly ok: true; readonly latencyMs?: number }
-  | { readonly ok: false; readonly latencyMs?: number; readonly error?: unknown };
+  | {
+      /** The call succeeded. */
+      readonly ok: true;
+      /** How long it took, ms: the latency strategy learns from it. */
+      readonly latencyMs?: number;
+    }
+  | {
+      /** The call failed: counts towards the endpoint's ejection. */
+      readonly ok: false;
+      /** How long it took, ms. */
+      readonly latencyMs?: number;
+      /** What it failed with: a refused connection ejects the endpoint at once. */
+      readonly error?: unknown;
+    };
 
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 

@@ -1,7 +1,7 @@
 /** How many slices the budget's window is counted in. */
 const SLICES = 10;
 
-/** Options of a {@link RetryBudget}: Finagle's retry budget, and tower's. */
+/** A balancer's retry budget (`BalancerOptions.retryBudget`): Finagle's design, and tower's. */
 export interface RetryBudgetOptions {
   /**
    * Retries allowed, as a percentage of the calls made in the window.

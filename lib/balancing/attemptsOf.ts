@@ -2,7 +2,9 @@ import type { Endpoint } from '../endpoint/Endpoint';
 
 /** One attempt of a call made through a balancer: where it went, and how it failed. */
 export interface Attempt {
+  /** The endpoint tried. */
   readonly endpoint: Endpoint;
+  /** What the attempt failed with. */
   readonly error: unknown;
 }
 

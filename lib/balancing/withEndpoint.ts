@@ -11,7 +11,9 @@ import type { BalancerOptions } from './BalancerOptions';
 
 /** A value and the endpoint it goes to. */
 export interface WithEndpoint<T> {
+  /** The value from the source. */
   readonly value: T;
+  /** The endpoint picked for it. */
   readonly endpoint: Endpoint;
 }
 

@@ -12,6 +12,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class AuthenticationError extends Error {
+  /** Always `'AuthenticationError'`, whichever copy of gsr made it. */
   override readonly name = 'AuthenticationError';
   /** The brand {@link isAuthenticationError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isAuthenticationError = true;

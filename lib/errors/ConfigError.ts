@@ -25,6 +25,7 @@ export interface ConfigProblem {
  * ```
  */
 export class ConfigError extends Error {
+  /** Always `'ConfigError'`, whichever copy of gsr made it. */
   override readonly name = 'ConfigError';
   /** The brand {@link isConfigError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isConfigError = true;

@@ -11,6 +11,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class ConnectError extends Error {
+  /** Always `'ConnectError'`, whichever copy of gsr made it. */
   override readonly name = 'ConnectError';
   /** The brand {@link isConnectError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isConnectError = true;

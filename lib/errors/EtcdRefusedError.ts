@@ -16,6 +16,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class EtcdRefusedError extends Error {
+  /** Always `'EtcdRefusedError'`, whichever copy of gsr made it. */
   override readonly name = 'EtcdRefusedError';
   /** The brand {@link isEtcdRefusedError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isEtcdRefusedError = true;

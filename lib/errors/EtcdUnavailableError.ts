@@ -14,6 +14,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class EtcdUnavailableError extends Error {
+  /** Always `'EtcdUnavailableError'`, whichever copy of gsr made it. */
   override readonly name = 'EtcdUnavailableError';
   /** The brand {@link isEtcdUnavailableError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isEtcdUnavailableError = true;

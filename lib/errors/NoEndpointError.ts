@@ -12,6 +12,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class NoEndpointError extends Error {
+  /** Always `'NoEndpointError'`, whichever copy of gsr made it. */
   override readonly name = 'NoEndpointError';
   /** The brand {@link isNoEndpointError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isNoEndpointError = true;

@@ -12,6 +12,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class PermissionDeniedError extends Error {
+  /** Always `'PermissionDeniedError'`, whichever copy of gsr made it. */
   override readonly name = 'PermissionDeniedError';
   /** The brand {@link isPermissionDeniedError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isPermissionDeniedError = true;

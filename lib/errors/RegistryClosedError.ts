@@ -10,6 +10,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class RegistryClosedError extends Error {
+  /** Always `'RegistryClosedError'`, whichever copy of gsr made it. */
   override readonly name = 'RegistryClosedError';
   /** The brand {@link isRegistryClosedError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isRegistryClosedError = true;

@@ -13,6 +13,7 @@ import { hasBrand } from './hasBrand';
  * ```
  */
 export class TlsError extends Error {
+  /** Always `'TlsError'`, whichever copy of gsr made it. */
   override readonly name = 'TlsError';
   /** The brand {@link isTlsError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isTlsError = true;

@@ -13,6 +13,7 @@ import { showValue } from './showValue';
  * ```
  */
 export class ValidationError extends Error {
+  /** Always `'ValidationError'`, whichever copy of gsr made it. */
   override readonly name = 'ValidationError';
   /** The brand {@link isValidationError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isValidationError = true;

@@ -1,6 +1,7 @@
 /**
  * `gsr/grpc`: a `@grpc/grpc-js` name resolver for `gsr:///<service>` targets.
  * @packageDocumentation
+ * @module gsr/grpc
  */
 export {
   installGrpcResolver,

@@ -24,7 +24,7 @@ export interface GrpcResolver {
   readonly scheme: string;
   /**
    * The gRPC target of a service: `gsr:///<service>`.
-   * @throws {@link ValidationError} for an invalid service name.
+   * @throws {@link gsr!ValidationError} for an invalid service name.
    */
   readonly target: (service: string) => string;
 }
@@ -48,7 +48,7 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
  *   grpc-js's `experimental.registerResolver`, whose listener API this needs from grpc-js 1.14.
  *
  * @returns The scheme, and a helper that builds targets.
- * @throws {@link ValidationError} for a scheme that is not a URI scheme.
+ * @throws {@link gsr!ValidationError} for a scheme that is not a URI scheme.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';

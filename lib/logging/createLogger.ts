@@ -2,7 +2,8 @@ import { relative } from 'node:path';
 import winston, { format, type Logger } from 'winston';
 import type { GsrConfig } from '../config/GsrConfig';
 
-type LogSettings = Pick<GsrConfig, 'logLevel' | 'logMicroseconds' | 'logFileTrace'>;
+/** The settings {@link createLogger} reads: the `GSR_LOG_*` variables' values. */
+export type LogSettings = Pick<GsrConfig, 'logLevel' | 'logMicroseconds' | 'logFileTrace'>;
 
 /** GSR_LOG_LEVEL 0..3+ on winston's npm levels. */
 const LEVELS = ['error', 'info', 'debug', 'silly'] as const;

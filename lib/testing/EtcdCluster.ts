@@ -34,10 +34,15 @@ export interface EtcdClusterOptions {
    * health.
    */
   readonly tls?: {
+    /** The server's certificate (PEM file). */
     readonly certFile: string;
+    /** The server's private key (PEM file). */
     readonly keyFile: string;
+    /** The CA that signs client certificates (PEM file). */
     readonly trustedCaFile: string;
+    /** Whether etcd requires a client certificate signed by `trustedCaFile`. */
     readonly clientCertAuth?: boolean;
+    /** What the fixture's own health and metrics requests present. */
     readonly client: HttpTls;
   };
   /**

@@ -4,11 +4,17 @@ import { EtcdServer } from './EtcdServer';
 
 /** How to run one member; built by {@link EtcdCluster}. */
 export interface EtcdMemberSpec {
+  /** The etcd binary. */
   readonly bin: string;
+  /** The member's name in the cluster. */
   readonly name: string;
+  /** Where it keeps its data (kept across restarts). */
   readonly dataDir: string;
+  /** Where its output goes. */
   readonly logFile: string;
+  /** `http://127.0.0.1:<port>` (or https) for clients. */
   readonly clientUrl: string;
+  /** `http://127.0.0.1:<port>` for the other members. */
   readonly peerUrl: string;
   /** Every flag after `--name`, `--data-dir` and the URLs. */
   readonly args: readonly string[];
@@ -28,6 +34,7 @@ export interface EtcdMemberSpec {
  * ```
  */
 export class EtcdMember extends EtcdServer {
+  /** The member's name in the cluster. */
   readonly name: string;
   /** `http://127.0.0.1:<port>` (or https) that clients use: the same as {@link EtcdServer.url}. */
   readonly clientUrl: string;

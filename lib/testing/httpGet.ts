@@ -3,8 +3,11 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 
 /** TLS material for talking to a member's client port over https. */
 export interface HttpTls {
+  /** The CA that signed the server's certificate (PEM). */
   readonly ca?: Buffer;
+  /** A client certificate (PEM). */
   readonly cert?: Buffer;
+  /** The client certificate's private key (PEM). */
   readonly key?: Buffer;
 }
 

@@ -1,6 +1,7 @@
 /**
  * `gsr/testing`: run a real, throwaway etcd in your own integration tests, the way gsr's tests do.
  * @packageDocumentation
+ * @module gsr/testing
  */
 export { EtcdCluster, type EtcdClusterOptions } from './EtcdCluster';
 export { EtcdGrpcProxy, type EtcdGrpcProxyOptions } from './EtcdGrpcProxy';
