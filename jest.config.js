@@ -1,13 +1,32 @@
+// Two projects: `unit` (pure functions and state machines, seconds) and `integration` (real etcd
+// processes, the CLI, the demo, the packed package, a browser). `npm test` runs both; one alone:
+//   npx jest --selectProjects unit
 /** @type {import('jest').Config} */
-module.exports = {
+const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
-  testMatch: ['**/*.spec.ts'],
   transform: {
     // tsconfig's `isolatedModules` makes ts-jest transpile only: type checking is `npm run typecheck`'s job.
     '^.+\\.ts$': 'ts-jest',
   },
-  // Integration specs start their own etcd; give them room but fail fast on a hang.
-  testTimeout: 60_000,
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['**/*.spec.ts'],
+      testPathIgnorePatterns: ['\\.integration\\.spec\\.ts$'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['**/*.integration.spec.ts'],
+      // Integration specs start their own etcd; give them room but fail fast on a hang.
+      testTimeout: 60_000,
+    },
+  ],
   maxWorkers: 2,
 };

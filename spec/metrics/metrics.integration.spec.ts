@@ -1,34 +1,21 @@
-import { Etcd3 } from 'etcd3';
 import { BehaviorSubject } from 'rxjs';
 import { Balancer } from '../../lib/balancing/Balancer';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { TcpProxy } from '../../lib/testing/TcpProxy';
 import { eventually, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
 import { testLogger } from '../support/testLogger';
 import { type TestMeter, testMeter } from '../support/testMeter';
+import { useEtcd } from '../support/useEtcd';
 
 describe('OpenTelemetry metrics', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
+  const etcd = useEtcd();
   let meter: TestMeter;
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
   beforeEach(() => {
     meter = testMeter();
   });
-  afterEach(async () => {
-    await closeTestRegistries();
-    await meter.shutdown();
-  });
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  afterEach(() => meter.shutdown());
 
   it('records watched services, endpoints, watches, registrations, leases and etcd requests', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints, {
@@ -60,9 +47,9 @@ describe('OpenTelemetry metrics', () => {
     ).toBe(1);
 
     // Someone deletes the key: written again. The lease is revoked: lost, granted again, written again.
-    await raw.delete().key(`${prefix}services/a/a:1`);
+    await etcd.raw.delete().key(`${prefix}services/a/a:1`);
     await eventually(async () => (await meter.value('gsr.registration.rewrites')) === 1);
-    await raw.leaseClient.leaseRevoke({ ID: registration.latest?.leaseId ?? '' });
+    await etcd.raw.leaseClient.leaseRevoke({ ID: registration.latest?.leaseId ?? '' });
     await eventually(async () => (await meter.value('gsr.lease.losses')) === 1);
     await eventually(async () => (await meter.value('gsr.registration.rewrites')) === 2);
     expect(await meter.value('gsr.lease.grants')).toBe(2);
@@ -88,9 +75,9 @@ describe('OpenTelemetry metrics', () => {
       await eventually(() => health.latest?.connected === false);
       expect(await meter.value('gsr.etcd.health')).toBe(0);
       await expect(registry.endpoints('elsewhere')).rejects.toThrow(/list endpoints/);
-      await raw.put(`${prefix}services/compacted/x:1`).value('');
-      const { header } = await raw.put(`${prefix}elsewhere`).value(''); // past the watch's next revision
-      await raw.kv.compact({ revision: header.revision, physical: true });
+      await etcd.raw.put(`${prefix}services/compacted/x:1`).value('');
+      const { header } = await etcd.raw.put(`${prefix}elsewhere`).value(''); // past the watch's next revision
+      await etcd.raw.kv.compact({ revision: header.revision, physical: true });
       await proxy.heal();
 
       await eventually(() => list.latest?.length === 1, 15_000);

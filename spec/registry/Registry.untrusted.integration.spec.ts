@@ -1,10 +1,10 @@
-import { Etcd3 } from 'etcd3';
 import { isEtcdRefusedError } from '../../lib/errors/EtcdRefusedError';
 import { ValidationError } from '../../lib/errors/ValidationError';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 const addresses = (list: readonly Endpoint[] | undefined): string[] =>
   (list ?? []).map((e) => e.address);
@@ -14,26 +14,15 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 /** Everything read from etcd was written by someone else: any key, any bytes, any size, any depth. */
 describe('what etcd hands a registry is untrusted', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('lists an endpoint whose value is JSON nested 5,000 deep without metadata, and never errors', async () => {
     const { registry, prefix, logs } = await connectTest(etcd.endpoints);
-    await raw.put(`${prefix}services/web/good:1`).value('{"zone":"a"}');
+    await etcd.raw.put(`${prefix}services/web/good:1`).value('{"zone":"a"}');
     const early = record(registry.endpoints$('web'));
     await eventually(() => early.latest?.length === 1);
     const deep = '['.repeat(5000) + ']'.repeat(5000); // 10 KB
-    await raw.put(`${prefix}services/web/deep:1`).value(deep);
+    await etcd.raw.put(`${prefix}services/web/deep:1`).value(deep);
     await eventually(() => early.latest?.length === 2);
     expect(early.latest).toEqual([
       { service: 'web', address: 'deep:1' },
@@ -59,16 +48,16 @@ describe('what etcd hands a registry is untrusted', () => {
       ]);
     // Lossy decoding would turn both into "a\ufffd", and listing one and deleting the other would drop
     // an endpoint etcd still holds.
-    await raw.put(key('a', [0xff])).value('');
-    await raw.put(key('a', [0xfe])).value('');
-    await raw.put(key('line\nbreak:1')).value('');
-    await raw.put(key('esc\u001b[2J:1')).value('');
-    await raw.put(key('ok:1')).value('');
+    await etcd.raw.put(key('a', [0xff])).value('');
+    await etcd.raw.put(key('a', [0xfe])).value('');
+    await etcd.raw.put(key('line\nbreak:1')).value('');
+    await etcd.raw.put(key('esc\u001b[2J:1')).value('');
+    await etcd.raw.put(key('ok:1')).value('');
     const web = record(registry.endpoints$('web'));
     await eventually(() => web.latest !== undefined);
     expect(addresses(web.latest)).toEqual(['ok:1']);
-    await raw.delete().key(key('a', [0xfe]));
-    await raw.put(key('ok:2')).value('');
+    await etcd.raw.delete().key(key('a', [0xfe]));
+    await etcd.raw.put(key('ok:2')).value('');
     await eventually(() => web.latest?.length === 2);
     expect(addresses(web.latest)).toEqual(['ok:1', 'ok:2']);
     expect(addresses(await registry.endpoints('web'))).toEqual(['ok:1', 'ok:2']);
@@ -83,9 +72,9 @@ describe('what etcd hands a registry is untrusted', () => {
   it('skips keys with extra or empty segments, and the prefix itself', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
     for (const rest of ['', 'a/b', '/x', 'a/', 'ok:1']) {
-      await raw.put(`${prefix}services/web/${rest}`).value('');
+      await etcd.raw.put(`${prefix}services/web/${rest}`).value('');
     }
-    await raw.put(`${prefix}services/web`).value('');
+    await etcd.raw.put(`${prefix}services/web`).value('');
     const names = record(registry.services$());
     const web = record(registry.endpoints$('web'));
     await eventually(() => web.latest !== undefined && names.latest !== undefined);
@@ -100,7 +89,7 @@ describe('what etcd hands a registry is untrusted', () => {
       expect(attempt.error).toBeInstanceOf(ValidationError);
       expect((attempt.error as ValidationError).message).toContain('well-formed Unicode');
     }
-    expect(await raw.getAll().prefix(prefix).keys()).toEqual([]);
+    expect(await etcd.raw.getAll().prefix(prefix).keys()).toEqual([]);
   });
 
   it.each([
@@ -131,7 +120,7 @@ describe('what etcd hands a registry is untrusted', () => {
       expect((attempt.error as ValidationError).field).toBe(field);
       expect((attempt.error as ValidationError).message).toContain(limit);
       expect((attempt.error as ValidationError).message.length).toBeLessThan(400);
-      expect(await raw.getAll().prefix(prefix).keys()).toEqual([]);
+      expect(await etcd.raw.getAll().prefix(prefix).keys()).toEqual([]);
     },
   );
 

@@ -1,31 +1,21 @@
-import { Etcd3 } from 'etcd3';
 import { EtcdUnavailableError } from '../../lib/errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../../lib/errors/RegistryClosedError';
 import { ValidationError } from '../../lib/errors/ValidationError';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 describe('endpoints (one-off)', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
   const ranges = async () => (await etcd.members[0]?.metrics())?.get('etcd_mvcc_range_total');
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it("lists a service's endpoints with one range get", async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
-    await raw.put(`${prefix}services/db/10.0.0.2:5432`).value('{"primary":true}');
-    await raw.put(`${prefix}services/db/10.0.0.1:5432`).value('');
-    await raw.put(`${prefix}services/dbx/10.0.0.3:5432`).value('');
+    await etcd.raw.put(`${prefix}services/db/10.0.0.2:5432`).value('{"primary":true}');
+    await etcd.raw.put(`${prefix}services/db/10.0.0.1:5432`).value('');
+    await etcd.raw.put(`${prefix}services/dbx/10.0.0.3:5432`).value('');
     const before = (await ranges()) ?? NaN;
     expect(await registry.endpoints('db')).toEqual([
       { service: 'db', address: '10.0.0.1:5432' },
@@ -36,7 +26,7 @@ describe('endpoints (one-off)', () => {
 
   it('serves the live list without asking etcd while a stream of the service is subscribed', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
-    await raw.put(`${prefix}services/cached/a`).value('');
+    await etcd.raw.put(`${prefix}services/cached/a`).value('');
     const live = record(registry.endpoints$('cached'));
     await eventually(() => live.values.length === 1);
     const before = await ranges();

@@ -7,32 +7,23 @@ import { enableEtcdAuth } from '../support/etcdAuth';
 import { eventually, record } from '../support/observe';
 import { exited, spawnService } from '../support/spawnService';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 describe('register', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-
   const leases = async (): Promise<string[]> =>
-    (await raw.leaseClient.leaseLeases()).leases.map((lease) => lease.ID);
-  const value = (key: string) => raw.get(key).string();
-  const leaseOf = async (key: string) => (await raw.get(key).exec()).kvs[0]?.lease ?? undefined;
+    (await etcd.raw.leaseClient.leaseLeases()).leases.map((lease) => lease.ID);
+  const value = (key: string) => etcd.raw.get(key).string();
+  const leaseOf = async (key: string) =>
+    (await etcd.raw.get(key).exec()).kvs[0]?.lease ?? undefined;
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('does nothing until subscribed', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
     const before = await leases();
     registry.register({ service: 'lazy', address: 'a:1' });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await raw.getAll().prefix(prefix).keys()).toEqual([]);
+    expect(await etcd.raw.getAll().prefix(prefix).keys()).toEqual([]);
     expect(await leases()).toEqual(before);
   });
 
@@ -52,7 +43,7 @@ describe('register', () => {
     expect(Object.isFrozen(registration)).toBe(true);
     expect(await value(`${prefix}services/web/10.0.0.1:80`)).toBe('{"zone":"a"}');
     expect(await leaseOf(`${prefix}services/web/10.0.0.1:80`)).toBe(registration?.leaseId);
-    const ttl = await raw.leaseClient.leaseTimeToLive({ ID: registration?.leaseId ?? '' });
+    const ttl = await etcd.raw.leaseClient.leaseTimeToLive({ ID: registration?.leaseId ?? '' });
     expect(Number(ttl.grantedTTL)).toBe(30);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(recording.completed).toBe(false);
@@ -77,11 +68,11 @@ describe('register', () => {
     expect(after.length).toBe(before.length + 1);
     const leaseIds = new Set(recordings.map((r) => r.latest?.leaseId));
     expect(leaseIds.size).toBe(1);
-    expect(await raw.getAll().prefix(`${prefix}services/many/`).count()).toBe(100);
+    expect(await etcd.raw.getAll().prefix(`${prefix}services/many/`).count()).toBe(100);
     // The lease is revoked with the last registration.
     recordings.forEach((r) => r.subscription.unsubscribe());
     await eventually(async () => (await leases()).length === before.length, 5000, 'lease revoked');
-    expect(await raw.getAll().prefix(`${prefix}services/many/`).count()).toBe(0);
+    expect(await etcd.raw.getAll().prefix(`${prefix}services/many/`).count()).toBe(0);
   });
 
   it('deletes only its own key when it ends', async () => {
@@ -90,8 +81,8 @@ describe('register', () => {
     const two = record(registry.register({ service: 'pair', address: 'two:1' }));
     await eventually(() => one.values.length === 1 && two.values.length === 1);
     one.subscription.unsubscribe();
-    await eventually(async () => !(await raw.get(`${prefix}services/pair/one:1`).exists()));
-    expect(await raw.get(`${prefix}services/pair/two:1`).exists()).toBe(true);
+    await eventually(async () => !(await etcd.raw.get(`${prefix}services/pair/one:1`).exists()));
+    expect(await etcd.raw.get(`${prefix}services/pair/two:1`).exists()).toBe(true);
     expect(await leases()).toContain(two.latest?.leaseId);
   });
 
@@ -113,7 +104,7 @@ describe('register', () => {
     expect(await leaseOf(key)).toBe(b.latest?.leaseId);
 
     b.subscription.unsubscribe();
-    await eventually(async () => !(await raw.get(key).exists()));
+    await eventually(async () => !(await etcd.raw.get(key).exists()));
   });
 
   it('keeps a key registered twice in one registry until both registrations end', async () => {
@@ -125,9 +116,9 @@ describe('register', () => {
     await eventually(() => [keep, first, second].every((r) => r.values.length === 1));
     first.subscription.unsubscribe();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await raw.get(key).exists()).toBe(true);
+    expect(await etcd.raw.get(key).exists()).toBe(true);
     second.subscription.unsubscribe();
-    await eventually(async () => !(await raw.get(key).exists()));
+    await eventually(async () => !(await etcd.raw.get(key).exists()));
   });
 
   it('registers again on a new lease when the lease is revoked behind its back', async () => {
@@ -137,7 +128,7 @@ describe('register', () => {
     );
     await eventually(() => recordings.every((r) => r.values.length === 1));
     const lost = recordings[0]?.latest?.leaseId ?? '';
-    await raw.leaseClient.leaseRevoke({ ID: lost });
+    await etcd.raw.leaseClient.leaseRevoke({ ID: lost });
     // etcd3 notices at the next keepalive (every TTL/3 = 1 s).
     await eventually(() => recordings.every((r) => r.values.length === 2), 10_000, 're-registered');
     const renewed = recordings[0]?.latest?.leaseId;
@@ -195,7 +186,7 @@ describe('register', () => {
       expect(recording.error).toBeInstanceOf(ValidationError);
       expect((recording.error as ValidationError).field).toBe(field);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(await raw.getAll().prefix(prefix).keys()).toEqual([]);
+      expect(await etcd.raw.getAll().prefix(prefix).keys()).toEqual([]);
       expect(await leases()).toEqual(before);
     });
   });
@@ -209,15 +200,15 @@ describe('register', () => {
       await registry.unregister({ service: 'svc', address: 'go:1' });
       expect(leaving.completed).toBe(true);
       expect(keep.completed).toBe(false);
-      expect(await raw.get(`${prefix}services/svc/go:1`).exists()).toBe(false);
-      expect(await raw.get(`${prefix}services/svc/stay:1`).exists()).toBe(true);
+      expect(await etcd.raw.get(`${prefix}services/svc/go:1`).exists()).toBe(false);
+      expect(await etcd.raw.get(`${prefix}services/svc/stay:1`).exists()).toBe(true);
     });
 
     it('deletes a key this registry does not hold, like the Go gsr', async () => {
       const { registry, prefix } = await connectTest(etcd.endpoints);
-      await raw.put(`${prefix}services/svc/foreign:1`).value('');
+      await etcd.raw.put(`${prefix}services/svc/foreign:1`).value('');
       await registry.unregister({ service: 'svc', address: 'foreign:1' });
-      expect(await raw.get(`${prefix}services/svc/foreign:1`).exists()).toBe(false);
+      expect(await etcd.raw.get(`${prefix}services/svc/foreign:1`).exists()).toBe(false);
     });
 
     it('rejects a bad endpoint with a ValidationError', async () => {
@@ -238,7 +229,7 @@ describe('register', () => {
       await eventually(() => recordings.every((r) => r.values.length === 1));
       await registry.close();
       expect(recordings.every((r) => r.completed)).toBe(true);
-      expect(await raw.getAll().prefix(prefix).count()).toBe(0);
+      expect(await etcd.raw.getAll().prefix(prefix).count()).toBe(0);
       expect(await leases()).toEqual(before);
     });
 
@@ -253,10 +244,10 @@ describe('register', () => {
     it('awaits the delete that an unsubscribe started (the shutdown recipe)', async () => {
       const { registry, prefix } = await connectTest(etcd.endpoints);
       const subscription = registry.register({ service: 'recipe', address: 'a:1' }).subscribe();
-      await eventually(async () => raw.get(`${prefix}services/recipe/a:1`).exists());
+      await eventually(async () => etcd.raw.get(`${prefix}services/recipe/a:1`).exists());
       subscription.unsubscribe();
       await registry.close();
-      expect(await raw.get(`${prefix}services/recipe/a:1`).exists()).toBe(false);
+      expect(await etcd.raw.get(`${prefix}services/recipe/a:1`).exists()).toBe(false);
     });
   });
 
@@ -271,14 +262,14 @@ describe('register', () => {
         GSR_TEST_SERVICE: 'victim',
         GSR_TEST_ADDRESS: '10.9.9.9:80',
       });
-      expect(await raw.get(key).exists()).toBe(true);
+      expect(await etcd.raw.get(key).exists()).toBe(true);
       const killedAt = Date.now();
       child.kill('SIGKILL');
       await exited(child);
       // Not deleted by anyone: it lingers until etcd expires the lease...
-      expect(await raw.get(key).exists()).toBe(true);
+      expect(await etcd.raw.get(key).exists()).toBe(true);
       // ...which happens within the TTL, plus about a second (etcd checks expiry every 500 ms).
-      await eventually(async () => !(await raw.get(key).exists()), 8000, 'key expired');
+      await eventually(async () => !(await etcd.raw.get(key).exists()), 8000, 'key expired');
       const goneAfter = Date.now() - killedAt;
       process.stdout.write(`SIGKILL with a 2 s lease: gone after ${goneAfter}ms\n`);
       expect(goneAfter).toBeLessThan(2000 + 1500);
@@ -294,11 +285,11 @@ describe('register', () => {
         GSR_TEST_SERVICE: 'polite',
         GSR_TEST_ADDRESS: '10.9.9.8:80',
       });
-      expect(await raw.get(key).exists()).toBe(true);
+      expect(await etcd.raw.get(key).exists()).toBe(true);
       child.kill('SIGTERM');
       expect(await exited(child)).toBe(0);
-      expect(await raw.get(key).exists()).toBe(false);
-      expect(await raw.getAll().prefix(prefix).count()).toBe(0);
+      expect(await etcd.raw.get(key).exists()).toBe(false);
+      expect(await etcd.raw.getAll().prefix(prefix).count()).toBe(0);
     });
   });
 

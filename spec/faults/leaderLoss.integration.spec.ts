@@ -1,23 +1,15 @@
 import { Etcd3 } from 'etcd3';
 import type { Subscription } from 'rxjs';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 const addresses = (list: readonly Endpoint[] | undefined) =>
   (list ?? []).map((e) => e.address).join();
 
 describe('leader loss in a three-member cluster', () => {
-  let etcd: EtcdCluster;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start({ members: 3 });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    await etcd.close();
-  });
+  const etcd = useEtcd({ members: 3 });
 
   it('loses no registration, keeps writing on the quorum, and every stream converges', async () => {
     const { registry: holder, prefix } = await connectTest(etcd.endpoints, { leaseSeconds: 10 });
@@ -57,8 +49,8 @@ describe('leader loss in a three-member cluster', () => {
       }
     }, 30);
 
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const leader = await etcd.leader();
+    await eventually(() => written >= 5, 10_000, 'writes flowing before the kill');
+    const leader = await etcd.cluster.leader();
     expect(leader).toBeDefined();
     killedAt = Date.now();
     await leader?.kill();
@@ -96,7 +88,7 @@ describe('leader loss in a three-member cluster', () => {
       churning.forEach((subscription) => subscription.unsubscribe());
       survivors.close();
       await leader?.start();
-      await etcd.waitHealthy();
+      await etcd.cluster.waitHealthy();
     }
   });
 });

@@ -1,16 +1,14 @@
-import { Etcd3 } from 'etcd3';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { EtcdGrpcProxy } from '../../lib/testing/EtcdGrpcProxy';
 import { eventually, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 const addresses = (list: readonly Endpoint[] | undefined) =>
   (list ?? []).map((e) => e.address).join();
 
 describe("through etcd's gRPC proxy", () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
+  const etcd = useEtcd();
   const proxies: EtcdGrpcProxy[] = [];
   const proxy = async (): Promise<EtcdGrpcProxy> => {
     const started = await EtcdGrpcProxy.start({ endpoints: etcd.endpoints });
@@ -20,18 +18,7 @@ describe("through etcd's gRPC proxy", () => {
   const serverWatchers = async () =>
     (await etcd.members[0]?.metrics())?.get('etcd_debugging_mvcc_watcher_total') ?? NaN;
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(async () => {
-    await closeTestRegistries();
-    await Promise.all(proxies.splice(0).map((p) => p.close()));
-  });
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  afterEach(() => Promise.all(proxies.splice(0).map((p) => p.close())));
 
   it('registers, discovers and reports health', async () => {
     const front = await proxy();
@@ -40,10 +27,10 @@ describe("through etcd's gRPC proxy", () => {
     const web = record(registry.endpoints$('web'));
     const registration = record(registry.register({ service: 'web', address: 'a:1' }));
     await eventually(() => registration.values.length === 1 && addresses(web.latest) === 'a:1');
-    await raw.put(`${prefix}services/web/b:1`).value('{"z":1}');
+    await etcd.raw.put(`${prefix}services/web/b:1`).value('{"z":1}');
     await eventually(() => addresses(web.latest) === 'a:1,b:1');
     expect(web.latest?.[1]).toEqual({ service: 'web', address: 'b:1', metadata: { z: 1 } });
-    const lease = (await raw.get(`${prefix}services/web/a:1`).exec()).kvs[0]?.lease;
+    const lease = (await etcd.raw.get(`${prefix}services/web/a:1`).exec()).kvs[0]?.lease;
     expect(lease).toBe(registration.latest?.leaseId);
     expect(health.latest?.connected).toBe(true);
   });
@@ -58,7 +45,7 @@ describe("through etcd's gRPC proxy", () => {
     }
     const streams = registries.map((registry) => record(registry.endpoints$('shared')));
     await eventually(() => streams.every((s) => s.latest !== undefined));
-    await raw.put(`${prefix}services/shared/x:1`).value('');
+    await etcd.raw.put(`${prefix}services/shared/x:1`).value('');
     await eventually(() => streams.every((s) => addresses(s.latest) === 'x:1'));
     await eventually(async () => (await serverWatchers()) === before + 1, 5000, 'one watcher');
     expect(await serverWatchers()).toBe(before + 1);
@@ -71,13 +58,13 @@ describe("through etcd's gRPC proxy", () => {
     const web = record(registry.endpoints$('web'));
     await eventually(() => registration.values.length === 1 && addresses(web.latest) === 'kept:1');
     await front.kill();
-    await raw.put(`${prefix}services/web/during:1`).value('');
+    await etcd.raw.put(`${prefix}services/web/during:1`).value('');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await front.start();
     await eventually(() => addresses(web.latest) === 'during:1,kept:1', 15_000, 'caught up');
     // The same lease carried the registration through.
     expect(registration.values).toHaveLength(1);
-    expect((await raw.get(`${prefix}services/web/kept:1`).exec()).kvs[0]?.lease).toBe(
+    expect((await etcd.raw.get(`${prefix}services/web/kept:1`).exec()).kvs[0]?.lease).toBe(
       registration.latest?.leaseId,
     );
     expect([web.error, registration.error]).toEqual([undefined, undefined]);
@@ -90,10 +77,10 @@ describe("through etcd's gRPC proxy", () => {
     const web = record(registry.endpoints$('web'));
     await eventually(() => registration.values.length === 1 && addresses(web.latest) === 'a:1');
     await first.kill();
-    await raw.put(`${prefix}services/web/b:1`).value('');
+    await etcd.raw.put(`${prefix}services/web/b:1`).value('');
     await eventually(() => addresses(web.latest) === 'a:1,b:1', 15_000, 'through the second');
     await second.start(); // running already: a no-op
-    expect(await raw.get(`${prefix}services/web/a:1`).exists()).toBe(true);
+    expect(await etcd.raw.get(`${prefix}services/web/a:1`).exists()).toBe(true);
     // A new registration goes through the live proxy too.
     const more = record(registry.register({ service: 'web', address: 'c:1' }));
     await eventually(() => more.values.length === 1, 15_000, 'registered through the second');

@@ -3,28 +3,21 @@ import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 const addresses = (list: readonly Endpoint[] | undefined) => (list ?? []).map((e) => e.address);
 
 describe('whole-cluster restart', () => {
-  let etcd: EtcdCluster;
-
   // Every member crashes (a graceful stop of all three at once waits on the stopping peers for
   // seconds), stays down for `downMs`, and comes back with its data.
   const restartAll = async (downMs: number): Promise<void> => {
     await Promise.all(etcd.members.map((member) => member.kill()));
     await new Promise((resolve) => setTimeout(resolve, downMs));
     await Promise.all(etcd.members.map((member) => member.start()));
-    await etcd.waitHealthy();
+    await etcd.cluster.waitHealthy();
   };
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start({ members: 3 });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    await etcd.close();
-  });
+  const etcd = useEtcd({ members: 3 });
 
   it('resumes streams where they left off, and keeps registrations when shorter than the TTL', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints, { leaseSeconds: 15 });

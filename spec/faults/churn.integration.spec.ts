@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record, type Recording } from '../support/observe';
 import { repoRoot } from '../support/runNode';
 import { exited } from '../support/spawnService';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 /** A list as `address=value` lines: the same form for what gsr emitted and what etcd held. */
 const fromEndpoints = (list: readonly Endpoint[]) =>
@@ -15,15 +15,7 @@ const fromEndpoints = (list: readonly Endpoint[]) =>
     .join('\n');
 
 describe('churn under load', () => {
-  let etcd: EtcdCluster;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start({ members: 3 });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    await etcd.close();
-  });
+  const etcd = useEtcd({ members: 3 });
 
   it('ends with every stream equal to etcd, having emitted only real states of etcd', async () => {
     const raw = new Etcd3({ hosts: etcd.endpoints });

@@ -4,11 +4,11 @@ import { callEndpoint } from '../../lib/balancing/callEndpoint';
 import type { Strategy } from '../../lib/balancing/Strategy';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import type { Registry } from '../../lib/registry/Registry';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { closeServers, startServers, type TestServer } from '../support/httpServers';
 import { eventually, record } from '../support/observe';
 import { testLogger } from '../support/testLogger';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 /** One HTTP request to the endpoint, as an application makes it. */
 async function ask(endpoint: Endpoint, signal: AbortSignal): Promise<string> {
@@ -17,24 +17,15 @@ async function ask(endpoint: Endpoint, signal: AbortSignal): Promise<string> {
 }
 
 describe('a balancer over real HTTP servers registered in real etcd', () => {
-  let etcd: EtcdCluster;
+  const etcd = useEtcd();
   let registry: Registry;
   const { logger, lines } = testLogger();
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-  });
   beforeEach(async () => {
     lines.splice(0);
     registry = (await connectTest(etcd.endpoints)).registry;
   });
-  afterEach(async () => {
-    await closeServers();
-    await closeTestRegistries();
-  });
-  afterAll(async () => {
-    await etcd.close();
-  });
+  afterEach(closeServers);
 
   /** Registers each server (a separate registry, as a separate process would) and waits until listed. */
   async function register(servers: readonly TestServer[]): Promise<void> {

@@ -1,17 +1,10 @@
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 describe('health$', () => {
-  let etcd: EtcdCluster;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('replays the current state to each subscriber', async () => {
     const { registry } = await connectTest(etcd.endpoints);
@@ -32,7 +25,7 @@ describe('health$', () => {
     await eventually(() => health.latest?.connected === false, 10_000, 'disconnected');
     expect(health.latest?.cause).toBeInstanceOf(Error);
     await etcd.members[0]?.start();
-    await etcd.waitHealthy();
+    await etcd.cluster.waitHealthy();
     await eventually(() => health.latest?.connected === true, 10_000, 'connected');
 
     expect(health.values.map((h) => h.connected)).toEqual([true, false, true]);

@@ -1,7 +1,7 @@
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { TcpProxy } from '../../lib/testing/TcpProxy';
 import { eventually, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 /** The requests etcd received between two readings, by method, leaving out methods that got none. */
 function difference(
@@ -16,15 +16,7 @@ function difference(
 }
 
 describe('an idle registry', () => {
-  let etcd: EtcdCluster;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('with a registration, ten watched services and health$ costs etcd the lease keepalive alone', async () => {
     const member = etcd.members[0] as NonNullable<(typeof etcd.members)[0]>;

@@ -7,40 +7,30 @@ import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { TcpProxy } from '../../lib/testing/TcpProxy';
 import { enableEtcdAuth } from '../support/etcdAuth';
 import { eventually, nextMatching, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 const addresses = (list: readonly Endpoint[] | undefined): string[] =>
   (list ?? []).map((e) => e.address);
 
 describe('endpoints$', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-
   const metric = async (name: string): Promise<number> =>
     (await etcd.members[0]?.metrics())?.get(name) ?? NaN;
   const watchers = () => metric('etcd_debugging_mvcc_watcher_total');
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('discovers endpoints the Go gsr registered, as they are', async () => {
     // The Go gsr's layout: default prefix gsr/, empty value.
-    await raw.put('gsr/services/data-access/172.16.28.24:10000').value('');
-    await raw.put('gsr/services/data-access/172.16.28.25:10000').value('');
+    await etcd.raw.put('gsr/services/data-access/172.16.28.24:10000').value('');
+    await etcd.raw.put('gsr/services/data-access/172.16.28.25:10000').value('');
     const { registry } = await connectTest(etcd.endpoints, { keyPrefix: 'gsr/' });
     const list = await nextMatching(registry.endpoints$('data-access'), () => true);
     expect(list).toEqual([
       { service: 'data-access', address: '172.16.28.24:10000' },
       { service: 'data-access', address: '172.16.28.25:10000' },
     ]);
-    await raw.delete().prefix('gsr/');
+    await etcd.raw.delete().prefix('gsr/');
   });
 
   it('emits the current list first, even when empty', async () => {
@@ -51,12 +41,12 @@ describe('endpoints$', () => {
   it('never lists a neighbour service whose name starts the same', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
     for (const service of ['web', 'webapp', 'web-admin', 'we']) {
-      await raw.put(`${prefix}services/${service}/10.0.0.1:80`).value('');
+      await etcd.raw.put(`${prefix}services/${service}/10.0.0.1:80`).value('');
     }
     const web = record(registry.endpoints$('web'));
     await eventually(() => web.values.length > 0);
-    await raw.put(`${prefix}services/webapp/10.0.0.2:80`).value('');
-    await raw.put(`${prefix}services/web/10.0.0.3:80`).value('');
+    await etcd.raw.put(`${prefix}services/webapp/10.0.0.2:80`).value('');
+    await etcd.raw.put(`${prefix}services/web/10.0.0.3:80`).value('');
     await eventually(() => web.latest?.length === 2);
     expect(web.values.flat().every((e) => e.service === 'web')).toBe(true);
     expect(addresses(web.latest)).toEqual(['10.0.0.1:80', '10.0.0.3:80']);
@@ -67,15 +57,17 @@ describe('endpoints$', () => {
     const key = (address: string) => `${prefix}services/api/${address}`;
     const api = record(registry.endpoints$('api'));
     await eventually(() => api.values.length === 1);
-    await raw.put(key('10.0.0.9:80')).value('');
-    await raw.put(key('10.0.0.1:80')).value('{"zone":"a"}');
-    await raw.put(key('10.0.0.1:80')).value('{"zone":"a"}'); // same value: no emission
-    await raw.put(key('10.0.0.1:80')).value('{"zone":"b"}');
-    await raw.delete().key(key('10.0.0.9:80'));
-    await raw.delete().key(key('10.0.0.5:80')); // never existed: no emission
-    await eventually(() => api.values.length === 5);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(api.values).toEqual([
+    await etcd.raw.put(key('10.0.0.9:80')).value('');
+    await etcd.raw.put(key('10.0.0.1:80')).value('{"zone":"a"}');
+    await etcd.raw.put(key('10.0.0.1:80')).value('{"zone":"a"}'); // same value: no emission
+    await etcd.raw.put(key('10.0.0.1:80')).value('{"zone":"b"}');
+    await etcd.raw.delete().key(key('10.0.0.9:80'));
+    await etcd.raw.delete().key(key('10.0.0.5:80')); // never existed: no emission
+    // A last change as a barrier: etcd sends changes in order, so an emission the writes above should
+    // not have caused would come before this one.
+    await etcd.raw.put(key('10.0.0.2:80')).value('');
+    await eventually(() => api.latest?.length === 2);
+    expect(api.values.slice(0, -1)).toEqual([
       [],
       [{ service: 'api', address: '10.0.0.9:80' }],
       [
@@ -98,7 +90,7 @@ describe('endpoints$', () => {
     const recordings = Array.from({ length: 50 }, () => record(registry.endpoints$('shared')));
     await eventually(() => recordings.every((r) => r.values.length === 1));
     expect(await watchers()).toBe(before + 1);
-    await raw.put(`${prefix}services/shared/a`).value('');
+    await etcd.raw.put(`${prefix}services/shared/a`).value('');
     await eventually(() => recordings.every((r) => r.latest?.length === 1));
     // Every subscriber holds the very same array.
     expect(new Set(recordings.map((r) => r.latest)).size).toBe(1);
@@ -107,7 +99,7 @@ describe('endpoints$', () => {
 
   it('gives a late subscriber the current list at once, without asking etcd', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
-    await raw.put(`${prefix}services/late/a`).value('');
+    await etcd.raw.put(`${prefix}services/late/a`).value('');
     const early = record(registry.endpoints$('late'));
     await eventually(() => early.latest?.length === 1);
     const ranges = await metric('etcd_mvcc_range_total');
@@ -116,7 +108,22 @@ describe('endpoints$', () => {
     expect(await metric('etcd_mvcc_range_total')).toBe(ranges);
   });
 
-  it('cancels the watch after the last subscriber leaves, and starts afresh for the next', async () => {
+  it('keeps the watch through the grace period: a subscriber back within it is served at once', async () => {
+    // A grace period no test run outlasts: what is asserted cannot depend on how fast etcd answers.
+    const { registry } = await connectTest(etcd.endpoints, { watchGracePeriodMs: 60_000 });
+    const before = await watchers();
+    const first = record(registry.endpoints$('kept'));
+    await eventually(() => first.values.length === 1);
+    first.subscription.unsubscribe();
+    expect(await watchers()).toBe(before + 1);
+    const ranges = await metric('etcd_mvcc_range_total');
+    const back = record(registry.endpoints$('kept'));
+    expect(back.values).toEqual([[]]); // synchronously, from the list kept warm
+    expect(await metric('etcd_mvcc_range_total')).toBe(ranges);
+    expect(await watchers()).toBe(before + 1);
+  });
+
+  it('cancels the watch once the grace period is over, and starts afresh for the next', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints, { watchGracePeriodMs: 300 });
     const before = await watchers();
     const first = record(registry.endpoints$('fleeting'));
@@ -124,11 +131,8 @@ describe('endpoints$', () => {
     await eventually(() => second.values.length === 1);
     first.subscription.unsubscribe();
     second.subscription.unsubscribe();
-    // Kept through the grace period...
-    expect(await watchers()).toBe(before + 1);
-    // ...then released.
     await eventually(async () => (await watchers()) === before, 5000, 'watch released');
-    await raw.put(`${prefix}services/fleeting/x`).value('');
+    await etcd.raw.put(`${prefix}services/fleeting/x`).value('');
     const again = await nextMatching(registry.endpoints$('fleeting'), () => true);
     expect(addresses(again)).toEqual(['x']);
   });
@@ -140,20 +144,22 @@ describe('endpoints$', () => {
       for (let i = 0; i < 300; i++) {
         const n = i % 40;
         if (i % 3 === 2) {
-          await raw.delete().key(key(n));
+          await etcd.raw.delete().key(key(n));
         } else {
-          await raw.put(key(n)).value(`{"i":${i}}`);
+          await etcd.raw.put(key(n)).value(`{"i":${i}}`);
         }
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const burst = record(registry.endpoints$('burst'));
+    await eventually(
+      async () => (await etcd.raw.getAll().prefix(`${prefix}services/burst/`).count()) > 0,
+    );
+    const burst = record(registry.endpoints$('burst')); // while the burst goes on
     await writes;
-    const truth = (await raw.getAll().prefix(`${prefix}services/burst/`).keys()).map((k) =>
+    const truth = (await etcd.raw.getAll().prefix(`${prefix}services/burst/`).keys()).map((k) =>
       k.slice(`${prefix}services/burst/`.length),
     );
     await eventually(() => addresses(burst.latest).join() === [...truth].sort().join());
-    const final = await raw.getAll().prefix(`${prefix}services/burst/`).strings();
+    const final = await etcd.raw.getAll().prefix(`${prefix}services/burst/`).strings();
     expect(burst.latest?.map((e) => [e.address, JSON.stringify(e.metadata)])).toEqual(
       Object.entries(final)
         .map(([k, v]) => [k.slice(`${prefix}services/burst/`.length), v])
@@ -163,13 +169,13 @@ describe('endpoints$', () => {
 
   it('logs and skips malformed keys and non-JSON values, and never errors for them', async () => {
     const { registry, prefix, logs } = await connectTest(etcd.endpoints);
-    await raw.put(`${prefix}services/messy/good`).value('');
-    await raw.put(`${prefix}services/messy/a/b`).value('');
-    await raw.put(`${prefix}services/messy/odd`).value('{not json');
+    await etcd.raw.put(`${prefix}services/messy/good`).value('');
+    await etcd.raw.put(`${prefix}services/messy/a/b`).value('');
+    await etcd.raw.put(`${prefix}services/messy/odd`).value('{not json');
     const messy = record(registry.endpoints$('messy'));
     await eventually(() => messy.values.length === 1);
-    await raw.put(`${prefix}services/messy/c/d/e`).value('');
-    await raw.put(`${prefix}services/messy/later`).value('[1,2]');
+    await etcd.raw.put(`${prefix}services/messy/c/d/e`).value('');
+    await etcd.raw.put(`${prefix}services/messy/later`).value('[1,2]');
     await eventually(() => messy.latest?.length === 3);
     expect(messy.latest).toEqual([
       { service: 'messy', address: 'good' },
@@ -208,15 +214,15 @@ describe('endpoints$', () => {
 
   it('keeps its list through an etcd restart, then catches up', async () => {
     const { registry, prefix, logs } = await connectTest(etcd.endpoints);
-    await raw.put(`${prefix}services/sturdy/a`).value('');
+    await etcd.raw.put(`${prefix}services/sturdy/a`).value('');
     const sturdy = record(registry.endpoints$('sturdy'));
     await eventually(() => sturdy.latest?.length === 1);
     const member = etcd.members[0];
     await member?.kill();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await member?.start();
-    await etcd.waitHealthy();
-    await raw.put(`${prefix}services/sturdy/b`).value('');
+    await etcd.cluster.waitHealthy();
+    await etcd.raw.put(`${prefix}services/sturdy/b`).value('');
     await eventually(() => sturdy.latest?.length === 2, 15_000, 'caught up after restart');
     expect(sturdy.error).toBeUndefined();
     expect(sturdy.completed).toBe(false);
@@ -234,19 +240,19 @@ describe('endpoints$', () => {
     try {
       const { registry, prefix, logs } = await connectTest([proxy.url]);
       const key = (address: string) => `${prefix}services/compacted/${address}`;
-      await raw.put(key('stays')).value('');
-      await raw.put(key('goes')).value('');
+      await etcd.raw.put(key('stays')).value('');
+      await etcd.raw.put(key('goes')).value('');
       const compacted = record(registry.endpoints$('compacted'));
       await eventually(() => compacted.latest?.length === 2);
 
       proxy.cut();
-      await raw.delete().key(key('goes'));
-      await raw.put(key('new')).value('{"v":1}');
+      await etcd.raw.delete().key(key('goes'));
+      await etcd.raw.put(key('new')).value('{"v":1}');
       for (let i = 0; i < 20; i++) {
-        await raw.put(`${prefix}unrelated`).value(String(i));
+        await etcd.raw.put(`${prefix}unrelated`).value(String(i));
       }
-      const { header } = await raw.put(key('newest')).value('');
-      await raw.kv.compact({ revision: header.revision, physical: true });
+      const { header } = await etcd.raw.put(key('newest')).value('');
+      await etcd.raw.kv.compact({ revision: header.revision, physical: true });
       await proxy.heal();
 
       await eventually(

@@ -3,25 +3,16 @@ import { RegistryClosedError } from '../../lib/errors/RegistryClosedError';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 /** "While at least one registration of an endpoint is live anywhere, its key exists." */
 describe('register: a live registration keeps its key', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
+  const leaseOf = async (key: string) => (await etcd.raw.get(key).exec()).kvs[0]?.lease;
+  const valueOf = (key: string) => etcd.raw.get(key).string();
+  const modRevisionOf = async (key: string) =>
+    (await etcd.raw.get(key).exec()).kvs[0]?.mod_revision;
 
-  const leaseOf = async (key: string) => (await raw.get(key).exec()).kvs[0]?.lease;
-  const valueOf = (key: string) => raw.get(key).string();
-  const modRevisionOf = async (key: string) => (await raw.get(key).exec()).kvs[0]?.mod_revision;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('writes it again on its own lease when another registry that registered it too leaves', async () => {
     const a = await connectTest(etcd.endpoints);
@@ -46,7 +37,7 @@ describe('register: a live registration keeps its key', () => {
     const key = `${prefix}services/sturdy/a:1`;
     const registration = record(registry.register({ service: 'sturdy', address: 'a:1' }));
     await eventually(() => registration.values.length === 1);
-    await raw.delete().key(key);
+    await etcd.raw.delete().key(key);
     await eventually(() => registration.values.length === 2, 10_000, 'written again');
     expect(registration.latest?.reregistered).toBe(true);
     expect(await leaseOf(key)).toBe(registration.latest?.leaseId);

@@ -1,10 +1,9 @@
-import { Etcd3 } from 'etcd3';
 import type { Endpoint, Metadata } from '../../lib/endpoint/Endpoint';
 import { ValidationError } from '../../lib/errors/ValidationError';
 import type { ConnectOptions } from '../../lib/registry/Registry';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
-import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 /** How a layout lays an endpoint out in etcd, as another client (Go, or an operator) writes it. */
 interface Layout {
@@ -40,25 +39,15 @@ const addresses = (list: readonly Endpoint[] | undefined) =>
 
 // The same behaviour, the same specs, in both layouts.
 describe.each(LAYOUTS)('the $name layout', (layout) => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
   const connect = (options: ConnectOptions = {}) =>
     connectTest(etcd.endpoints, { ...layout.options, ...options });
 
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('discovers endpoints another client wrote, with their metadata', async () => {
     const { registry, prefix } = await connect();
-    await raw.put(layout.key(prefix, 'api', '10.0.0.2:80')).value(layout.value('10.0.0.2:80'));
-    await raw
+    await etcd.raw.put(layout.key(prefix, 'api', '10.0.0.2:80')).value(layout.value('10.0.0.2:80'));
+    await etcd.raw
       .put(layout.key(prefix, 'api', '10.0.0.1:80'))
       .value(layout.value('10.0.0.1:80', { zone: 'a' }));
     expect(await registry.endpoints('api')).toEqual([
@@ -77,17 +66,19 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
     await eventually(() => first.values.length === 1 && second.values.length === 1);
     expect(first.values).toEqual([[]]);
     const key = layout.key(prefix, 'api', 'a:1');
-    await raw.put(key).value(layout.value('a:1'));
-    await raw.put(key).value(layout.value('a:1')); // the same value again: no emission
-    await raw.put(key).value(layout.value('a:1', { v: 2 }));
-    await raw.delete().key(key);
-    await eventually(() => first.values.length === 4);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await etcd.raw.put(key).value(layout.value('a:1'));
+    await etcd.raw.put(key).value(layout.value('a:1')); // the same value again: no emission
+    await etcd.raw.put(key).value(layout.value('a:1', { v: 2 }));
+    await etcd.raw.delete().key(key);
+    // A last change as a barrier: an emission the writes above should not have caused comes before it.
+    await etcd.raw.put(layout.key(prefix, 'api', 'b:1')).value(layout.value('b:1'));
+    await eventually(() => first.latest?.length === 1);
     expect(first.values).toEqual([
       [],
       [{ service: 'api', address: 'a:1' }],
       [{ service: 'api', address: 'a:1', metadata: { v: 2 } }],
       [],
+      [{ service: 'api', address: 'b:1' }],
     ]);
     expect(second.values).toEqual(first.values);
     expect(await watchers()).toBe(before + 1);
@@ -101,10 +92,10 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
     );
     await eventually(() => registration.values.length === 1);
     expect(registration.latest).toMatchObject({ key, reregistered: false });
-    expect(await raw.get(key).string()).toBe(layout.value('10.0.0.7:80', { zone: 'b' }));
-    expect((await raw.get(key).exec()).kvs[0]?.lease).toBe(registration.latest?.leaseId);
+    expect(await etcd.raw.get(key).string()).toBe(layout.value('10.0.0.7:80', { zone: 'b' }));
+    expect((await etcd.raw.get(key).exec()).kvs[0]?.lease).toBe(registration.latest?.leaseId);
     registration.subscription.unsubscribe();
-    await eventually(async () => !(await raw.get(key).exists()), 5000, 'deleted');
+    await eventually(async () => !(await etcd.raw.get(key).exists()), 5000, 'deleted');
   });
 
   it('keeps a live registration’s key: another registry leaving, a hand delete, a revoked lease', async () => {
@@ -117,16 +108,16 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
     await eventually(() => other.values.length === 1);
     other.subscription.unsubscribe();
     await eventually(() => held.values.length === 2, 10_000, 'after the other left');
-    await raw.delete().key(key);
+    await etcd.raw.delete().key(key);
     await eventually(() => held.values.length === 3, 10_000, 'after a hand delete');
-    await raw.leaseClient.leaseRevoke({ ID: held.latest?.leaseId ?? '' });
+    await etcd.raw.leaseClient.leaseRevoke({ ID: held.latest?.leaseId ?? '' });
     await eventually(
       () => held.values.length >= 4 && held.latest?.leaseId !== held.values[0]?.leaseId,
       10_000,
       'on a new lease',
     );
     await eventually(
-      async () => (await raw.get(key).exec()).kvs[0]?.lease === held.latest?.leaseId,
+      async () => (await etcd.raw.get(key).exec()).kvs[0]?.lease === held.latest?.leaseId,
     );
     expect(held.values.slice(1).every((r) => r.reregistered)).toBe(true);
     expect(held.error).toBeUndefined();
@@ -137,14 +128,14 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
     const registration = record(registry.register({ service: 'api', address: 'a:1' }));
     await eventually(() => registration.values.length === 1);
     await registry.unregister({ service: 'api', address: 'a:1' });
-    expect(await raw.get(layout.key(prefix, 'api', 'a:1')).exists()).toBe(false);
+    expect(await etcd.raw.get(layout.key(prefix, 'api', 'a:1')).exists()).toBe(false);
     expect(registration.completed).toBe(true);
   });
 
   it('skips or degrades a foreign value it cannot read, with one log line, never erroring', async () => {
     const { registry, prefix, logs } = await connect();
-    await raw.put(layout.key(prefix, 'api', 'ok:1')).value(layout.value('ok:1'));
-    await raw.put(layout.key(prefix, 'api', 'odd:1')).value('{"zone": [[[');
+    await etcd.raw.put(layout.key(prefix, 'api', 'ok:1')).value(layout.value('ok:1'));
+    await etcd.raw.put(layout.key(prefix, 'api', 'odd:1')).value('{"zone": [[[');
     const api = record(registry.endpoints$('api'));
     await eventually(() => api.latest !== undefined);
     expect(api.error).toBeUndefined();
@@ -154,23 +145,14 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
 });
 
 describe("etcd's naming layout, where it differs", () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterEach(closeTestRegistries);
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('takes targets with /, and prod/greeter never lists prod/greeter-v2', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints, { keyLayout: 'etcd-naming' });
     const put = (key: string, address: string) =>
-      raw.put(`${prefix}${key}`).value(JSON.stringify({ Op: 0, Addr: address, Metadata: null }));
+      etcd.raw
+        .put(`${prefix}${key}`)
+        .value(JSON.stringify({ Op: 0, Addr: address, Metadata: null }));
     await put('prod/greeter/10.0.0.1:1', '10.0.0.1:1');
     await put('prod/greeter-v2/10.0.0.2:1', '10.0.0.2:1');
     await put('prod/greeter/zone-a/node-3', '10.0.0.3:1'); // an id with /: listed, as Go lists it
@@ -179,7 +161,7 @@ describe("etcd's naming layout, where it differs", () => {
       registry.register({ service: 'prod/greeter', address: '10.0.0.4:1' }),
     );
     await eventually(() => registration.values.length === 1);
-    expect(await raw.get(`${prefix}prod/greeter/10.0.0.4:1`).string()).toBe(
+    expect(await etcd.raw.get(`${prefix}prod/greeter/10.0.0.4:1`).string()).toBe(
       '{"Op":0,"Addr":"10.0.0.4:1","Metadata":null}',
     );
   });
@@ -193,7 +175,7 @@ describe("etcd's naming layout, where it differs", () => {
     const target = `root-${process.pid}`;
     const registration = record(registry.register({ service: target, address: 'a:1' }));
     await eventually(() => registration.values.length === 1);
-    expect(await raw.get(`${target}/a:1`).exists()).toBe(true);
+    expect(await etcd.raw.get(`${target}/a:1`).exists()).toBe(true);
   });
 
   it('makes services$() and services() a clear error: there is no services root', async () => {
