@@ -28,6 +28,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The dashboard's page: a plain browser script, served as it is.
+    files: ['lib/ui/assets/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
+  },
+  {
     files: ['jest.config.js'],
     languageOptions: { globals: { module: 'writable' }, sourceType: 'commonjs' },
   },

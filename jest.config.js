@@ -24,8 +24,7 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['**/*.integration.spec.ts'],
-      // Integration specs start their own etcd; give them room but fail fast on a hang.
-      testTimeout: 60_000,
+      setupFilesAfterEnv: ['<rootDir>/spec/support/integrationTimeout.ts'],
     },
   ],
   maxWorkers: 2,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages gsr's tests and demo need, unless already there:
 #   - etcd (Debian's etcd-server and etcd-client), unless an `etcd` binary is found or GSR_ETCD_BIN names one;
-#   - openssl, with which the TLS tests make a throwaway CA.
+#   - openssl, with which the TLS tests make a throwaway CA;
+#   - chromium (Debian's), which the dashboard's browser tests drive, unless GSR_CHROMIUM names one.
 # Uses sudo when not root. Needs no standard input.
 set -euo pipefail
 missing=()
@@ -10,6 +11,9 @@ if [ -z "${GSR_ETCD_BIN:-}" ] && ! command -v etcd >/dev/null 2>&1; then
 fi
 if ! command -v openssl >/dev/null 2>&1; then
   missing+=(openssl)
+fi
+if [ -z "${GSR_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} (apt-get)"
@@ -24,3 +28,4 @@ if [ -n "${GSR_ETCD_BIN:-}" ]; then
 else
   echo "setup: etcd: $(command -v etcd) ($(etcd --version | head -n 1))"
 fi
+echo "setup: chromium: ${GSR_CHROMIUM:-$(command -v chromium)}"

@@ -7,15 +7,23 @@
  * prints every change of the registry and which instance served
  * each request. It checks that each step happened, stops everything it started, and exits 0.
  *
- * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. `--fast` shortens the pauses.
+ * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. `--fast` shortens the pauses; `--ui`
+ * also serves the dashboard (`gsr ui`'s) and prints its URL, so that every step can be watched live.
  */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from '../lib';
 import { EtcdCluster } from '../lib/testing';
+import { createDashboardHandler, type DashboardHandler } from '../lib/ui';
 import { holds, RegistryView } from './RegistryView';
 import { ServiceProcess } from './ServiceProcess';
 
 const fast = process.argv.includes('--fast');
+const ui = process.argv.includes('--ui');
+/** Where `--ui` serves the dashboard: `gsr ui`'s port, or any free one when it is taken. */
+const UI_PORT = 7700;
 const pause = (ms: number) => sleep(fast ? ms / 2 : ms);
 const started = Date.now();
 /** Everything printed, for the checks: what web said about its requests. */
@@ -57,6 +65,11 @@ async function main(): Promise<void> {
 
   const registry = await Registry.connect({ env: { ...process.env, ...env } });
   const view = new RegistryView(registry, ['web', 'data-access', 'background'], print);
+  const dashboard = ui ? await serveDashboard(registry) : undefined;
+  if (dashboard !== undefined) {
+    step(`dashboard: ${dashboard.url} (open it now: the demo starts in 5s)`);
+    await sleep(fast ? 1000 : 5000);
+  }
   const running = new Set<ServiceProcess>();
   const launch = (service: string, instance: string, args: string[] = []): ServiceProcess => {
     const child = new ServiceProcess(service, instance, env, print, args);
@@ -150,10 +163,32 @@ async function main(): Promise<void> {
     step('done: every service deregistered');
   } finally {
     await Promise.all([...running].map((child) => child.signal('SIGKILL')));
+    dashboard?.close();
     view.close();
     await registry.close();
     await own?.close();
   }
+}
+
+/** Serves the dashboard of `registry` on loopback, as `gsr ui` does. */
+async function serveDashboard(
+  registry: Registry,
+): Promise<{ readonly url: string; close(): void }> {
+  const handler: DashboardHandler = createDashboardHandler(registry);
+  const listen = async (port: number): Promise<Server> => {
+    const server = createServer(handler).listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    return server;
+  };
+  const server = await listen(UI_PORT).catch(() => listen(0));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => {
+      handler.close();
+      server.close();
+      server.closeAllConnections();
+    },
+  };
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import type { CliIo } from './CliIo';
 import { listEndpoints } from './commands/listEndpoints';
 import { listServices } from './commands/listServices';
 import { registerEndpoint } from './commands/registerEndpoint';
+import { type DashboardCliOptions, serveDashboard } from './commands/serveDashboard';
 import { showConfig } from './commands/showConfig';
 import { watchEndpoints } from './commands/watchEndpoints';
 import { exitCodeFor } from './exitCodeFor';
@@ -67,6 +68,19 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     .action((service: string, address: string, options: { metadata?: string }) =>
       registerEndpoint(io, service, address, options),
     );
+
+  program
+    .command('ui')
+    .description(
+      'serve a live dashboard of the registry in the browser (read-only), until interrupted',
+    )
+    .option('--port <port>', 'the port to listen on (0: any free port)', '7700')
+    .option('--host <host>', 'the address to listen on; not loopback exposes it', '127.0.0.1')
+    .option(
+      '--service <name...>',
+      'show these services only (required with GSR_KEY_LAYOUT=etcd-naming)',
+    )
+    .action((options: DashboardCliOptions) => serveDashboard(io, options));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -2,15 +2,27 @@ import { Etcd3 } from 'etcd3';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { runNode } from '../support/runNode';
 
-const demo = (env: NodeJS.ProcessEnv = {}) =>
-  runNode(['--import', 'tsx', 'demo/main.ts', '--fast'], {
+const demo = (
+  env: NodeJS.ProcessEnv = {},
+  args: string[] = [],
+  onStdout?: (text: string) => void,
+) =>
+  runNode(['--import', 'tsx', 'demo/main.ts', '--fast', ...args], {
     env: { GSR_ETCD_ENDPOINTS: undefined, GSR_KEY_PREFIX: undefined, ...env },
     timeoutMs: 60_000,
+    ...(onStdout && { onStdout }),
   });
 
 describe('npm run demo (fast)', () => {
-  it('plays the whole scenario with its own etcd and exits 0', async () => {
-    const run = await demo();
+  it('plays the whole scenario with its own etcd and exits 0, with the dashboard (--ui)', async () => {
+    let page: Promise<string> | undefined;
+    const run = await demo({}, ['--ui'], (text) => {
+      const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(text)?.[1];
+      if (url !== undefined) {
+        page = fetch(url).then((response) => response.text());
+      }
+    });
+    expect(await page).toContain('<title>gsr registry</title>');
     expect(run.stdout).not.toContain('demo failed');
     expect(run.code).toBe(0);
     const out = run.stdout;

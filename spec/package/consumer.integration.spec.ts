@@ -92,29 +92,38 @@ describe('the packed package, installed by a consumer', () => {
     expect(check).toMatchObject({ code: 0, stdout: 'true\n', stderr: '' });
   });
 
-  it('loads gsr, gsr/grpc and gsr/testing with require and with import', async () => {
+  it('loads gsr, gsr/grpc, gsr/testing and gsr/ui with require and with import', async () => {
     const required = await run(
       process.execPath,
       [
         '-e',
         "const gsr = require('gsr'), grpc = require('gsr/grpc'), testing = require('gsr/testing');" +
-          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start)',
+          "const ui = require('gsr/ui');" +
+          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler)',
       ],
       app,
     );
-    expect(required).toMatchObject({ code: 0, stdout: 'function function function\n', stderr: '' });
+    expect(required).toMatchObject({
+      code: 0,
+      stdout: 'function function function function\n',
+      stderr: '',
+    });
     const imported = await run(
       process.execPath,
       [
         '--input-type=module',
         '-e',
         "import { Registry } from 'gsr'; import { installGrpcResolver } from 'gsr/grpc';" +
-          "import { EtcdCluster } from 'gsr/testing';" +
-          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start)',
+          "import { EtcdCluster } from 'gsr/testing'; import { createDashboardHandler } from 'gsr/ui';" +
+          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler)',
       ],
       app,
     );
-    expect(imported).toMatchObject({ code: 0, stdout: 'function function function\n', stderr: '' });
+    expect(imported).toMatchObject({
+      code: 0,
+      stdout: 'function function function function\n',
+      stderr: '',
+    });
   });
 
   it('passes publint and "are the types wrong?" (every entry point, every resolution mode)', async () => {

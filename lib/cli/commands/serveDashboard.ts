@@ -1,0 +1,103 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../config/loadConfig';
+import { ValidationError } from '../../errors/ValidationError';
+import { createKeyLayout } from '../../keys/createKeyLayout';
+import { Registry } from '../../registry/Registry';
+import { createDashboardHandler, type DashboardHandler } from '../../ui/createDashboardHandler';
+import type { CliIo } from '../CliIo';
+import { printable } from '../printable';
+
+/** Options of `gsr ui`, as commander parsed them. */
+export interface DashboardCliOptions {
+  readonly port: string;
+  readonly host: string;
+  readonly service?: readonly string[];
+}
+
+/** How long a released service keeps its watch: a page reloaded finds it warm. */
+const WATCH_GRACE_PERIOD_MS = 5000;
+
+/**
+ * `gsr ui [--port 7700] [--host 127.0.0.1] [--service <name>...]`: serves the live dashboard until
+ * interrupted. It listens before it connects, so that a port that is taken or a host that cannot be
+ * bound is reported at once (exit 2, naming it); until etcd answers, the page is told to wait.
+ */
+export async function serveDashboard(io: CliIo, options: DashboardCliOptions): Promise<void> {
+  const port = parsePort(options.port);
+  const services = options.service;
+  const layout = createKeyLayout(loadConfig({}, io.env));
+  services?.forEach((service) => layout.validateService(service, '--service'));
+  if (services === undefined && layout.servicesPrefix === undefined) {
+    throw new ValidationError(
+      '--service',
+      undefined,
+      "etcd's naming layout (GSR_KEY_LAYOUT=etcd-naming) has no list of services: name the targets to show",
+    );
+  }
+  let dashboard: DashboardHandler | undefined;
+  const server = await listen(options.host, port, (request, response) => {
+    if (dashboard === undefined) {
+      response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' });
+      response.end('gsr ui is connecting to etcd; reload in a moment\n');
+    } else {
+      dashboard(request, response);
+    }
+  });
+  try {
+    const { address, port: bound } = server.address() as AddressInfo;
+    const host = address.includes(':') ? `[${address}]` : address;
+    io.stdout.write(`gsr ui: serving the dashboard at http://${host}:${bound}/ (Ctrl-C stops)\n`);
+    const registry = await Registry.connect({
+      env: io.env,
+      watchGracePeriodMs: WATCH_GRACE_PERIOD_MS,
+    });
+    try {
+      dashboard = createDashboardHandler(registry, services === undefined ? {} : { services });
+      const why = await io.interrupted();
+      io.stdout.write(`${why}: stopping\n`);
+      dashboard.close();
+    } finally {
+      await registry.close();
+    }
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) {
+    throw new ValidationError('--port', text, 'expected a port number from 0 to 65535');
+  }
+  return port;
+}
+
+/** Listens on `host:port`; a failure is the user's to fix, named by the option that caused it. */
+async function listen(
+  host: string,
+  port: number,
+  handle: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<Server> {
+  const server = createServer(handle);
+  try {
+    server.listen(port, host);
+    await once(server, 'listening');
+    return server;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new ValidationError('--port', port, `port ${port} on ${printable(host)} is taken`);
+    }
+    if (code === 'EACCES') {
+      throw new ValidationError('--port', port, `not allowed to listen on port ${port}`);
+    }
+    throw new ValidationError(
+      '--host',
+      host,
+      `cannot listen there (${code ?? (error instanceof Error ? error.message : String(error))})`,
+    );
+  }
+}

@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { of } from 'rxjs';
+import { ValidationError } from '../errors/ValidationError';
+import type { Registry } from '../registry/Registry';
+import { DashboardFeed } from './DashboardFeed';
+
+/** Options of {@link createDashboardHandler}. */
+export interface DashboardOptions {
+  /**
+   * Show these services rather than every service in the registry. Required with etcd's naming layout
+   * (`GSR_KEY_LAYOUT=etcd-naming`), which has no list of services to read.
+   */
+  readonly services?: readonly string[];
+}
+
+/** A Node request handler serving the dashboard; mount it in `http`, Express, Fastify... */
+export interface DashboardHandler {
+  /**
+   * Serves the page and its event stream, for `GET` and `HEAD`; anything else is passed to `next`
+   * when given (Express-style), else answered 404 (or 405 for another method).
+   */
+  (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void): void;
+  /** How many pages are open. */
+  readonly pages: number;
+  /** Ends every open page's stream (their subscriptions released) and refuses new ones. */
+  close(): void;
+}
+
+/**
+ * Everything the page needs comes from this origin and nothing runs but its own script: untrusted
+ * addresses and metadata are rendered as text, and this policy stops anything that would slip through.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** The page's files, served from the package (no build step, no network). */
+const ASSETS: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
+  '/': { file: 'dashboard.html', type: 'text/html; charset=utf-8' },
+  '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+};
+
+/**
+ * A live dashboard of the registry, as a Node request handler to mount in your own HTTP server (`gsr ui`
+ * serves the same one): every service and its endpoints (address, metadata), updated as they come and
+ * go, with arrivals and departures highlighted, etcd's connection state as a banner, and a filter.
+ *
+ * - One page costs an event stream (Server-Sent Events) fed by the registry's shared streams: however
+ *   many pages are open, etcd sees one watch per service. Closing a page releases what it took.
+ * - Read-only, and safe with untrusted data: everything read from etcd is rendered as text, under a
+ *   strict Content-Security-Policy; the page loads nothing from anywhere else.
+ * - It serves paths relative to where it is mounted (`/`, `/dashboard.js`, `/dashboard.css`,
+ *   `/events`), so it can live under any prefix that ends with `/`; a request for the prefix without
+ *   its `/` is redirected.
+ * - It has no authentication: expose it only where everyone who can reach it may read the registry.
+ *
+ * @throws {@link gsr!ValidationError} for an invalid service name, or for no `services` under etcd's naming
+ * layout.
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { Registry } from 'gsr';
+ * import { createDashboardHandler } from 'gsr/ui';
+ *
+ * const registry = await Registry.connect();
+ * const dashboard = createDashboardHandler(registry);
+ * createServer(dashboard).listen(7700, '127.0.0.1');
+ * // Express: app.use('/registry', dashboard);
+ * ```
+ */
+export function createDashboardHandler(
+  registry: Registry,
+  options: DashboardOptions = {},
+): DashboardHandler {
+  const { layout } = registry;
+  const fixed = options.services?.map((service) => layout.validateService(service));
+  if (fixed === undefined && layout.servicesPrefix === undefined) {
+    throw new ValidationError(
+      'services',
+      undefined,
+      "etcd's naming layout has no list of services to read: name the targets to show",
+    );
+  }
+  const names$ = fixed === undefined ? registry.services$() : of([...new Set(fixed)].sort());
+  const assets = new Map(
+    Object.entries(ASSETS).map(([path, { file, type }]) => [
+      path,
+      { body: readFileSync(join(__dirname, 'assets', file)), type },
+    ]),
+  );
+  const feeds = new Set<DashboardFeed>();
+  let closed = false;
+
+  const handler = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next?: (error?: unknown) => void,
+  ): void => {
+    const { pathname } = new URL(request.url ?? '/', 'http://dashboard');
+    const asset = assets.get(pathname);
+    if (asset === undefined && pathname !== '/events') {
+      if (next !== undefined) {
+        next();
+      } else {
+        answer(response, 404, 'not found');
+      }
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      answer(response, 405, 'the dashboard is read-only');
+      return;
+    }
+    // Mounted under a prefix and asked without its "/": relative URLs in the page need it.
+    const asked = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
+    const askedPath = asked.split('?')[0] ?? '/';
+    if (pathname === '/' && !askedPath.endsWith('/')) {
+      response.writeHead(301, { ...SECURITY_HEADERS, Location: `${askedPath}/` }).end();
+      return;
+    }
+    if (asset !== undefined) {
+      response.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': asset.type,
+        'Content-Length': asset.body.length,
+        'Cache-Control': 'no-cache',
+      });
+      response.end(request.method === 'HEAD' ? undefined : asset.body);
+      return;
+    }
+    if (closed) {
+      answer(response, 503, 'the dashboard is closed');
+      return;
+    }
+    response.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no', // nginx: pass events on as they come
+    });
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    response.flushHeaders();
+    const feed: DashboardFeed = new DashboardFeed(registry, response, names$, () =>
+      feeds.delete(feed),
+    );
+    feeds.add(feed);
+  };
+  return Object.defineProperties(handler, {
+    pages: { get: () => feeds.size },
+    close: {
+      value: () => {
+        closed = true;
+        [...feeds].forEach((feed) => feed.end());
+        feeds.clear();
+      },
+    },
+  }) as DashboardHandler;
+}
+
+function answer(response: ServerResponse, status: number, text: string): void {
+  response
+    .writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' })
+    .end(`${text}\n`);
+}

@@ -1,0 +1,390 @@
+/// <reference lib="dom" />
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { Registry } from '../../lib/registry/Registry';
+import { ValidationError } from '../../lib/errors/ValidationError';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import {
+  createDashboardHandler,
+  type DashboardHandler,
+  type DashboardOptions,
+} from '../../lib/ui/createDashboardHandler';
+import { launchChromium } from '../support/browser';
+import { eventually, record } from '../support/observe';
+import { requireBuild } from '../support/requireBuild';
+import { repoRoot, runNode } from '../support/runNode';
+import { connectTest, uniquePrefix } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
+
+/** With GSR_SCREENSHOT=1 (`npm run docs:screenshot`), the README's picture is taken from this run. */
+const SCREENSHOT =
+  process.env.GSR_SCREENSHOT === '1' ? join(repoRoot, 'docs', 'dashboard.png') : '';
+
+/** The rows of a service's live endpoints on the page (departing ones excluded). */
+const liveAddresses = (page: Page, service: string): Promise<string[]> =>
+  page.evaluate(
+    (name) =>
+      [...document.querySelectorAll('section.service')]
+        .filter((section) => (section as HTMLElement).dataset.service === name)
+        .flatMap((section) => [...section.querySelectorAll('li')])
+        .filter((row) => row.dataset.state !== 'departed')
+        .map((row) => row.dataset.address ?? ''),
+    service,
+  );
+
+describe('the dashboard, in Chromium', () => {
+  const etcd = useEtcd();
+  let browser: Browser;
+  const servers: Server[] = [];
+  const handlers: DashboardHandler[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterEach(async () => {
+    handlers.splice(0).forEach((handler) => handler.close());
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      server.close();
+    }
+    await Promise.all(browser.contexts().map((context) => context.close()));
+  });
+  afterAll(async () => {
+    await browser.close();
+  });
+
+  /** Serves the dashboard of `registry` on a free loopback port; returns its URL. */
+  async function serve(registry: Registry, options?: DashboardOptions): Promise<string> {
+    const handler = createDashboardHandler(registry, options);
+    handlers.push(handler);
+    const server = createServer(handler).listen(0, '127.0.0.1');
+    servers.push(server);
+    await once(server, 'listening');
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  }
+
+  /** Opens a page, failing the test on any error the page logs (a CSP violation among them). */
+  async function open(url: string, viewport = { width: 1100, height: 700 }): Promise<Page> {
+    const page = await (await browser.newContext({ viewport })).newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    await page.goto(url);
+    Object.assign(page, { problems });
+    return page;
+  }
+  const problemsOf = (page: Page): string[] => (page as Page & { problems: string[] }).problems;
+
+  it('lists every service and its endpoints as etcd holds them', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const put = (service: string, address: string, metadata?: object) =>
+      etcd.raw
+        .put(`${prefix}services/${service}/${address}`)
+        .value(metadata === undefined ? '' : JSON.stringify(metadata));
+    await put('web', '10.0.0.10:8080', { zone: 'eu-west-1a', version: '2.4.1' });
+    await put('web', '10.0.0.11:8080', { zone: 'eu-west-1b', version: '2.4.1' });
+    await put('data-access', '10.0.1.20:10000', { zone: 'eu-west-1a', weight: 2 });
+    await put('data-access', '10.0.1.21:10000', { zone: 'eu-west-1b', weight: 1 });
+    await put('data-access', '10.0.1.22:10000', { zone: 'eu-west-1c', weight: 1 });
+    await put('background', '10.0.2.30:9000');
+
+    const page = await open(await serve(registry));
+    await eventually(async () => (await liveAddresses(page, 'data-access')).length === 3);
+    expect(await liveAddresses(page, 'web')).toEqual(['10.0.0.10:8080', '10.0.0.11:8080']);
+    expect(await liveAddresses(page, 'background')).toEqual(['10.0.2.30:9000']);
+    expect(
+      await page.$$eval('section.service', (sections) =>
+        sections.map((section) => (section as HTMLElement).dataset.service),
+      ),
+    ).toEqual(['background', 'data-access', 'web']);
+    expect(
+      await page.textContent('section[data-service="web"] li[data-address="10.0.0.10:8080"]'),
+    ).toContain('{"zone":"eu-west-1a","version":"2.4.1"}');
+    expect(await page.textContent('#summary')).toContain('3 services, 6 endpoints');
+    expect(await page.isHidden('#banner')).toBe(true);
+    expect(problemsOf(page)).toEqual([]);
+
+    if (SCREENSHOT !== '') {
+      // One arrival, as an operator would see it.
+      const arrival = record(
+        registry.register({
+          service: 'web',
+          address: '10.0.0.12:8080',
+          metadata: { zone: 'eu-west-1c' },
+        }),
+      );
+      await page.waitForSelector('li.arrived[data-address="10.0.0.12:8080"]');
+      mkdirSync(dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      arrival.subscription.unsubscribe();
+    }
+  });
+
+  it('shows an endpoint registered or removed within a second, without reload, highlighted', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const { registry: service } = await connectTest(etcd.endpoints, {
+      keyPrefix: registry.config.keyPrefix,
+    });
+    const first = record(service.register({ service: 'api', address: 'a:1' }));
+    await eventually(() => first.values.length === 1);
+    const page = await open(await serve(registry));
+    await eventually(async () => (await liveAddresses(page, 'api')).length === 1);
+    await page.evaluate(() => Object.assign(window, { loadedOnce: true })); // gone if it reloads
+
+    const second = record(service.register({ service: 'api', address: 'b:2', metadata: { v: 1 } }));
+    await eventually(() => second.values.length === 1);
+    await page.waitForSelector('li.arrived[data-address="b:2"]', { timeout: 1000 });
+    expect(await liveAddresses(page, 'api')).toEqual(['a:1', 'b:2']);
+
+    second.subscription.unsubscribe();
+    await eventually(async () => !(await etcd.raw.get(second.latest?.key ?? '').exists()));
+    await page.waitForSelector('li.departed[data-address="b:2"]', { timeout: 1000 });
+    expect(await liveAddresses(page, 'api')).toEqual(['a:1']);
+    // The departure fades out, then the row goes.
+    await page.waitForSelector('li[data-address="b:2"]', { state: 'detached', timeout: 5000 });
+    expect(await page.evaluate(() => (window as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('shows HTML and script written into etcd as text, and runs none of it', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const service = '<i>svc<i>';
+    const address = '"><b>bold<b>:80';
+    const metadata = {
+      html: '<img src=x onerror="window.pwned=1">',
+      script: "<script>window.pwned=2</script><a href='javascript:window.pwned=3'>x</a>",
+      spoof: 'abc\u202edef',
+    };
+    await etcd.raw.put(`${prefix}services/${service}/${address}`).value(JSON.stringify(metadata));
+    const page = await open(await serve(registry));
+    await eventually(async () => (await liveAddresses(page, service)).length === 1);
+
+    expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.$$('main img, main script, main b, main i, main a')).toEqual([]);
+    expect(await page.$$('script')).toHaveLength(1); // the dashboard's own
+    expect(await page.textContent('section.service h2')).toBe(service);
+    const row = await page.textContent('li');
+    expect(row).toContain(address);
+    expect(row).toContain('<img src=x onerror=\\"window.pwned=1\\">');
+    expect(row).toContain('<script>window.pwned=2</script>');
+    // A bidirectional override would reorder what the operator reads: shown as an escape instead.
+    expect(row).toContain('abc\\u{202e}def');
+    expect(row).not.toContain('\u202e');
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('shows a banner while etcd is unreachable, and clears it when etcd is back', async () => {
+    const own = await EtcdCluster.start();
+    try {
+      const { registry } = await connectTest(own.endpoints, { requestTimeoutSeconds: 1 });
+      const page = await open(await serve(registry));
+      await page.waitForSelector('#summary:has-text("0 services")');
+      expect(await page.isHidden('#banner')).toBe(true);
+      await own.members[0]?.kill();
+      await page.waitForSelector('#banner:has-text("etcd is unreachable")', { timeout: 15_000 });
+      await own.members[0]?.start();
+      await page.waitForSelector('#banner', { state: 'hidden', timeout: 15_000 });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('releases the server’s subscriptions and etcd’s watches when the page is closed', async () => {
+    const { registry } = await connectTest(etcd.endpoints, { watchGracePeriodMs: 0 });
+    const { registry: service } = await connectTest(etcd.endpoints, {
+      keyPrefix: registry.config.keyPrefix,
+    });
+    const registration = record(service.register({ service: 'api', address: 'a:1' }));
+    await eventually(() => registration.values.length === 1);
+    const watchers = async () =>
+      (await etcd.members[0]?.metrics())?.get('etcd_debugging_mvcc_watcher_total') ?? NaN;
+    const before = await watchers();
+    const url = await serve(registry);
+    const handler = handlers[0] as DashboardHandler;
+
+    const pages = [await open(url), await open(url)];
+    await eventually(async () => (await liveAddresses(pages[1] as Page, 'api')).length === 1);
+    expect(handler.pages).toBe(2);
+    // Two pages, one watch per prefix: the services root and "api".
+    expect(await watchers()).toBe(before + 2);
+
+    await Promise.all(pages.map((page) => page.context().close()));
+    await eventually(() => handler.pages === 0, 5000, 'pages released');
+    await eventually(async () => (await watchers()) === before, 5000, 'watches released');
+  });
+
+  it('filters the services from the keyboard, and fits a narrow screen', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    for (const service of ['billing', 'billing-worker', 'search']) {
+      await etcd.raw
+        .put(`${prefix}services/${service}/${'x'.repeat(60)}:1`)
+        .value(JSON.stringify({ note: 'y'.repeat(400) }));
+    }
+    const page = await open(await serve(registry), { width: 360, height: 640 });
+    await eventually(async () => (await liveAddresses(page, 'search')).length === 1);
+
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('filter');
+    await page.keyboard.type('bill');
+    const visible = () =>
+      page.$$eval('section.service:not([hidden])', (sections) =>
+        sections.map((section) => (section as HTMLElement).dataset.service),
+      );
+    expect(await visible()).toEqual(['billing', 'billing-worker']);
+    await page.keyboard.press('Escape');
+    expect(await visible()).toEqual(['billing', 'billing-worker', 'search']);
+    // Each service folds and unfolds from the keyboard.
+    await page.focus('section[data-service="search"] summary');
+    await page.keyboard.press('Enter');
+    expect(
+      await page.$eval(
+        'section[data-service="search"] details',
+        (d) => (d as HTMLDetailsElement).open,
+      ),
+    ).toBe(false);
+
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
+describe('createDashboardHandler', () => {
+  const etcd = useEtcd();
+
+  it('answers read-only requests under a strict CSP, and can be mounted under a prefix', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const dashboard = createDashboardHandler(registry);
+    let passedOn = 0;
+    // Mounted under /registry, the way Express does it: url relative to the mount, originalUrl whole.
+    const server = createServer((request, response) => {
+      const url = request.url ?? '/';
+      if (!url.startsWith('/registry')) {
+        response.writeHead(418).end();
+        return;
+      }
+      Object.assign(request, { originalUrl: url, url: url.slice('/registry'.length) || '/' });
+      dashboard(request, response, () => {
+        passedOn += 1;
+        response.writeHead(404).end();
+      });
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const redirect = await fetch(`${base}/registry`, { redirect: 'manual' });
+      expect([redirect.status, redirect.headers.get('location')]).toEqual([301, '/registry/']);
+      for (const path of ['/registry/', '/registry/dashboard.js', '/registry/dashboard.css']) {
+        const response = await fetch(base + path);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+      const head = await fetch(`${base}/registry/`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      const post = await fetch(`${base}/registry/events`, { method: 'POST' });
+      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+      expect((await fetch(`${base}/registry/elsewhere`)).status).toBe(404);
+      expect(passedOn).toBe(1);
+
+      dashboard.close();
+      expect((await fetch(`${base}/registry/events`)).status).toBe(503);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('refuses to start without services under etcd’s naming layout, or with an invalid one', async () => {
+    const { registry } = await connectTest(etcd.endpoints, { keyLayout: 'etcd-naming' });
+    expect(() => createDashboardHandler(registry)).toThrow(/name the targets to show/);
+    expect(() => createDashboardHandler(registry, { services: [''] })).toThrow(ValidationError);
+    expect(createDashboardHandler(registry, { services: ['demo/greeter'] }).pages).toBe(0);
+  });
+});
+
+describe('gsr ui', () => {
+  const etcd = useEtcd();
+  const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+  let browser: Browser | undefined;
+
+  beforeAll(() => {
+    requireBuild();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('serves the dashboard on loopback, prints its URL, and stops on SIGINT', async () => {
+    const prefix = uniquePrefix();
+    await etcd.raw.put(`${prefix}services/web/a:1`).value('');
+    let url = '';
+    const page: Promise<string> = new Promise((resolve, reject) => {
+      const run = runNode([bin, 'ui', '--port', '0'], {
+        env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_PREFIX: prefix },
+        onStdout: (text, child) => {
+          const found = /gsr ui: serving the dashboard at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(text);
+          if (found?.[1] !== undefined && url === '') {
+            url = found[1];
+            void (async () => {
+              browser = await launchChromium();
+              const tab = await browser.newPage();
+              await tab.goto(url);
+              await tab.waitForSelector('li[data-address="a:1"]');
+              child.kill('SIGINT');
+            })().catch(reject);
+          }
+        },
+      });
+      run.then((result) => resolve(result.stdout + result.stderr + String(result.code)), reject);
+    });
+    const output = await page;
+    expect(output).toContain('SIGINT: stopping');
+    expect(output.endsWith('0')).toBe(true);
+  });
+
+  it.each([
+    [['--port', 'http'], '--port "http": expected a port number from 0 to 65535'],
+    [['--port', '70000'], '--port "70000": expected a port number from 0 to 65535'],
+    [['--host', '192.0.2.1'], 'Invalid --host "192.0.2.1": cannot listen there (EADDRNOTAVAIL)'],
+    [['--service', 'a/b'], 'Invalid --service "a/b"'],
+  ])('exits 2 naming the option for %j', async (args, message) => {
+    const run = await runNode([bin, 'ui', ...args], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
+    });
+    expect(run.stderr).toContain(message);
+    expect(run.code).toBe(2);
+  });
+
+  it('exits 2 naming the port when it is taken', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const run = await runNode([bin, 'ui', '--port', port], {
+        env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
+      });
+      expect(run.stderr).toContain(`Invalid --port ${port}: port ${port} on 127.0.0.1 is taken`);
+      expect(run.code).toBe(2);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('asks for --service under etcd’s naming layout, which has no list of services', async () => {
+    const run = await runNode([bin, 'ui', '--port', '0'], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_LAYOUT: 'etcd-naming' },
+    });
+    expect(run.stderr).toContain('--service');
+    expect(run.stderr).toContain('name the targets to show');
+    expect(run.code).toBe(2);
+  });
+});
