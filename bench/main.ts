@@ -31,7 +31,7 @@ const FULL: Sizes = {
   // Large-service and churn figures are one sample per repetition: 9 keep their medians steady on a
   // noisy machine, where 5 moved them by a fifth from run to run.
   repetitions: 9,
-  latencySamples: 100, // x 9 repetitions = 900 samples per side
+  latencySamples: 300, // x 9 repetitions = 2,700 samples per side: a p99 of 27 samples, not 9
   fanOutSubscribers: 1000,
   fanOutSamples: 40, // x 9 = 360
   registrations: 2000,

@@ -1,3 +1,9 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BehaviorSubject } from 'rxjs';
 import { Balancer } from '../../lib/balancing/Balancer';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
@@ -110,6 +116,34 @@ describe('OpenTelemetry metrics', () => {
     expect(after.get('gsr.etcd.health') ?? []).toEqual([]);
     expect(after.get('gsr.discovery.endpoints') ?? []).toEqual([]);
     expect(after.get('gsr.discovery.services')?.map((point) => point.value)).toEqual([-1]);
+  });
+
+  it('exports to Prometheus through the global provider, as the README shows', async () => {
+    // The README's snippet, but with the exporter's handler mounted on a free port.
+    const exporter = new PrometheusExporter({ preventServerStart: true });
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
+    const server = createServer((request, response) => {
+      exporter.getMetricsRequestHandler(request, response);
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { registry } = await connectTest(etcd.endpoints); // no meterProvider: the global one
+      const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+      await eventually(() => registration.values.length === 1);
+      const { port } = server.address() as AddressInfo;
+      const scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      // Prometheus names: dots become underscores, counters end in _total; the scope is a label.
+      expect(scraped).toMatch(/^gsr_registration_live\{otel_scope_name="gsr"\} 1$/m);
+      expect(scraped).toMatch(/^gsr_lease_grants_total\{otel_scope_name="gsr"\} 1$/m);
+      expect(scraped).toMatch(/^gsr_etcd_health\{otel_scope_name="gsr"\} 1$/m);
+      expect(scraped).toMatch(
+        /^gsr_etcd_request_duration_count\{gsr_etcd_operation="LeaseGrant",gsr_etcd_outcome="ok",otel_scope_name="gsr"\} 1$/m,
+      );
+    } finally {
+      server.close();
+      metrics.disable();
+      await exporter.shutdown();
+    }
   });
 
   it('records a balancer’s calls, retries and ejections by endpoint', async () => {
