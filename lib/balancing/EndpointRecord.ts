@@ -77,14 +77,9 @@ export class EndpointRecord {
     inFlight: boolean,
     latency: LatencyPolicy,
   ): void {
-    if (inFlight) {
-      this.inFlight -= 1;
-    }
+    this.#ended(now, latencyMs, inFlight, latency);
     this.successes += 1;
     this.consecutiveFailures = 0;
-    if (latencyMs !== undefined) {
-      this.#sample(now, latencyMs, latency);
-    }
     if (this.ejectedUntil !== undefined && now >= this.ejectedUntil) {
       this.ejectedUntil = undefined; // Probation passed: readmitted.
       this.ejections = 0;
@@ -105,14 +100,9 @@ export class EndpointRecord {
     policy: OutlierPolicy,
     latency: LatencyPolicy,
   ): boolean {
-    if (inFlight) {
-      this.inFlight -= 1;
-    }
+    this.#ended(now, latencyMs, inFlight, latency);
     this.failures += 1;
     this.consecutiveFailures += 1;
-    if (latencyMs !== undefined) {
-      this.#sample(now, latencyMs, latency);
-    }
     const onProbation = this.ejectedUntil !== undefined && now >= this.ejectedUntil;
     this.trial = false;
     return (
@@ -120,6 +110,21 @@ export class EndpointRecord {
       (this.ejectedUntil === undefined &&
         (refused || this.consecutiveFailures >= policy.consecutiveFailures))
     );
+  }
+
+  /** What ends every call, whatever its outcome: no longer in flight, and its latency measured. */
+  #ended(
+    now: number,
+    latencyMs: number | undefined,
+    inFlight: boolean,
+    latency: LatencyPolicy,
+  ): void {
+    if (inFlight) {
+      this.inFlight -= 1;
+    }
+    if (latencyMs !== undefined) {
+      this.#sample(now, latencyMs, latency);
+    }
   }
 
   /** Takes it out of the picks for its next interval: base × 2^(ejections so far), capped. */

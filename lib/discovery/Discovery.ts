@@ -23,14 +23,15 @@ import { ServiceNames } from './ServiceNames';
 export class Discovery implements LiveListOwner {
   readonly context: EtcdContext;
   readonly gracePeriodMs: number;
-  readonly #layout: KeyLayout;
+  /** The key layout it reads (and registrations write). */
+  readonly layout: KeyLayout;
   readonly #log: OnceLog;
   readonly #lists = new Map<string, LiveList<unknown>>();
 
   constructor(context: EtcdContext, layout: KeyLayout, gracePeriodMs: number) {
     this.context = context;
     this.gracePeriodMs = gracePeriodMs;
-    this.#layout = layout;
+    this.layout = layout;
     this.#log = new OnceLog(context.logger);
     // The registry's close completes every live list (which releases its watch).
     context.closing.addEventListener(
@@ -49,8 +50,8 @@ export class Discovery implements LiveListOwner {
     let prefix: string;
     let valid: string;
     try {
-      valid = this.#layout.validateService(service);
-      prefix = this.#layout.servicePrefix(valid);
+      valid = this.layout.validateService(service);
+      prefix = this.layout.servicePrefix(valid);
     } catch (error) {
       return throwError(() => error);
     }
@@ -65,7 +66,7 @@ export class Discovery implements LiveListOwner {
       return throwError(() => prefix);
     }
     return new Observable((subscriber) =>
-      this.#attach(subscriber, prefix, () => new ServiceNames(this.#layout, this.#log)),
+      this.#attach(subscriber, prefix, () => new ServiceNames(this.layout, this.#log)),
     );
   }
 
@@ -77,7 +78,7 @@ export class Discovery implements LiveListOwner {
     service: string,
     id: string,
   ): { readonly held: boolean; readonly revision: bigint } | undefined {
-    const list = this.#lists.get(this.#layout.servicePrefix(service));
+    const list = this.#lists.get(this.layout.servicePrefix(service));
     const revision = list?.revision;
     if (list === undefined || revision === undefined || !(list.state instanceof EndpointList)) {
       return undefined;
@@ -86,8 +87,8 @@ export class Discovery implements LiveListOwner {
   }
 
   async endpoints(service: string): Promise<readonly Endpoint[]> {
-    const valid = this.#layout.validateService(service);
-    const prefix = this.#layout.servicePrefix(valid);
+    const valid = this.layout.validateService(service);
+    const prefix = this.layout.servicePrefix(valid);
     const live = this.#lists.get(prefix)?.value as readonly Endpoint[] | undefined;
     if (live !== undefined) {
       return live;
@@ -106,7 +107,7 @@ export class Discovery implements LiveListOwner {
     if (live !== undefined) {
       return live;
     }
-    const names = new ServiceNames(this.#layout, this.#log);
+    const names = new ServiceNames(this.layout, this.#log);
     names.reset(await this.#range(prefix, 'list services'));
     return names.snapshot();
   }
@@ -148,12 +149,12 @@ export class Discovery implements LiveListOwner {
   }
 
   #endpointList(service: string, prefix: string): EndpointList {
-    return new EndpointList(service, prefix, this.#layout, this.#log);
+    return new EndpointList(service, prefix, this.layout, this.#log);
   }
 
   #servicesPrefix(): string | ValidationError {
     return (
-      this.#layout.servicesPrefix ??
+      this.layout.servicesPrefix ??
       new ValidationError(
         'keyLayout',
         'etcd-naming',

@@ -49,15 +49,11 @@ export class Registrar {
   /** Keys whose removal etcd did not confirm (they expire with their lease), with why. */
   readonly #unconfirmed = new Map<string, unknown>();
 
-  constructor(
-    context: EtcdContext,
-    layout: KeyLayout,
-    discovery: Discovery,
-    leaseSeconds: number,
-    pending: PendingWork,
-  ) {
+  /** Registers through `discovery`'s etcd context and key layout; guards keys with its streams. */
+  constructor(discovery: Discovery, leaseSeconds: number, pending: PendingWork) {
+    const { context } = discovery;
     this.#context = context;
-    this.#layout = layout;
+    this.#layout = discovery.layout;
     this.#discovery = discovery;
     this.#pending = pending;
     this.#ttlSeconds = leaseSeconds;

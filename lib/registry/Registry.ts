@@ -105,9 +105,10 @@ export class Registry {
    * (`{ connected, since, cause? }`) to each subscriber, then each transition, and completes when the
    * registry is closed. Use it to report readiness truthfully.
    *
-   * Every watch, keepalive and request reports to it; while it is subscribed, gsr also asks etcd every
-   * 2 s, so that it is right even when nothing else is going on. Each transition is logged once, at
-   * info level. A registration emits a new `Registration` (with `reregistered: true`) when it had to be
+   * Every watch, keepalive and request reports to it, and while a watch or keepalive stream is open,
+   * gRPC's keepalive pings notice a dead connection (within ~9 s) without an etcd request. While it is
+   * subscribed, gsr asks etcd itself (one serializable, keys-only read) only when nothing proved etcd
+   * answers within 2 s and no stream is open. Each transition is logged once, at info level. A registration emits a new `Registration` (with `reregistered: true`) when it had to be
    * written again on a new lease.
    *
    * @example
@@ -135,13 +136,7 @@ export class Registry {
       endpointCounts: () => this.#discovery.endpointCounts(),
       connected: () => context.health.connected,
     });
-    this.#registrar = new Registrar(
-      context,
-      layout,
-      this.#discovery,
-      config.leaseSeconds,
-      this.#pending,
-    );
+    this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending);
     const { client, health } = context;
     const probe = { key: layout.probePrefix, description: 'probe etcd' };
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
