@@ -8,6 +8,7 @@ import { type DashboardCliOptions, serveDashboard } from './commands/serveDashbo
 import { showConfig } from './commands/showConfig';
 import { watchEndpoints } from './commands/watchEndpoints';
 import { exitCodeFor } from './exitCodeFor';
+import { messageOf } from '../errors/messageOf';
 
 const ENVIRONMENT_HELP = `
 Configuration (environment):
@@ -90,7 +91,7 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       // Commander has already printed the problem (or the help, or the version).
       return error.exitCode === 0 ? 0 : 2;
     }
-    io.stderr.write(`gsr: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`gsr: ${messageOf(error)}\n`);
     return exitCodeFor(error);
   }
 }

@@ -5,6 +5,7 @@ import { configSchema } from './configSchema';
 import type { Environment, GsrConfig, GsrOptions } from './GsrConfig';
 import { normalizeKeyPrefix } from './normalizeKeyPrefix';
 import { parseEtcdEndpoints } from './parseEtcdEndpoints';
+import { messageOf } from '../errors/messageOf';
 
 convict.addFormats(configFormats);
 
@@ -152,7 +153,7 @@ function refusal(key: Key, value: unknown): string | undefined {
     configFormats[setting.format].validate(value);
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return messageOf(error);
   }
 }
 

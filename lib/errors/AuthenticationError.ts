@@ -1,4 +1,5 @@
 import { hasBrand } from './hasBrand';
+import { messageOf } from './messageOf';
 
 /**
  * etcd refused gsr's credentials (`GSR_ETCD_USERNAME` / `GSR_ETCD_PASSWORD`): a wrong password, an unknown
@@ -24,14 +25,10 @@ export class AuthenticationError extends Error {
     override readonly cause: unknown,
   ) {
     const who = username === undefined ? 'without credentials' : `as user "${username}"`;
-    super(`etcd refused to authenticate gsr ${who}: ${String(messageOf(cause))}`, { cause });
+    super(`etcd refused to authenticate gsr ${who}: ${messageOf(cause)}`, { cause });
   }
 }
 
 /** Whether `error` is an {@link AuthenticationError}. */
 export const isAuthenticationError = (error: unknown): error is AuthenticationError =>
   hasBrand(error, 'isAuthenticationError');
-
-function messageOf(cause: unknown): unknown {
-  return cause instanceof Error ? cause.message : cause;
-}

@@ -1,4 +1,5 @@
 import { hasBrand } from './hasBrand';
+import { messageOf } from './messageOf';
 
 /**
  * etcd refused a request as one it will never accept: a value over its request size limit
@@ -29,7 +30,7 @@ export class EtcdRefusedError extends Error {
     /** The error etcd answered with. */
     override readonly cause: unknown,
   ) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = messageOf(cause);
     super(`etcd refused to ${operation}: ${why}`, { cause });
   }
 }

@@ -1,4 +1,5 @@
 import { hasBrand } from './hasBrand';
+import { messageOf } from './messageOf';
 
 /**
  * A one-off request could not be served because etcd did not answer in time (every member unreachable,
@@ -30,7 +31,7 @@ export class EtcdUnavailableError extends Error {
      */
     readonly keys: readonly string[] = [],
   ) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = messageOf(cause);
     super(`etcd is unavailable; could not ${operation}: ${why}`, { cause });
   }
 }

@@ -1,4 +1,5 @@
 import { hasBrand } from './hasBrand';
+import { messageOf } from './messageOf';
 
 /**
  * The TLS handshake with etcd failed: etcd's certificate is not trusted (GSR_TLS_CA_PATH), or etcd
@@ -24,7 +25,7 @@ export class TlsError extends Error {
     /** The handshake failure gRPC reported. */
     override readonly cause: unknown,
   ) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = messageOf(cause);
     super(
       `TLS with etcd at ${endpoints.join(', ')} failed (check GSR_TLS_CA_PATH for etcd's CA, and ` +
         `GSR_USE_TLS, GSR_TLS_CERT_PATH and GSR_TLS_KEY_PATH for the client certificate): ${why}`,

@@ -8,6 +8,7 @@ import type { EtcdContext } from './EtcdContext';
 import { isTlsFailure } from './isTlsFailure';
 import { probeEtcd } from './probeEtcd';
 import { retryEtcd } from './retryEtcd';
+import { messageOf } from '../errors/messageOf';
 
 /**
  * Resolves once etcd answers a request, retrying transient failures on gsr's one backoff policy for up
@@ -46,7 +47,7 @@ export async function waitForEtcd(
       if (isTlsFailure(error)) {
         throw new TlsError(config.etcdEndpoints, error);
       }
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       if (attempts === 1) {
         logger.info(`etcd at ${endpoints} is not answering yet (${message}); retrying`, {
           timeoutSeconds: config.connectTimeoutSeconds,

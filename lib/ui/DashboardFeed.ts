@@ -3,6 +3,7 @@ import { asyncScheduler, type Observable, type Subscription, throttleTime } from
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Health } from '../etcd/Health';
 import type { Registry } from '../registry/Registry';
+import { messageOf } from '../errors/messageOf';
 
 /** How often one service's list may be sent to a page: its first change at once, then at most this. */
 const SERVICE_THROTTLE_MS = 200;
@@ -135,8 +136,4 @@ function describeHealth(health: Health): { connected: boolean; since: string; ca
     since: health.since.toISOString(),
     ...(health.cause !== undefined && { cause: messageOf(health.cause) }),
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

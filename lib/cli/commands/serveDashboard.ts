@@ -8,6 +8,7 @@ import { Registry } from '../../registry/Registry';
 import { createDashboardHandler, type DashboardHandler } from '../../ui/createDashboardHandler';
 import type { CliIo } from '../CliIo';
 import { printable } from '../printable';
+import { messageOf } from '../../errors/messageOf';
 
 /** Options of `gsr ui`, as commander parsed them. */
 export interface DashboardCliOptions {
@@ -94,10 +95,6 @@ async function listen(
     if (code === 'EACCES') {
       throw new ValidationError('--port', port, `not allowed to listen on port ${port}`);
     }
-    throw new ValidationError(
-      '--host',
-      host,
-      `cannot listen there (${code ?? (error instanceof Error ? error.message : String(error))})`,
-    );
+    throw new ValidationError('--host', host, `cannot listen there (${code ?? messageOf(error)})`);
   }
 }
