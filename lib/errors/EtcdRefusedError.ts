@@ -1,5 +1,5 @@
 import { hasBrand } from './hasBrand';
-import { messageOf } from './messageOf';
+import { EtcdRefusal } from './EtcdRefusal';
 
 /**
  * etcd refused a request as one it will never accept: a value over its request size limit
@@ -16,22 +16,14 @@ import { messageOf } from './messageOf';
  * });
  * ```
  */
-export class EtcdRefusedError extends Error {
+export class EtcdRefusedError extends EtcdRefusal {
   /** Always `'EtcdRefusedError'`, whichever copy of gsr made it. */
   override readonly name = 'EtcdRefusedError';
   /** The brand {@link isEtcdRefusedError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isEtcdRefusedError = true;
 
-  constructor(
-    /** What was asked, e.g. `register gsr/services/web/10.0.0.7:80`. */
-    readonly operation: string,
-    /** The key or prefix it touched. */
-    readonly key: string,
-    /** The error etcd answered with. */
-    override readonly cause: unknown,
-  ) {
-    const why = messageOf(cause);
-    super(`etcd refused to ${operation}: ${why}`, { cause });
+  constructor(operation: string, key: string, cause: unknown) {
+    super(operation, key, cause, `etcd refused to ${operation}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { EtcdRefusal } from './EtcdRefusal';
 import { hasBrand } from './hasBrand';
 
 /**
@@ -11,19 +12,14 @@ import { hasBrand } from './hasBrand';
  * });
  * ```
  */
-export class PermissionDeniedError extends Error {
+export class PermissionDeniedError extends EtcdRefusal {
   /** Always `'PermissionDeniedError'`, whichever copy of gsr made it. */
   override readonly name = 'PermissionDeniedError';
   /** The brand {@link isPermissionDeniedError} checks: true across copies of gsr, where `instanceof` is not. */
   readonly isPermissionDeniedError = true;
 
-  constructor(
-    /** The key or key prefix the operation touched. */
-    readonly key: string,
-    /** The error etcd answered with. */
-    override readonly cause: unknown,
-  ) {
-    super(`etcd denied gsr access to "${key}"`, { cause });
+  constructor(operation: string, key: string, cause: unknown) {
+    super(operation, key, cause, `etcd denied gsr access to "${key}" (${operation})`);
   }
 }
 

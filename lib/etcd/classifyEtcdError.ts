@@ -54,7 +54,7 @@ export function classifyEtcdError(
     return new AuthenticationError(username, error);
   }
   if (error instanceof EtcdPermissionDeniedError || error instanceof EtcdRoleNotGrantedError) {
-    return new PermissionDeniedError(operation.key, error);
+    return new PermissionDeniedError(operation.description, operation.key, error);
   }
   if (error instanceof ClientClosedError) {
     return new RegistryClosedError(operation.description);

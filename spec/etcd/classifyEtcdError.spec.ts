@@ -60,11 +60,13 @@ describe('classifyEtcdError', () => {
     );
     expect(isAuthenticationError(auth)).toBe(true);
     expect(auth?.message).toContain('"svc"');
-    expect(
-      isPermissionDeniedError(
-        classify(grpcError(status.PERMISSION_DENIED, 'etcdserver: permission denied')),
-      ),
-    ).toBe(true);
+    const denied = classify(grpcError(status.PERMISSION_DENIED, 'etcdserver: permission denied'));
+    expect(isPermissionDeniedError(denied)).toBe(true);
+    expect(denied).toMatchObject({ key: operation.key, operation: operation.description });
+    expect(denied?.message).toBe(
+      'etcd denied gsr access to "gsr/services/web/a:1" (register gsr/services/web/a:1): ' +
+        '7 PERMISSION_DENIED: etcdserver: permission denied',
+    );
   });
 
   it('passes a typed gsr error, or a bug, through as it is', () => {

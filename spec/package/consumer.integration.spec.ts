@@ -154,7 +154,7 @@ describe('the packed package, installed by a consumer', () => {
         EtcdRefusedError: ['register', 'k', cause],
         EtcdUnavailableError: ['register', cause],
         NoEndpointError: [10, 'timeout'],
-        PermissionDeniedError: ['k', cause],
+        PermissionDeniedError: ['read', 'k', cause],
         RegistryClosedError: ['watch'],
         TlsError: [['127.0.0.1:2379'], cause],
         ValidationError: ['service', '', 'empty'],
