@@ -1,19 +1,12 @@
 import { join } from 'node:path';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually } from '../support/observe';
 import { requireBuild } from '../support/requireBuild';
 import { runNode } from '../support/runNode';
+import { useEtcd } from '../support/useEtcd';
 
 describe('the memory of released services', () => {
-  let etcd: EtcdCluster;
-
-  beforeAll(async () => {
-    requireBuild();
-    etcd = await EtcdCluster.start();
-  });
-  afterAll(async () => {
-    await etcd.close();
-  });
+  beforeAll(requireBuild);
+  const etcd = useEtcd();
 
   it('is given back: 10,000 names subscribed once and released leave the heap where it was', async () => {
     // A process of its own, with --expose-gc, on the compiled package (npm test builds it first).

@@ -1,4 +1,3 @@
-import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { Subscription } from 'rxjs';
 import { grpcServiceConfig } from '../../lib/grpc/grpcServiceConfig';
@@ -7,75 +6,12 @@ import type { Registry } from '../../lib/registry/Registry';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, nextMatching } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
-
-const SAY = '/gsr.test.Who/Say';
-const toJson = (value: unknown) => Buffer.from(JSON.stringify(value));
-const fromJson = (buffer: Buffer) => JSON.parse(buffer.toString()) as { name: string };
-const definition: grpc.ServiceDefinition = {
-  Say: {
-    path: SAY,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: toJson,
-    requestDeserialize: fromJson,
-    responseSerialize: toJson,
-    responseDeserialize: fromJson,
-  },
-};
-
-interface Server {
-  readonly name: string;
-  readonly address: string;
-  served: number;
-  failing: boolean;
-  readonly server: grpc.Server;
-}
-
-async function startServer(name: string): Promise<Server> {
-  const server = new grpc.Server();
-  const state: Server = { name, address: '', served: 0, failing: false, server };
-  server.addService(definition, {
-    Say: (_call: unknown, callback: grpc.sendUnaryData<{ name: string }>) => {
-      state.served += 1;
-      if (state.failing) {
-        callback({ code: grpc.status.INTERNAL, details: `${name} is broken` });
-      } else {
-        callback(null, { name });
-      }
-    },
-  });
-  const port = await promisify(server.bindAsync.bind(server))(
-    '127.0.0.1:0',
-    grpc.ServerCredentials.createInsecure(),
-  );
-  (state as { address: string }).address = `127.0.0.1:${port}`;
-  return state;
-}
-
-function say(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      SAY,
-      toJson,
-      fromJson,
-      {},
-      new grpc.Metadata(),
-      { deadline: Date.now() + 2000 },
-      (error, response) => {
-        if (error !== null || response === undefined) {
-          reject(error ?? new Error('no response'));
-        } else {
-          resolve(response.name);
-        }
-      },
-    );
-  });
-}
+import { startWhoAmIServer, type WhoAmIServer, whoAmI } from '../support/whoAmIServer';
 
 describe('gRPC channels on gsr:///<service>', () => {
   let etcd: EtcdCluster;
   let registry: Registry;
-  let servers: Server[];
+  let servers: WhoAmIServer[];
   let registrations: Subscription[];
   let client: grpc.Client | undefined;
 
@@ -84,7 +20,7 @@ describe('gRPC channels on gsr:///<service>', () => {
   });
   beforeEach(async () => {
     registry = (await connectTest(etcd.endpoints, { leaseSeconds: 30 })).registry;
-    servers = await Promise.all([startServer('one'), startServer('two')]);
+    servers = await Promise.all([startWhoAmIServer('one'), startWhoAmIServer('two')]);
     registrations = servers.map((s) =>
       registry.register({ service: 'who', address: s.address }).subscribe(),
     );
@@ -93,7 +29,7 @@ describe('gRPC channels on gsr:///<service>', () => {
   afterEach(async () => {
     client?.close();
     registrations.forEach((r) => r.unsubscribe());
-    servers.forEach((s) => s.server.forceShutdown());
+    servers.forEach((s) => s.kill());
     await closeTestRegistries();
   });
   afterAll(async () => {
@@ -108,18 +44,18 @@ describe('gRPC channels on gsr:///<service>', () => {
     const warm = new Set<string>();
     await eventually(
       async () => {
-        warm.add(await say(client as grpc.Client));
+        warm.add(await whoAmI(client as grpc.Client, { deadlineMs: 2000 }));
         return warm.size === 2;
       },
       5000,
       'both servers connected',
     );
-    (servers[0] as Server).server.forceShutdown(); // a crash: its key stays until its lease expires
+    (servers[0] as WhoAmIServer).kill(); // a crash: its key stays until its lease expires
     const killedAt = Date.now();
     const after: string[] = [];
     const failed: unknown[] = [];
     for (let i = 0; i < 20; i++) {
-      await say(client).then(
+      await whoAmI(client, { deadlineMs: 2000 }).then(
         (name) => after.push(name),
         (error: unknown) => failed.push(error),
       );
@@ -137,23 +73,25 @@ describe('gRPC channels on gsr:///<service>', () => {
         outlierDetection: { intervalMs: 500, requestVolume: 5, baseEjectionMs: 30_000 },
       }),
     });
-    (servers[0] as Server).failing = true;
+    (servers[0] as WhoAmIServer).failing = true;
     const outcomes: string[] = [];
     await eventually(
       async () => {
         for (let i = 0; i < 10; i++) {
-          outcomes.push(await say(client as grpc.Client).catch(() => 'failed'));
+          outcomes.push(
+            await whoAmI(client as grpc.Client, { deadlineMs: 2000 }).catch(() => 'failed'),
+          );
         }
         return outcomes.slice(-10).every((outcome) => outcome === 'two');
       },
       10_000,
       'the failing server ejected',
     );
-    const servedBefore = (servers[0] as Server).served;
+    const servedBefore = (servers[0] as WhoAmIServer).served;
     for (let i = 0; i < 20; i++) {
-      await say(client);
+      await whoAmI(client, { deadlineMs: 2000 });
     }
-    expect((servers[0] as Server).served).toBe(servedBefore);
+    expect((servers[0] as WhoAmIServer).served).toBe(servedBefore);
   });
 
   it('writes durations as grpc-js reads them', () => {

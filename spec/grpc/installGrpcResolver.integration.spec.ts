@@ -1,4 +1,3 @@
-import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { Subscription } from 'rxjs';
 import { ValidationError } from '../../lib/errors/ValidationError';
@@ -7,47 +6,15 @@ import type { Registry } from '../../lib/registry/Registry';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, nextMatching } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { startWhoAmIServer, type WhoAmIServer, whoAmI } from '../support/whoAmIServer';
 
-// A one-method gRPC service without .proto files: JSON in, JSON out. Each server answers with its own
-// address, so a test can tell where a call went.
-const WHO_AM_I = '/gsr.test.Echo/WhoAmI';
-const toJson = (value: unknown) => Buffer.from(JSON.stringify(value));
-const fromJson = (buffer: Buffer) => JSON.parse(buffer.toString()) as { address: string };
-const definition: grpc.ServiceDefinition = {
-  WhoAmI: {
-    path: WHO_AM_I,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: toJson,
-    requestDeserialize: fromJson,
-    responseSerialize: toJson,
-    responseDeserialize: fromJson,
-  },
-};
 const ROUND_ROBIN = { 'grpc.service_config': '{"loadBalancingConfig":[{"round_robin":{}}]}' };
 
-interface TestServer {
-  readonly address: string;
-  close(): Promise<void>;
-}
-
-const servers: TestServer[] = [];
+const servers: WhoAmIServer[] = [];
 const clients: grpc.Client[] = [];
 
-async function startServer(): Promise<TestServer> {
-  const server = new grpc.Server();
-  const bind = promisify(server.bindAsync.bind(server));
-  const port = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
-  const address = `127.0.0.1:${port}`;
-  server.addService(definition, {
-    WhoAmI: (_call: unknown, callback: grpc.sendUnaryData<{ address: string }>) => {
-      callback(null, { address });
-    },
-  });
-  const started = {
-    address,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
+async function startServer(): Promise<WhoAmIServer> {
+  const started = await startWhoAmIServer();
   servers.push(started);
   return started;
 }
@@ -56,31 +23,6 @@ function client(target: string): grpc.Client {
   const made = new grpc.Client(target, grpc.credentials.createInsecure(), ROUND_ROBIN);
   clients.push(made);
   return made;
-}
-
-/** Where one call went; rejects with the gRPC error. */
-function whoAmI(
-  on: grpc.Client,
-  options: { deadlineMs?: number; waitForReady?: boolean } = {},
-): Promise<string> {
-  const { deadlineMs = 5_000, waitForReady = false } = options;
-  return new Promise((resolve, reject) => {
-    on.makeUnaryRequest(
-      WHO_AM_I,
-      toJson,
-      fromJson,
-      {},
-      new grpc.Metadata({ waitForReady }),
-      { deadline: Date.now() + deadlineMs },
-      (error, response) => {
-        if (error !== null || response === undefined) {
-          reject(error ?? new Error('no response'));
-        } else {
-          resolve(response.address);
-        }
-      },
-    );
-  });
 }
 
 async function callCounts(on: grpc.Client, calls: number): Promise<Map<string, number>> {

@@ -1,18 +1,11 @@
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { requireBuild } from '../support/requireBuild';
 import { runNode } from '../support/runNode';
+import { useEtcd } from '../support/useEtcd';
 
 // These run the compiled package the way its users load it; `npm test` builds it first.
 describe('the gsr package', () => {
-  let etcd: EtcdCluster;
-
-  beforeAll(async () => {
-    requireBuild();
-    etcd = await EtcdCluster.start();
-  });
-  afterAll(async () => {
-    await etcd.close();
-  });
+  beforeAll(requireBuild);
+  const etcd = useEtcd();
 
   it("loads with require('gsr')", async () => {
     const run = await runNode([

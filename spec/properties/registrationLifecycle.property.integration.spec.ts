@@ -2,10 +2,10 @@ import { Etcd3 } from 'etcd3';
 import fc from 'fast-check';
 import type { Subscription } from 'rxjs';
 import type { Registry } from '../../lib/registry/Registry';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually } from '../support/observe';
 import { propertyRuns } from '../support/propertyRuns';
 import { closeTestRegistries, connectTest, uniquePrefix } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 const ADDRESSES = ['a:1', 'b:1', 'c:1'] as const;
 const METADATA = [undefined, { v: 1 }, { v: 2 }] as const;
@@ -138,17 +138,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe('registration lifecycles across three registries (property)', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('keeps the key of every endpoint with a live registration, and only those, after every step', async () => {
     await fc.assert(
@@ -157,7 +147,7 @@ describe('registration lifecycles across three registries (property)', () => {
         async (steps) => {
           const prefix = uniquePrefix();
           const world: World = {
-            raw,
+            raw: etcd.raw,
             endpoints: etcd.endpoints,
             prefix,
             registries: [],

@@ -1,12 +1,11 @@
 import { PassThrough } from 'node:stream';
-import { Etcd3 } from 'etcd3';
 import fc from 'fast-check';
 import { runCli } from '../../lib/cli/runCli';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
 import { propertyRuns } from '../support/propertyRuns';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
 
 /**
  * The oracle, written apart from the library: what a key's remainder must be for `endpoints$` to list
@@ -103,17 +102,7 @@ const isSortedAndUnique = (list: readonly Endpoint[]): boolean =>
   list.every((e, i) => i === 0 || (list[i - 1] as Endpoint).address < e.address);
 
 describe('hostile keys and values, written straight to etcd (property)', () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start();
-    raw = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterAll(async () => {
-    raw.close();
-    await etcd.close();
-  });
+  const etcd = useEtcd();
 
   it('every stream keeps emitting sorted, duplicate-free lists of exactly the valid keys, and never errors', async () => {
     await fc.assert(
@@ -128,10 +117,12 @@ describe('hostile keys and values, written straight to etcd (property)', () => {
               Buffer.from(base),
               'put' in change ? change.put : change.del,
             ]);
-            await ('put' in change ? raw.put(key).value(change.value) : raw.delete().key(key));
+            await ('put' in change
+              ? etcd.raw.put(key).value(change.value)
+              : etcd.raw.delete().key(key));
           }
           // etcd's own view of the valid keys.
-          const kvs = (await raw.getAll().prefix(base).exec()).kvs;
+          const kvs = (await etcd.raw.getAll().prefix(base).exec()).kvs;
           const truth = new Map<string, unknown>();
           for (const kv of kvs) {
             const address = listedAddress(kv.key.subarray(Buffer.byteLength(base)));
