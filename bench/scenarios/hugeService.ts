@@ -1,14 +1,16 @@
-import { Etcd3, type IKeyValue } from 'etcd3';
+import { Etcd3 } from 'etcd3';
 import type { Subscription } from 'rxjs';
 import type { Endpoint } from '../../lib';
 import { connectBench } from '../connectBench';
+import { hasAddress } from '../hasAddress';
+import { rawEndpoint } from '../rawClient';
 import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
 import { heapUsed, since } from '../stats';
+import { writeService } from '../writeService';
 
 const PREFIX = 'bench-huge/';
 const SERVICE_PREFIX = `${PREFIX}services/huge/`;
 const CHANGES = 20;
-const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;
 
 let populated = 0;
 
@@ -18,24 +20,8 @@ async function populate(context: BenchContext): Promise<void> {
   if (populated === count) {
     return;
   }
-  await context.writer.delete().prefix(PREFIX);
-  for (let start = 0; start < count; start += 100) {
-    const batch = Array.from({ length: Math.min(100, count - start) }, (_, j) => start + j);
-    await context.writer
-      .if(`${PREFIX}populate`, 'Version', '>', -1) // always true: a batch of 100 puts
-      .then(...batch.map((i) => context.writer.put(`${SERVICE_PREFIX}${address(i)}`).value('')))
-      .commit();
-  }
+  await writeService(context.writer, PREFIX, SERVICE_PREFIX, count);
   populated = count;
-}
-
-/** What hand-written code keeps of a service: a map from address to endpoint. */
-function endpointOf(kv: IKeyValue): Endpoint {
-  const value = kv.value.toString();
-  const endpoint = { service: 'huge', address: kv.key.toString().slice(SERVICE_PREFIX.length) };
-  return value === ''
-    ? endpoint
-    : { ...endpoint, metadata: JSON.parse(value) as Record<string, unknown> };
 }
 
 /**
@@ -109,7 +95,7 @@ export const hugeService: Scenario = {
           // in their map).
           list$.subscribe((list) => {
             for (const marker of waiting.keys()) {
-              if (has(list, marker)) {
+              if (hasAddress(list, marker)) {
                 reached(marker);
               }
             }
@@ -132,7 +118,7 @@ export const hugeService: Scenario = {
       const range = await client.getAll().prefix(SERVICE_PREFIX).exec();
       const map = new Map<string, Endpoint>();
       for (const kv of range.kvs) {
-        const endpoint = endpointOf(kv);
+        const endpoint = rawEndpoint('huge', SERVICE_PREFIX, kv);
         map.set(endpoint.address, endpoint);
       }
       first = since(start);
@@ -156,7 +142,7 @@ export const hugeService: Scenario = {
         },
       );
       watcher.on('put', (kv) => {
-        const endpoint = endpointOf(kv);
+        const endpoint = rawEndpoint('huge', SERVICE_PREFIX, kv);
         map.set(endpoint.address, endpoint);
         listeners.forEach((listener) => listener(map));
       });
@@ -189,18 +175,3 @@ export const hugeService: Scenario = {
     return { first, heap, change, burst };
   },
 };
-
-/** Whether the sorted `list` has `address`. */
-function has(list: readonly Endpoint[], address: string): boolean {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((list[mid]?.address ?? '') < address) {
-      low = mid + 1;
-    } else {
-      high = mid;
-    }
-  }
-  return list[low]?.address === address;
-}

@@ -1,6 +1,7 @@
 import { Etcd3 } from 'etcd3';
 import { firstValueFrom } from 'rxjs';
 import { connectBench } from '../connectBench';
+import { rangeThenWatch } from '../rawClient';
 import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
 
 const SERVICES = 10;
@@ -41,12 +42,7 @@ export const idle: Scenario = {
       const watchers = await Promise.all(
         services.map(async (service) => {
           const servicePrefix = `${prefix}services/${service}/`;
-          const range = await client.getAll().prefix(servicePrefix).exec();
-          return client
-            .watch()
-            .prefix(servicePrefix)
-            .startRevision(String(BigInt(range.header.revision) + 1n))
-            .create();
+          return (await rangeThenWatch(client, servicePrefix)).watcher;
         }),
       );
       stop = async () => {

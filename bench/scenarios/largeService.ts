@@ -2,12 +2,14 @@ import { Etcd3 } from 'etcd3';
 import { filter, firstValueFrom, type Subscription } from 'rxjs';
 import type { Endpoint } from '../../lib';
 import { connectBench } from '../connectBench';
+import { hasAddress } from '../hasAddress';
+import { rawEndpoint } from '../rawClient';
 import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
 import { heapUsed, since } from '../stats';
+import { benchAddress, writeService } from '../writeService';
 
 export const LARGE_PREFIX = 'bench-large/';
 const SERVICE_PREFIX = `${LARGE_PREFIX}services/big/`;
-const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;
 
 let pristine = false;
 
@@ -17,47 +19,10 @@ async function populate(context: BenchContext): Promise<void> {
   if (pristine && (await context.writer.getAll().prefix(SERVICE_PREFIX).count()) === count) {
     return;
   }
-  await context.writer.delete().prefix(LARGE_PREFIX);
-  for (let start = 0; start < count; start += 100) {
-    const batch = Array.from({ length: Math.min(100, count - start) }, (_, j) => start + j);
-    await context.writer
-      .if(`${LARGE_PREFIX}populate`, 'Version', '>', -1) // always true: a batch of 100 puts
-      .then(
-        ...batch.map((i) =>
-          context.writer
-            .put(`${SERVICE_PREFIX}${address(i)}`)
-            .value(i % 3 === 0 ? `{"zone":"z${i % 7}"}` : ''),
-        ),
-      )
-      .commit();
-  }
+  await writeService(context.writer, LARGE_PREFIX, SERVICE_PREFIX, count, (i) =>
+    i % 3 === 0 ? `{"zone":"z${i % 7}"}` : '',
+  );
   pristine = true;
-}
-
-/** Whether the sorted `list` has `address`: what a consumer checks in O(log n), not O(n). */
-function has(list: readonly Endpoint[], address: string): boolean {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((list[mid]?.address ?? '') < address) {
-      low = mid + 1;
-    } else {
-      high = mid;
-    }
-  }
-  return list[low]?.address === address;
-}
-
-/** What hand-written code does with a range: decode every key into an endpoint object. */
-function decode(kvs: readonly { key: Buffer; value: Buffer }[]): Endpoint[] {
-  return kvs.map((kv) => {
-    const value = kv.value.toString();
-    const endpoint = { service: 'big', address: kv.key.toString().slice(SERVICE_PREFIX.length) };
-    return value === ''
-      ? endpoint
-      : { ...endpoint, metadata: JSON.parse(value) as Record<string, unknown> };
-  });
 }
 
 /**
@@ -98,7 +63,8 @@ export const largeService: Scenario = {
     await client.get('warm-up').string(); // connected, as gsr's registry is before it starts
     const before = heapUsed();
     const start = performance.now();
-    const list = decode((await client.getAll().prefix(SERVICE_PREFIX).exec()).kvs);
+    const { kvs } = await client.getAll().prefix(SERVICE_PREFIX).exec();
+    const list = kvs.map((kv) => rawEndpoint('big', SERVICE_PREFIX, kv));
     const first = since(start);
     const heap = (heapUsed() - before) / 2 ** 20;
     if (list.length !== context.sizes.largeService) {
@@ -137,7 +103,7 @@ export const churn: Scenario = {
       const list$ = registry.endpoints$('big');
       const subscription = list$.subscribe();
       await firstValueFrom(list$);
-      seenMarker = firstValueFrom(list$.pipe(filter((list) => has(list, marker)))).then(
+      seenMarker = firstValueFrom(list$.pipe(filter((list) => hasAddress(list, marker)))).then(
         () => undefined,
       );
       stop = async () => {
@@ -166,10 +132,12 @@ export const churn: Scenario = {
         Array.from({ length: Math.min(20, changes - next) }, (_, j) => {
           const i = next + j;
           if (i % 3 === 1) {
-            return context.writer.delete().key(`${SERVICE_PREFIX}${address((i * 7) % base)}`);
+            return context.writer.delete().key(`${SERVICE_PREFIX}${benchAddress((i * 7) % base)}`);
           }
           const added = i % 3 === 0 ? base + i : i % base;
-          return context.writer.put(`${SERVICE_PREFIX}${address(added)}`).value(`{"rev":${i}}`);
+          return context.writer
+            .put(`${SERVICE_PREFIX}${benchAddress(added)}`)
+            .value(`{"rev":${i}}`);
         }),
       );
     }

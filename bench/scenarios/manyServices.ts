@@ -1,6 +1,7 @@
 import { Etcd3, type Watcher } from 'etcd3';
 import { firstValueFrom, type Subscription } from 'rxjs';
 import { connectBench } from '../connectBench';
+import { rangeThenWatch } from '../rawClient';
 import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
 import { heapUsed, since } from '../stats';
 
@@ -80,16 +81,11 @@ export const manyServices: Scenario = {
       const watchers: Watcher[] = await Promise.all(
         names.map(async (name) => {
           const prefix = `bench-many/services/${name}/`;
-          const range = await client.getAll().prefix(prefix).exec();
+          const { range, watcher } = await rangeThenWatch(client, prefix);
           const list = new Map<string, string>();
           for (const kv of range.kvs) {
             list.set(kv.key.toString().slice(prefix.length), kv.value.toString());
           }
-          const watcher = await client
-            .watch()
-            .prefix(prefix)
-            .startRevision(String(BigInt(range.header.revision) + 1n))
-            .create();
           watcher.on('put', (kv) =>
             list.set(kv.key.toString().slice(prefix.length), kv.value.toString()),
           );

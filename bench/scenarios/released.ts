@@ -1,6 +1,7 @@
 import { Etcd3 } from 'etcd3';
 import { firstValueFrom } from 'rxjs';
 import { connectBench } from '../connectBench';
+import { rangeThenWatch } from '../rawClient';
 import { untilNoWatchers } from '../etcdWatchers';
 import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
 import { heapUsed } from '../stats';
@@ -38,12 +39,7 @@ export const released: Scenario = {
         const watchers = await Promise.all(
           Array.from({ length: size }, async (_, i) => {
             const servicePrefix = `${prefix}services/${tag}-${i}/`;
-            const range = await client.getAll().prefix(servicePrefix).exec();
-            return client
-              .watch()
-              .prefix(servicePrefix)
-              .startRevision(String(BigInt(range.header.revision) + 1n))
-              .create();
+            return (await rangeThenWatch(client, servicePrefix)).watcher;
           }),
         );
         await Promise.all(watchers.map((watcher) => watcher.cancel()));
