@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { configSchema } from '../config/configSchema';
+import { messageOf } from '../errors/messageOf';
 import type { CliIo } from './CliIo';
 import { listEndpoints } from './commands/listEndpoints';
 import { listServices } from './commands/listServices';
@@ -8,7 +9,6 @@ import { type DashboardCliOptions, serveDashboard } from './commands/serveDashbo
 import { showConfig } from './commands/showConfig';
 import { watchEndpoints } from './commands/watchEndpoints';
 import { exitCodeFor } from './exitCodeFor';
-import { messageOf } from '../errors/messageOf';
 
 const ENVIRONMENT_HELP = `
 Configuration (environment):

@@ -1,11 +1,11 @@
 import convict from 'convict';
 import { ConfigError, type ConfigProblem } from '../errors/ConfigError';
+import { messageOf } from '../errors/messageOf';
 import { configFormats } from './configFormats';
 import { configSchema } from './configSchema';
 import type { Environment, GsrConfig, GsrOptions } from './GsrConfig';
 import { normalizeKeyPrefix } from './normalizeKeyPrefix';
 import { parseEtcdEndpoints } from './parseEtcdEndpoints';
-import { messageOf } from '../errors/messageOf';
 
 convict.addFormats(configFormats);
 

@@ -1,5 +1,5 @@
-import { hasBrand } from './hasBrand';
 import { EtcdRefusal } from './EtcdRefusal';
+import { hasBrand } from './hasBrand';
 
 /**
  * etcd refused a request as one it will never accept: a value over its request size limit

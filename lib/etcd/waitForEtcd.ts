@@ -1,6 +1,7 @@
 import type { GsrConfig } from '../config/GsrConfig';
 import { ConnectError } from '../errors/ConnectError';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { messageOf } from '../errors/messageOf';
 import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
 import { TlsError } from '../errors/TlsError';
 import type { EtcdOperation } from './classifyEtcdError';
@@ -8,7 +9,6 @@ import type { EtcdContext } from './EtcdContext';
 import { isTlsFailure } from './isTlsFailure';
 import { probeEtcd } from './probeEtcd';
 import { retryEtcd } from './retryEtcd';
-import { messageOf } from '../errors/messageOf';
 
 /**
  * Resolves once etcd answers a request, retrying transient failures on gsr's one backoff policy for up

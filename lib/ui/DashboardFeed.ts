@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { asyncScheduler, type Observable, type Subscription, throttleTime } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { messageOf } from '../errors/messageOf';
 import type { Health } from '../etcd/Health';
 import type { Registry } from '../registry/Registry';
-import { messageOf } from '../errors/messageOf';
 
 /** How often one service's list may be sent to a page: its first change at once, then at most this. */
 const SERVICE_THROTTLE_MS = 200;

@@ -2,13 +2,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../config/loadConfig';
+import { messageOf } from '../../errors/messageOf';
 import { ValidationError } from '../../errors/ValidationError';
 import { createKeyLayout } from '../../keys/createKeyLayout';
 import { Registry } from '../../registry/Registry';
 import { createDashboardHandler, type DashboardHandler } from '../../ui/createDashboardHandler';
 import type { CliIo } from '../CliIo';
 import { printable } from '../printable';
-import { messageOf } from '../../errors/messageOf';
 
 /** Options of `gsr ui`, as commander parsed them. */
 export interface DashboardCliOptions {
