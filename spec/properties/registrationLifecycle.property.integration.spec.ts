@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { Subscription } from 'rxjs';
 import type { Registry } from '../../lib/registry/Registry';
 import { eventually } from '../support/observe';
-import { propertyRuns } from '../support/propertyRuns';
+import { propertyParameters } from '../support/propertyParameters';
 import { closeTestRegistries, connectTest, uniquePrefix } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
 
@@ -173,7 +173,7 @@ describe('registration lifecycles across three registries (property)', () => {
           }
         },
       ),
-      { numRuns: propertyRuns(8) },
+      propertyParameters(8),
     );
   });
 });

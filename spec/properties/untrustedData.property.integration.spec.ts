@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { runCli } from '../../lib/cli/runCli';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { eventually, record } from '../support/observe';
-import { propertyRuns } from '../support/propertyRuns';
+import { propertyParameters } from '../support/propertyParameters';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
 
@@ -173,7 +173,7 @@ describe('hostile keys and values, written straight to etcd (property)', () => {
           await closeTestRegistries();
         }
       }),
-      { numRuns: propertyRuns(12) },
+      propertyParameters(12),
     );
   });
 });
