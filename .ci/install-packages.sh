@@ -2,7 +2,8 @@
 # Installs the system packages gsr's tests and demo need, unless already there:
 #   - etcd (Debian's etcd-server and etcd-client), unless an `etcd` binary is found or GSR_ETCD_BIN names one;
 #   - openssl, with which the TLS tests make a throwaway CA;
-#   - chromium (Debian's), which the dashboard's browser tests drive, unless GSR_CHROMIUM names one.
+#   - chromium (Debian's), which the dashboard's browser tests drive, unless GSR_CHROMIUM names one;
+#   - firefox-esr (Debian's), which they drive too, unless GSR_FIREFOX names one.
 # Uses sudo when not root. Needs no standard input.
 set -euo pipefail
 missing=()
@@ -14,6 +15,9 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 if [ -z "${GSR_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
+fi
+if [ -z "${GSR_FIREFOX:-}" ] && ! command -v firefox-esr >/dev/null 2>&1; then
+  missing+=(firefox-esr)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} (apt-get)"
@@ -29,3 +33,4 @@ else
   echo "setup: etcd: $(command -v etcd) ($(etcd --version | head -n 1))"
 fi
 echo "setup: chromium: ${GSR_CHROMIUM:-$(command -v chromium)}"
+echo "setup: firefox: ${GSR_FIREFOX:-$(command -v firefox-esr)}"

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
 import type { Browser, Page } from 'playwright-core';
 import type { Registry } from '../../lib/registry/Registry';
 import { ValidationError } from '../../lib/errors/ValidationError';
@@ -14,6 +15,7 @@ import {
   type DashboardOptions,
 } from '../../lib/ui/createDashboardHandler';
 import { launchChromium } from '../support/browser';
+import { type Firefox, Key, launchFirefox } from '../support/firefox';
 import { eventually, record } from '../support/observe';
 import { requireBuild } from '../support/requireBuild';
 import { repoRoot, runNode } from '../support/runNode';
@@ -36,36 +38,57 @@ const liveAddresses = (page: Page, service: string): Promise<string[]> =>
     service,
   );
 
-describe('the dashboard, in Chromium', () => {
-  const etcd = useEtcd();
-  let browser: Browser;
+/** Three services, two of them alike by name, each with one endpoint too wide for a phone's screen. */
+async function writeWideServices(raw: Etcd3, prefix: string): Promise<void> {
+  for (const service of ['billing', 'billing-worker', 'search']) {
+    await raw
+      .put(`${prefix}services/${service}/${'x'.repeat(60)}:1`)
+      .value(JSON.stringify({ note: 'y'.repeat(400) }));
+  }
+}
+
+/**
+ * Serves dashboards for a `describe` block: `serve(registry)` mounts one on a free loopback port and
+ * returns its URL; each is closed after its test.
+ */
+function useDashboards(): {
+  serve: (registry: Registry, options?: DashboardOptions) => Promise<string>;
+  handlers: DashboardHandler[];
+} {
   const servers: Server[] = [];
   const handlers: DashboardHandler[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterEach(async () => {
+  afterEach(() => {
     handlers.splice(0).forEach((handler) => handler.close());
     for (const server of servers.splice(0)) {
       server.closeAllConnections();
       server.close();
     }
-    await Promise.all(browser.contexts().map((context) => context.close()));
   });
-  afterAll(async () => {
-    await browser.close();
-  });
-
-  /** Serves the dashboard of `registry` on a free loopback port; returns its URL. */
-  async function serve(registry: Registry, options?: DashboardOptions): Promise<string> {
+  const serve = async (registry: Registry, options?: DashboardOptions): Promise<string> => {
     const handler = createDashboardHandler(registry, options);
     handlers.push(handler);
     const server = createServer(handler).listen(0, '127.0.0.1');
     servers.push(server);
     await once(server, 'listening');
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  }
+  };
+  return { serve, handlers };
+}
+
+describe('the dashboard, in Chromium', () => {
+  const etcd = useEtcd();
+  let browser: Browser;
+  const { serve, handlers } = useDashboards();
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterEach(async () => {
+    await Promise.all(browser.contexts().map((context) => context.close()));
+  });
+  afterAll(async () => {
+    await browser.close();
+  });
 
   /** Opens a page, failing the test on any error the page logs (a CSP violation among them). */
   async function open(url: string, viewport = { width: 1100, height: 700 }): Promise<Page> {
@@ -221,11 +244,7 @@ describe('the dashboard, in Chromium', () => {
 
   it('filters the services from the keyboard, and fits a narrow screen', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
-    for (const service of ['billing', 'billing-worker', 'search']) {
-      await etcd.raw
-        .put(`${prefix}services/${service}/${'x'.repeat(60)}:1`)
-        .value(JSON.stringify({ note: 'y'.repeat(400) }));
-    }
+    await writeWideServices(etcd.raw, prefix);
     const page = await open(await serve(registry), { width: 360, height: 640 });
     await eventually(async () => (await liveAddresses(page, 'search')).length === 1);
 
@@ -254,6 +273,114 @@ describe('the dashboard, in Chromium', () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     expect(problemsOf(page)).toEqual([]);
+  });
+});
+
+describe('the dashboard, in Firefox', () => {
+  const etcd = useEtcd();
+  const { serve } = useDashboards();
+  let firefox: Firefox;
+
+  beforeAll(async () => {
+    // Firefox's window is at least 500 CSS pixels wide: with text enlarged to 20 px, as a user may set
+    // it, that is under the page's 30rem breakpoint, so the narrow layout is what Firefox shows.
+    firefox = await launchFirefox({ width: 500, height: 700, fontSizePx: 20 });
+  });
+  afterAll(async () => {
+    await firefox.close();
+  });
+
+  const liveIn = (service: string): Promise<string[]> =>
+    firefox.evaluate(
+      `return [...document.querySelectorAll('section.service')]
+        .filter((section) => section.dataset.service === arguments[0])
+        .flatMap((section) => [...section.querySelectorAll('li')])
+        .filter((row) => row.dataset.state !== 'departed')
+        .map((row) => row.dataset.address);`,
+      service,
+    );
+
+  it('lists what etcd holds and follows arrivals and departures without reload', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const { registry: service } = await connectTest(etcd.endpoints, {
+      keyPrefix: registry.config.keyPrefix,
+    });
+    const first = record(service.register({ service: 'api', address: 'a:1', metadata: { v: 1 } }));
+    await eventually(() => first.values.length === 1);
+    await firefox.navigate(await serve(registry));
+    await eventually(async () => (await liveIn('api')).length === 1);
+    expect(await firefox.evaluate('return document.querySelector("li").textContent')).toContain(
+      '{"v":1}',
+    );
+    await firefox.evaluate('window.loadedOnce = true; return null;'); // gone if it reloads
+
+    const second = record(service.register({ service: 'api', address: 'b:2' }));
+    await eventually(() => second.values.length === 1);
+    await eventually(async () => (await liveIn('api')).length === 2, 1000, 'the arrival shown');
+    second.subscription.unsubscribe();
+    await eventually(async () => !(await etcd.raw.get(second.latest?.key ?? '').exists()));
+    await eventually(async () => (await liveIn('api')).length === 1, 1000, 'the departure shown');
+    expect(await firefox.evaluate('return window.loadedOnce')).toBe(true);
+  });
+
+  it('shows HTML and script written into etcd as text, and runs none of it', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const metadata = {
+      html: '<img src=x onerror="window.pwned=1">',
+      script: '<script>window.pwned=2</script>',
+    };
+    await etcd.raw
+      .put(`${prefix}services/<i>svc<i>/"><b>bold<b>:80`)
+      .value(JSON.stringify(metadata));
+    await firefox.navigate(await serve(registry));
+    await eventually(async () => (await liveIn('<i>svc<i>')).length === 1);
+    expect(
+      await firefox.evaluate(`return {
+        pwned: window.pwned ?? null,
+        injected: document.querySelectorAll('main img, main script, main b, main i').length,
+        heading: document.querySelector('section.service h2').textContent,
+        row: document.querySelector('li').textContent,
+      }`),
+    ).toEqual({
+      pwned: null,
+      injected: 0,
+      heading: '<i>svc<i>',
+      row: expect.stringContaining('<script>window.pwned=2</script>') as unknown,
+    });
+  });
+
+  it('filters from the keyboard and fits its narrow layout', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    await writeWideServices(etcd.raw, prefix);
+    await firefox.navigate(await serve(registry));
+    await eventually(async () => (await liveIn('search')).length === 1);
+    expect(await firefox.evaluate('return matchMedia("(max-width: 30rem)").matches')).toBe(true);
+
+    const visible = () =>
+      firefox.evaluate<string[]>(
+        `return [...document.querySelectorAll('section.service:not([hidden])')]
+          .map((section) => section.dataset.service);`,
+      );
+    await firefox.press('/');
+    expect(await firefox.evaluate('return document.activeElement.id')).toBe('filter');
+    await firefox.press('b', 'i', 'l', 'l');
+    expect(await visible()).toEqual(['billing', 'billing-worker']);
+    await firefox.press(Key.Escape);
+    expect(await visible()).toEqual(['billing', 'billing-worker', 'search']);
+    await firefox.evaluate(
+      'document.querySelector(\'section[data-service="search"] summary\').focus(); return null;',
+    );
+    await firefox.press(Key.Enter);
+    expect(
+      await firefox.evaluate(
+        'return document.querySelector(\'section[data-service="search"] details\').open',
+      ),
+    ).toBe(false);
+    expect(
+      await firefox.evaluate(
+        'return document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      ),
+    ).toBeLessThanOrEqual(0);
   });
 });
 
