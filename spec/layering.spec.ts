@@ -55,4 +55,12 @@ describe('lib/ layering', () => {
       expect(upward).toEqual([]);
     },
   );
+
+  it('talks to etcd through one port: only its etcd3 adapter (lib/etcd/etcd3/) imports etcd3', () => {
+    const importers = files
+      .filter((file) => /from 'etcd3'/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(lib, file).split(sep).join('/'));
+    expect(importers.filter((file) => !file.startsWith('etcd/etcd3/'))).toEqual([]);
+    expect(importers).toContain('etcd/etcd3/Etcd3Port.ts');
+  });
 });

@@ -4,10 +4,10 @@ import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
+import type { KeyLayout } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
 import { EndpointList } from './EndpointList';
-import { LiveList, type LiveListOwner } from './LiveList';
+import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
 import { ServiceNames } from './ServiceNames';
 
@@ -71,31 +71,20 @@ export class Discovery implements LiveListOwner {
   }
 
   /**
-   * Whether the live list of `service` holds the key `<service prefix><id>`, and the revision that
-   * says so; `undefined` while the list is not live or has no value yet.
+   * Tells `observer` what etcd holds at `key` (a key under `service`'s prefix) each time the live list of
+   * `service` learns it, until the returned function is called; `undefined` while no list is live (keep
+   * one live by subscribing to {@link Discovery.endpoints$} first).
    */
-  holds(
-    service: string,
-    id: string,
-  ): { readonly held: boolean; readonly revision: bigint } | undefined {
-    const list = this.#lists.get(this.layout.servicePrefix(service));
-    const revision = list?.revision;
-    if (list === undefined || revision === undefined || !(list.state instanceof EndpointList)) {
-      return undefined;
-    }
-    return { held: list.state.has(id), revision };
+  observe(service: string, key: string, observer: KeyObserver): (() => void) | undefined {
+    return this.#lists.get(this.layout.servicePrefix(service))?.observe(key, observer);
   }
 
   async endpoints(service: string): Promise<readonly Endpoint[]> {
     const valid = this.layout.validateService(service);
     const prefix = this.layout.servicePrefix(valid);
-    const live = this.#lists.get(prefix)?.value as readonly Endpoint[] | undefined;
-    if (live !== undefined) {
-      return live;
-    }
-    const list = this.#endpointList(valid, prefix);
-    list.reset(await this.#range(prefix, `list endpoints of "${valid}"`));
-    return list.snapshot();
+    return this.#read(prefix, `list endpoints of "${valid}"`, () =>
+      this.#endpointList(valid, prefix),
+    );
   }
 
   async services(): Promise<readonly string[]> {
@@ -103,13 +92,7 @@ export class Discovery implements LiveListOwner {
     if (prefix instanceof Error) {
       throw prefix;
     }
-    const live = this.#lists.get(prefix)?.value as readonly string[] | undefined;
-    if (live !== undefined) {
-      return live;
-    }
-    const names = new ServiceNames(this.layout, this.#log);
-    names.reset(await this.#range(prefix, 'list services'));
-    return names.snapshot();
+    return this.#read(prefix, 'list services', () => new ServiceNames(this.layout, this.#log));
   }
 
   /** Each watched service whose list has a value, with its number of endpoints: for metrics. */
@@ -165,20 +148,26 @@ export class Discovery implements LiveListOwner {
     );
   }
 
-  /** Everything under `prefix`, with one range get; typed errors, never retried. */
-  async #range(prefix: string, operation: string): Promise<readonly KeyValue[]> {
-    if (this.context.closing.aborted) {
+  /**
+   * The state of `prefix` now: from its live list behind a fence when one is live (it then holds every
+   * write etcd confirmed before the call), else with one range get. Typed errors, never retried.
+   */
+  async #read<T>(prefix: string, operation: string, createState: () => PrefixState<T>): Promise<T> {
+    const { etcd, closing } = this.context;
+    if (closing.aborted) {
       throw new RegistryClosedError(operation);
     }
     try {
-      const range = await this.context.client.getAll().prefix(prefix).exec();
-      this.context.succeeded();
-      return range.kvs;
+      const live = await (this.#lists.get(prefix) as LiveList<T> | undefined)?.read();
+      if (live !== undefined) {
+        return live;
+      }
+      const state = createState();
+      state.reset((await etcd.range(prefix)).entries);
+      return state.snapshot();
     } catch (error) {
-      throw (
-        this.context.failed(error, { key: prefix, description: operation }) ??
-        new EtcdUnavailableError(operation, error)
-      );
+      const verdict = this.context.verdict(error, { key: prefix, description: operation });
+      throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);
     }
   }
 }

@@ -1,9 +1,10 @@
-import type { IWatchResponse, Watcher } from 'etcd3';
 import type { Subscriber, TeardownLogic } from 'rxjs';
+import type { Cancel } from '../etcd/Clock';
 import type { EtcdContext } from '../etcd/EtcdContext';
+import type { EtcdChange, EtcdEntry, WatchEnd, WatchHandle } from '../etcd/EtcdPort';
 import { Retrier } from '../etcd/Retrier';
 import { applyUpdate } from './applyUpdate';
-import type { KeyChange, PrefixState, PrefixUpdate } from './PrefixUpdate';
+import type { PrefixState, PrefixUpdate } from './PrefixUpdate';
 
 /** What a {@link LiveList} needs from the registry part that keeps it. @internal */
 export interface LiveListOwner {
@@ -14,11 +15,27 @@ export interface LiveListOwner {
   released(list: LiveList<unknown>): void;
 }
 
-const ignore = (): void => undefined;
+/**
+ * Told what etcd holds at one key each time the list learns it: the entry (or `undefined`: no such key)
+ * and the revision that says so.
+ * @internal
+ */
+export type KeyObserver = (entry: EtcdEntry | undefined, revision: bigint) => void;
+
+/** A read waiting for the list to reach a revision. */
+interface Fence {
+  readonly revision: bigint;
+  readonly settle: (reached: boolean) => void;
+}
 
 /** Why a prefix was read again in full, as metrics record it. */
 const CANCELLED = Object.freeze({ 'gsr.reason': 'cancelled' });
 const WENT_BACK = Object.freeze({ 'gsr.reason': 'revision_went_back' });
+
+/** How long a fenced read waits for the watch to reach etcd's revision before it reads etcd instead. */
+export const FENCE_WAIT_MS = 500;
+/** After a progress request went unanswered (a proxy that ignores them), how long reads do without. */
+const PROGRESS_RETRY_MS = 60_000;
 
 /**
  * One watched prefix, shared by every subscriber: its subscribers, the state folded from etcd, the value
@@ -29,11 +46,12 @@ const WENT_BACK = Object.freeze({ 'gsr.reason': 'revision_went_back' });
  * It reads the prefix with one range get, then watches it from that get's revision + 1, so that nothing
  * between the two is lost or doubled. Watch responses that arrive together are applied together and
  * emitted once, from a microtask; each emission is a state etcd was in. It survives what etcd does to it:
- * a broken watch is retried on gsr's backoff and resumed after the last revision applied (tracked here,
- * not by etcd3, which takes it from response headers: while a watch catches up, a header carries etcd's
- * current revision, and a break then would skip events); a watch etcd cancelled (a compacted revision)
- * or a store whose revision went back (data replaced) is read again. Only what retrying cannot fix
- * errors it.
+ * a broken watch is retried on gsr's backoff and resumed after the last revision received (tracked here,
+ * from the events themselves); a watch etcd cancelled (a compacted revision) or a store whose revision
+ * went back (data replaced) is read again. Only what retrying cannot fix errors it.
+ *
+ * {@link LiveList.read} answers one-off reads from the list behind a fence, so that they see every write
+ * etcd confirmed before they were asked: Kubernetes' consistent reads from cache (KEP-2340).
  *
  * Its life: it starts with its first subscriber; when the last leaves, it keeps its watch for the grace
  * period, then ends; it also ends when it fails or the registry closes. An ended list holds nothing and
@@ -46,15 +64,24 @@ export class LiveList<T> {
   readonly #state: PrefixState<T>;
   #subscribers: Subscriber<T>[] = [];
   #value: T | undefined;
-  /** Applied up to here; `undefined` until the prefix has been read, or when it must be read again. */
-  #revision: bigint | undefined;
-  #watcher: Watcher | undefined;
-  /** Whether the watcher's stream counts as open for health. */
-  #streaming = false;
+  /** The revision the state is etcd's state at; `undefined` until read, or when it must be read again. */
+  #applied: bigint | undefined;
+  /** The last revision received: ahead of `#applied` while changes wait for their microtask. */
+  #received: bigint | undefined;
+  /** How many keys the prefix holds at `#applied`, valid or not: what a delta fence compares. */
+  #count = 0;
+  #watch: WatchHandle | undefined;
+  /** Whether etcd has accepted the current watch (progress requests reach it). */
+  #watching = false;
   #retrier: Retrier | undefined;
-  #grace: NodeJS.Timeout | undefined;
+  #cancelGrace: Cancel | undefined;
   /** Changes received in this macrotask, applied together from a microtask. */
-  #pending: KeyChange[] | undefined;
+  #pending: EtcdChange[] | undefined;
+  readonly #fences: Fence[] = [];
+  /** When a progress request last went unanswered, if it did. */
+  #progressMissedAt: number | undefined;
+  /** Keys (as their bytes, in latin1) someone observes. */
+  readonly #observers = new Map<string, KeyObserver>();
   #ended = false;
 
   constructor(owner: LiveListOwner, prefix: string, state: PrefixState<T>) {
@@ -75,20 +102,63 @@ export class LiveList<T> {
     return this.#value;
   }
 
-  /** The revision of etcd that {@link LiveList.value} is the state of. */
-  get revision(): bigint | undefined {
-    return this.#value === undefined ? undefined : this.#revision;
-  }
-
   /** Adds a subscriber: it gets the current value at once, if there is one. */
   add(subscriber: Subscriber<T>): TeardownLogic {
-    clearTimeout(this.#grace);
-    this.#grace = undefined;
+    this.#cancelGrace?.();
+    this.#cancelGrace = undefined;
     this.#subscribers.push(subscriber);
     if (this.#value !== undefined) {
       subscriber.next(this.#value);
     }
     return () => this.#remove(subscriber);
+  }
+
+  /**
+   * Tells `observer` what etcd holds at `key` each time the list learns it (a read, a change of that
+   * key), until the returned function is called. Keys are compared byte for byte.
+   */
+  observe(key: string, observer: KeyObserver): () => void {
+    const bytes = Buffer.from(key).toString('latin1');
+    this.#observers.set(bytes, observer);
+    return () => {
+      if (this.#observers.get(bytes) === observer) {
+        this.#observers.delete(bytes);
+      }
+    };
+  }
+
+  /**
+   * The list's value, once it is known to hold every write etcd confirmed before this call; `undefined`
+   * when that cannot be shown cheaply (then the caller reads etcd). Two fences, by what etcd can promise:
+   *
+   * - where progress notifications are ordered (etcd 3.4.25+, 3.5.8+), etcd's current revision (one read
+   *   of a single key), then the list once its watch reaches it: at once when it already has, else after
+   *   a progress notification;
+   * - elsewhere, one transaction that counts the prefix's keys and those written after the list's
+   *   revision: none written and as many keys means etcd's state now is the list's.
+   *
+   * @throws the port's failure, for the caller to classify.
+   */
+  async read(): Promise<T | undefined> {
+    const { etcd, clock } = this.#owner.context;
+    const applied = this.#applied;
+    if (this.#ended || this.#value === undefined || applied === undefined) {
+      return undefined;
+    }
+    const progressUsable =
+      etcd.progressOrdered &&
+      this.#watching &&
+      (this.#progressMissedAt === undefined ||
+        clock.now() - this.#progressMissedAt >= PROGRESS_RETRY_MS);
+    if (progressUsable) {
+      const revision = await etcd.revision(this.prefix);
+      return (await this.#reached(revision)) ? this.#value : undefined;
+    }
+    const count = this.#count;
+    const delta = await etcd.delta(this.prefix, applied);
+    const unchanged =
+      delta.changed === 0 && delta.count === count && this.#applied === applied && !this.#ended;
+    return unchanged ? this.#value : undefined;
   }
 
   /** Completes every subscriber and ends: the registry is closing. */
@@ -97,20 +167,69 @@ export class LiveList<T> {
     subscribers.forEach((subscriber) => subscriber.complete());
   }
 
+  /** Resolves whether the list reached `revision` within {@link FENCE_WAIT_MS}. */
+  #reached(revision: bigint): Promise<boolean> {
+    if (this.#ended) {
+      return Promise.resolve(false);
+    }
+    if (this.#applied !== undefined && this.#applied >= revision && this.#pending === undefined) {
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const cancel = this.#owner.context.clock.schedule(FENCE_WAIT_MS, () => {
+        const index = this.#fences.indexOf(fence);
+        if (index >= 0) {
+          this.#fences.splice(index, 1);
+          this.#progressMissedAt = this.#owner.context.clock.now();
+          resolve(false);
+        }
+      });
+      const fence: Fence = {
+        revision,
+        settle: (reached) => {
+          cancel();
+          resolve(reached);
+        },
+      };
+      this.#fences.push(fence);
+      this.#watch?.requestProgress();
+    });
+  }
+
+  /** Settles the fences the list has reached; asks for progress again while some have not. */
+  #settleFences(): void {
+    const applied = this.#applied;
+    if (applied === undefined || this.#fences.length === 0) {
+      return;
+    }
+    for (let i = this.#fences.length - 1; i >= 0; i--) {
+      const fence = this.#fences[i] as Fence;
+      if (applied >= fence.revision) {
+        this.#fences.splice(i, 1);
+        fence.settle(true);
+      }
+    }
+    if (this.#fences.length > 0) {
+      this.#watch?.requestProgress(); // A member that lags behind the one that gave the revision.
+    }
+  }
+
   #remove(subscriber: Subscriber<T>): void {
     const index = this.#subscribers.indexOf(subscriber);
     if (index >= 0) {
       this.#subscribers.splice(index, 1);
     }
-    if (this.#subscribers.length > 0 || this.#ended || this.#grace !== undefined) {
+    if (this.#subscribers.length > 0 || this.#ended || this.#cancelGrace !== undefined) {
       return;
     }
-    const { gracePeriodMs } = this.#owner;
+    const { gracePeriodMs, context } = this.#owner;
     if (gracePeriodMs === 0) {
       this.#end();
     } else {
       // A watch kept warm must not be what keeps a process alive.
-      this.#grace = setTimeout(() => this.#end(), gracePeriodMs).unref();
+      this.#cancelGrace = context.clock.schedule(gracePeriodMs, () => this.#end(), {
+        keepsAlive: false,
+      });
     }
   }
 
@@ -127,9 +246,11 @@ export class LiveList<T> {
     }
     this.#ended = true;
     this.#subscribers = [];
-    clearTimeout(this.#grace);
+    this.#cancelGrace?.();
     this.#retrier?.cancel();
-    this.#dropWatcher(true);
+    this.#dropWatch();
+    this.#observers.clear();
+    this.#fences.splice(0).forEach((fence) => fence.settle(false));
     this.#owner.released(this);
     return subscribers;
   }
@@ -147,97 +268,64 @@ export class LiveList<T> {
   }
 
   async #run(): Promise<void> {
-    const { client, metrics } = this.#owner.context;
+    const { etcd, metrics } = this.#owner.context;
     try {
-      if (this.#revision !== undefined) {
-        metrics.watchResumes.add(1); // The first run has no revision: this is a broken watch.
-      }
-      if (this.#revision === undefined) {
-        const range = await client.getAll().prefix(this.prefix).exec();
+      if (this.#received === undefined) {
+        const range = await etcd.range(this.prefix);
         if (this.#ended) {
           return;
         }
-        this.#succeeded();
+        this.#retrier?.succeeded();
         this.#pending = undefined; // Superseded by the range.
-        this.#revision = BigInt(range.header.revision);
-        this.#emit({ kind: 'reset', entries: range.kvs });
+        this.#applied = range.revision;
+        this.#received = range.revision;
+        this.#count = range.entries.length;
+        this.#emit({ kind: 'reset', entries: range.entries });
+        this.#tellObservers(range.entries, range.revision);
+        this.#settleFences();
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a subscriber's `next` may end the list
         if (this.#ended) {
           return;
         }
+      } else {
+        metrics.watchResumes.add(1); // The first run reads: this one resumes a broken watch.
       }
-      const watcher = client
-        .watch()
-        .prefix(this.prefix)
-        .startRevision(String(this.#revision + 1n))
-        .watcher();
-      this.#watcher = watcher;
-      watcher.on('connected', (response: IWatchResponse) => this.#connected(response));
-      watcher.on('data', (response: IWatchResponse) => this.#data(response));
-      // etcd3 re-attaches a disconnected watcher by itself, from a revision it tracks less carefully
-      // (see above): drop it and start a new one from ours.
-      watcher.on('disconnected', (error: unknown) => this.#retry(error, true));
-      watcher.on('error', (error: unknown) => {
-        // etcd cancelled the watch; the likeliest cause is a compacted start revision, after which
-        // only a fresh read is correct. etcd3 has already forgotten the watcher: nothing to cancel.
-        this.#owner.context.logger.debug(
-          `etcd cancelled the watch on ${this.prefix}; reading it again`,
-          { cause: error, revision: this.#revision },
-        );
-        this.#revision = undefined;
-        this.#owner.context.metrics.watchRereads.add(1, CANCELLED);
-        this.#retry(error, false);
+      this.#watch = etcd.watch(this.prefix, this.#received + 1n, {
+        created: (revision) => this.#created(revision),
+        changes: (changes) => this.#changes(changes),
+        progress: (revision) => this.#progress(revision),
+        ended: (reason) => this.#watchEnded(reason),
       });
     } catch (error) {
       if (!this.#ended) {
-        this.#retry(error, true);
+        this.#retry(error);
       }
     }
   }
 
-  #connected(response: IWatchResponse): void {
-    if (this.#revision !== undefined && BigInt(response.header.revision) < this.#revision) {
+  #created(revision: bigint): void {
+    if (this.#received !== undefined && revision < this.#received) {
       // etcd is behind what this list already saw: its data was replaced or restored from a backup. A
       // watch from our revision would wait silently for a "future"; only a fresh read is correct.
       this.#owner.context.logger.info(
         `etcd's revision went back under the watch on ${this.prefix}; reading it again`,
-        { revision: this.#revision, etcdRevision: response.header.revision },
+        { revision: this.#received, etcdRevision: revision },
       );
-      this.#revision = undefined;
       this.#owner.context.metrics.watchRereads.add(1, WENT_BACK);
-      this.#dropWatcher(true);
-      void this.#run();
+      this.#reread();
       return;
     }
-    if (!this.#streaming) {
-      this.#streaming = true;
-      this.#owner.context.health.streamOpened();
-    }
-    this.#succeeded();
+    this.#watching = true;
+    this.#retrier?.succeeded();
   }
 
-  #data(response: IWatchResponse): void {
-    this.#owner.context.succeeded();
-    if (response.events.length === 0) {
-      // A progress notification: etcd only sends one to a watcher that has seen everything up to the
-      // header's revision, so resuming from there is safe and may avoid a compacted revision.
-      const progress = BigInt(response.header.revision);
-      if (this.#revision !== undefined && progress > this.#revision) {
-        this.#revision = progress;
-      }
-      return;
-    }
-    let last: bigint | undefined;
-    for (const event of response.events) {
-      const revision = BigInt(event.kv.mod_revision);
-      if (this.#revision !== undefined && revision <= this.#revision) {
+  #changes(changes: readonly EtcdChange[]): void {
+    // The events of one transaction share its revision, and come in one response.
+    const before = this.#received;
+    for (const change of changes) {
+      if (before !== undefined && change.modRevision <= before) {
         continue; // Already applied, should etcd ever replay it.
       }
-      const change: KeyChange = {
-        type: event.type === 'Put' ? 'put' : 'delete',
-        key: event.kv.key,
-        value: event.kv.value,
-      };
       if (this.#pending === undefined) {
         this.#pending = [change];
         // Responses that arrive together (one socket read decodes many under load) become one update:
@@ -246,55 +334,105 @@ export class LiveList<T> {
       } else {
         this.#pending.push(change);
       }
-      last = revision;
+      this.#received = change.modRevision;
     }
-    if (last !== undefined) {
-      this.#revision = last;
+  }
+
+  #progress(revision: bigint): void {
+    this.#progressMissedAt = undefined;
+    // Where progress is ordered, etcd sends one only once everything up to its revision was sent: the
+    // list is etcd's state there, and resuming from there is safe. Elsewhere it says nothing for sure.
+    const ordered = this.#owner.context.etcd.progressOrdered;
+    if (ordered && this.#received !== undefined && revision > this.#received) {
+      this.#received = revision;
+      if (this.#pending === undefined) {
+        this.#applied = revision;
+      }
     }
+    this.#settleFences();
   }
 
   #flush(): void {
     const changes = this.#pending;
     this.#pending = undefined;
-    if (changes !== undefined && !this.#ended && this.#revision !== undefined) {
-      this.#emit({ kind: 'changes', changes });
+    if (changes === undefined || this.#ended || this.#received === undefined) {
+      return;
     }
+    for (const change of changes) {
+      this.#count += change.type === 'delete' ? -1 : change.version === 1 ? 1 : 0;
+    }
+    this.#applied = this.#received;
+    this.#emit({ kind: 'changes', changes });
+    this.#tellChanges(changes);
+    this.#settleFences();
   }
 
-  #succeeded(): void {
-    if (this.#retrier === undefined) {
-      this.#owner.context.succeeded();
-    } else {
-      this.#retrier.succeeded();
+  #watchEnded(reason: WatchEnd): void {
+    this.#watch = undefined;
+    this.#watching = false;
+    if (reason.kind === 'compacted') {
+      // The history after our revision is gone: only a fresh read is correct.
+      this.#owner.context.logger.debug(
+        `etcd cancelled the watch on ${this.prefix} (history compacted past revision ${this.#received}); reading it again`,
+        { compactRevision: reason.compactRevision },
+      );
+      this.#owner.context.metrics.watchRereads.add(1, CANCELLED);
+      this.#reread();
+      return;
     }
+    this.#retry(reason.error);
   }
 
-  #retry(error: unknown, cancelWatcher: boolean): void {
-    this.#dropWatcher(cancelWatcher);
+  #reread(): void {
+    this.#dropWatch();
+    this.#received = undefined;
+    this.#applied = undefined;
+    void this.#run();
+  }
+
+  #retry(error: unknown): void {
+    this.#dropWatch();
     this.#retrier ??= new Retrier(this.#owner.context, {
       key: this.prefix,
       description: `watch ${this.prefix}`,
     });
-    const fatal = this.#retrier.failed(error, () => void this.#run());
-    if (fatal !== undefined) {
-      this.#fail(fatal);
+    const stop = this.#retrier.failed(error, () => void this.#run());
+    if (stop !== undefined) {
+      // A watch holds no lease: anything but a retry is a refusal or the registry closing.
+      this.#fail('error' in stop ? stop.error : new Error(`watch ${this.prefix} failed`));
     }
   }
 
-  #dropWatcher(cancel: boolean): void {
-    const dropped = this.#watcher;
-    this.#watcher = undefined;
-    if (this.#streaming) {
-      this.#streaming = false;
-      this.#owner.context.health.streamClosed();
+  #dropWatch(): void {
+    const watch = this.#watch;
+    this.#watch = undefined;
+    this.#watching = false;
+    watch?.cancel();
+  }
+
+  #tellObservers(entries: readonly EtcdEntry[], revision: bigint): void {
+    if (this.#observers.size === 0) {
+      return;
     }
-    if (dropped !== undefined) {
-      dropped.removeAllListeners();
-      // etcd3 may still emit on a watcher it is tearing down; an unheard 'error' would throw.
-      dropped.on('error', ignore);
-      if (cancel) {
-        dropped.cancel().catch(ignore);
+    const unseen = new Map(this.#observers);
+    for (const entry of entries) {
+      const key = entry.key.toString('latin1');
+      const observer = unseen.get(key);
+      if (observer !== undefined) {
+        unseen.delete(key);
+        observer(entry, revision);
       }
+    }
+    unseen.forEach((observer) => observer(undefined, revision));
+  }
+
+  #tellChanges(changes: readonly EtcdChange[]): void {
+    if (this.#observers.size === 0) {
+      return;
+    }
+    for (const change of changes) {
+      const observer = this.#observers.get(change.key.toString('latin1'));
+      observer?.(change.type === 'put' ? change : undefined, change.modRevision);
     }
   }
 }

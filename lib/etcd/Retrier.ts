@@ -1,19 +1,23 @@
 import type { IBackoff } from 'cockatiel';
-import type { EtcdOperation } from './classifyEtcdError';
+import type { Cancel } from './Clock';
+import type { EtcdOperation, Verdict } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
-import { retryBackoff } from './retryBackoff';
+
+/** A verdict that retrying does not settle: the caller's to act on. */
+export type StopVerdict = Exclude<Verdict, { readonly kind: 'retry' }>;
 
 /**
- * The retry schedule of one long-lived etcd operation (a watch, a lease, a write): after each transient
- * failure, the next attempt is scheduled on gsr's one backoff policy; a success resets it. The first
- * failure and the recovery are logged at debug level, the attempts in between not at all.
+ * The retry schedule of one long-lived etcd operation (a watch, a lease, a write): after each failure
+ * the one classifier calls transient, the next attempt is scheduled on gsr's backoff policy; a success
+ * resets it. The first failure and the recovery are logged at debug level, the attempts in between not
+ * at all.
  * @internal
  */
 export class Retrier {
   readonly #context: EtcdContext;
   readonly #operation: EtcdOperation;
   #backoff: IBackoff<unknown> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #cancel: Cancel | undefined;
 
   constructor(context: EtcdContext, operation: EtcdOperation) {
     this.#context = context;
@@ -22,29 +26,29 @@ export class Retrier {
 
   /** Whether an attempt is scheduled and not yet started. */
   get waiting(): boolean {
-    return this.#timer !== undefined;
+    return this.#cancel !== undefined;
   }
 
   /**
-   * An attempt failed: returns the typed error when retrying cannot fix it; otherwise schedules `again`
-   * after the next backoff delay and returns `undefined`.
+   * An attempt failed: schedules `again` after the next backoff delay and returns `undefined` when
+   * retrying may fix it; otherwise returns the verdict, for the caller to act on.
    */
-  failed(error: unknown, again: () => void): Error | undefined {
-    const fatal = this.#context.failed(error, this.#operation);
-    if (fatal !== undefined) {
-      return fatal;
+  failed(error: unknown, again: () => void): StopVerdict | undefined {
+    const verdict = this.#context.verdict(error, this.#operation);
+    if (verdict.kind !== 'retry') {
+      return verdict;
     }
     if (this.#backoff === undefined) {
       this.#context.logger.debug(`${this.#operation.description} failed; retrying`, {
         cause: error,
       });
     }
-    this.#backoff = this.#backoff?.next(undefined) ?? retryBackoff.next();
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#backoff = this.#backoff?.next(undefined) ?? this.#context.backoff.next();
+    this.#cancel?.();
+    this.#cancel = this.#context.clock.schedule(this.#backoff.duration, () => {
+      this.#cancel = undefined;
       again();
-    }, this.#backoff.duration);
+    });
     return undefined;
   }
 
@@ -54,12 +58,11 @@ export class Retrier {
       this.#context.logger.debug(`${this.#operation.description} succeeded after retrying`);
       this.#backoff = undefined;
     }
-    this.#context.succeeded();
   }
 
   /** Cancels the scheduled attempt, if any. */
   cancel(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
   }
 }

@@ -4,10 +4,11 @@ import type { EtcdContext } from './EtcdContext';
 import { Retrier } from './Retrier';
 
 /**
- * Runs `attempt` until it succeeds, retrying transient etcd failures on gsr's one backoff policy
+ * Runs `attempt` until it succeeds, retrying what the one classifier calls transient on gsr's backoff
  * ({@link Retrier}).
  *
- * Rejects with the typed error when a failure is one retrying cannot fix, and with an
+ * Rejects when the verdict is not to retry: with the typed error of a refusal or a fatal failure, and
+ * with the failure itself when etcd lost the lease (the caller replaces the lease). Rejects with an
  * {@link EtcdUnavailableError} (its `cause` the last failure) when `signal` is aborted before an attempt
  * succeeded. An abort cuts a backoff delay short but never an attempt in flight, and the first attempt
  * is always made: that is what lets a closing registry try its deletes once, and know how they went.
@@ -39,13 +40,23 @@ export function retryEtcd<T>(
         },
         (error: unknown) => {
           last = error;
-          const fatal = signal.aborted
-            ? (context.failed(error, operation) ??
-              new EtcdUnavailableError(operation.description, error))
+          const verdict = signal.aborted
+            ? context.verdict(error, operation)
             : retrier.failed(error, run);
-          if (fatal !== undefined) {
-            settle();
-            reject(fatal);
+          if (verdict === undefined) {
+            return; // Scheduled again.
+          }
+          settle();
+          switch (verdict.kind) {
+            case 'retry':
+              reject(new EtcdUnavailableError(operation.description, error));
+              break;
+            case 'lease-lost':
+              // An EtcdFailure: the caller replaces the lease.
+              reject(error instanceof Error ? error : new Error(String(error)));
+              break;
+            default:
+              reject(verdict.error);
           }
         },
       );

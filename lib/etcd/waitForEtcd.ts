@@ -7,7 +7,6 @@ import { TlsError } from '../errors/TlsError';
 import type { EtcdOperation } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
 import { isTlsFailure } from './isTlsFailure';
-import { probeEtcd } from './probeEtcd';
 import { retryEtcd } from './retryEtcd';
 
 /**
@@ -25,7 +24,7 @@ export async function waitForEtcd(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const { prefix } = probe;
-  const { client, logger } = context;
+  const { etcd, logger } = context;
   const operation: EtcdOperation = { key: prefix, description: 'connect to etcd' };
   const endpoints = config.etcdEndpoints.join(', ');
   const started = Date.now();
@@ -38,9 +37,14 @@ export async function waitForEtcd(
     attempts += 1;
     try {
       const attemptDeadline = Math.min(Date.now() + config.dialTimeoutSeconds * 1000, deadline);
-      await probeEtcd(client, prefix, { deadline: attemptDeadline, serializable: false });
+      await etcd.probe(prefix, { deadline: attemptDeadline, serializable: false });
     } catch (error) {
-      if (probe.mayBeDenied && isPermissionDeniedError(context.failed(error, operation))) {
+      const verdict = context.verdict(error, operation);
+      if (
+        probe.mayBeDenied &&
+        verdict.kind === 'refused' &&
+        isPermissionDeniedError(verdict.error)
+      ) {
         return; // etcd answered; what this user may read is each stream's to find out.
       }
       // A handshake that failed on a certificate fails the same way every time: do not wait it out.

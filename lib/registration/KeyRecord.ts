@@ -1,5 +1,6 @@
 import type { Subscriber } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
+import type { EtcdEntry } from '../etcd/EtcdPort';
 import type { Registration } from './Registration';
 
 /** One live registration of a key in this registry: its subscriber, and what it registered. */
@@ -23,6 +24,12 @@ export interface Written {
   readonly revision: bigint | undefined;
 }
 
+/** What etcd was last seen to hold at the key, and at which revision. */
+export interface Seen {
+  readonly entry: EtcdEntry | undefined;
+  readonly revision: bigint;
+}
+
 /** Someone waiting for a key's removal to be confirmed (`unregister`). */
 interface Waiter {
   readonly resolve: () => void;
@@ -31,9 +38,10 @@ interface Waiter {
 
 /**
  * One key of this registry: the registrations that want it (the latest one's value is what etcd should
- * hold), what etcd confirmed, and the single loop that brings the two together. Everything that
- * concerns the key (a registration arriving or leaving, a new lease, the key deleted by someone else)
- * only changes what is wanted and asks the loop to run again; the loop never runs twice at once.
+ * hold), what etcd confirmed, what etcd was last seen to hold, and the single loop that brings them
+ * together. Everything that concerns the key (a registration arriving or leaving, a new lease, someone
+ * else's write) only changes what is wanted or known and asks the loop to run again; the loop never runs
+ * twice at once.
  * @internal
  */
 export class KeyRecord {
@@ -42,12 +50,20 @@ export class KeyRecord {
   /** In subscription order: the last one's value is written. */
   readonly holders: Holder[] = [];
   written: Written | undefined;
+  seen: Seen | undefined;
+  /**
+   * Another live lease holds the key (someone registered the same address since our write): left to
+   * it, never fought over, until it goes.
+   */
+  foreign = false;
   /** Aborts the write being retried: it became moot (the last registration left), or the registry closes. */
   abort = new AbortController();
   /** The loop, while it runs. */
   converging: Promise<void> | undefined;
   /** Whether the loop must run once more: something changed while it ran. */
   again = false;
+  /** Stops watching what etcd holds at the key. */
+  unobserve: (() => void) | undefined;
   readonly #waiters: Waiter[] = [];
 
   constructor(key: string, endpoint: Pick<Endpoint, 'service' | 'address'>) {

@@ -1,15 +1,12 @@
-import type { IRequestOp } from 'etcd3';
 import type { EtcdContext } from '../etcd/EtcdContext';
+import type { PutOp } from '../etcd/EtcdPort';
 
 /** etcd's default `--max-txn-ops`. */
 const MAX_OPS = 128;
 /** Well under etcd's default `--max-request-bytes` (1.5 MiB), metadata included. */
 const MAX_BYTES = 512 * 1024;
 
-interface Put {
-  readonly key: string;
-  readonly value: string;
-  readonly lease: string;
+interface Put extends PutOp {
   /** Resolves with the revision etcd wrote the key at. */
   readonly resolve: (revision: bigint) => void;
   readonly reject: (error: unknown) => void;
@@ -20,9 +17,10 @@ interface Put {
  * service that registers many endpoints at once, or every registration written again after a lost
  * lease, costs one round trip per 128 keys instead of one per key.
  *
- * One bad op fails a whole transaction. A transient failure is answered to every op (each retries on its
- * own backoff); anything else (a lease etcd no longer knows, a key the user may not write) is retried op
- * by op, so that each gets its own answer and one denied key cannot fail its neighbours.
+ * One bad op fails a whole transaction. A failure the one classifier calls transient is answered to
+ * every op (each retries on its own backoff); any other (a lease etcd no longer knows, a key the user
+ * may not write) is retried op by op, so that each gets its own answer and one denied key cannot fail
+ * its neighbours.
  * @internal
  */
 export class PutBatcher {
@@ -69,19 +67,15 @@ export class PutBatcher {
     if (batch.length === 1) {
       return this.#sendOne(batch[0] as Put);
     }
-    const success: IRequestOp[] = batch.map((put) => ({
-      request_put: { key: Buffer.from(put.key), value: Buffer.from(put.value), lease: put.lease },
-    }));
     try {
-      const { header } = await this.#context.client.kv.txn({ success });
-      const revision = BigInt(header.revision);
+      const revision = await this.#context.etcd.putAll(batch);
       batch.forEach((put) => put.resolve(revision));
     } catch (error) {
       const operation = {
         key: batch[0]?.key ?? '',
         description: `register ${batch.length} endpoints`,
       };
-      if (this.#context.failed(error, operation) === undefined && !isLeaseNotFound(error)) {
+      if (this.#context.verdict(error, operation).kind === 'retry') {
         batch.forEach((put) => put.reject(error));
       } else {
         await Promise.all(batch.map((put) => this.#sendOne(put)));
@@ -91,18 +85,9 @@ export class PutBatcher {
 
   async #sendOne(put: Put): Promise<void> {
     try {
-      const { header } = await this.#context.client
-        .put(put.key)
-        .value(put.value)
-        .lease(put.lease)
-        .exec();
-      put.resolve(BigInt(header.revision));
+      put.resolve(await this.#context.etcd.putAll([put]));
     } catch (error) {
       put.reject(error);
     }
   }
-}
-
-function isLeaseNotFound(error: unknown): boolean {
-  return error instanceof Error && error.message.includes('requested lease not found');
 }

@@ -1,10 +1,11 @@
-import { castGrpcError, EtcdLeaseInvalidError } from 'etcd3';
 import { defer, Observable, type Subscription } from 'rxjs';
 import type { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
+import { isLeaseNotFound } from '../etcd/EtcdFailure';
+import type { EtcdEntry } from '../etcd/EtcdPort';
 import type { PendingWork } from '../etcd/PendingWork';
 import { retryEtcd } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
@@ -13,7 +14,7 @@ import { PutBatcher } from './PutBatcher';
 import type { Registration } from './Registration';
 import { SharedLease } from './SharedLease';
 
-/** The keys of one service that this registry holds, and the watch that guards them. */
+/** The keys of one service that this registry holds, and the subscription that keeps it watched. */
 interface Guard {
   readonly records: Set<KeyRecord>;
   subscription: Subscription | undefined;
@@ -21,17 +22,21 @@ interface Guard {
 
 /**
  * The registration half of a registry. Its promise: **while at least one registration of an endpoint is
- * live, its key exists** — whatever other registries, operators and leases do.
+ * live, its key exists, with its value and one of this registry's leases** (or another live owner's),
+ * whatever other registries, operators and leases do.
  *
  * - Each key is a {@link KeyRecord} whose loop writes it on the registry's shared lease with the value of
  *   its latest live registration, and, when the last one ends, deletes it: in one revocation of the
- *   lease when the registry has no registration left, else only while it is still bound to our lease
- *   (another process may have registered the same address since).
+ *   lease when the registry has no registration left, else only while it is bound to our lease or to
+ *   none (another process may have registered the same address since).
  * - A new lease (the old one was lost) writes every key again.
  * - Each registry watches the services it registers in, through discovery's shared list (one watch per
- *   service, shared with `endpoints$`): a key it wrote that etcd no longer holds (deleted by hand, or by
- *   another registry that registered the same address and left) is written again on our lease. A key
- *   present under another lease is left alone: no ping-pong with a live owner.
+ *   service, shared with `endpoints$`), and observes each of its keys there: a key it wrote that etcd no
+ *   longer holds (deleted by hand, or by another registry that registered the same address and left), or
+ *   that someone overwrote without a lease (an operator's `etcdctl put`), is written again, value and
+ *   lease. A key held under another live lease is left alone: no ping-pong with a live owner.
+ * - No lease outlives the registrations: with none left, the lease is revoked, and a grant still in
+ *   flight is revoked when it is answered.
  * @internal
  */
 export class Registrar {
@@ -115,12 +120,11 @@ export class Registrar {
       this.#converge(record);
       return removed;
     }
-    const { client } = this.#context;
     try {
       await retryEtcd(
         this.#context,
         { key, description: `unregister ${key}` },
-        () => client.delete().key(key).exec(),
+        () => this.#context.etcd.deleteKey(key),
         this.#context.closing,
       );
     } catch (error) {
@@ -131,9 +135,9 @@ export class Registrar {
   }
 
   /**
-   * Ends every registration and waits until their keys are deleted (each tried once: the registry is
-   * closing); resolves with the keys etcd did not confirm deleted, which expire with their lease, and
-   * the failure of the first.
+   * Ends every registration and waits until their keys are deleted and the lease revoked (each tried
+   * once: the registry is closing); resolves with the keys etcd did not confirm deleted, which expire
+   * with their lease, and the failure of the first.
    */
   async close(): Promise<{ readonly keys: readonly string[]; readonly cause: unknown }> {
     for (const record of [...this.#records.values()]) {
@@ -142,14 +146,23 @@ export class Registrar {
     }
     await new Promise<void>((resolve) => queueMicrotask(resolve)); // The teardowns' loops start.
     await this.#pending.drain();
-    try {
-      await this.#lease.release();
-    } catch (error) {
-      this.#context.logger.warn('could not revoke the lease', { cause: error });
-    }
+    await this.#releaseLease();
     this.#guards.forEach((guard) => guard.subscription?.unsubscribe());
     this.#guards.clear();
     return { keys: [...this.#unconfirmed.keys()], cause: this.#unconfirmed.values().next().value };
+  }
+
+  /** Revokes the lease (and one still being granted); a failure is logged: it expires by itself. */
+  async #releaseLease(): Promise<string | undefined> {
+    try {
+      return await this.#lease.release();
+    } catch (error) {
+      this.#context.logger.warn(
+        `could not revoke the lease; it expires within ${this.#ttlSeconds}s`,
+        { cause: error },
+      );
+      return undefined;
+    }
   }
 
   #recordOf(key: string, endpoint: Endpoint): KeyRecord {
@@ -186,12 +199,20 @@ export class Registrar {
       if (record.holders.length === 0 && record.written === undefined) {
         this.#forget(record);
       }
+      if (this.#live === 0) {
+        // Also when no key was written (the registration left while its lease was being granted, and
+        // the grant went on for the loop still waiting): no lease outlives the registrations.
+        this.#pending.track(this.#releaseLease());
+      }
     });
     record.converging = loop;
     this.#pending.track(loop);
   }
 
-  /** Writes the key as its latest registration wants it, on the current lease, unless etcd has it so. */
+  /**
+   * Writes the key as its latest registration wants it, on the current lease, unless etcd has it so or
+   * another live lease holds it.
+   */
   async #write(record: KeyRecord): Promise<void> {
     let lease: string;
     try {
@@ -207,9 +228,8 @@ export class Registrar {
     }
     const { written } = record;
     if (
-      written?.lease === lease &&
-      written.value === wanted.value &&
-      written.revision !== undefined
+      record.foreign ||
+      (written?.lease === lease && written.value === wanted.value && written.revision !== undefined)
     ) {
       this.#announce(record, false);
       return;
@@ -217,17 +237,16 @@ export class Registrar {
     if (record.abort.signal.aborted) {
       record.abort = new AbortController();
     }
-    const { abort } = record;
-    const { key } = record;
+    const { abort, key } = record;
     const put = (): Promise<bigint> =>
       this.#puts.put(key, wanted.value, lease).catch((error: unknown) => {
-        if (error instanceof Error && castGrpcError(error) instanceof EtcdLeaseInvalidError) {
+        if (isLeaseNotFound(error)) {
           abort.abort(); // Wait for the replacement lease instead of retrying this one.
           this.#lease.invalidate(lease);
         }
         throw error;
       });
-    // Announced before, and now gone or on a lost lease: written again, not updated.
+    // Announced before, and now gone, overwritten or on a lost lease: written again, not updated.
     const rewrite =
       (written === undefined || written.lease !== lease) &&
       record.holders.some((holder) => holder.sent > 0);
@@ -248,8 +267,9 @@ export class Registrar {
         this.#context.logger.debug(`registered ${key} on lease ${lease}`);
       }
       this.#announce(record, true);
+      this.#judge(record); // What etcd was seen to hold after this write, if anything.
     } catch (error) {
-      if (isEtcdUnavailableError(error)) {
+      if (isEtcdUnavailableError(error) || isLeaseNotFound(error)) {
         // Moot (its registrations left, the lease was lost) or the registry is closing: go round again.
         record.again = !this.#context.closing.aborted || record.holders.length === 0;
       } else {
@@ -265,22 +285,19 @@ export class Registrar {
       record.settleRemoval();
       return;
     }
-    const { client, logger } = this.#context;
+    const { logger, etcd } = this.#context;
     try {
       // The last registration of the registry: one revocation deletes every key bound to the lease.
-      const revoked = this.#live === 0 ? await this.#lease.release() : undefined;
-      if (revoked !== written.lease) {
-        // Only while still bound to our lease: another process may have registered the same address.
-        const result = await retryEtcd(
+      const revoked = this.#live === 0 ? await this.#releaseLease() : undefined;
+      // Unless etcd was last seen to hold it on that lease: someone may have put it without one.
+      if (revoked !== written.lease || record.seen?.entry?.lease !== written.lease) {
+        // Only while bound to our lease or to none: another process may have registered the address.
+        await retryEtcd(
           this.#context,
-          { key, description: `deregister ${key}` },
-          () =>
-            client.if(key, 'Lease', '==', written.lease).then(client.delete().key(key)).commit(),
+          { key, description: `unregister ${key}` },
+          () => etcd.deleteKey(key, [written.lease, NO_LEASE]),
           this.#context.closing,
         );
-        if (!result.succeeded && logger.isDebugEnabled()) {
-          logger.debug(`left ${key} alone: it is no longer bound to lease ${written.lease}`);
-        }
       }
       if (record.written === written) {
         record.written = undefined;
@@ -306,7 +323,7 @@ export class Registrar {
   /** Sends a Registration to each holder: to all after a write, else to those that have none yet. */
   #announce(record: KeyRecord, all: boolean): void {
     const { written, key } = record;
-    if (written === undefined) {
+    if (written === undefined || record.foreign) {
       return;
     }
     for (const holder of [...record.holders]) {
@@ -328,7 +345,7 @@ export class Registrar {
     [...record.holders].forEach((holder) => holder.subscriber.error(error));
   }
 
-  /** Watches the record's service for the record's key disappearing. */
+  /** Keeps the record's service watched, and observes the record's key in it. */
   #guard(record: KeyRecord): void {
     const { service } = record.endpoint;
     let guard = this.#guards.get(service);
@@ -337,38 +354,60 @@ export class Registrar {
       guard = created;
       this.#guards.set(service, created);
       created.subscription = this.#discovery.endpoints$(service).subscribe({
-        next: () => this.#check(service, created),
         error: (error: unknown) => {
           created.subscription = undefined;
           this.#context.logger.warn(
-            `cannot watch the keys this registry registered for "${service}": a key deleted by ` +
-              'someone else is not written again until the lease is replaced',
+            `cannot watch the keys this registry registered for "${service}": a key deleted or ` +
+              'overwritten by someone else is not written again until the lease is replaced',
             { cause: error },
           );
         },
       });
     }
     guard.records.add(record);
+    record.unobserve = this.#discovery.observe(service, record.key, (entry, revision) => {
+      record.seen = { entry, revision };
+      this.#judge(record);
+    });
   }
 
-  /** A new list of the service: write again each key of ours that etcd no longer holds. */
-  #check(service: string, guard: Guard): void {
-    for (const record of guard.records) {
-      const revision = record.written?.revision;
-      const seen =
-        revision === undefined
-          ? undefined
-          : this.#discovery.holds(service, record.endpoint.address);
-      // Only a list that includes our (confirmed) write can say the key was deleted after it.
-      if (revision !== undefined && seen !== undefined && !seen.held && seen.revision >= revision) {
-        record.written = undefined;
-        if (record.holders.length > 0) {
-          this.#context.logger.info(
-            `${record.key} was deleted while registered here; writing it again`,
-          );
-          this.#converge(record);
-        }
+  /**
+   * What etcd was seen to hold at the key, after our confirmed write: our write (nothing to do); nothing
+   * (deleted: written again); a value without a lease, or another value on our lease (overwritten:
+   * written again, value and lease); or another lease (someone else registered the address: left to
+   * them until their key goes).
+   */
+  #judge(record: KeyRecord): void {
+    const { written, seen } = record;
+    if (written?.revision === undefined || seen === undefined || seen.revision < written.revision) {
+      return;
+    }
+    const { entry } = seen;
+    if (entry !== undefined && entry.lease !== written.lease && entry.lease !== NO_LEASE) {
+      if (!record.foreign) {
+        record.foreign = true;
+        this.#context.logger.info(
+          `${record.key} is now held by lease ${entry.lease} (registered elsewhere too); leaving it to that lease`,
+        );
       }
+      return;
+    }
+    record.foreign = false;
+    if (entry !== undefined && entry.lease === written.lease && sameValue(entry, written.value)) {
+      return;
+    }
+    // Deleted: nothing of ours is left. Overwritten: ours no longer, but ours to put back, or to
+    // delete (while bound to our lease or to none) when the registration ends.
+    record.written =
+      entry === undefined
+        ? undefined
+        : { value: written.value, lease: written.lease, revision: undefined };
+    if (record.holders.length > 0) {
+      const what = entry === undefined ? 'deleted' : 'overwritten without its lease';
+      this.#context.logger.warn(
+        `${record.key} was ${what} while registered here; writing it again`,
+      );
+      this.#converge(record);
     }
   }
 
@@ -377,6 +416,7 @@ export class Registrar {
       return;
     }
     this.#records.delete(record.key);
+    record.unobserve?.();
     const { service } = record.endpoint;
     const guard = this.#guards.get(service);
     guard?.records.delete(record);
@@ -385,4 +425,11 @@ export class Registrar {
       this.#guards.delete(service);
     }
   }
+}
+
+/** etcd's lease id for a key bound to no lease. */
+const NO_LEASE = '0';
+
+function sameValue(entry: EtcdEntry, value: string): boolean {
+  return entry.value.length === Buffer.byteLength(value) && entry.value.toString() === value;
 }

@@ -1,15 +1,10 @@
-import {
-  EtcdLeaseInvalidError,
-  type IDuplexStream,
-  type ILeaseKeepAliveRequest,
-  type ILeaseKeepAliveResponse,
-} from 'etcd3';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
+import type { Cancel } from '../etcd/Clock';
 import type { EtcdContext } from '../etcd/EtcdContext';
+import { messageOf } from '../errors/messageOf';
+import type { KeepAlive } from '../etcd/EtcdPort';
 import { Retrier } from '../etcd/Retrier';
 import { retryEtcd } from '../etcd/retryEtcd';
-
-type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
 
 interface Waiter {
   readonly resolve: (id: string) => void;
@@ -19,7 +14,7 @@ interface Waiter {
 const ignore = (): void => undefined;
 
 /**
- * The one lease a registry binds its endpoints' keys to, kept alive by one keepalive stream however many
+ * The one lease a registry binds its endpoints' keys to, kept alive by one keepalive however many
  * endpoints it holds. Its contract is explicit, so that nothing depends on when a teardown runs:
  *
  * - {@link SharedLease.id} grants a lease if none is held (retrying until etcd grants one) and resolves
@@ -28,11 +23,8 @@ const ignore = (): void => undefined;
  *   whole TTL: a partition, a long pause, etcd's data gone) it grants a new one as soon as etcd answers
  *   and calls `replaced`, so that the keys are written again on it;
  * - {@link SharedLease.release} revokes it, which deletes every key still bound to it, and resolves only
- *   once etcd confirmed that.
- *
- * It speaks to etcd through etcd3's RPC client (`leaseGrant`, `leaseKeepAlive`, `leaseRevoke`) rather
- * than etcd3's `Lease`, which re-arms a TTL-long timer when a keepalive answer arrives after it was
- * closed: every timer and stream here is gsr's own, and goes with the lease.
+ *   once etcd confirmed that, and once a grant still in flight was answered and its lease revoked too:
+ *   a lease granted after nobody wanted it is never left behind.
  * @internal
  */
 export class SharedLease {
@@ -43,16 +35,16 @@ export class SharedLease {
   readonly #renewing: Retrier;
   /** Changes with each grant and release: an answer for an older one is stale. */
   #generation = 0;
-  #busy = false;
+  /** The grant request in flight, settled once its lease is kept or (stale) revoked. */
+  #inflight: Promise<void> | undefined;
   #id: string | undefined;
   #waiters: Waiter[] = [];
   /** When a granted lease was lost, while a new one is being granted. */
   #lostAt: number | undefined;
-  /** When etcd last renewed the lease (`Date.now()`). */
+  /** When etcd last renewed the lease (the clock's time). */
   #renewedAt = 0;
-  #ticker: NodeJS.Timeout | undefined;
-  #stream: KeepAliveStream | undefined;
-  #streaming = false;
+  #cancelTick: Cancel | undefined;
+  #keepAlive: KeepAlive | undefined;
   /** The revocation under way, with the id it revokes: releases while none is held share it. */
   #revoking: Promise<string | undefined> | undefined;
 
@@ -92,7 +84,7 @@ export class SharedLease {
   /** etcd said it does not know lease `id` (a write found out): replace it now. */
   invalidate(id: string): void {
     if (this.#id === id) {
-      this.#lost(new EtcdLeaseInvalidError(id));
+      this.#lost(`etcd no longer knows lease ${id}`);
     }
   }
 
@@ -100,14 +92,15 @@ export class SharedLease {
    * Stops keeping the lease alive and revokes it, which deletes every key still bound to it. Resolves
    * with the id it revoked once etcd confirmed, retrying until then; once the registry is closing, it
    * tries once and rejects (an `EtcdUnavailableError`) if etcd did not confirm: the keys then expire
-   * with the lease's TTL. While a revocation is under way and no new lease is held, a release shares it;
-   * with nothing held or under way, it resolves at once with `undefined`. Anyone still waiting for a
-   * lease gets a new one.
+   * with the lease's TTL. It also waits for a grant in flight, whose lease it revokes. While a
+   * revocation is under way and no new lease is held, a release shares it; with nothing held or under
+   * way, it resolves with `undefined`. Anyone still waiting for a lease gets a new one.
    */
-  release(): Promise<string | undefined> {
+  async release(): Promise<string | undefined> {
     const id = this.#id;
+    const stale = this.#inflight;
     this.#generation += 1;
-    this.#busy = false;
+    this.#inflight = undefined;
     this.#granting.cancel();
     this.#stopRenewing();
     this.#id = undefined;
@@ -115,31 +108,27 @@ export class SharedLease {
     if (this.#waiters.length > 0) {
       this.#grant();
     }
-    if (id === undefined) {
-      return this.#revoking ?? Promise.resolve(undefined);
+    let revoking = this.#revoking ?? Promise.resolve(undefined);
+    if (id !== undefined) {
+      const revocation = this.#revoke(id).then(() => id);
+      this.#revoking = revocation;
+      const forget = (): void => {
+        if (this.#revoking === revocation) {
+          this.#revoking = undefined;
+        }
+      };
+      revocation.then(forget, forget);
+      revoking = revocation;
     }
-    const revoking = this.#revoke(id, this.#context.closing).then(() => id);
-    this.#revoking = revoking;
-    const forget = (): void => {
-      if (this.#revoking === revoking) {
-        this.#revoking = undefined;
-      }
-    };
-    revoking.then(forget, forget);
+    await stale;
     return revoking;
   }
 
-  #revoke(id: string, signal: AbortSignal): Promise<void> {
-    const { leaseClient } = this.#context.client;
+  #revoke(id: string, signal: AbortSignal = this.#context.closing): Promise<void> {
     return retryEtcd(
       this.#context,
       { key: '(lease)', description: `revoke lease ${id}` },
-      () =>
-        leaseClient.leaseRevoke({ ID: id }).then(ignore, (error: unknown) => {
-          if (!(error instanceof EtcdLeaseInvalidError)) {
-            throw error; // A lease etcd does not know is revoked already.
-          }
-        }),
+      () => this.#context.etcd.revokeLease(id),
       signal,
     ).then(() => {
       this.#context.logger.debug(`revoked lease ${id}`);
@@ -147,118 +136,120 @@ export class SharedLease {
   }
 
   #grant(): void {
-    if (this.#busy || this.#id !== undefined || this.#granting.waiting) {
+    if (this.#inflight !== undefined || this.#id !== undefined || this.#granting.waiting) {
       return;
     }
-    this.#busy = true;
     const generation = this.#generation;
-    const { client, logger } = this.#context;
-    client.leaseClient.leaseGrant({ TTL: this.#ttlSeconds }).then(
-      ({ ID: id }) => {
-        if (generation !== this.#generation || this.#context.closing.aborted) {
-          // Released (or closing) meanwhile: nobody will keep it alive; do not leave it for its TTL.
-          this.#revoke(id, AbortSignal.abort()).catch(ignore);
-          return;
-        }
-        this.#busy = false;
-        this.#id = id;
-        this.#granting.succeeded();
-        this.#context.metrics.leaseGrants.add(1);
-        const replacing = this.#lostAt !== undefined;
-        if (this.#lostAt !== undefined) {
-          logger.info(
-            `granted lease ${id} ${Date.now() - this.#lostAt}ms after losing the last one`,
-          );
-          this.#lostAt = undefined;
-        } else {
-          logger.debug(`granted lease ${id}`, { ttlSeconds: this.#ttlSeconds });
-        }
-        this.#startRenewing(id);
-        this.#waiters.splice(0).forEach((waiter) => waiter.resolve(id));
-        if (replacing) {
-          this.#replaced(id);
-        }
-      },
-      (error: unknown) => {
-        if (generation !== this.#generation) {
-          return;
-        }
-        this.#busy = false;
-        const fatal = this.#granting.failed(error, () => this.#grant());
-        if (fatal !== undefined) {
-          this.#waiters.splice(0).forEach((waiter) => waiter.reject(fatal));
-        }
-      },
+    const inflight: Promise<void> = this.#context.etcd.grantLease(this.#ttlSeconds).then(
+      (id) => this.#granted(id, generation),
+      (error: unknown) => this.#grantFailed(error, generation),
     );
-  }
-
-  /** Sends a keepalive every third of the TTL, and gives the lease up once a whole TTL went unanswered. */
-  #startRenewing(id: string): void {
-    this.#renewedAt = Date.now();
-    const periodMs = (this.#ttlSeconds * 1000) / 3;
-    this.#ticker = setInterval(() => {
-      if (Date.now() - this.#renewedAt >= this.#ttlSeconds * 1000) {
-        this.#lost(
-          new EtcdLeaseInvalidError(`${id} (no keepalive answered for ${this.#ttlSeconds}s)`),
-        );
-      } else if (this.#stream !== undefined) {
-        this.#stream.write({ ID: id });
-      } else if (!this.#renewing.waiting) {
-        this.#openStream(id);
-      }
-    }, periodMs);
-    this.#openStream(id);
-  }
-
-  #openStream(id: string): void {
-    const generation = this.#generation;
-    const { leaseClient } = this.#context.client;
-    leaseClient.leaseKeepAlive().then(
-      (stream) => {
-        if (generation !== this.#generation || this.#id !== id) {
-          stream.on('error', ignore);
-          stream.end();
-          return;
-        }
-        this.#stream = stream;
-        stream.on('data', (response) => {
-          if (response.TTL === '0') {
-            this.#lost(new EtcdLeaseInvalidError(id));
-            return;
-          }
-          this.#renewedAt = Date.now();
-          if (!this.#streaming) {
-            this.#streaming = true;
-            this.#context.health.streamOpened();
-          }
-          this.#renewing.succeeded();
-        });
-        stream.on('error', (error) => this.#streamFailed(stream, id, error));
-        stream.on('end', () =>
-          this.#streamFailed(stream, id, new Error('the keepalive stream ended')),
-        );
-        stream.write({ ID: id });
-      },
-      (error: unknown) => this.#streamFailed(undefined, id, error),
-    );
-  }
-
-  #streamFailed(stream: KeepAliveStream | undefined, id: string, error: unknown): void {
-    if (stream !== this.#stream || this.#id !== id) {
-      return;
-    }
-    this.#dropStream();
-    const fatal = this.#renewing.failed(error, () => {
-      if (this.#id === id && this.#stream === undefined) {
-        this.#openStream(id);
+    this.#inflight = inflight;
+    void inflight.finally(() => {
+      if (this.#inflight === inflight) {
+        this.#inflight = undefined;
       }
     });
-    if (fatal !== undefined) {
-      this.#lost(fatal);
+  }
+
+  async #granted(id: string, generation: number): Promise<void> {
+    if (generation !== this.#generation || this.#context.closing.aborted) {
+      // Released (or closing) meanwhile: nobody will keep it alive; do not leave it for its TTL.
+      await this.#revoke(id).catch(ignore);
+      return;
+    }
+    this.#inflight = undefined;
+    this.#id = id;
+    this.#granting.succeeded();
+    this.#context.metrics.leaseGrants.add(1);
+    const replacing = this.#lostAt !== undefined;
+    if (this.#lostAt !== undefined) {
+      this.#context.logger.info(
+        `granted lease ${id} ${this.#context.clock.now() - this.#lostAt}ms after losing the last one`,
+      );
+      this.#lostAt = undefined;
+    } else {
+      this.#context.logger.debug(`granted lease ${id}`, { ttlSeconds: this.#ttlSeconds });
+    }
+    this.#startRenewing(id);
+    this.#waiters.splice(0).forEach((waiter) => waiter.resolve(id));
+    if (replacing) {
+      this.#replaced(id);
     }
   }
 
-  #lost(error: unknown): void {
+  #grantFailed(error: unknown, generation: number): void {
+    if (generation !== this.#generation) {
+      return;
+    }
+    this.#inflight = undefined;
+    const stop = this.#granting.failed(error, () => this.#grant());
+    if (stop !== undefined) {
+      const fatal = 'error' in stop ? stop.error : new Error('etcd lost a lease it just granted');
+      this.#waiters.splice(0).forEach((waiter) => waiter.reject(fatal));
+    }
+  }
+
+  /** Asks for a renewal every third of the TTL, and gives the lease up once a whole TTL went unanswered. */
+  #startRenewing(id: string): void {
+    this.#renewedAt = this.#context.clock.now();
+    this.#openKeepAlive(id);
+    this.#tick(id);
+  }
+
+  #tick(id: string): void {
+    const periodMs = (this.#ttlSeconds * 1000) / 3;
+    this.#cancelTick = this.#context.clock.schedule(periodMs, () => {
+      if (this.#id !== id) {
+        return;
+      }
+      if (this.#context.clock.now() - this.#renewedAt >= this.#ttlSeconds * 1000) {
+        this.#lost(`no keepalive of lease ${id} was answered for ${this.#ttlSeconds}s`);
+        return;
+      }
+      if (this.#keepAlive !== undefined) {
+        this.#keepAlive.renew();
+      } else if (!this.#renewing.waiting) {
+        this.#openKeepAlive(id);
+      }
+      this.#tick(id);
+    });
+  }
+
+  #openKeepAlive(id: string): void {
+    const keepAlive = this.#context.etcd.keepAlive(id, {
+      renewed: (ttlSeconds) => {
+        if (this.#id !== id || this.#keepAlive !== keepAlive) {
+          return;
+        }
+        if (ttlSeconds <= 0) {
+          this.#lost(`etcd no longer knows lease ${id}`);
+          return;
+        }
+        this.#renewedAt = this.#context.clock.now();
+        this.#renewing.succeeded();
+      },
+      failed: (error) => {
+        if (this.#id !== id || this.#keepAlive !== keepAlive) {
+          return;
+        }
+        this.#keepAlive = undefined;
+        const stop = this.#renewing.failed(error, () => {
+          if (this.#id === id && this.#keepAlive === undefined) {
+            this.#openKeepAlive(id);
+          }
+        });
+        if (stop !== undefined) {
+          this.#lost(`keeping lease ${id} alive failed: ${messageOf(error)}`);
+        }
+      },
+    });
+    this.#keepAlive = keepAlive;
+    keepAlive.renew();
+  }
+
+  /** The lease is gone (or given up): a new one is granted, and the keys written again on it. */
+  #lost(why: string): void {
     const lostId = this.#id;
     if (lostId === undefined) {
       return;
@@ -269,31 +260,19 @@ export class SharedLease {
     if (this.#context.closing.aborted) {
       return;
     }
-    this.#lostAt = Date.now();
+    // Left to expire rather than revoked: should etcd still hold it, a revocation would delete keys
+    // that the new lease has not taken over yet. Without keepalives it goes within its TTL.
+    this.#lostAt = this.#context.clock.now();
     this.#context.metrics.leaseLosses.add(1);
-    this.#context.logger.info(`lease ${lostId} lost; granting a new one`, { cause: error });
+    this.#context.logger.warn(`lease ${lostId} lost (${why}); granting a new one`);
     this.#grant();
   }
 
   #stopRenewing(): void {
-    clearInterval(this.#ticker);
-    this.#ticker = undefined;
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
     this.#renewing.cancel();
-    this.#dropStream();
-  }
-
-  #dropStream(): void {
-    const stream = this.#stream;
-    this.#stream = undefined;
-    if (this.#streaming) {
-      this.#streaming = false;
-      this.#context.health.streamClosed();
-    }
-    if (stream !== undefined) {
-      // Half-closed, not cancelled: etcd3 takes a cancelled stream for a failed member and resets
-      // every channel to it (the watches' too). etcd ends it; the registry's close cancels what is left.
-      stream.on('error', ignore);
-      stream.end();
-    }
+    this.#keepAlive?.close();
+    this.#keepAlive = undefined;
   }
 }

@@ -6,6 +6,7 @@ import {
   filter,
   ignoreElements,
   merge,
+  noop,
   Observable,
   ReplaySubject,
   share,
@@ -20,13 +21,12 @@ import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { ConfigError } from '../errors/ConfigError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { systemClock } from '../etcd/Clock';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
-import { CallTracker } from '../etcd/CallTracker';
-import { createEtcdClient } from '../etcd/createEtcdClient';
+import { Etcd3Port } from '../etcd/etcd3/Etcd3Port';
 import { EtcdContext } from '../etcd/EtcdContext';
 import type { Health } from '../etcd/Health';
 import { PendingWork } from '../etcd/PendingWork';
-import { probeEtcd } from '../etcd/probeEtcd';
 import { waitForEtcd } from '../etcd/waitForEtcd';
 import { createKeyLayout } from '../keys/createKeyLayout';
 import type { KeyLayout } from '../keys/KeyLayout';
@@ -46,6 +46,22 @@ const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
 const HEALTH_PROBE_INTERVAL_MS = 2000;
 /** The longest timer Node holds. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * What a registry is built from: its etcd context (the port, the clock, logging, metrics, the closing
+ * signal), its health and its settings. `Registry.connect()` makes them over a real etcd; the
+ * simulation tests over a simulated one.
+ * @internal
+ */
+export interface RegistryParts {
+  readonly context: EtcdContext;
+  readonly health: ConnectionHealth;
+  /** Aborted by `close()`: its signal is the context's `closing`. */
+  readonly closing: AbortController;
+  readonly config: GsrConfig;
+  readonly layout: KeyLayout;
+  readonly gracePeriodMs: number;
+}
 
 /** Options of {@link Registry.connect}: any {@link GsrOptions}, plus a logger and an environment. */
 export interface ConnectOptions extends GsrOptions {
@@ -91,6 +107,7 @@ export class Registry {
   /** The configuration this registry runs with, after validation and normalisation. */
   readonly config: GsrConfig;
   readonly #context: EtcdContext;
+  readonly #health: ConnectionHealth;
   readonly #layout: KeyLayout;
   readonly #discovery: Discovery;
   readonly #registrar: Registrar;
@@ -120,41 +137,24 @@ export class Registry {
    */
   readonly health$: Observable<Health>;
 
-  private constructor(
-    context: EtcdContext,
-    closing: AbortController,
-    config: GsrConfig,
-    layout: KeyLayout,
-    gracePeriodMs: number,
-  ) {
+  /** @internal */
+  constructor(parts: RegistryParts) {
+    const { context, health, closing, config, layout, gracePeriodMs } = parts;
     this.#context = context;
+    this.#health = health;
     this.#closing = closing;
     this.#layout = layout;
     this.config = config;
     this.#discovery = new Discovery(context, layout, gracePeriodMs);
     this.#unobserve = context.metrics.observe({
       endpointCounts: () => this.#discovery.endpointCounts(),
-      connected: () => context.health.connected,
+      connected: () => health.connected,
     });
     this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending);
-    const { client, health } = context;
-    const probe = { key: layout.probePrefix, description: 'probe etcd' };
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
       filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),
-      exhaustMap(async () => {
-        try {
-          await probeEtcd(client, layout.probePrefix, {
-            deadline: Date.now() + config.requestTimeoutSeconds * 1000,
-            serializable: true,
-          });
-          context.succeeded();
-        } catch (error) {
-          // A refusal (permission) is an answer, not a lost connection; it surfaces where it matters.
-          if (context.failed(error, probe) !== undefined) {
-            context.succeeded();
-          }
-        }
-      }),
+      // The port reports the outcome to health: a refusal (permission) is an answer too.
+      exhaustMap(() => context.etcd.probe(layout.probePrefix, { serializable: true }).catch(noop)),
       ignoreElements(),
     );
     const closed$ = new Observable<void>((subscriber) => {
@@ -219,18 +219,16 @@ export class Registry {
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
     const layout = createKeyLayout(config);
     const metrics = new RegistryMetrics(gsrMeter(meterProvider));
-    const calls = new CallTracker(metrics);
-    const client = createEtcdClient(config, calls);
+    const health = new ConnectionHealth(log);
+    const port = new Etcd3Port(config, health, metrics);
     const closing = new AbortController();
     // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during
     // an election hundreds at once are legitimate, not a leak.
     setMaxListeners(0, closing.signal);
-    const health = new ConnectionHealth(log);
     const context = new EtcdContext(
-      client,
-      calls,
+      port,
+      systemClock,
       log,
-      health,
       metrics,
       config.etcdUsername,
       closing.signal,
@@ -242,11 +240,15 @@ export class Registry {
         { prefix: layout.probePrefix, mayBeDenied: layout.probeMayBeDenied },
         signal,
       );
+      const version = await port.learnVersion();
+      log.debug(`etcd ${version ?? '(version unknown)'}`, {
+        orderedProgress: port.progressOrdered,
+      });
     } catch (error) {
-      context.closeClient();
+      port.close();
       throw error;
     }
-    return new Registry(context, closing, config, layout, gracePeriodMs);
+    return new Registry({ context, health, closing, config, layout, gracePeriodMs });
   }
 
   /**
@@ -402,8 +404,8 @@ export class Registry {
     this.#closing.abort(); // Streams complete, retries stop.
     const { keys: unconfirmed, cause } = await this.#registrar.close();
     await this.#pending.drain();
-    this.#context.health.close();
-    this.#context.closeClient();
+    this.#health.close();
+    this.#context.etcd.close();
     this.#unobserve();
     if (unconfirmed.length > 0) {
       const [first = '', ...others] = unconfirmed;

@@ -1,78 +1,66 @@
-import { status } from '@grpc/grpc-js';
-import { EtcdLeaseInvalidError, GRPCUnavailableError } from 'etcd3';
-import { classifyEtcdError } from '../../lib/etcd/classifyEtcdError';
 import { isAuthenticationError } from '../../lib/errors/AuthenticationError';
 import { isEtcdRefusedError } from '../../lib/errors/EtcdRefusedError';
 import { isPermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
+import { isRegistryClosedError } from '../../lib/errors/RegistryClosedError';
 import { ValidationError } from '../../lib/errors/ValidationError';
-
-/** An error as grpc-js hands it over: a plain Error with a numeric code. */
-const grpcError = (code: number, message: string): Error =>
-  Object.assign(new Error(`${code} ${status[code] ?? ''}: ${message}`), { code });
+import { classifyEtcdError, type Verdict } from '../../lib/etcd/classifyEtcdError';
+import { EtcdFailure, type EtcdFailureKind } from '../../lib/etcd/EtcdFailure';
 
 const operation = { key: 'gsr/services/web/a:1', description: 'register gsr/services/web/a:1' };
-const classify = (error: unknown) => classifyEtcdError(error, operation, 'svc');
+const failure = (kind: EtcdFailureKind, message = 'etcd said so') =>
+  new EtcdFailure(kind, message, { cause: new Error(message) });
+const classify = (error: unknown): Verdict => classifyEtcdError(error, operation, 'svc');
+const errorOf = (verdict: Verdict): Error => {
+  if (!('error' in verdict)) {
+    throw new Error(`expected an error, got the verdict ${verdict.kind}`);
+  }
+  return verdict.error;
+};
 
 describe('classifyEtcdError', () => {
-  it.each([
-    ['an unreachable member', grpcError(status.UNAVAILABLE, 'No connection established')],
-    ['a deadline', grpcError(status.DEADLINE_EXCEEDED, 'Deadline exceeded')],
-    ['rate limiting', grpcError(status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests')],
-    [
-      'a compacted revision',
-      grpcError(status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'),
-    ],
-    ['a lost lease', new EtcdLeaseInvalidError('123')],
-    ['a typed unavailable error', new GRPCUnavailableError('down')],
-  ])('retries %s', (_what, error) => {
-    expect(classify(error)).toBeUndefined();
+  it('retries what may succeed later: unavailable, and an expired token', () => {
+    expect(classify(failure('unavailable'))).toEqual({ kind: 'retry' });
+    expect(classify(failure('auth-expired'))).toEqual({ kind: 'retry' });
   });
 
-  it.each([
-    [
-      'a request over etcd’s size limit',
-      grpcError(status.INVALID_ARGUMENT, 'etcdserver: request is too large'),
-    ],
-    [
-      'a message over gRPC’s size limit',
-      grpcError(
-        status.RESOURCE_EXHAUSTED,
-        'Received message larger than max (2097161 vs. 2097152)',
-      ),
-    ],
-    [
-      'a lease TTL over etcd’s maximum',
-      grpcError(status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'),
-    ],
-  ])('never retries %s: an EtcdRefusedError naming the operation and the key', (_what, error) => {
-    const typed = classify(error);
-    expect(isEtcdRefusedError(typed)).toBe(true);
-    expect(typed).toMatchObject({ key: operation.key, operation: operation.description });
-    expect(typed?.message).toContain('etcd refused to register gsr/services/web/a:1');
+  it('says a lease etcd does not know is lost', () => {
+    expect(classify(failure('lease-not-found'))).toEqual({ kind: 'lease-lost' });
+  });
+
+  it('refuses what etcd will refuse again, with an EtcdRefusedError naming the operation and key', () => {
+    const verdict = classify(failure('invalid', 'etcdserver: request is too large'));
+    expect(verdict.kind).toBe('refused');
+    const error = errorOf(verdict);
+    expect(isEtcdRefusedError(error)).toBe(true);
+    expect(error).toMatchObject({ key: operation.key, operation: operation.description });
+    expect(error.message).toBe(
+      'etcd refused to register gsr/services/web/a:1: etcdserver: request is too large',
+    );
   });
 
   it('types authentication and permission failures', () => {
-    const auth = classify(
-      grpcError(
-        status.INVALID_ARGUMENT,
-        'etcdserver: authentication failed, invalid user ID or password',
-      ),
-    );
+    const auth = errorOf(classify(failure('unauthenticated', 'authentication failed')));
     expect(isAuthenticationError(auth)).toBe(true);
-    expect(auth?.message).toContain('"svc"');
-    const denied = classify(grpcError(status.PERMISSION_DENIED, 'etcdserver: permission denied'));
+    expect(auth.message).toContain('"svc"');
+    const denied = errorOf(classify(failure('permission-denied', 'etcdserver: permission denied')));
     expect(isPermissionDeniedError(denied)).toBe(true);
     expect(denied).toMatchObject({ key: operation.key, operation: operation.description });
-    expect(denied?.message).toBe(
+    expect(denied.message).toBe(
       'etcd denied gsr access to "gsr/services/web/a:1" (register gsr/services/web/a:1): ' +
-        '7 PERMISSION_DENIED: etcdserver: permission denied',
+        'etcdserver: permission denied',
     );
+  });
+
+  it('stops on a closed client with a RegistryClosedError', () => {
+    const verdict = classify(failure('closed'));
+    expect(verdict.kind).toBe('fatal');
+    expect(isRegistryClosedError(errorOf(verdict))).toBe(true);
   });
 
   it('passes a typed gsr error, or a bug, through as it is', () => {
     const typed = new ValidationError('address', 'x', 'too long');
-    expect(classify(typed)).toBe(typed);
+    expect(classify(typed)).toEqual({ kind: 'fatal', error: typed });
     const bug = new TypeError('undefined is not a function');
-    expect(classify(bug)).toBe(bug);
+    expect(classify(bug)).toEqual({ kind: 'fatal', error: bug });
   });
 });

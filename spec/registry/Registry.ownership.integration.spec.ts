@@ -43,6 +43,42 @@ describe('register: a live registration keeps its key', () => {
     expect(await leaseOf(key)).toBe(registration.latest?.leaseId);
   });
 
+  it('puts its value and lease back after a plain put over its key, and deletes it when it ends', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const key = `${prefix}services/edited/a:1`;
+    const registration = record(
+      registry.register({ service: 'edited', address: 'a:1', metadata: { v: 1 } }),
+    );
+    await eventually(() => registration.values.length === 1);
+    // An operator's `etcdctl put` of new metadata: no lease.
+    await etcd.raw.put(key).value('{"v":2}');
+    await eventually(
+      async () => (await leaseOf(key)) === registration.latest?.leaseId,
+      10_000,
+      'put back on its lease',
+    );
+    expect(await valueOf(key)).toBe('{"v":1}');
+    expect(registration.latest?.reregistered).toBe(true);
+    await registry.unregister({ service: 'edited', address: 'a:1' });
+    expect(await etcd.raw.get(key).exists()).toBe(false);
+  });
+
+  it('puts its own value back over a foreign value under the etcd-naming layout', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints, { keyLayout: 'etcd-naming' });
+    const key = `${prefix}greeter/a:1`;
+    const registration = record(registry.register({ service: 'greeter', address: 'a:1' }));
+    await eventually(() => registration.values.length === 1);
+    await etcd.raw.put(key).value('{"Op":0,"Addr":"b:2","Metadata":"by hand"}');
+    await eventually(
+      async () => (await leaseOf(key)) === registration.latest?.leaseId,
+      10_000,
+      'put back on its lease',
+    );
+    expect(JSON.parse((await valueOf(key)) ?? '')).toEqual({ Op: 0, Addr: 'a:1', Metadata: null });
+    await registry.close();
+    expect(await etcd.raw.get(key).exists()).toBe(false);
+  });
+
   it('does not fight a live owner: the key stays as the other registry wrote it', async () => {
     const a = await connectTest(etcd.endpoints);
     const b = await connectTest(etcd.endpoints, { keyPrefix: a.prefix });

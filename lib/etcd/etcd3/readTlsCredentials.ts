@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { IOptions } from 'etcd3';
-import { configSchema } from '../config/configSchema';
-import type { GsrConfig } from '../config/GsrConfig';
-import { ConfigError } from '../errors/ConfigError';
+import { configSchema } from '../../config/configSchema';
+import type { GsrConfig } from '../../config/GsrConfig';
+import { ConfigError } from '../../errors/ConfigError';
 
 type Credentials = NonNullable<IOptions['credentials']>;
 

@@ -1,9 +1,9 @@
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
-import type { GsrConfig } from '../config/GsrConfig';
+import type { GsrConfig } from '../../config/GsrConfig';
 import type { CallTracker } from './CallTracker';
 import { readTlsCredentials } from './readTlsCredentials';
-import { RETRY_INITIAL_DELAY_MS, RETRY_MAX_DELAY_MS, retryBackoff } from './retryBackoff';
+import { RETRY_INITIAL_DELAY_MS, RETRY_MAX_DELAY_MS } from '../retryBackoff';
 
 /**
  * Keepalive pings find a dead connection (a partition, a member that vanished without a FIN) while a
@@ -18,8 +18,7 @@ const KEEPALIVE_TIMEOUT_MS = 3_000;
 const MEMBER_HALF_OPEN_AFTER_MS = 1000;
 
 /**
- * Builds the etcd3 client gsr talks through. It does no I/O but read TLS files; see `probeEtcd` for the
- * first request.
+ * Builds the etcd3 client behind {@link Etcd3Port}. It does no I/O but read TLS files.
  *
  * Fault handling: one failed call moves on to the next member (with several members, a circuit breaker
  * skips one that keeps failing, for a second at a time); gsr retries over time itself, with backoff and
@@ -60,8 +59,6 @@ export function createEtcdClient(config: GsrConfig, calls: CallTracker): Etcd3 {
             })
           : noop,
       global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
-      // etcd3 wants the first step of a backoff, not the factory.
-      watchBackoff: retryBackoff.next(),
     },
   });
 }

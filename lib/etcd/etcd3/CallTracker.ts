@@ -1,5 +1,5 @@
 import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
-import type { RegistryMetrics } from '../metrics/RegistryMetrics';
+import type { RegistryMetrics } from '../../metrics/RegistryMetrics';
 
 /** `OK` → `ok`, `DEADLINE_EXCEEDED` → `deadline_exceeded`: the outcomes of etcd requests in metrics. */
 const OUTCOMES = new Map(

@@ -1,0 +1,87 @@
+import { isBrokenCircuitError, TaskCancelledError } from 'cockatiel';
+import {
+  castGrpcError,
+  ClientClosedError,
+  ClientRuntimeError,
+  EtcdAuthenticationFailedError,
+  EtcdError,
+  EtcdInvalidAuthTokenError,
+  EtcdLeaseInvalidError,
+  EtcdPermissionDeniedError,
+  EtcdRoleNotGrantedError,
+  EtcdUserNotFoundError,
+  EtcdWatchStreamEnded,
+  GRPCGenericError,
+  GRPCInvalidArgumentError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
+  GRPCUnauthenticatedError,
+} from 'etcd3';
+import { messageOf } from '../../errors/messageOf';
+import { EtcdFailure, type EtcdFailureKind } from '../EtcdFailure';
+
+/**
+ * What an error of etcd3 (or of grpc-js underneath it: watch and keepalive streams report its untyped
+ * errors) means, as one of the {@link EtcdFailure} kinds; anything that is not an etcd failure (a bug)
+ * is returned as it is.
+ * @internal
+ */
+export function toEtcdFailure(raw: unknown): unknown {
+  if (raw instanceof EtcdFailure) {
+    return raw;
+  }
+  const error = raw instanceof Error ? castGrpcError(raw) : raw;
+  const kind = kindOf(error);
+  return kind === undefined ? error : new EtcdFailure(kind, messageOf(error), { cause: error });
+}
+
+function kindOf(error: unknown): EtcdFailureKind | undefined {
+  if (
+    error instanceof EtcdAuthenticationFailedError ||
+    error instanceof EtcdUserNotFoundError ||
+    error instanceof GRPCUnauthenticatedError
+  ) {
+    return 'unauthenticated';
+  }
+  if (error instanceof EtcdPermissionDeniedError || error instanceof EtcdRoleNotGrantedError) {
+    return 'permission-denied';
+  }
+  if (error instanceof ClientClosedError) {
+    return 'closed';
+  }
+  if (error instanceof EtcdLeaseInvalidError) {
+    return 'lease-not-found';
+  }
+  if (error instanceof EtcdInvalidAuthTokenError) {
+    return 'auth-expired';
+  }
+  if (isRefusal(error)) {
+    return 'invalid';
+  }
+  if (
+    error instanceof GRPCGenericError ||
+    error instanceof EtcdError ||
+    error instanceof EtcdWatchStreamEnded ||
+    error instanceof ClientRuntimeError ||
+    isBrokenCircuitError(error) ||
+    error instanceof TaskCancelledError // cockatiel 3.2.1's isTaskCancelledError is broken
+  ) {
+    return 'unavailable';
+  }
+  return undefined;
+}
+
+/**
+ * Requests etcd will refuse however often they are sent: invalid arguments (etcd's "request is too
+ * large" among them), messages over gRPC's size limit, a lease TTL over etcd's maximum. etcd also uses
+ * RESOURCE_EXHAUSTED for "too many requests" and OUT_OF_RANGE for compacted revisions: those pass.
+ */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof GRPCInvalidArgumentError) {
+    return true;
+  }
+  if (error instanceof GRPCResourceExhastedError) {
+    return !error.message.includes('too many requests');
+  }
+  return error instanceof GRPCOutOfRangeError && error.message.includes('too large lease TTL');
+}

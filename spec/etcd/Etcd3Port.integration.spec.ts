@@ -1,0 +1,61 @@
+import { loadConfig } from '../../lib/config/loadConfig';
+import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
+import { Etcd3Port, orderedProgress } from '../../lib/etcd/etcd3/Etcd3Port';
+import { gsrMeter } from '../../lib/metrics/instruments';
+import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
+import { eventually } from '../support/observe';
+import { describePortContract } from '../support/portContract';
+import { testLogger } from '../support/testLogger';
+import { uniquePrefix } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
+
+describe('Etcd3Port', () => {
+  const etcd = useEtcd();
+
+  describePortContract('etcd3 on a real etcd', async () => {
+    const { logger } = testLogger();
+    const port = new Etcd3Port(
+      loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
+      new ConnectionHealth(logger),
+      new RegistryMetrics(gsrMeter(undefined)),
+    );
+    await port.learnVersion();
+    return {
+      port,
+      prefix: uniquePrefix(),
+      until: (check, what) => eventually(check, 10_000, what),
+      settle: (promise) => promise,
+      compact: async (revision) => {
+        await etcd.raw.kv.compact({ revision: String(revision), physical: true });
+      },
+      close: async () => port.close(),
+    };
+  });
+
+  it('knows from etcd’s version whether progress notifications are ordered (etcd#15220)', async () => {
+    const { logger } = testLogger();
+    const port = new Etcd3Port(
+      loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
+      new ConnectionHealth(logger),
+      new RegistryMetrics(gsrMeter(undefined)),
+    );
+    const version = await port.learnVersion();
+    expect(version).toMatch(/^3\.\d+\.\d+/);
+    expect(port.progressOrdered).toBe(orderedProgress(version ?? ''));
+    port.close();
+  });
+});
+
+describe('orderedProgress', () => {
+  it.each([
+    ['3.4.23', false],
+    ['3.4.25', true],
+    ['3.5.7', false],
+    ['3.5.8', true],
+    ['3.6.0', true],
+    ['3.3.27', false],
+    ['4.0.0', true],
+  ])('%s: %s', (version, ordered) => {
+    expect(orderedProgress(version)).toBe(ordered);
+  });
+});

@@ -1,0 +1,301 @@
+import { EtcdFailure } from '../../lib/etcd/EtcdFailure';
+import type { EtcdChange, EtcdEntry } from '../../lib/etcd/EtcdPort';
+import type { SimClock } from './SimClock';
+
+/** A key as the simulated etcd stores it, with who wrote its current version. */
+interface Stored {
+  readonly entry: EtcdEntry;
+  readonly writer: string;
+}
+
+interface Lease {
+  readonly id: string;
+  readonly ttlMs: number;
+  readonly owner: string;
+  expiresAt: number;
+  readonly keys: Set<string>;
+}
+
+/** A watch as the server keeps it: what it covers, and where its events go. */
+export interface ServerWatch {
+  readonly prefix: Buffer;
+  /** Called with the events of each revision that touches the prefix, in order. */
+  readonly send: (changes: readonly EtcdChange[]) => void;
+}
+
+/** One committed revision: its changes, and who made them. */
+export interface Commit {
+  readonly revision: bigint;
+  readonly changes: readonly EtcdChange[];
+  readonly writer: string;
+}
+
+/** A key's bytes as a map key: latin1 keeps every byte distinct. */
+const idOf = (key: Buffer): string => key.toString('latin1');
+
+/**
+ * The server side of a simulated etcd: one keyspace with revisions, history (for watches that start in
+ * the past) until compacted, leases that expire on the virtual clock, and watches that get every event
+ * of every revision under their prefix, in order. Every operation is applied at once and atomically;
+ * when it is applied, and when its answer arrives, is the {@link SimPort}'s (the network's) business.
+ *
+ * It behaves like etcd 3.4 where gsr depends on it: a transaction's events share one revision; a
+ * revocation deletes every key of the lease at one revision; a put on a lease etcd does not know is
+ * refused; a watch from a compacted revision is cancelled with the compaction revision.
+ */
+export class SimEtcd {
+  readonly clock: SimClock;
+  #revision = 1n;
+  #compacted = 0n;
+  readonly #keys = new Map<string, Stored>();
+  readonly #history: Commit[] = [];
+  readonly #leases = new Map<string, Lease>();
+  #nextLease = 0x6a7b_0000n;
+  readonly #watches = new Set<ServerWatch>();
+  readonly #listeners: ((commit: Commit) => void)[] = [];
+  readonly #denied: Buffer[] = [];
+
+  constructor(clock: SimClock) {
+    this.clock = clock;
+  }
+
+  get revision(): bigint {
+    return this.#revision;
+  }
+
+  get compacted(): bigint {
+    return this.#compacted;
+  }
+
+  /** Refuses writes under `prefix` from now on, as etcd refuses a user without a role for it. */
+  deny(prefix: string): void {
+    this.#denied.push(Buffer.from(prefix));
+  }
+
+  /** Calls `listener` after every commit (for the simulation's own bookkeeping). */
+  onCommit(listener: (commit: Commit) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** The entry at `key` now, and who wrote it. */
+  get(key: string | Buffer): Stored | undefined {
+    return this.#keys.get(idOf(Buffer.from(key)));
+  }
+
+  /** Every key under `prefix` now, sorted by bytes. */
+  range(prefix: string | Buffer): readonly EtcdEntry[] {
+    const bytes = Buffer.from(prefix);
+    return [...this.#keys.values()]
+      .map((stored) => stored.entry)
+      .filter((entry) => startsWith(entry.key, bytes))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+  }
+
+  /** How many keys `prefix` holds, and how many of them were written after `revision`. */
+  delta(prefix: string, revision: bigint): { readonly count: number; readonly changed: number } {
+    const entries = this.range(prefix);
+    return {
+      count: entries.length,
+      changed: entries.filter((entry) => entry.modRevision > revision).length,
+    };
+  }
+
+  /** Puts every key in one transaction; refused whole when a lease is unknown. */
+  putAll(
+    puts: readonly {
+      readonly key: string | Buffer;
+      readonly value: string | Buffer;
+      readonly lease: string;
+    }[],
+    writer: string,
+  ): bigint {
+    for (const { key, lease } of puts) {
+      if (this.#denied.some((prefix) => startsWith(Buffer.from(key), prefix))) {
+        throw new EtcdFailure('permission-denied', 'etcdserver: permission denied');
+      }
+      if (lease !== '0' && !this.#leases.has(lease)) {
+        throw new EtcdFailure('lease-not-found', 'etcdserver: requested lease not found');
+      }
+    }
+    const revision = this.#revision + 1n;
+    const changes = puts.map(({ key, value, lease }) => {
+      const bytes = Buffer.from(key);
+      const previous = this.#keys.get(idOf(bytes));
+      this.#unbind(idOf(bytes), previous);
+      const entry: EtcdEntry = {
+        key: bytes,
+        value: Buffer.from(value),
+        modRevision: revision,
+        version: (previous?.entry.version ?? 0) + 1,
+        lease,
+      };
+      this.#keys.set(idOf(bytes), { entry, writer });
+      this.#leases.get(lease)?.keys.add(idOf(bytes));
+      return { ...entry, type: 'put' as const };
+    });
+    this.#commit(revision, changes, writer);
+    return revision;
+  }
+
+  /** Deletes `key`, with `ifLease` only while bound to one of them; `deleted` says whether it was. */
+  deleteKey(
+    key: string | Buffer,
+    ifLease: readonly string[] | undefined,
+    writer: string,
+  ): { readonly deleted: boolean; readonly revision: bigint } {
+    const id = idOf(Buffer.from(key));
+    const stored = this.#keys.get(id);
+    if (stored === undefined || (ifLease !== undefined && !ifLease.includes(stored.entry.lease))) {
+      return { deleted: false, revision: this.#revision };
+    }
+    return { deleted: true, revision: this.#deleteAll([id], writer) };
+  }
+
+  grant(ttlSeconds: number, owner: string): string {
+    const id = String(this.#nextLease++);
+    const ttlMs = ttlSeconds * 1000;
+    this.#leases.set(id, {
+      id,
+      ttlMs,
+      owner,
+      expiresAt: this.clock.now() + ttlMs,
+      keys: new Set(),
+    });
+    this.#expireAt(id, ttlMs);
+    return id;
+  }
+
+  /** Renews lease `id`: its TTL in seconds, or 0 when etcd does not know it. */
+  keepAlive(id: string): number {
+    const lease = this.#leases.get(id);
+    if (lease === undefined) {
+      return 0;
+    }
+    lease.expiresAt = this.clock.now() + lease.ttlMs;
+    this.#expireAt(id, lease.ttlMs);
+    return lease.ttlMs / 1000;
+  }
+
+  /** Revokes lease `id`, deleting its keys at one revision; refused when etcd does not know it. */
+  revoke(id: string, writer: string): void {
+    const lease = this.#leases.get(id);
+    if (lease === undefined) {
+      throw new EtcdFailure('lease-not-found', 'etcdserver: requested lease not found');
+    }
+    this.#leases.delete(id);
+    if (lease.keys.size > 0) {
+      this.#deleteAll([...lease.keys], writer);
+    }
+  }
+
+  /** The leases etcd holds now, with their owners. */
+  leases(): readonly { readonly id: string; readonly owner: string }[] {
+    return [...this.#leases.values()].map(({ id, owner }) => ({ id, owner }));
+  }
+
+  hasLease(id: string): boolean {
+    return this.#leases.has(id);
+  }
+
+  /** Forgets the history up to `revision`: a watch from before it is cancelled. */
+  compact(revision: bigint): void {
+    if (revision <= this.#compacted || revision > this.#revision) {
+      return;
+    }
+    this.#compacted = revision;
+    while (this.#history.length > 0 && (this.#history[0] as Commit).revision <= revision) {
+      this.#history.shift();
+    }
+  }
+
+  /**
+   * Starts a watch on `prefix` from `startRevision`: every new revision that touches the prefix goes to
+   * `send`. Returns the revision etcd is at and the history the watch missed (each revision's changes
+   * under the prefix, for the caller to send first), or `compacted` when that history is gone (the
+   * watch is then not started).
+   */
+  watch(
+    prefix: Buffer,
+    startRevision: bigint,
+    send: (changes: readonly EtcdChange[]) => void,
+  ):
+    | { readonly revision: bigint; readonly missed: readonly (readonly EtcdChange[])[] }
+    | { readonly compacted: bigint } {
+    if (startRevision > 0n && startRevision <= this.#compacted) {
+      return { compacted: this.#compacted };
+    }
+    const missed = this.#history
+      .filter((commit) => commit.revision >= startRevision)
+      .map((commit) => commit.changes.filter((change) => startsWith(change.key, prefix)))
+      .filter((changes) => changes.length > 0);
+    this.#watches.add({ prefix, send });
+    return { revision: this.#revision, missed };
+  }
+
+  /** Stops the watches {@link SimEtcd.watch} started with `send`. */
+  unwatch(send: (changes: readonly EtcdChange[]) => void): void {
+    for (const watch of this.#watches) {
+      if (watch.send === send) {
+        this.#watches.delete(watch);
+      }
+    }
+  }
+
+  #deleteAll(ids: readonly string[], writer: string): bigint {
+    const revision = this.#revision + 1n;
+    const changes: EtcdChange[] = [];
+    for (const id of ids) {
+      const stored = this.#keys.get(id);
+      if (stored === undefined) {
+        continue;
+      }
+      this.#keys.delete(id);
+      this.#unbind(id, stored);
+      changes.push({
+        type: 'delete',
+        key: stored.entry.key,
+        value: Buffer.alloc(0),
+        modRevision: revision,
+        version: 0,
+        lease: '0',
+      });
+    }
+    if (changes.length === 0) {
+      return this.#revision;
+    }
+    this.#commit(revision, changes, writer);
+    return revision;
+  }
+
+  #unbind(id: string, stored: Stored | undefined): void {
+    if (stored !== undefined) {
+      this.#leases.get(stored.entry.lease)?.keys.delete(id);
+    }
+  }
+
+  #commit(revision: bigint, changes: readonly EtcdChange[], writer: string): void {
+    this.#revision = revision;
+    const commit: Commit = { revision, changes, writer };
+    this.#history.push(commit);
+    for (const watch of [...this.#watches]) {
+      const mine = changes.filter((change) => startsWith(change.key, watch.prefix));
+      if (mine.length > 0) {
+        watch.send(mine);
+      }
+    }
+    this.#listeners.forEach((listener) => listener(commit));
+  }
+
+  #expireAt(id: string, delayMs: number): void {
+    this.clock.at(delayMs, () => {
+      const lease = this.#leases.get(id);
+      if (lease !== undefined && lease.expiresAt <= this.clock.now()) {
+        this.revoke(id, 'expiry');
+      }
+    });
+  }
+}
+
+function startsWith(key: Buffer, prefix: Buffer): boolean {
+  return key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix);
+}

@@ -1,0 +1,27 @@
+import { describePortContract } from '../support/portContract';
+import { simWorld } from './simWorld';
+
+describePortContract('the simulated etcd', async () => {
+  const world = simWorld({ network: { maxDelayMs: 5 } });
+  return {
+    port: world.port,
+    prefix: 'contract/',
+    until: async (check, what) => {
+      for (let i = 0; i < 10_000 && !check(); i++) {
+        await world.run(10);
+      }
+      if (!check()) {
+        throw new Error(`${what} did not happen`);
+      }
+    },
+    settle: (promise) => world.until(promise),
+    compact: async (revision) => {
+      world.etcd.compact(revision);
+      await Promise.resolve();
+    },
+    close: async () => {
+      world.port.close();
+      await Promise.resolve();
+    },
+  };
+});

@@ -1,0 +1,680 @@
+import { PassThrough } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
+import type { Observable, Subscription } from 'rxjs';
+import winston from 'winston';
+import type { GsrConfig } from '../../lib/config/GsrConfig';
+import { loadConfig } from '../../lib/config/loadConfig';
+import { EndpointList } from '../../lib/discovery/EndpointList';
+import type { PrefixState } from '../../lib/discovery/PrefixUpdate';
+import { ServiceNames } from '../../lib/discovery/ServiceNames';
+import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import { isEtcdUnavailableError } from '../../lib/errors/EtcdUnavailableError';
+import { isRegistryClosedError } from '../../lib/errors/RegistryClosedError';
+import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
+import { EtcdContext } from '../../lib/etcd/EtcdContext';
+import { createKeyLayout } from '../../lib/keys/createKeyLayout';
+import type { KeyLayout } from '../../lib/keys/KeyLayout';
+import { OnceLog } from '../../lib/logging/OnceLog';
+import { gsrMeter } from '../../lib/metrics/instruments';
+import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
+import { Registry } from '../../lib/registry/Registry';
+import { SimClock } from './SimClock';
+import { SimEtcd } from './SimEtcd';
+import { type Network, SimPort } from './SimPort';
+
+/** A simulation run found a state the registry must never be in. */
+export class SimulationFailure extends Error {
+  override readonly name = 'SimulationFailure';
+}
+
+/** What one run did, for the suite's report. */
+export interface SimulationStats {
+  readonly events: number;
+  readonly virtualMs: number;
+  readonly operations: number;
+  readonly checkedEmissions: number;
+  readonly checkedReads: number;
+}
+
+const SERVICES = ['web', 'db'];
+const ADDRESSES = ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80'];
+/** How long the workload runs, in virtual ms; then faults heal and the registry closes. */
+const WORKLOAD_MS = 40_000;
+/** Beyond this many events a run is stuck, which is a failure of its own. */
+const MAX_EVENTS = 60_000;
+
+/** A registration the workload made, as the model sees it. */
+interface ModelRegistration {
+  readonly key: string;
+  readonly value: string;
+  readonly order: number;
+  readonly subscription: Subscription;
+  live: boolean;
+}
+
+/** A view of etcd a stream or a read shows: its values at each revision where it changed. */
+interface View {
+  readonly prefix: string;
+  readonly state: () => PrefixState<unknown>;
+  readonly versions: { readonly revision: bigint; readonly value: unknown }[];
+}
+
+/**
+ * One seeded run of a registry against a simulated etcd. A seed decides everything: the configuration
+ * (layout, lease TTL, grace period, network delays and losses, whether etcd's progress notifications
+ * are ordered), a workload of registry operations (register, unsubscribe, unregister, streams and their
+ * subscribers, one-off reads, close), writes of others (plain puts over live keys, deletes, values of
+ * other layouts and tools, another owner's lease, revocations) and faults (partitions, broken streams,
+ * compaction, an expired token). After every event it checks:
+ *
+ * 1. a live registration's key exists with its value and one of this registry's leases (or another live
+ *    owner's), within a bounded time of etcd being reachable after any disturbance;
+ * 2. after `unregister()` or `close()` resolves, no key this registry wrote is left; when `close()`
+ *    rejects, it names every key it leaves;
+ * 3. no lease of this registry outlives its last registration by more than a bounded time;
+ * 4. every list a stream emits is etcd's state at a revision no earlier than the last one's, and every
+ *    one-off read is etcd's state at a revision between its call and its answer (linearizable);
+ *
+ * and at the end, that after `close()` nothing of the registry is left running (no timer, no stream).
+ */
+export class Simulation {
+  readonly seed: number;
+  readonly #clock: SimClock;
+  readonly #etcd: SimEtcd;
+  readonly #port: SimPort;
+  readonly #registry: Registry;
+  readonly #layout: KeyLayout;
+  readonly #config: GsrConfig;
+  /** Whether answers may be lost on the network. */
+  readonly #answersLost: boolean;
+  readonly #description: string;
+  readonly #trace: string[] = [];
+  #traceLength = 40;
+  readonly #registrations: ModelRegistration[] = [];
+  readonly #streams: Subscription[] = [];
+  readonly #views = new Map<string, View>();
+  /** Keys with an `unregister()` under way: not registered again meanwhile. */
+  readonly #unregistering = new Set<string>();
+  readonly #problems: string[] = [];
+  readonly #bad = new Map<string, number>();
+  /** Virtual ms during which the registry could reach etcd. */
+  #reachableMs = 0;
+  #lastNow = 0;
+  #idleSince: number | undefined = 0;
+  #order = 0;
+  #operations = 0;
+  #emissions = 0;
+  #reads = 0;
+  #closed: 'no' | 'closing' | 'resolved' | 'rejected' = 'no';
+  #closeError: unknown;
+
+  constructor(seed: number) {
+    this.seed = seed;
+    const clock = new SimClock(seed);
+    this.#clock = clock;
+    this.#etcd = new SimEtcd(clock);
+    const network: Network = {
+      maxDelayMs: clock.pick([0, 2, 10, 40]),
+      lostRequest: clock.pick([0, 0, 0.02, 0.1]),
+      lostAnswer: clock.pick([0, 0, 0.02, 0.1]),
+      timeoutMs: 1000,
+    };
+    const progressOrdered = clock.chance(0.5);
+    this.#config = loadConfig(
+      {
+        keyLayout: clock.chance(0.8) ? 'gsr' : 'etcd-naming',
+        keyPrefix: 'sim/',
+        leaseSeconds: clock.int(2, 6),
+      },
+      {},
+    );
+    const gracePeriodMs = clock.pick([0, 50, 1000]);
+    this.#layout = createKeyLayout(this.#config);
+    this.#answersLost = network.lostAnswer > 0;
+    this.#description =
+      `layout ${this.#config.keyLayout}, lease ${this.#config.leaseSeconds}s, grace ${gracePeriodMs}ms, ` +
+      `delay ≤${network.maxDelayMs}ms, lost requests ${network.lostRequest}, lost answers ` +
+      `${network.lostAnswer}, progress ${progressOrdered ? 'ordered' : 'unordered'}`;
+    // GSR_SIM_TRACE=1 adds the registry's own log lines (debug level) to the trace a failure prints.
+    const tracing = process.env.GSR_SIM_TRACE !== undefined;
+    const logger = tracing
+      ? traceLogger((line) => this.#log(line))
+      : winston.createLogger({ silent: true });
+    this.#traceLength = tracing ? 400 : 40;
+    const health = new ConnectionHealth(logger);
+    this.#port = new SimPort(this.#etcd, 'A', network, { progressOrdered, health });
+    const closing = new AbortController();
+    const context = new EtcdContext(
+      this.#port,
+      clock,
+      logger,
+      new RegistryMetrics(gsrMeter(undefined)),
+      undefined,
+      closing.signal,
+    );
+    this.#registry = new Registry({
+      context,
+      health,
+      closing,
+      config: this.#config,
+      layout: this.#layout,
+      gracePeriodMs,
+    });
+    for (const service of SERVICES) {
+      const prefix = this.#layout.servicePrefix(service);
+      this.#views.set(service, {
+        prefix,
+        state: () => new EndpointList(service, prefix, this.#layout, new OnceLog(logger)),
+        versions: [],
+      });
+    }
+    const root = this.#layout.servicesPrefix;
+    if (root !== undefined) {
+      this.#views.set('', {
+        prefix: root,
+        state: () => new ServiceNames(this.#layout, new OnceLog(logger)),
+        versions: [],
+      });
+    }
+    for (const view of this.#views.values()) {
+      this.#record(view, 1n);
+    }
+    this.#etcd.onCommit((commit) => {
+      for (const view of this.#views.values()) {
+        if (commit.changes.some((change) => change.key.toString().startsWith(view.prefix))) {
+          this.#record(view, commit.revision);
+        }
+      }
+    });
+  }
+
+  /** Runs the whole schedule; throws a {@link SimulationFailure} at the first broken invariant. */
+  async run(): Promise<SimulationStats> {
+    const unhandled = (reason: unknown): void => {
+      this.#problems.push(`an unhandled rejection: ${String(reason)}`);
+    };
+    process.on('unhandledRejection', unhandled);
+    try {
+      this.#plan();
+      let events = 0;
+      while (this.#clock.step()) {
+        await new Promise((resolve) => setImmediate(resolve)); // Every microtask runs, as in Node.
+        events += 1;
+        this.#check();
+        if (this.#problems.length > 0) {
+          throw this.#failure(this.#problems.join('; '));
+        }
+        if (events > MAX_EVENTS) {
+          throw this.#failure(`still running after ${MAX_EVENTS} events`);
+        }
+      }
+      this.#checkEnd();
+      if (this.#problems.length > 0) {
+        throw this.#failure(this.#problems.join('; '));
+      }
+      return {
+        events,
+        virtualMs: this.#clock.now(),
+        operations: this.#operations,
+        checkedEmissions: this.#emissions,
+        checkedReads: this.#reads,
+      };
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  }
+
+  /** Schedules the workload, the writes of others and the faults, then the heal and the close. */
+  #plan(): void {
+    const clock = this.#clock;
+    const count = clock.int(15, 60);
+    for (let i = 0; i < count; i++) {
+      clock.at(clock.int(0, WORKLOAD_MS), () => this.#operate());
+    }
+    clock.at(WORKLOAD_MS, () => {
+      this.#port.heal();
+      this.#log('heal');
+    });
+    const closeAt = WORKLOAD_MS + clock.int(0, 3 * this.#config.leaseSeconds * 1000);
+    if (clock.chance(0.3)) {
+      // A registration moments before close(): its lease is still being granted.
+      clock.at(closeAt - clock.int(0, 20), () => this.#register());
+    }
+    let failuresBefore = 0;
+    clock.at(closeAt, () => {
+      failuresBefore = this.#port.failures;
+      this.#log('close()');
+      this.#closed = 'closing';
+      this.#registry.close().then(
+        () => {
+          this.#closed = 'resolved';
+          this.#log('close() resolved');
+          this.#checkGone('close()', []);
+          // A closing registry tries its revocation once (it must not hang on an etcd that does not
+          // answer), and a lease it gave up as lost may still be on etcd when keepalive answers were
+          // lost: either expires within its TTL (invariant 3). Otherwise close() revokes them all.
+          const leftover = this.#etcd.leases().filter((lease) => lease.owner === 'A');
+          if (leftover.length > 0 && !this.#answersLost && this.#port.failures === failuresBefore) {
+            this.#problems.push(
+              `close() resolved and left lease ${leftover.map((lease) => lease.id).join(', ')}`,
+            );
+          }
+        },
+        (error: unknown) => {
+          this.#closed = 'rejected';
+          this.#closeError = error;
+          this.#log(`close() rejected: ${String(error)}`);
+          if (!isEtcdUnavailableError(error)) {
+            this.#problems.push(`close() rejected with ${String(error)}`);
+          } else {
+            this.#checkGone('close()', error.keys);
+          }
+        },
+      );
+    });
+  }
+
+  /** One random step of the workload, of someone else, or of the network. */
+  #operate(): void {
+    if (this.#closed !== 'no') {
+      return;
+    }
+    this.#operations += 1;
+    const clock = this.#clock;
+    const roll = clock.int(0, 99);
+    if (roll < 28) {
+      this.#register();
+    } else if (roll < 40) {
+      this.#unsubscribeRegistration();
+    } else if (roll < 45) {
+      this.#unregister();
+    } else if (roll < 53) {
+      this.#subscribeStream();
+    } else if (roll < 57) {
+      this.#unsubscribeStream();
+    } else if (roll < 67) {
+      this.#read();
+    } else if (roll < 72) {
+      this.#foreignPut();
+    } else if (roll < 76) {
+      this.#foreignDelete();
+    } else if (roll < 80) {
+      this.#foreignOwner();
+    } else if (roll < 83) {
+      this.#revokeOurLease();
+    } else if (roll < 88) {
+      this.#partition();
+    } else if (roll < 92) {
+      this.#log('break the streams');
+      this.#port.breakStreams();
+    } else if (roll < 96) {
+      this.#log(`compact at ${this.#etcd.revision}`);
+      this.#etcd.compact(this.#etcd.revision);
+    } else {
+      this.#log('expire the token');
+      this.#port.expireToken();
+    }
+  }
+
+  #randomEndpoint(): Endpoint {
+    const clock = this.#clock;
+    const metadata = clock.pick([undefined, { v: 1 }, { v: 2, zone: 'a' }]);
+    const endpoint = { service: clock.pick(SERVICES), address: clock.pick(ADDRESSES) };
+    return metadata === undefined ? endpoint : { ...endpoint, metadata };
+  }
+
+  #register(): void {
+    const endpoint = this.#layout.validateEndpoint(this.#randomEndpoint());
+    const key = this.#layout.endpointKey(endpoint);
+    if (this.#unregistering.has(key)) {
+      return;
+    }
+    this.#log(`register ${key} ${JSON.stringify(endpoint.metadata)}`);
+    const model = {
+      key,
+      value: this.#layout.encodeValue(endpoint),
+      order: this.#order++,
+      live: true,
+    } as ModelRegistration;
+    const end = (): void => {
+      model.live = false;
+      this.#noteIdle();
+    };
+    (model as { subscription: Subscription }).subscription = this.#registry
+      .register(endpoint)
+      .subscribe({
+        error: (error: unknown) => {
+          end();
+          this.#problems.push(`registration of ${key} errored: ${String(error)}`);
+        },
+        complete: end,
+      });
+    this.#registrations.push(model);
+    this.#idleSince = undefined;
+  }
+
+  #unsubscribeRegistration(): void {
+    const live = this.#registrations.filter((registration) => registration.live);
+    if (live.length === 0) {
+      return;
+    }
+    const chosen = this.#clock.pick(live);
+    this.#log(`unsubscribe ${chosen.key}`);
+    chosen.live = false;
+    chosen.subscription.unsubscribe();
+    this.#noteIdle();
+  }
+
+  #unregister(): void {
+    const endpoint = this.#randomEndpoint();
+    const key = this.#layout.endpointKey(endpoint);
+    if (this.#unregistering.has(key)) {
+      return;
+    }
+    this.#unregistering.add(key);
+    this.#log(`unregister ${key}`);
+    this.#registry.unregister(endpoint).then(
+      () => {
+        this.#unregistering.delete(key);
+        this.#log(`unregister ${key} resolved`);
+        this.#checkGone(`unregister(${key})`, [], key);
+      },
+      (error: unknown) => {
+        this.#unregistering.delete(key);
+        this.#log(`unregister ${key} rejected: ${String(error)}`);
+        if (!isRegistryClosedError(error)) {
+          this.#problems.push(`unregister(${key}) rejected with ${String(error)}`);
+        }
+      },
+    );
+  }
+
+  #subscribeStream(): void {
+    const name = this.#clock.pick([...this.#views.keys()]);
+    const view = this.#views.get(name) as View;
+    this.#log(`subscribe ${name === '' ? 'services$()' : `endpoints$(${name})`}`);
+    let index = 0;
+    const stream$: Observable<unknown> =
+      name === '' ? this.#registry.services$() : this.#registry.endpoints$(name);
+    this.#streams.push(
+      stream$.subscribe({
+        next: (value) => {
+          this.#emissions += 1;
+          const found = this.#find(view, value, index, view.versions.length - 1);
+          if (found < 0) {
+            this.#problems.push(
+              `${name === '' ? 'services$()' : `endpoints$(${name})`} emitted ${JSON.stringify(value)}, ` +
+                `not etcd's state at any revision since the last list it emitted ` +
+                `(${String(view.versions[index]?.revision)})`,
+            );
+          } else {
+            index = found;
+          }
+        },
+        error: (error: unknown) =>
+          this.#problems.push(`a stream of ${name || 'services'} errored: ${String(error)}`),
+      }),
+    );
+  }
+
+  #unsubscribeStream(): void {
+    if (this.#streams.length === 0) {
+      return;
+    }
+    const index = this.#clock.int(0, this.#streams.length - 1);
+    this.#log('unsubscribe a stream');
+    this.#streams.splice(index, 1)[0]?.unsubscribe();
+  }
+
+  #read(): void {
+    const name = this.#clock.pick([...this.#views.keys()]);
+    const view = this.#views.get(name) as View;
+    const what = name === '' ? 'services()' : `endpoints(${name})`;
+    this.#log(what);
+    const from = view.versions.length - 1;
+    const read: Promise<unknown> =
+      name === '' ? this.#registry.services() : this.#registry.endpoints(name);
+    read.then(
+      (value) => {
+        this.#reads += 1;
+        const to = view.versions.length - 1;
+        if (this.#find(view, value, from, to) < 0) {
+          this.#problems.push(
+            `${what} answered ${JSON.stringify(value)}, not etcd's state at any revision between ` +
+              `its call (${String(view.versions[from]?.revision)}) and its answer ` +
+              `(${String(view.versions[to]?.revision)}): ` +
+              JSON.stringify(view.versions.slice(from, to + 1).map((version) => version.value)),
+          );
+        }
+      },
+      (error: unknown) => {
+        if (!isEtcdUnavailableError(error) && !isRegistryClosedError(error)) {
+          this.#problems.push(`${what} rejected with ${String(error)}`);
+        }
+      },
+    );
+  }
+
+  #poolKey(): string {
+    return this.#layout.endpointKey(this.#randomEndpoint());
+  }
+
+  #foreignPut(): void {
+    const key = this.#poolKey();
+    const clock = this.#clock;
+    const own = this.#registrations.find((registration) => registration.key === key);
+    const value = clock.pick([
+      own?.value ?? '',
+      '{"v":9}',
+      'not json \u0000\u001b[31m',
+      '{"Op":0,"Addr":"10.0.0.9:80","Metadata":null}',
+      '\u00ff\u00fe',
+    ]);
+    this.#log(`someone puts ${key} = ${JSON.stringify(value)} without a lease`);
+    this.#etcd.putAll([{ key, value, lease: '0' }], 'operator');
+  }
+
+  #foreignDelete(): void {
+    const key = this.#poolKey();
+    this.#log(`someone deletes ${key}`);
+    this.#etcd.deleteKey(key, undefined, 'operator');
+  }
+
+  #foreignOwner(): void {
+    const key = this.#poolKey();
+    const clock = this.#clock;
+    const lease = this.#etcd.grant(5, 'B');
+    this.#log(`another registry registers ${key} on lease ${lease}`);
+    this.#etcd.putAll([{ key, value: '{"b":true}', lease }], 'B');
+    const lifetime = clock.int(1000, 15_000);
+    const renew = (): void => {
+      if (this.#etcd.hasLease(lease) && clock.now() < WORKLOAD_MS) {
+        this.#etcd.keepAlive(lease);
+        clock.at(1000, renew);
+      }
+    };
+    renew();
+    clock.at(lifetime, () => {
+      if (this.#etcd.hasLease(lease)) {
+        this.#log(`the other registry leaves (revokes ${lease})`);
+        this.#etcd.revoke(lease, 'B');
+      }
+    });
+  }
+
+  #revokeOurLease(): void {
+    const ours = this.#etcd.leases().filter((lease) => lease.owner === 'A');
+    if (ours.length > 0) {
+      const { id } = this.#clock.pick(ours);
+      this.#log(`an operator revokes our lease ${id}`);
+      this.#etcd.revoke(id, 'operator');
+    }
+  }
+
+  #partition(): void {
+    const durationMs = this.#clock.int(500, 2500 * this.#config.leaseSeconds);
+    this.#log(`partition for ${durationMs}ms`);
+    this.#port.partition();
+    this.#clock.at(durationMs, () => {
+      this.#log('partition healed');
+      this.#port.heal();
+    });
+  }
+
+  /** Invariants 1 and 3, after every event. */
+  #check(): void {
+    const now = this.#clock.now();
+    if (!this.#port.partitioned) {
+      this.#reachableMs += now - this.#lastNow;
+    }
+    this.#lastNow = now;
+    const ttlMs = this.#config.leaseSeconds * 1000;
+    // 1. Live registrations have their key.
+    const wanted = new Map<string, ModelRegistration>();
+    for (const registration of this.#registrations) {
+      const latest = wanted.get(registration.key);
+      if (registration.live && (latest === undefined || latest.order < registration.order)) {
+        wanted.set(registration.key, registration);
+      }
+    }
+    const ourLeases = new Set(
+      this.#etcd
+        .leases()
+        .filter((lease) => lease.owner === 'A')
+        .map((lease) => lease.id),
+    );
+    for (const key of this.#bad.keys()) {
+      if (!wanted.has(key)) {
+        this.#bad.delete(key);
+      }
+    }
+    const boundMs = 3 * ttlMs + 8000;
+    for (const [key, registration] of wanted) {
+      const stored = this.#etcd.get(key)?.entry;
+      const ours =
+        stored !== undefined &&
+        ourLeases.has(stored.lease) &&
+        stored.value.toString() === registration.value;
+      const othersLive =
+        stored !== undefined && stored.lease !== '0' && !ourLeases.has(stored.lease);
+      if (ours || othersLive) {
+        this.#bad.delete(key);
+        continue;
+      }
+      const since = this.#bad.get(key) ?? this.#reachableMs;
+      this.#bad.set(key, since);
+      if (this.#reachableMs - since > boundMs) {
+        this.#problems.push(
+          `${key} is registered but etcd holds ${describe(stored)} (our leases: ` +
+            `${[...ourLeases].join(', ') || 'none'}), for ${this.#reachableMs - since}ms of etcd ` +
+            `being reachable (bound ${boundMs}ms)`,
+        );
+      }
+    }
+    // 3. No lease outlives the registrations.
+    if (this.#idleSince !== undefined && ourLeases.size > 0) {
+      const boundLeaseMs = ttlMs + 5000;
+      if (this.#reachableMs - this.#idleSince > boundLeaseMs) {
+        this.#problems.push(
+          `lease ${[...ourLeases].join(', ')} is still there ${this.#reachableMs - this.#idleSince}ms ` +
+            `after the last registration ended (bound ${boundLeaseMs}ms)`,
+        );
+      }
+    }
+  }
+
+  /** After the queue ran dry: the registry closed and left nothing running. */
+  #checkEnd(): void {
+    if (this.#closed !== 'resolved' && this.#closed !== 'rejected') {
+      this.#problems.push(`close() never settled (${this.#closed})`);
+      return;
+    }
+    if (this.#clock.liveTimers() > 0) {
+      this.#problems.push(`${this.#clock.liveTimers()} timers still pending after close()`);
+    }
+    if (this.#port.openStreams > 0) {
+      this.#problems.push(`${this.#port.openStreams} streams still open after close()`);
+    }
+    const closeError = this.#closeError;
+    this.#checkGone('the end', isEtcdUnavailableError(closeError) ? closeError.keys : []);
+  }
+
+  /** Invariant 2: no key this registry wrote is left (but those `named` as left), for `key` or all. */
+  #checkGone(after: string, named: readonly string[], key?: string): void {
+    const keys =
+      key === undefined ? this.#etcd.range(this.#config.keyPrefix) : [this.#etcd.get(key)?.entry];
+    for (const entry of keys) {
+      if (entry === undefined) {
+        continue;
+      }
+      const stored = this.#etcd.get(entry.key);
+      const name = entry.key.toString();
+      if (stored?.writer === 'A' && !named.includes(name)) {
+        this.#problems.push(`after ${after}, etcd still holds ${name} as this registry wrote it`);
+      }
+    }
+  }
+
+  #noteIdle(): void {
+    if (this.#idleSince === undefined && !this.#registrations.some((r) => r.live)) {
+      this.#idleSince = this.#reachableMs;
+    }
+  }
+
+  /** The index of the first version from `from` to `to` whose value is `value`, or -1. */
+  #find(view: View, value: unknown, from: number, to: number): number {
+    for (let i = Math.max(0, from); i <= to; i++) {
+      if (isDeepStrictEqual(view.versions[i]?.value, value)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  #record(view: View, revision: bigint): void {
+    const state = view.state();
+    state.reset(this.#etcd.range(view.prefix));
+    const value = state.snapshot();
+    const last = view.versions[view.versions.length - 1];
+    if (last === undefined || !isDeepStrictEqual(last.value, value)) {
+      view.versions.push({ revision, value });
+    }
+  }
+
+  #log(what: string): void {
+    this.#trace.push(
+      `${String(this.#clock.now()).padStart(6)}ms rev ${this.#etcd.revision}: ${what}`,
+    );
+    if (this.#trace.length > this.#traceLength) {
+      this.#trace.shift();
+    }
+  }
+
+  #failure(what: string): SimulationFailure {
+    return new SimulationFailure(
+      `simulation seed ${this.seed} failed at ${this.#clock.now()}ms: ${what}\n` +
+        `  (${this.#description})\n` +
+        `  replay it: GSR_SIM_SEED=${this.seed} npx jest spec/sim\n` +
+        `  the last operations:\n    ${this.#trace.join('\n    ')}`,
+    );
+  }
+}
+
+/** A logger whose every record (debug and up) becomes a line of the trace. */
+function traceLogger(log: (line: string) => void): winston.Logger {
+  const stream = new PassThrough({ objectMode: true });
+  stream.on('data', (info: winston.Logform.TransformableInfo) => {
+    log(`  (${info.level}) ${String(info.message)}`);
+  });
+  return winston.createLogger({
+    level: 'debug',
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types transports as interface + constructor
+    transports: [new winston.transports.Stream({ stream })],
+  });
+}
+
+function describe(entry: { readonly value: Buffer; readonly lease: string } | undefined): string {
+  return entry === undefined
+    ? 'nothing'
+    : `${JSON.stringify(entry.value.toString())} on lease ${entry.lease}`;
+}

@@ -1,0 +1,182 @@
+import type { EtcdChange, EtcdPort, WatchEnd } from '../../lib/etcd/EtcdPort';
+import { isLeaseNotFound } from '../../lib/etcd/EtcdFailure';
+
+/** What a contract run needs of the etcd behind a port. */
+export interface PortUnderTest {
+  readonly port: EtcdPort;
+  /** A key prefix of this run's own. */
+  readonly prefix: string;
+  /** Waits until `check` holds (real time for a real etcd, virtual time for a simulated one). */
+  readonly until: (check: () => boolean, what: string) => Promise<void>;
+  /** Awaits `promise`, letting the etcd behind it run. */
+  readonly settle: <T>(promise: Promise<T>) => Promise<T>;
+  /** Compacts etcd's history up to `revision`. */
+  readonly compact: (revision: bigint) => Promise<void>;
+  readonly close: () => Promise<void>;
+}
+
+/** Everything a watch told its listener, in order. */
+function listen() {
+  const heard: (
+    | { readonly created: bigint }
+    | { readonly changes: readonly EtcdChange[] }
+    | { readonly progress: bigint }
+    | { readonly ended: WatchEnd }
+  )[] = [];
+  return {
+    heard,
+    listener: {
+      created: (revision: bigint) => heard.push({ created: revision }),
+      changes: (changes: readonly EtcdChange[]) => heard.push({ changes }),
+      progress: (revision: bigint) => heard.push({ progress: revision }),
+      ended: (reason: WatchEnd) => heard.push({ ended: reason }),
+    },
+    changes: () => heard.flatMap((item) => ('changes' in item ? [item.changes] : [])),
+  };
+}
+
+/**
+ * The behaviour of an {@link EtcdPort} that gsr's core relies on, as tests: run against the etcd3 adapter
+ * on a real etcd and against the simulated etcd, so that the simulation is held to what etcd does.
+ */
+export function describePortContract(name: string, setUp: () => Promise<PortUnderTest>): void {
+  describe(`the etcd port: ${name}`, () => {
+    let t: PortUnderTest;
+    beforeEach(async () => {
+      t = await setUp();
+    });
+    afterEach(async () => {
+      await t.close();
+    });
+    const key = (rest: string) => `${t.prefix}${rest}`;
+
+    it('puts a transaction at one revision, and ranges a prefix sorted by key, with revisions and leases', async () => {
+      const lease = await t.settle(t.port.grantLease(30));
+      const revision = await t.settle(
+        t.port.putAll([
+          { key: key('b'), value: '2', lease },
+          { key: key('a'), value: '1', lease: '0' },
+        ]),
+      );
+      await t.settle(t.port.putAll([{ key: key('a'), value: '1b', lease: '0' }]));
+      const range = await t.settle(t.port.range(t.prefix));
+      expect(range.revision).toBe(revision + 1n);
+      expect(
+        range.entries.map((e) => [e.key.toString(), e.value.toString(), e.version, e.lease]),
+      ).toEqual([
+        [key('a'), '1b', 2, '0'],
+        [key('b'), '2', 1, lease],
+      ]);
+      expect(range.entries.map((e) => e.modRevision)).toEqual([revision + 1n, revision]);
+      expect(await t.settle(t.port.revision(key('nothing')))).toBe(range.revision);
+    });
+
+    it('deletes a key only while it is bound to one of the leases asked for', async () => {
+      const ours = await t.settle(t.port.grantLease(30));
+      const theirs = await t.settle(t.port.grantLease(30));
+      await t.settle(
+        t.port.putAll([
+          { key: key('mine'), value: '', lease: ours },
+          { key: key('bare'), value: '', lease: '0' },
+          { key: key('other'), value: '', lease: theirs },
+        ]),
+      );
+      const asked = [ours, '0'];
+      expect((await t.settle(t.port.deleteKey(key('mine'), asked))).deleted).toBe(true);
+      expect((await t.settle(t.port.deleteKey(key('bare'), asked))).deleted).toBe(true);
+      expect((await t.settle(t.port.deleteKey(key('other'), asked))).deleted).toBe(false);
+      expect((await t.settle(t.port.deleteKey(key('absent')))).deleted).toBe(false);
+      expect((await t.settle(t.port.range(t.prefix))).entries.map((e) => e.key.toString())).toEqual(
+        [key('other')],
+      );
+    });
+
+    it('counts the keys of a prefix, and those written after a revision', async () => {
+      const before = await t.settle(t.port.putAll([{ key: key('old'), value: '', lease: '0' }]));
+      await t.settle(t.port.putAll([{ key: key('new'), value: '', lease: '0' }]));
+      const delta = await t.settle(t.port.delta(t.prefix, before));
+      expect(delta).toMatchObject({ count: 2, changed: 1 });
+      expect(delta.revision).toBe(before + 1n);
+    });
+
+    it('watches from a revision: what it missed, then a transaction’s events together, then deletes', async () => {
+      const first = await t.settle(t.port.putAll([{ key: key('w/a'), value: '1', lease: '0' }]));
+      const { heard, listener, changes } = listen();
+      const watch = t.port.watch(key('w/'), first, listener);
+      await t.until(() => changes().length === 1, 'the history');
+      await t.settle(
+        t.port.putAll([
+          { key: key('w/b'), value: '2', lease: '0' },
+          { key: key('w/c'), value: '3', lease: '0' },
+          { key: key('elsewhere'), value: '', lease: '0' },
+        ]),
+      );
+      await t.settle(t.port.deleteKey(key('w/a')));
+      await t.until(() => changes().length === 3, 'the changes');
+      expect(heard[0]).toHaveProperty('created');
+      expect(
+        changes().map((batch) => batch.map((c) => `${c.type} ${c.key.toString()} ${c.version}`)),
+      ).toEqual([
+        [`put ${key('w/a')} 1`],
+        [`put ${key('w/b')} 1`, `put ${key('w/c')} 1`],
+        [`delete ${key('w/a')} 0`],
+      ]);
+      watch.cancel();
+      await t.settle(t.port.putAll([{ key: key('w/d'), value: '', lease: '0' }]));
+      await t.settle(t.port.range(t.prefix));
+      expect(changes()).toHaveLength(3);
+    });
+
+    it('answers a progress request with a revision no older than the last event', async () => {
+      const { heard, listener } = listen();
+      const revision = await t.settle(t.port.revision(key('x')));
+      const watch = t.port.watch(key('p/'), revision + 1n, listener);
+      await t.until(() => heard.length === 1, 'created');
+      const written = await t.settle(
+        t.port.putAll([{ key: key('unwatched'), value: '', lease: '0' }]),
+      );
+      watch.requestProgress();
+      await t.until(() => heard.some((item) => 'progress' in item), 'progress');
+      const progress = heard.find((item) => 'progress' in item);
+      expect(progress).toBeDefined();
+      expect((progress as { progress: bigint }).progress).toBeGreaterThanOrEqual(written);
+      watch.cancel();
+    });
+
+    it('ends a watch that starts before a compaction with the compaction revision', async () => {
+      const first = await t.settle(t.port.putAll([{ key: key('c/a'), value: '', lease: '0' }]));
+      const last = await t.settle(t.port.putAll([{ key: key('c/b'), value: '', lease: '0' }]));
+      await t.compact(last);
+      const { heard, listener } = listen();
+      t.port.watch(key('c/'), first, listener);
+      await t.until(() => heard.some((item) => 'ended' in item), 'the end');
+      expect(heard.find((item) => 'ended' in item)).toEqual({
+        ended: { kind: 'compacted', compactRevision: last },
+      });
+    });
+
+    it('keeps a lease alive, revokes it with its keys, and says 0 for a lease it does not know', async () => {
+      const lease = await t.settle(t.port.grantLease(30));
+      await t.settle(t.port.putAll([{ key: key('l/a'), value: '', lease }]));
+      const ttls: number[] = [];
+      const keepAlive = t.port.keepAlive(lease, {
+        renewed: (ttl) => ttls.push(ttl),
+        failed: () => ttls.push(-1),
+      });
+      keepAlive.renew();
+      await t.until(() => ttls.length === 1, 'renewed');
+      expect(ttls[0]).toBeGreaterThan(0);
+      await t.settle(t.port.revokeLease(lease));
+      expect((await t.settle(t.port.range(key('l/')))).entries).toEqual([]);
+      keepAlive.renew();
+      await t.until(() => ttls.length === 2, 'renewed again');
+      expect(ttls[1]).toBe(0);
+      keepAlive.close();
+      await t.settle(t.port.revokeLease(lease)); // Revoked already: fine.
+      const refused = await t.settle(
+        t.port.putAll([{ key: key('l/b'), value: '', lease }]).catch((error: unknown) => error),
+      );
+      expect(isLeaseNotFound(refused)).toBe(true);
+    });
+  });
+}
