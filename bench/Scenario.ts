@@ -20,6 +20,8 @@ export interface Sizes {
   readonly hugeSubscribers: number;
   /** Service names subscribed once and released, for the heap they leave. */
   readonly releasedServices: number;
+  /** One-off reads of the large service while it is watched, per repetition. */
+  readonly fencedReads: number;
   /** How long an idle process is watched for the requests it costs etcd. */
   readonly idleSeconds: number;
 }

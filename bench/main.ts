@@ -18,7 +18,7 @@ import { Etcd3 } from 'etcd3';
 import { EtcdCluster } from '../lib/testing';
 import { rows, table, type Row } from './report';
 import type { Measurement, Scenario, Side, Sizes } from './Scenario';
-import { churn, largeService } from './scenarios/largeService';
+import { churn, fencedRead, largeService } from './scenarios/largeService';
 import { crash, overhead, slow } from './scenarios/balancing';
 import { hugeService } from './scenarios/hugeService';
 import { idle } from './scenarios/idle';
@@ -42,6 +42,7 @@ const FULL: Sizes = {
   hugeSubscribers: 100,
   releasedServices: 10_000,
   idleSeconds: 30,
+  fencedReads: 30,
 };
 const QUICK: Sizes = {
   repetitions: 1,
@@ -56,12 +57,14 @@ const QUICK: Sizes = {
   hugeSubscribers: 5,
   releasedServices: 200,
   idleSeconds: 2,
+  fencedReads: 3,
 };
 const SCENARIOS: readonly Scenario[] = [
   propagation,
   fanOut,
   registration,
   largeService,
+  fencedRead,
   churn,
   manyServices,
   released,

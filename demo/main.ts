@@ -45,6 +45,13 @@ const check = (ok: boolean, what: string): void => {
   }
 };
 const step = (line: string): void => print(`== ${line}`);
+/** Resolves once `condition` holds, or after `timeoutMs` (the step's check then says what it saw). */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) {
+    await sleep(50);
+  }
+}
 
 async function main(): Promise<void> {
   const leaseSeconds = fast ? 2 : 3;
@@ -130,13 +137,21 @@ async function main(): Promise<void> {
 
     step(`making ${slowOne} slow (20x): web's latency strategy moves its requests to ${stopOne}`);
     const beforeSlow = lines.length;
+    const slowAt = Date.now();
     instances.get(slowOne)?.send('SIGUSR2');
-    await pause(4000);
-    // Once it measured the slow answers, the balancer stops picking it (bar a rare probe).
-    const whileSlow = servedSince(beforeSlow).slice(3);
+    // The balancer moves once the slow answers outweigh what it last measured of the other instance
+    // (a peak that fades over 10 s): at once, or after a few seconds when the other's last answer was
+    // slow too (a cold start). Then, bar a rare probe, it stays away.
+    const moved = (): boolean =>
+      servedSince(beforeSlow).slice(-3).join() === Array(3).fill(stopOne).join();
+    await until(moved, 15_000);
+    const movedAfter = ((Date.now() - slowAt) / 1000).toFixed(1);
+    const beforeCount = lines.length;
+    await until(() => servedSince(beforeCount).length >= 10, 15_000);
+    const whileSlow = servedSince(beforeCount);
     const slowShare = whileSlow.filter((s) => s === slowOne).length / whileSlow.length;
     step(
-      `while ${slowOne} was slow, it served ${Math.round(slowShare * 100)}% of ${whileSlow.length} requests; ${stopOne} the rest`,
+      `web moved away from ${slowOne} ${movedAfter}s after it became slow; of the next ${whileSlow.length} requests it served ${Math.round(slowShare * 100)}%, ${stopOne} the rest`,
     );
     check(whileSlow.length > 0 && slowShare <= 0.2, 'the slow instance to get at most a fifth');
     await pause(1000);

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { filter, firstValueFrom, type Subscription } from 'rxjs';
 import type { Endpoint } from '../../lib';
+import { orderedProgress } from '../../lib/etcd/etcd3/Etcd3Port';
 import { connectBench } from '../connectBench';
 import { hasAddress } from '../hasAddress';
 import { rawEndpoint } from '../rawClient';
@@ -153,3 +155,74 @@ export const churn: Scenario = {
     return { lag, total };
   },
 };
+
+/**
+ * A one-off read of the large service while it is watched: gsr's `endpoints('big')` with `endpoints$`
+ * subscribed, which answers with every write etcd confirmed before the call (the fence: one cheap
+ * request, then the live list), against a raw range get of the service decoded into endpoints. Before
+ * each read another client writes elsewhere, so that etcd's revision is past the list's every time.
+ */
+export const fencedRead: Scenario = {
+  name: 'fenced-read',
+  title: 'One-off read of the watched 10,000-endpoint service (linearizable)',
+  metrics: [
+    {
+      key: 'read',
+      label: 'endpoints() against a range get',
+      unit: 'ms',
+      reduce: 'p50',
+      maxRatio: 0.5,
+    },
+  ],
+  prepare: populate,
+  run: async (context: BenchContext, side: Side): Promise<Measurement> => {
+    const samples: number[] = [];
+    const reads = context.sizes.fencedReads;
+    const count = context.sizes.largeService;
+    if (side === 'gsr') {
+      const registry = await connectBench(context, LARGE_PREFIX);
+      const list$ = registry.endpoints$('big');
+      const subscription = list$.subscribe();
+      await firstValueFrom(list$);
+      for (let i = 0; i < reads; i++) {
+        await context.writer.put(`${LARGE_PREFIX}elsewhere`).value(String(i));
+        const start = performance.now();
+        const list = await registry.endpoints('big');
+        samples.push(since(start));
+        if (list.length !== count) {
+          throw new Error(`gsr listed ${list.length} endpoints, not ${count}`);
+        }
+      }
+      subscription.unsubscribe();
+      await registry.close();
+      return { read: samples };
+    }
+    const client = new Etcd3({ hosts: context.etcd.endpoints });
+    await client.get('warm-up').string();
+    for (let i = 0; i < reads; i++) {
+      await context.writer.put(`${LARGE_PREFIX}elsewhere`).value(String(i));
+      const start = performance.now();
+      const { kvs } = await client.getAll().prefix(SERVICE_PREFIX).exec();
+      const list = kvs.map((kv) => rawEndpoint('big', SERVICE_PREFIX, kv));
+      samples.push(since(start));
+      if (list.length !== count) {
+        throw new Error(`raw listed ${list.length} endpoints`);
+      }
+    }
+    client.close();
+    return { read: samples };
+  },
+  notes: () => [
+    `etcd ${etcdVersion()}: ${
+      orderedProgress(etcdVersion())
+        ? "progress notifications are ordered: the fence is etcd's revision, then a progress notification"
+        : 'progress notifications may overtake events (etcd#15220, before 3.4.25 and 3.5.8): the fence ' +
+          "counts the service's keys and those written since the list's revision (one transaction)"
+    }`,
+  ],
+};
+
+function etcdVersion(): string {
+  const line = execFileSync(process.env.GSR_ETCD_BIN ?? 'etcd', ['--version']).toString();
+  return /etcd Version: (\S+)/.exec(line)?.[1] ?? 'unknown';
+}

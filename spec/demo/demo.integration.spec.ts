@@ -43,7 +43,7 @@ describe('npm run demo (fast)', () => {
     );
     expect(out).not.toContain('FAILED');
     // ...and moved its requests away from the instance made slow.
-    const slowShare = Number(/while data-access-\d was slow, it served (\d+)%/.exec(out)?.[1]);
+    const slowShare = Number(/of the next \d+ requests it served (\d+)%/.exec(out)?.[1]);
     expect(slowShare).toBeLessThanOrEqual(20);
     expect(out).toMatch(/data-access-\d exited with 0 and is gone, 0\.\ds after SIGTERM/);
     expect(out).toContain('== done: every service deregistered');

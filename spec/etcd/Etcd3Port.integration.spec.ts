@@ -28,7 +28,10 @@ describe('Etcd3Port', () => {
       compact: async (revision) => {
         await etcd.raw.kv.compact({ revision: String(revision), physical: true });
       },
-      close: async () => port.close(),
+      close: () => {
+        port.close();
+        return Promise.resolve();
+      },
     };
   });
 

@@ -1,9 +1,9 @@
 import { describePortContract } from '../support/portContract';
 import { simWorld } from './simWorld';
 
-describePortContract('the simulated etcd', async () => {
+describePortContract('the simulated etcd', () => {
   const world = simWorld({ network: { maxDelayMs: 5 } });
-  return {
+  return Promise.resolve({
     port: world.port,
     prefix: 'contract/',
     until: async (check, what) => {
@@ -23,5 +23,5 @@ describePortContract('the simulated etcd', async () => {
       world.port.close();
       await Promise.resolve();
     },
-  };
+  });
 });

@@ -1,7 +1,10 @@
+import { loadConfig } from '../../lib/config/loadConfig';
 import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
 import { EtcdContext } from '../../lib/etcd/EtcdContext';
 import { gsrMeter } from '../../lib/metrics/instruments';
+import { createKeyLayout } from '../../lib/keys/createKeyLayout';
 import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
+import { Registry } from '../../lib/registry/Registry';
 import { testLogger } from '../support/testLogger';
 import { SimClock } from './SimClock';
 import { SimEtcd } from './SimEtcd';
@@ -73,4 +76,20 @@ export function simWorld(options: SimWorldOptions = {}) {
   };
 
   return { clock, etcd, port, context, health, closing, logs: lines, run, until };
+}
+
+/** A registry over a {@link simWorld}'s port, with gsr's layout under `sim/`. */
+export function simRegistry(
+  world: ReturnType<typeof simWorld>,
+  options: { readonly leaseSeconds?: number; readonly gracePeriodMs?: number } = {},
+): Registry {
+  const config = loadConfig({ keyPrefix: 'sim/', leaseSeconds: options.leaseSeconds ?? 3 }, {});
+  return new Registry({
+    context: world.context,
+    health: world.health,
+    closing: world.closing,
+    config,
+    layout: createKeyLayout(config),
+    gracePeriodMs: options.gracePeriodMs ?? 0,
+  });
 }

@@ -26,11 +26,9 @@ import type {
   WatchListener,
 } from '../EtcdPort';
 import { toEtcdFailure } from './toEtcdFailure';
-import { prefixRange, WatchStream } from './WatchStream';
+import { dropStream, prefixRange, WatchStream } from './WatchStream';
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
-
-const ignore = (): void => undefined;
 
 /**
  * The {@link EtcdPort} over a real etcd, through etcd3's gRPC clients: the one place in gsr that imports
@@ -193,9 +191,7 @@ export class Etcd3Port implements EtcdPort {
         this.#health.streamClosed();
       }
       if (stream !== undefined) {
-        // Half-closed, not cancelled (see WatchStream): etcd ends it.
-        stream.on('error', ignore);
-        stream.end();
+        dropStream(stream);
         stream = undefined;
       }
     };
@@ -211,8 +207,7 @@ export class Etcd3Port implements EtcdPort {
     };
     this.#client.leaseClient.leaseKeepAlive().then((opened) => {
       if (closed) {
-        opened.on('error', ignore);
-        opened.end();
+        dropStream(opened);
         return;
       }
       stream = opened;

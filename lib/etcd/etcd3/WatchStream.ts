@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import {
   castGrpcErrorMessage,
   type IDuplexStream,
@@ -107,8 +108,7 @@ export class WatchStream {
       (stream) => {
         this.#opening = false;
         if (this.#closed || this.#queue.length === 0) {
-          stream.on('error', ignore);
-          stream.end();
+          dropStream(stream);
           return;
         }
         this.#stream = stream;
@@ -225,10 +225,7 @@ export class WatchStream {
     const stream = this.#stream;
     this.#forget();
     if (stream !== undefined) {
-      // Half-closed, not cancelled: etcd3 takes a cancelled stream for a failed member and resets
-      // every channel to it. The registry's close cancels what is left.
-      stream.on('error', ignore);
-      stream.end();
+      dropStream(stream);
     }
   }
 
@@ -264,6 +261,21 @@ export class WatchStream {
       this.#health.streamClosed();
     }
   }
+}
+
+/**
+ * Ends a gRPC stream of etcd3's at once (RST_STREAM), its failure ignored. Not half-closed first:
+ * cancelling a stream whose write side had ended while etcd's answer was still arriving spins Node 20's
+ * HTTP/2 layer (seen on 20.20: `Http2Stream::RstStream` grows its output buffer until `std::bad_alloc`),
+ * and a registry's close cancels every call still open. etcd3's own error listener goes first: it takes
+ * a cancelled stream for a failed member and resets every channel to it.
+ * @internal
+ */
+export function dropStream<T, R>(stream: IDuplexStream<T, R>): void {
+  // etcd3 types its streams without their EventEmitter side; grpc-js's are EventEmitters.
+  (stream as unknown as EventEmitter).removeAllListeners('error');
+  stream.on('error', ignore);
+  stream.cancel();
 }
 
 /**

@@ -1,0 +1,96 @@
+import { simRegistry, simWorld } from '../sim/simWorld';
+import { record } from '../support/observe';
+
+/** The registration half of a registry, through the registry, on a simulated etcd. */
+function setUp() {
+  const world = simWorld();
+  const registry = simRegistry(world);
+  const key = (service: string, address: string) => `sim/services/${service}/${address}`;
+  const held = (k: string) => world.etcd.get(k)?.entry;
+  const ours = () => world.etcd.leases().filter((lease) => lease.owner === 'A');
+  return { ...world, registry, key, held, ours };
+}
+
+describe('Registrar (on a simulated etcd)', () => {
+  it('writes every registration on one lease, granted once', async () => {
+    const { registry, run, key, held, ours, port } = setUp();
+    const a = record(registry.register({ service: 'web', address: 'a:1' }));
+    const b = record(registry.register({ service: 'web', address: 'b:1', metadata: { v: 1 } }));
+    await run(100);
+    expect(ours()).toHaveLength(1);
+    expect(port.requests.get('grant')).toBe(1);
+    expect(held(key('web', 'a:1'))?.lease).toBe(a.latest?.leaseId);
+    expect(held(key('web', 'b:1'))?.value.toString()).toBe('{"v":1}');
+    expect(b.latest).toMatchObject({ reregistered: false, leaseId: ours()[0]?.id });
+  });
+
+  it('puts a key back, value and lease, after a delete or a plain put, and says it re-registered', async () => {
+    const { registry, run, key, held, etcd } = setUp();
+    const k = key('web', 'a:1');
+    const registration = record(
+      registry.register({ service: 'web', address: 'a:1', metadata: { v: 1 } }),
+    );
+    await run(100);
+    const lease = registration.latest?.leaseId;
+    etcd.deleteKey(k, undefined, 'operator');
+    await run(100);
+    expect(held(k)).toMatchObject({ lease });
+    etcd.putAll([{ key: k, value: '{"v":2}', lease: '0' }], 'operator');
+    await run(100);
+    expect(held(k)?.lease).toBe(lease);
+    expect(held(k)?.value.toString()).toBe('{"v":1}');
+    expect(registration.values.map((r) => r.reregistered)).toEqual([false, true, true]);
+  });
+
+  it('leaves a key another live lease holds alone, and writes it again once that owner goes', async () => {
+    const { registry, run, key, held, etcd, port } = setUp();
+    const k = key('web', 'a:1');
+    const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    const theirs = etcd.grant(60, 'B');
+    etcd.putAll([{ key: k, value: '{"by":"b"}', lease: theirs }], 'B');
+    const puts = port.requests.get('put');
+    await run(3000);
+    expect(held(k)?.lease).toBe(theirs); // No ping-pong.
+    expect(port.requests.get('put')).toBe(puts);
+    etcd.revoke(theirs, 'B');
+    await run(100);
+    expect(held(k)?.lease).toBe(registration.latest?.leaseId);
+  });
+
+  it('deletes its key when it ends only while it is bound to its lease or to none', async () => {
+    const { registry, run, key, held, etcd, until } = setUp();
+    const mine = record(registry.register({ service: 'web', address: 'a:1' }));
+    record(registry.register({ service: 'web', address: 'b:1' })); // Keeps the lease.
+    await run(100);
+    const theirs = etcd.grant(60, 'B');
+    etcd.putAll([{ key: key('web', 'a:1'), value: '', lease: theirs }], 'B');
+    await run(100);
+    mine.subscription.unsubscribe();
+    await until(registry.unregister({ service: 'web', address: 'a:1' }).catch(() => undefined));
+    await run(100);
+    expect(held(key('web', 'a:1'))?.lease).toBe(theirs);
+  });
+
+  it('revokes the lease when the last registration ends, even one that ended before its grant', async () => {
+    const { registry, run, ours } = setUp();
+    const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    expect(ours()).toHaveLength(1);
+    registration.subscription.unsubscribe();
+    await run(100);
+    expect(ours()).toHaveLength(0);
+    registry.register({ service: 'web', address: 'b:1' }).subscribe().unsubscribe();
+    await run(1000);
+    expect(ours()).toHaveLength(0);
+  });
+
+  it('has close() wait for a grant in flight, and revoke its lease', async () => {
+    const { registry, until, ours, etcd, clock } = setUp();
+    registry.register({ service: 'web', address: 'a:1' }).subscribe();
+    await until(registry.close());
+    expect(ours()).toHaveLength(0);
+    expect(etcd.range('sim/')).toEqual([]);
+    expect(clock.liveTimers()).toBe(0);
+  });
+});
