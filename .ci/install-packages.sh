@@ -3,7 +3,9 @@
 #   - etcd (Debian's etcd-server and etcd-client), unless an `etcd` binary is found or GSR_ETCD_BIN names one;
 #   - openssl, with which the TLS tests make a throwaway CA;
 #   - chromium (Debian's), which the dashboard's browser tests drive, unless GSR_CHROMIUM names one;
-#   - firefox-esr (Debian's), which they drive too, unless GSR_FIREFOX names one.
+#   - firefox-esr (Debian's), which they drive too, unless GSR_FIREFOX names one;
+#   - Go with grpc-go and etcd's client and resolver (Debian's golang-go, golang-google-grpc-dev,
+#     golang-etcd-server-dev), for the test of a grpc-go client on etcd's resolver against a Node server.
 # Uses sudo when not root. Needs no standard input.
 set -euo pipefail
 missing=()
@@ -18,6 +20,12 @@ if [ -z "${GSR_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ -z "${GSR_FIREFOX:-}" ] && ! command -v firefox-esr >/dev/null 2>&1; then
   missing+=(firefox-esr)
+fi
+if ! command -v go >/dev/null 2>&1; then
+  missing+=(golang-go)
+fi
+if [ ! -d /usr/share/gocode/src/go.etcd.io/etcd/clientv3/naming/resolver ]; then
+  missing+=(golang-google-grpc-dev golang-etcd-server-dev)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} (apt-get)"
@@ -34,3 +42,4 @@ else
 fi
 echo "setup: chromium: ${GSR_CHROMIUM:-$(command -v chromium)}"
 echo "setup: firefox: ${GSR_FIREFOX:-$(command -v firefox-esr)}"
+echo "setup: go: $(go version)"

@@ -48,5 +48,6 @@ export { EtcdUnavailableError, isEtcdUnavailableError } from './errors/EtcdUnava
 export { NoEndpointError, isNoEndpointError } from './errors/NoEndpointError';
 export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';
 export { RegistryClosedError, isRegistryClosedError } from './errors/RegistryClosedError';
+export { StrategyError, isStrategyError } from './errors/StrategyError';
 export { TlsError, isTlsError } from './errors/TlsError';
 export { ValidationError, isValidationError } from './errors/ValidationError';

@@ -19,6 +19,7 @@ const LAYERS = [
   'registry',
   'balancing',
   'grpc',
+  'http',
   'ui',
   'cli',
 ];

@@ -10,7 +10,9 @@ import {
 import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { NoEndpointError } from '../errors/NoEndpointError';
+import { messageOf } from '../errors/messageOf';
 import { showValue } from '../errors/showValue';
+import { ValidationError } from '../errors/ValidationError';
 import { defaultLogger } from '../logging/defaultLogger';
 import { OnceLog } from '../logging/OnceLog';
 import { BalancerMetrics } from '../metrics/BalancerMetrics';
@@ -101,7 +103,10 @@ export class Balancer<T = unknown> {
     this.#zone = options.zone;
     this.#timeout = options.timeout;
     this.#logger = options.logger ?? defaultLogger();
-    this.#metrics = new BalancerMetrics(gsrMeter(options.meterProvider));
+    this.#metrics = new BalancerMetrics(
+      gsrMeter(options.meterProvider),
+      options.endpointMetrics === true,
+    );
     this.#warnings = new OnceLog(this.#logger);
     this.#subscription = endpoints$.subscribe({
       next: (list) => this.#update(list),
@@ -201,7 +206,7 @@ export class Balancer<T = unknown> {
         attempts.push({ endpoint: record.endpoint, error });
         const retry =
           attempts.length <= retries &&
-          retryable(error) &&
+          this.#mayRetry(retryable, error) &&
           this.#pool.some((candidate) => !tried.has(candidate)) &&
           (this.#budget?.tryWithdraw(Date.now()) ?? true);
         if (!retry) {
@@ -231,6 +236,17 @@ export class Balancer<T = unknown> {
    * ```
    */
   report(endpoint: Endpoint, outcome: Outcome): void {
+    const latencyMs: unknown = (outcome as { latencyMs?: unknown } | undefined)?.latencyMs;
+    if (
+      latencyMs !== undefined &&
+      !(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)
+    ) {
+      throw new ValidationError(
+        'latencyMs',
+        latencyMs,
+        'expected a finite number of milliseconds, 0 or more',
+      );
+    }
     const record = this.#records.get(endpoint.address);
     if (record === undefined) {
       return;
@@ -260,7 +276,7 @@ export class Balancer<T = unknown> {
       const until = record.ejectedUntil;
       return Object.freeze({
         endpoint: record.endpoint,
-        weight: record.weight,
+        weight: record.declaredWeight,
         inFlight: record.inFlight,
         successes: record.successes,
         failures: record.failures,
@@ -299,14 +315,21 @@ export class Balancer<T = unknown> {
 
   #update(list: readonly Endpoint[]): void {
     const records = new Map<string, EndpointRecord>();
+    let heaviest = 0;
     for (const endpoint of list) {
-      let record = records.get(endpoint.address) ?? this.#records.get(endpoint.address);
-      const weight = this.#weightOf(endpoint);
-      if (record === undefined || record.weight !== weight) {
-        record = new EndpointRecord(endpoint, weight);
-      }
+      const record =
+        records.get(endpoint.address) ??
+        this.#records.get(endpoint.address) ??
+        new EndpointRecord(endpoint, 1);
       record.endpoint = endpoint;
+      record.declaredWeight = this.#weightOf(endpoint);
+      heaviest = Math.max(heaviest, record.declaredWeight);
       records.set(endpoint.address, record);
+    }
+    // Weights are relative: divided by the largest, they stay in (0, 1] and their sums finite, so that
+    // 1e308, 1e308 and 1.7e308 share as 27/27/46 % rather than overflowing to Infinity.
+    for (const record of records.values()) {
+      record.weight = record.declaredWeight / heaviest;
     }
     this.#records = records;
     this.#pool = [...records.values()];
@@ -387,7 +410,12 @@ export class Balancer<T = unknown> {
           const ready = this.#candidates(at, tried);
           if (ready.length > 0) {
             queueMicrotask(done);
-            resolve(this.#choose(ready, value, at));
+            try {
+              resolve(this.#choose(ready, value, at));
+            } catch (error) {
+              // A StrategyError: the call's, never the list's subscriber's.
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
           }
         },
         error: (error: unknown) => {
@@ -407,6 +435,21 @@ export class Balancer<T = unknown> {
         }, this.#timeout);
       }
     });
+  }
+
+  /**
+   * Whether the user's `retryable` lets a failure be retried. One that throws (or a failure whose getters
+   * throw in it) is a no, logged once: the call then rejects with what `fn` threw.
+   */
+  #mayRetry(retryable: (error: unknown) => boolean, error: unknown): boolean {
+    try {
+      return retryable(error);
+    } catch (thrown) {
+      this.#warnings.warn(
+        `balancer: the retryable function threw (${messageOf(thrown)}); not retrying`,
+      );
+      return false;
+    }
   }
 
   #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {

@@ -56,6 +56,14 @@ export interface BalancerOptions<T = unknown> {
    * after it). Without it, a call waits as long as it takes (or until its signal aborts).
    */
   readonly timeout?: number;
+  /**
+   * Whether the balancer's instruments (`gsr.balancer.*`) carry each endpoint's address too. Off by
+   * default: series are kept per service and outcome, and stay as many however many endpoints come and
+   * go. On, each endpoint ever seen keeps series of its own (the OpenTelemetry SDK caps an instrument
+   * at 2,000 by default): for fleets whose endpoints rarely change.
+   * @default false
+   */
+  readonly endpointMetrics?: boolean;
   /** Where ejections, readmissions and bad weights are logged. By default, gsr's stderr logger. */
   readonly logger?: Logger;
   /**

@@ -26,7 +26,10 @@ export interface LatencyPolicy {
  */
 export class EndpointRecord {
   endpoint: Endpoint;
-  readonly weight: number;
+  /** Its `metadata.weight` (1 when absent or invalid), as the endpoint declares it. */
+  declaredWeight: number;
+  /** Its weight relative to the largest in the list (in (0, 1]): what picks use, and never overflows. */
+  weight: number;
   inFlight = 0;
   successes = 0;
   failures = 0;
@@ -41,9 +44,10 @@ export class EndpointRecord {
   /** Whether its probation trial is in flight. */
   trial = false;
 
-  constructor(endpoint: Endpoint, weight: number) {
+  constructor(endpoint: Endpoint, declaredWeight: number) {
     this.endpoint = endpoint;
-    this.weight = weight;
+    this.declaredWeight = declaredWeight;
+    this.weight = 1;
   }
 
   /** Whether it may be picked now (not ejected, and not waiting on its probation trial). */

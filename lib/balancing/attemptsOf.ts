@@ -18,11 +18,15 @@ const ATTEMPTS = Symbol.for('gsr.attempts');
  */
 export function recordAttempts(error: unknown, attempts: readonly Attempt[]): void {
   if ((typeof error === 'object' && error !== null) || typeof error === 'function') {
-    if (Object.isExtensible(error)) {
-      Object.defineProperty(error, ATTEMPTS, {
-        value: Object.freeze([...attempts]),
-        configurable: true,
-      });
+    try {
+      if (Object.isExtensible(error)) {
+        Object.defineProperty(error, ATTEMPTS, {
+          value: Object.freeze([...attempts]),
+          configurable: true,
+        });
+      }
+    } catch {
+      // A Proxy that refuses: the call still rejects with what it threw, without its attempts.
     }
   }
 }
@@ -42,7 +46,11 @@ export function recordAttempts(error: unknown, attempts: readonly Attempt[]): vo
  */
 export function attemptsOf(error: unknown): readonly Attempt[] {
   if ((typeof error === 'object' && error !== null) || typeof error === 'function') {
-    return (error as { [ATTEMPTS]?: readonly Attempt[] })[ATTEMPTS] ?? [];
+    try {
+      return (error as { [ATTEMPTS]?: readonly Attempt[] })[ATTEMPTS] ?? [];
+    } catch {
+      return [];
+    }
   }
   return [];
 }

@@ -1,3 +1,4 @@
+import { StrategyError } from '../errors/StrategyError';
 import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 import type { Strategy } from './Strategy';
 
@@ -12,7 +13,8 @@ const STRATEGIES = ['round-robin', 'random', 'least-outstanding', 'latency'];
 
 /**
  * A chooser for `strategy`, with state of its own (round-robin's turns), so that every balancer or
- * subscription takes its own turns. It checks that a picker of the user's chose from its list.
+ * subscription takes its own turns. A picker of the user's that throws, or chooses from outside its
+ * list, makes it throw a {@link StrategyError}.
  *
  * @throws TypeError for a strategy that is none of the above.
  * @internal
@@ -24,13 +26,18 @@ export function createChooser<T>(
 ): Chooser<T> {
   if (typeof strategy === 'function') {
     return (records, value) => {
-      const chosen = strategy(
-        records.map((record) => record.endpoint),
-        value,
-      );
+      let chosen: unknown;
+      try {
+        chosen = strategy(
+          records.map((record) => record.endpoint),
+          value,
+        );
+      } catch (error) {
+        throw new StrategyError('threw', error);
+      }
       const record = records.find((candidate) => candidate.endpoint === chosen);
       if (record === undefined) {
-        throw new TypeError('The strategy function returned an endpoint that is not in the list');
+        throw new StrategyError('returned an endpoint that is not in the list');
       }
       return record;
     };

@@ -12,12 +12,24 @@ const NOT_REACHED = new Set([
 /** gRPC's UNAVAILABLE: the call did not reach a server that could answer it. */
 const GRPC_UNAVAILABLE = 14;
 
+/**
+ * A property of something thrown, read defensively: `undefined` when reading it throws (a getter, a
+ * Proxy), so that classifying a failure never fails in its turn.
+ */
+function read(value: object, key: 'code' | 'cause' | 'details'): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error and its causes (a `fetch` failure holds the socket's error as its `cause`). */
-function* causes(error: unknown): Generator<Record<string, unknown>> {
+function* causes(error: unknown): Generator<object> {
   let current = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    yield current as Record<string, unknown>;
-    current = (current as { cause?: unknown }).cause;
+    yield current;
+    current = read(current, 'cause');
   }
 }
 
@@ -36,10 +48,11 @@ function* causes(error: unknown): Generator<Record<string, unknown>> {
  */
 export function isRetryableError(error: unknown): boolean {
   for (const cause of causes(error)) {
-    if (typeof cause.code === 'string' && NOT_REACHED.has(cause.code)) {
+    const code = read(cause, 'code');
+    if (typeof code === 'string' && NOT_REACHED.has(code)) {
       return true;
     }
-    if (cause.code === GRPC_UNAVAILABLE && 'details' in cause) {
+    if (code === GRPC_UNAVAILABLE && typeof read(cause, 'details') === 'string') {
       return true;
     }
   }
@@ -53,7 +66,7 @@ export function isRetryableError(error: unknown): boolean {
  */
 export function isConnectionRefused(error: unknown): boolean {
   for (const cause of causes(error)) {
-    if (cause.code === 'ECONNREFUSED') {
+    if (read(cause, 'code') === 'ECONNREFUSED') {
       return true;
     }
   }

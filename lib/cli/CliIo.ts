@@ -1,7 +1,10 @@
 import type { Environment } from '../config/GsrConfig';
 
-/** Why a long-running command was asked to stop: a signal, or its output was closed (`| head -1`). */
-export type Interruption = NodeJS.Signals | 'EPIPE';
+/**
+ * Why a long-running command was asked to stop: a signal, its output was closed (`| head -1`), or its
+ * output cannot be written (a full disk).
+ */
+export type Interruption = NodeJS.Signals | 'EPIPE' | 'output error';
 
 /** What a CLI command reads and writes: the process's streams and environment, or a test's. */
 export interface CliIo {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Interruption } from './CliIo';
+import { messageOf } from '../errors/messageOf';
 import { runCli } from './runCli';
 
 const { version } = JSON.parse(
@@ -11,14 +12,22 @@ const { version } = JSON.parse(
 
 // A reader that goes away (`gsr watch web | head -1`) is a normal way for a command to end, not a
 // crash: the next write fails with EPIPE, which ends a long-running command quietly (a registration
-// is still deregistered) and is otherwise ignored.
-const outputClosed = new Promise<'EPIPE'>((resolve) => {
+// is still deregistered). Any other output error (a full disk: ENOSPC) ends it too, with one line on
+// stderr and exit code 1, never a stack trace: a registration is still deregistered first.
+let outputFailed = false;
+process.stderr.on('error', () => undefined); // Nowhere left to say anything.
+const outputClosed = new Promise<Interruption>((resolve) => {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') {
       resolve('EPIPE');
-    } else {
-      throw error;
+      return;
     }
+    if (!outputFailed) {
+      outputFailed = true;
+      process.exitCode = 1;
+      process.stderr.write(`gsr: cannot write the output: ${messageOf(error)}\n`);
+    }
+    resolve('output error');
   });
 });
 
@@ -34,5 +43,5 @@ void runCli(
   { stdout: process.stdout, stderr: process.stderr, env: process.env, interrupted },
   version,
 ).then((code) => {
-  process.exitCode = code;
+  process.exitCode = outputFailed ? 1 : code;
 });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { configSchema } from '../config/configSchema';
 import { messageOf } from '../errors/messageOf';
+import { maskCredentials } from '../text/maskCredentials';
 import type { CliIo } from './CliIo';
 import { listEndpoints } from './commands/listEndpoints';
 import { listServices } from './commands/listServices';
@@ -32,7 +33,8 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      // Commander echoes what it refused: a password passed as a flag is not printed back.
+      writeErr: (text) => io.stderr.write(maskCredentials(text)),
     })
     .showHelpAfterError('(gsr --help shows the usage)')
     .addHelpText('after', ENVIRONMENT_HELP);
@@ -78,6 +80,10 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     .option('--port <port>', 'the port to listen on (0: any free port)', '7700')
     .option('--host <host>', 'the address to listen on; not loopback exposes it', '127.0.0.1')
     .option(
+      '--allow-host <name...>',
+      'host names it answers to besides loopback and the address it listens on (a proxy, a DNS name)',
+    )
+    .option(
       '--service <name...>',
       'show these services only (required with GSR_KEY_LAYOUT=etcd-naming)',
     )
@@ -91,7 +97,7 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       // Commander has already printed the problem (or the help, or the version).
       return error.exitCode === 0 ? 0 : 2;
     }
-    io.stderr.write(`gsr: ${messageOf(error)}\n`);
+    io.stderr.write(`gsr: ${maskCredentials(messageOf(error))}\n`);
     return exitCodeFor(error);
   }
 }

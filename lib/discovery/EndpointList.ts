@@ -7,12 +7,15 @@ import { escapeBytes } from '../text/escapeBytes';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
 
 /**
- * The endpoints of one service, kept sorted by key as changes arrive (in gsr's layout the key ends in
- * the address, so that is address order).
+ * The endpoints of one service, sorted by address and with each address once, kept so as changes
+ * arrive.
  *
  * Every entry was written by someone else: one that is not an endpoint (a key that is not UTF-8, an
  * address gsr could not have registered, a value etcd's naming layout cannot read) is skipped with one
- * log line and never merged with another; distinct keys stay distinct endpoints.
+ * log line and never merged with another. In gsr's layout a key ends in its address, so addresses are
+ * unique. In etcd's naming layout the address is in the value, and two keys may hold the same one: the
+ * address is listed once, as the key named after it holds it (the one gsr and etcd's endpoints manager
+ * write), else as the lowest key (in `<` order) holds it; when that key goes, the next one stands in.
  *
  * A change costs a binary search and one splice (no re-sort), and one frozen array per change is handed
  * to every subscriber: for a small list the list itself (the next change copies it), for a large one a
@@ -25,10 +28,14 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   readonly #log: OnceLog;
   /** The byte length of the service's prefix: every key of this list starts with it. */
   readonly #prefixBytes: number;
-  /** The endpoints, sorted by id (the rest of each key after the prefix, in `<` order). */
+  /** The endpoints, sorted by address (in `<` order), each address once. */
   #endpoints: Endpoint[] = [];
-  /** Each endpoint's id, when the layout's ids are not its addresses (etcd's naming layout). */
-  #ids: string[] | undefined;
+  /**
+   * When key ids are not addresses (etcd's naming layout): each listed address's keys, by id, and each
+   * listed id's address.
+   */
+  readonly #claims: Map<string, Map<string, Endpoint>> | undefined;
+  readonly #addressOf: Map<string, string> | undefined;
   /** The value handed to subscribers, until the next change. */
   #snapshot: readonly Endpoint[] | undefined;
   /** Whether `#endpoints` is the snapshot itself (a small list): the next change copies it first. */
@@ -41,7 +48,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     this.#prefixBytes = Buffer.byteLength(prefix);
     this.#layout = layout;
     this.#log = log;
-    this.#ids = layout.idIsAddress ? undefined : [];
+    this.#claims = layout.idIsAddress ? undefined : new Map();
+    this.#addressOf = layout.idIsAddress ? undefined : new Map();
   }
 
   /** The service whose endpoints these are. */
@@ -54,44 +62,39 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return this.#endpoints.length;
   }
 
-  /** Whether the key `<prefix><id>` is listed. */
-  has(id: string): boolean {
-    const index = this.#indexOf(id);
-    return index < this.#endpoints.length && this.#idAt(index) === id;
-  }
-
   reset(entries: readonly KeyValue[]): boolean {
-    const ids: string[] = [];
-    const endpoints: Endpoint[] = [];
+    this.#claims?.clear();
+    this.#addressOf?.clear();
+    const byAddress = new Map<string, Endpoint>();
     for (const entry of entries) {
       const id = this.#idOf(entry.key, true);
       const endpoint = id === undefined ? undefined : this.#read(id, entry);
-      if (id !== undefined && endpoint !== undefined) {
-        ids.push(id);
-        endpoints.push(endpoint);
+      if (id === undefined || endpoint === undefined) {
+        continue;
+      }
+      if (this.#claims === undefined) {
+        byAddress.set(id, endpoint);
+      } else {
+        this.#claim(id, endpoint);
       }
     }
-    // A range comes in byte order, which is `<` order unless a key has characters beyond the Basic
-    // Multilingual Plane: one pass says whether sorting is needed at all.
-    if (!isSorted(ids)) {
-      const order = ids
-        .map((_, i) => i)
-        .sort((a, b) => compare(ids[a] as string, ids[b] as string));
-      const sortedIds = order.map((i) => ids[i] as string);
-      const sortedEndpoints = order.map((i) => endpoints[i] as Endpoint);
-      ids.splice(0, ids.length, ...sortedIds);
-      endpoints.splice(0, endpoints.length, ...sortedEndpoints);
+    if (this.#claims !== undefined) {
+      for (const address of this.#claims.keys()) {
+        byAddress.set(address, this.#winner(address) as Endpoint);
+      }
+    }
+    // A range comes in byte order, which is `<` order unless an address has characters beyond the Basic
+    // Multilingual Plane (or, in etcd's naming layout, the keys are not the addresses).
+    const endpoints = [...byAddress.values()];
+    if (!isSorted(endpoints)) {
+      endpoints.sort((a, b) => compare(a.address, b.address));
     }
     const changed =
-      ids.length !== this.#endpoints.length ||
-      ids.some(
-        (id, i) =>
-          id !== this.#idAt(i) || !sameEndpoint(endpoints[i] as Endpoint, this.#endpoints[i]),
-      );
+      endpoints.length !== this.#endpoints.length ||
+      endpoints.some((endpoint, i) => !sameEndpoint(endpoint, this.#endpoints[i]));
     if (changed) {
       // Otherwise keep the objects subscribers already hold.
       this.#endpoints = endpoints;
-      this.#ids = this.#ids === undefined ? undefined : ids;
       this.#snapshot = undefined;
       this.#shared = false;
       this.#spare = undefined;
@@ -105,7 +108,7 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
       const id = this.#idOf(change.key, change.type === 'put');
       if (id !== undefined) {
         const endpoint = change.type === 'put' ? this.#read(id, change) : undefined;
-        changed = (endpoint === undefined ? this.#remove(id) : this.#put(id, endpoint)) || changed;
+        changed = this.#change(id, endpoint) || changed;
       }
     }
     return changed;
@@ -140,22 +143,75 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return this.#snapshot;
   }
 
-  /** The list, writable, for a change: a copy of it when it was handed out itself. */
-  #writable(): Endpoint[] {
-    this.#snapshot = undefined;
-    if (this.#shared) {
-      this.#shared = false;
-      this.#endpoints = this.#endpoints.slice();
+  /** The key `id` now lists `endpoint`, or nothing: whether the list changed. */
+  #change(id: string, endpoint: Endpoint | undefined): boolean {
+    const claims = this.#claims;
+    const addressOf = this.#addressOf;
+    if (claims === undefined || addressOf === undefined) {
+      return this.#set(id, endpoint);
     }
-    return this.#endpoints;
+    const before = addressOf.get(id);
+    let changed = false;
+    if (before !== undefined && before !== endpoint?.address) {
+      claims.get(before)?.delete(id);
+      addressOf.delete(id);
+      changed = this.#set(before, this.#winner(before));
+    }
+    if (endpoint !== undefined) {
+      this.#claim(id, endpoint);
+      changed = this.#set(endpoint.address, this.#winner(endpoint.address)) || changed;
+    }
+    return changed;
   }
 
-  #put(id: string, endpoint: Endpoint): boolean {
-    const index = this.#indexOf(id);
-    if (index >= this.#endpoints.length || this.#idAt(index) !== id) {
+  /** Records that key `id` lists `endpoint` (etcd's naming layout). */
+  #claim(id: string, endpoint: Endpoint): void {
+    const claims = this.#claims as Map<string, Map<string, Endpoint>>;
+    let ids = claims.get(endpoint.address);
+    if (ids === undefined) {
+      ids = new Map();
+      claims.set(endpoint.address, ids);
+    }
+    ids.set(id, endpoint);
+    this.#addressOf?.set(id, endpoint.address);
+  }
+
+  /** Which of the keys listing `address` it is listed as (etcd's naming layout); forgets none left. */
+  #winner(address: string): Endpoint | undefined {
+    const claims = this.#claims as Map<string, Map<string, Endpoint>>;
+    const ids = claims.get(address);
+    if (ids === undefined || ids.size === 0) {
+      claims.delete(address);
+      return undefined;
+    }
+    const named = ids.get(address);
+    if (named !== undefined) {
+      return named;
+    }
+    let lowest: string | undefined;
+    for (const id of ids.keys()) {
+      if (lowest === undefined || id < lowest) {
+        lowest = id;
+      }
+    }
+    return ids.get(lowest as string);
+  }
+
+  /** Lists `endpoint` at `address`, or nothing: whether the list changed. */
+  #set(address: string, endpoint: Endpoint | undefined): boolean {
+    const index = this.#indexOf(address);
+    const present = index < this.#endpoints.length && this.#endpoints[index]?.address === address;
+    if (endpoint === undefined) {
+      if (!present) {
+        return false;
+      }
+      this.#writable().splice(index, 1);
+      this.#spare?.splice(index, 1);
+      return true;
+    }
+    if (!present) {
       this.#writable().splice(index, 0, endpoint);
       this.#spare?.splice(index, 0, endpoint);
-      this.#ids?.splice(index, 0, id);
       return true;
     }
     // A re-registration rewrites the same value: not a change.
@@ -169,28 +225,23 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return true;
   }
 
-  #remove(id: string): boolean {
-    const index = this.#indexOf(id);
-    if (index >= this.#endpoints.length || this.#idAt(index) !== id) {
-      return false;
+  /** The list, writable, for a change: a copy of it when it was handed out itself. */
+  #writable(): Endpoint[] {
+    this.#snapshot = undefined;
+    if (this.#shared) {
+      this.#shared = false;
+      this.#endpoints = this.#endpoints.slice();
     }
-    this.#writable().splice(index, 1);
-    this.#spare?.splice(index, 1);
-    this.#ids?.splice(index, 1);
-    return true;
+    return this.#endpoints;
   }
 
-  #idAt(index: number): string | undefined {
-    return this.#ids === undefined ? this.#endpoints[index]?.address : this.#ids[index];
-  }
-
-  /** Where `id` is, or would be inserted. */
-  #indexOf(id: string): number {
+  /** Where `address` is, or would be inserted. */
+  #indexOf(address: string): number {
     let low = 0;
     let high = this.#endpoints.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if ((this.#idAt(mid) as string) < id) {
+      if ((this.#endpoints[mid] as Endpoint).address < address) {
         low = mid + 1;
       } else {
         high = mid;
@@ -215,9 +266,6 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
       this.#log.warn(`skipping malformed key "${escapeBytes(entry.key)}": ${decoded.skip}`);
       return undefined;
     }
-    if ('unlisted' in decoded) {
-      return undefined;
-    }
     if (decoded.warning !== undefined) {
       this.#log.warn(`ignoring the metadata of ${escapeBytes(entry.key)}: ${decoded.warning}`);
     }
@@ -232,9 +280,9 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function isSorted(ids: readonly string[]): boolean {
-  for (let i = 1; i < ids.length; i++) {
-    if ((ids[i - 1] as string) > (ids[i] as string)) {
+function isSorted(endpoints: readonly Endpoint[]): boolean {
+  for (let i = 1; i < endpoints.length; i++) {
+    if ((endpoints[i - 1] as Endpoint).address > (endpoints[i] as Endpoint).address) {
       return false;
     }
   }

@@ -1,4 +1,5 @@
 import { escapeText } from '../text/escapeText';
+import { withArticle } from '../text/withArticle';
 import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from './limits';
 
 type Frame =
@@ -75,7 +76,7 @@ function scalarProblem(value: unknown): string | undefined {
     case 'undefined':
     case 'function':
     case 'symbol':
-      return `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which does not survive JSON unchanged`;
+      return `is ${typeof value === 'undefined' ? 'undefined' : withArticle(typeof value)}, which does not survive JSON unchanged`;
     default:
       return undefined;
   }
@@ -91,9 +92,9 @@ function kindOf(value: unknown): string {
   }
   if (typeof value === 'object') {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
+    return typeof name === 'string' && name !== '' ? withArticle(name) : 'an object';
   }
-  return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
+  return typeof value === 'undefined' ? 'undefined' : withArticle(typeof value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors/messageOf';
 import { ValidationError } from '../errors/ValidationError';
 import { deepFreeze } from './deepFreeze';
 import type { Endpoint, Metadata } from './Endpoint';
@@ -33,11 +34,18 @@ export function validateName(value: unknown, field: string, slash = false): stri
  * @internal
  */
 export function validateMetadata(metadata: unknown): Metadata {
-  const problem = metadataProblem(metadata);
+  let problem: string | undefined;
+  let json = '';
+  try {
+    problem = metadataProblem(metadata);
+    json = problem === undefined ? JSON.stringify(metadata) : '';
+  } catch (error) {
+    // A getter, a `toJSON` or a Proxy trap that throws: metadata that cannot even be read.
+    problem = `it cannot be read (${messageOf(error)})`;
+  }
   if (problem !== undefined) {
     throw new ValidationError('metadata', metadata, `expected a plain JSON object: ${problem}`);
   }
-  const json = JSON.stringify(metadata);
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_METADATA_BYTES) {
     throw new ValidationError(
@@ -47,6 +55,25 @@ export function validateMetadata(metadata: unknown): Metadata {
     );
   }
   return deepFreeze(JSON.parse(json) as Metadata);
+}
+
+/**
+ * What keeps `address` from being `host:port`, or `undefined`: a host name or IPv4 address (or an IPv6
+ * address in brackets), a colon and a port from 1 to 65535. Every consumer gsr serves dials one: a
+ * balancer's call, gRPC, Prometheus, xDS. With `socketPaths`, gRPC's `unix:` and `unix-abstract:`
+ * addresses pass too (etcd's naming layout, whose Go clients dial them).
+ * @internal
+ */
+export function addressProblem(address: string, socketPaths = false): string | undefined {
+  if (socketPaths && /^unix(?:-abstract)?:./.test(address)) {
+    return undefined;
+  }
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[2]);
+  if (match === null) {
+    return 'expected host:port (an IPv6 address in brackets: [::1]:8080)';
+  }
+  return port >= 1 && port <= 65535 ? undefined : `expected a port from 1 to 65535, got ${port}`;
 }
 
 /**
@@ -62,15 +89,37 @@ export function validateEndpoint(
   checkService: (service: unknown) => string = (service) => validateName(service, 'service'),
   addressMayHoldSlash = false,
 ): Endpoint {
-  if (typeof endpoint !== 'object' || endpoint === null) {
-    throw new ValidationError('endpoint', endpoint, 'expected an object { service, address }');
-  }
-  const { service, address, metadata } = endpoint as Record<string, unknown>;
+  const { service, address, metadata } = readEndpoint(endpoint);
   const valid = {
     service: checkService(service),
     address: validateName(address, 'address', addressMayHoldSlash),
   };
+  const problem = addressProblem(valid.address, addressMayHoldSlash);
+  if (problem !== undefined) {
+    throw new ValidationError('address', valid.address, problem);
+  }
   return Object.freeze(
     metadata === undefined ? valid : { ...valid, metadata: validateMetadata(metadata) },
   );
+}
+
+/**
+ * The fields of something given as an endpoint, read once: a `ValidationError` when it is not an object,
+ * or reading it throws (a getter, a Proxy).
+ * @internal
+ */
+export function readEndpoint(endpoint: unknown): {
+  readonly service: unknown;
+  readonly address: unknown;
+  readonly metadata: unknown;
+} {
+  if (typeof endpoint !== 'object' || endpoint === null) {
+    throw new ValidationError('endpoint', endpoint, 'expected an object { service, address }');
+  }
+  try {
+    const { service, address, metadata } = endpoint as Record<string, unknown>;
+    return { service, address, metadata };
+  } catch (error) {
+    throw new ValidationError('endpoint', endpoint, `it cannot be read (${messageOf(error)})`);
+  }
 }

@@ -1,4 +1,5 @@
 import { hasBrand } from './hasBrand';
+import { maskCredentials } from '../text/maskCredentials';
 import { showValue } from './showValue';
 
 /** One invalid setting: where it came from, what it held, and what was expected. */
@@ -31,16 +32,22 @@ export class ConfigError extends Error {
   readonly isConfigError = true;
   /** The first invalid variable (or option). */
   readonly variable: string;
-  /** Its value (`undefined` when sensitive). */
+  /** Its value (`undefined` when sensitive; credentials in it masked). */
   readonly value: unknown;
-  /** Every invalid setting found, in schema order. */
+  /** Every invalid setting found, in schema order, credentials in their values masked. */
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly [ConfigProblem, ...ConfigProblem[]], options?: ErrorOptions) {
-    super(`Invalid gsr configuration: ${problems.map(describe).join('; ')}`, options);
-    this.variable = problems[0].variable;
-    this.value = problems[0].value;
-    this.problems = problems;
+    // A password put where it does not belong (an endpoint URL) is not printed back.
+    const masked = problems.map(({ variable, value, reason }) => ({
+      variable,
+      value: typeof value === 'string' ? maskCredentials(value) : value,
+      reason: maskCredentials(reason),
+    })) as unknown as readonly [ConfigProblem, ...ConfigProblem[]];
+    super(`Invalid gsr configuration: ${masked.map(describe).join('; ')}`, options);
+    this.variable = masked[0].variable;
+    this.value = masked[0].value;
+    this.problems = masked;
   }
 }
 

@@ -4,9 +4,13 @@
  * @internal
  */
 export function hasBrand(error: unknown, brand: string): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    (error as Readonly<Record<string, unknown>>)[brand] === true
-  );
+  try {
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Readonly<Record<string, unknown>>)[brand] === true
+    );
+  } catch {
+    return false; // A Proxy or a getter that throws: not one of ours.
+  }
 }

@@ -1,4 +1,5 @@
 import { escapeText } from '../text/escapeText';
+import { withArticle } from '../text/withArticle';
 
 /**
  * A value as an error message quotes it: JSON, escaped and cut to `maxLength`, so that a rejected 10 KB
@@ -17,13 +18,13 @@ export function showValue(value: unknown, maxLength = 120): string {
     return `${value}n`;
   }
   if (typeof value === 'function' || typeof value === 'symbol') {
-    return `(a ${typeof value})`;
+    return `(${withArticle(typeof value)})`;
   }
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch {
-    // A cycle, a bigint inside, or nesting deeper than the stack.
+    // A cycle, a bigint inside, nesting deeper than the stack, a getter or a Proxy that throws.
   }
-  return json === undefined ? `(a ${typeof value})` : escapeText(json, maxLength, true);
+  return json === undefined ? `(${withArticle(typeof value)})` : escapeText(json, maxLength, true);
 }

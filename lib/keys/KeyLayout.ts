@@ -8,14 +8,11 @@ export interface KeyValue {
 
 /**
  * What an entry under a service's prefix is: an endpoint (with a `warning` when part of it, such as its
- * metadata, had to be dropped), an entry to `skip` (with the reason, for one log line), or an entry the
- * layout says is not listed (etcd's naming layout: a delete left as `"Op":1`).
+ * metadata, had to be dropped), or an entry to `skip` (with the reason, for one log line).
  * @internal
  */
 export type DecodedEntry =
-  | { readonly endpoint: Endpoint; readonly warning?: string }
-  | { readonly skip: string }
-  | { readonly unlisted: true };
+  { readonly endpoint: Endpoint; readonly warning?: string } | { readonly skip: string };
 
 /**
  * Where a registry keeps endpoints in etcd and how it reads and writes them: gsr's own layout, or etcd's

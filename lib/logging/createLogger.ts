@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import winston, { format, type Logger } from 'winston';
 import type { GsrConfig } from '../config/GsrConfig';
+import { maskCredentials } from '../text/maskCredentials';
 
 /** The settings {@link createLogger} reads: the `GSR_LOG_*` variables' values. */
 export type LogSettings = Pick<GsrConfig, 'logLevel' | 'logMicroseconds' | 'logFileTrace'>;
@@ -43,7 +44,10 @@ function line(info: winston.Logform.TransformableInfo): string {
   const fields = Object.fromEntries(Object.entries(info).filter(([key]) => !OWN_FIELDS.has(key)));
   const extra = Object.keys(fields).length > 0 ? ` ${fieldsAsJson(fields)}` : '';
   const source = typeof info.source === 'string' ? ` (${info.source})` : '';
-  return `${String(info.timestamp)} ${info.level} gsr: ${String(info.message)}${extra}${source}`;
+  // Whatever a message or a field echoes, a password in it is not written to a log.
+  return maskCredentials(
+    `${String(info.timestamp)} ${info.level} gsr: ${String(info.message)}${extra}${source}`,
+  );
 }
 
 /** Fields as JSON; logging must never throw, whatever a caller passes. */

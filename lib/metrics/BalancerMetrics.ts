@@ -10,9 +10,10 @@ interface EndpointAttributes {
 }
 
 /**
- * The instruments of a Balancer (see `INSTRUMENTS`), recorded by endpoint. Attributes are made once per
- * endpoint object (lists reuse the objects of unchanged endpoints), so that a call allocates nothing
- * for its metrics.
+ * The instruments of a Balancer (see `INSTRUMENTS`), by service and outcome, and by endpoint address
+ * too when asked (`endpointMetrics`): series per endpoint grow with every endpoint ever seen. Attributes
+ * are made once per endpoint object (lists reuse the objects of unchanged endpoints), so that a call
+ * allocates nothing for its metrics.
  * @internal
  */
 export class BalancerMetrics {
@@ -20,8 +21,10 @@ export class BalancerMetrics {
   readonly #retries: Counter;
   readonly #ejections: Counter;
   readonly #attributes = new WeakMap<Endpoint, EndpointAttributes>();
+  readonly #perEndpoint: boolean;
 
-  constructor(meter: Meter) {
+  constructor(meter: Meter, perEndpoint: boolean) {
+    this.#perEndpoint = perEndpoint;
     this.#calls = instrument(meter, 'gsr.balancer.calls');
     this.#retries = instrument(meter, 'gsr.balancer.retries');
     this.#ejections = instrument(meter, 'gsr.balancer.ejections');
@@ -43,7 +46,9 @@ export class BalancerMetrics {
   #of(endpoint: Endpoint): EndpointAttributes {
     let attributes = this.#attributes.get(endpoint);
     if (attributes === undefined) {
-      const base = { 'gsr.service': endpoint.service, 'gsr.endpoint.address': endpoint.address };
+      const base: Attributes = this.#perEndpoint
+        ? { 'gsr.service': endpoint.service, 'gsr.endpoint.address': endpoint.address }
+        : { 'gsr.service': endpoint.service };
       attributes = {
         success: Object.freeze({ ...base, 'gsr.outcome': 'success' }),
         failure: Object.freeze({ ...base, 'gsr.outcome': 'failure' }),

@@ -1,6 +1,7 @@
 import { defer, Observable, type Subscription } from 'rxjs';
 import type { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
@@ -107,10 +108,8 @@ export class Registrar {
   }
 
   async unregister(endpoint: Pick<Endpoint, 'service' | 'address'>): Promise<void> {
-    const valid = this.#layout.validateEndpoint({
-      service: endpoint.service,
-      address: endpoint.address,
-    });
+    const { service, address } = readEndpoint(endpoint);
+    const valid = this.#layout.validateEndpoint({ service, address });
     const key = this.#layout.endpointKey(valid);
     const record = this.#records.get(key);
     if (record !== undefined) {

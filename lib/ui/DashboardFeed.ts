@@ -9,6 +9,12 @@ import type { Registry } from '../registry/Registry';
 const SERVICE_THROTTLE_MS = 200;
 /** A comment line this often keeps proxies and browsers from closing an idle event stream. */
 const KEEPALIVE_MS = 20_000;
+/**
+ * The most a page that does not read may make the server hold for it (the latest event of each key,
+ * beyond what the socket buffers): past it the page is dropped, and its browser reconnects for the
+ * whole state.
+ */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 /**
  * One open page's event stream (Server-Sent Events): the service names, each service's endpoints and
@@ -27,6 +33,7 @@ export class DashboardFeed {
   readonly #subscriptions: Subscription[] = [];
   /** Events held while the socket is full, by key: only the latest of each is sent. */
   readonly #held = new Map<string, string>();
+  #heldBytes = 0;
   readonly #keepalive: NodeJS.Timeout;
   #ended = false;
 
@@ -66,6 +73,7 @@ export class DashboardFeed {
     this.#services.forEach((subscription) => subscription.unsubscribe());
     this.#services.clear();
     this.#held.clear();
+    this.#heldBytes = 0;
     this.#response.end();
   }
 
@@ -103,8 +111,13 @@ export class DashboardFeed {
     // JSON on one line: no raw line break can end the event early, whatever the data holds.
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     if (this.#response.writableNeedDrain) {
+      this.#heldBytes += text.length - (this.#held.get(key)?.length ?? 0);
       this.#held.delete(key); // re-inserted last: events keep their order
       this.#held.set(key, text);
+      if (this.#heldBytes > MAX_HELD_BYTES) {
+        this.end();
+        this.#response.destroy(); // What the socket buffers goes too.
+      }
     } else {
       this.#write(text);
     }
@@ -113,6 +126,7 @@ export class DashboardFeed {
   #flush(): void {
     for (const [key, text] of this.#held) {
       this.#held.delete(key);
+      this.#heldBytes -= text.length;
       if (!this.#write(text)) {
         return; // full again: the rest waits for the next drain
       }

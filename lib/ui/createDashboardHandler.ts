@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { of } from 'rxjs';
 import { ValidationError } from '../errors/ValidationError';
+import { hostAllowed, hostOf } from '../http/hostAllowed';
+import { requestPath } from '../http/requestPath';
 import type { Registry } from '../registry/Registry';
 import { DashboardFeed } from './DashboardFeed';
 
@@ -13,6 +15,20 @@ export interface DashboardOptions {
    * (`GSR_KEY_LAYOUT=etcd-naming`), which has no list of services to read.
    */
   readonly services?: readonly string[];
+  /**
+   * Host names the dashboard answers to, besides loopback names (`localhost`, `127.0.0.1`, `::1`) and
+   * the address a request arrived on. A request whose `Host` header names anything else is answered
+   * 421 with no data: that is how a page on a domain that resolves to this machine (DNS rebinding)
+   * would read it. Add the names it is reached as behind a proxy or on a network.
+   * @default []
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * How many pages may be open at once; past it, a new page's event stream is answered 503 with
+   * `Retry-After` (its browser tries again). Each costs a few kilobytes and its subscriptions.
+   * @default 100
+   */
+  readonly maxPages?: number;
 }
 
 /** A Node request handler serving the dashboard; mount it in `http`, Express, Fastify... */
@@ -100,6 +116,11 @@ export function createDashboardHandler(
     );
   }
   const names$ = fixed === undefined ? registry.services$() : of([...new Set(fixed)].sort());
+  const allowedHosts = validateHosts(options.allowedHosts);
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+  if (!Number.isSafeInteger(maxPages) || maxPages < 1) {
+    throw new ValidationError('maxPages', maxPages, 'expected a whole number of at least 1');
+  }
   const assets = new Map(
     Object.entries(ASSETS).map(([path, { file, type }]) => [
       path,
@@ -109,14 +130,18 @@ export function createDashboardHandler(
   const feeds = new Set<DashboardFeed>();
   let closed = false;
 
-  const handler = (
+  const serve = (
     request: IncomingMessage,
     response: ServerResponse,
     next?: (error?: unknown) => void,
   ): void => {
-    const { pathname } = new URL(request.url ?? '/', 'http://dashboard');
-    const asset = assets.get(pathname);
-    if (asset === undefined && pathname !== '/events') {
+    const path = requestPath(request.url);
+    if (path === undefined) {
+      answer(response, 400, 'bad request target');
+      return;
+    }
+    const asset = assets.get(path);
+    if (asset === undefined && path !== '/events') {
       if (next !== undefined) {
         next();
       } else {
@@ -124,16 +149,25 @@ export function createDashboardHandler(
       }
       return;
     }
+    if (!hostAllowed(request, allowedHosts)) {
+      answer(response, 421, 'this dashboard does not answer to that Host');
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       answer(response, 405, 'the dashboard is read-only');
       return;
     }
-    // Mounted under a prefix and asked without its "/": relative URLs in the page need it.
-    const asked = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
-    const askedPath = asked.split('?')[0] ?? '/';
-    if (pathname === '/' && !askedPath.endsWith('/')) {
-      response.writeHead(301, { ...SECURITY_HEADERS, Location: `${askedPath}/` }).end();
+    // Mounted under a prefix and asked without its "/" (Express strips the prefix): relative URLs in
+    // the page need it. Only ever to a path of this origin: the last segment, relative.
+    const asked = requestPath((request as { originalUrl?: string }).originalUrl);
+    if (path === '/' && asked !== undefined && !asked.endsWith('/')) {
+      const segment = asked.slice(asked.lastIndexOf('/') + 1);
+      if (!SAFE_SEGMENT.test(segment)) {
+        answer(response, 404, 'not found');
+        return;
+      }
+      response.writeHead(301, { ...SECURITY_HEADERS, Location: `./${segment}/` }).end();
       return;
     }
     if (asset !== undefined) {
@@ -148,6 +182,11 @@ export function createDashboardHandler(
     }
     if (closed) {
       answer(response, 503, 'the dashboard is closed');
+      return;
+    }
+    if (feeds.size >= maxPages) {
+      response.setHeader('Retry-After', '10');
+      answer(response, 503, `${maxPages} pages are open already; try again later`);
       return;
     }
     response.writeHead(200, {
@@ -166,6 +205,24 @@ export function createDashboardHandler(
     );
     feeds.add(feed);
   };
+
+  // Whatever a request holds, it gets an answer and the server keeps serving: nothing it sends may
+  // throw out of a handler that an application mounts.
+  const handler = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next?: (error?: unknown) => void,
+  ): void => {
+    try {
+      serve(request, response, next);
+    } catch {
+      if (response.headersSent) {
+        response.destroy();
+      } else {
+        answer(response, 500, 'the dashboard could not answer this request');
+      }
+    }
+  };
   return Object.defineProperties(handler, {
     pages: { get: () => feeds.size },
     close: {
@@ -176,6 +233,19 @@ export function createDashboardHandler(
       },
     },
   }) as DashboardHandler;
+}
+
+/** A last path segment a redirect may name: nothing a browser would read as another origin. */
+const SAFE_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+const DEFAULT_MAX_PAGES = 100;
+
+function validateHosts(hosts: readonly string[] | undefined): readonly string[] {
+  for (const host of hosts ?? []) {
+    if (hostOf(host) === undefined) {
+      throw new ValidationError('allowedHosts', host, 'expected a host name or address');
+    }
+  }
+  return hosts ?? [];
 }
 
 function answer(response: ServerResponse, status: number, text: string): void {

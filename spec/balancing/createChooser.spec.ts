@@ -3,8 +3,9 @@ import { EndpointRecord } from '../../lib/balancing/EndpointRecord';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 
 const latency = { decayMs: 10_000, defaultMs: 5 };
+/** A record with `weight` as picks use it (the balancer divides declared weights by the largest). */
 const record = (address: string, weight = 1) =>
-  new EndpointRecord({ service: 'web', address }, weight);
+  Object.assign(new EndpointRecord({ service: 'web', address }, weight), { weight });
 /** A seeded generator, so that random picks are the same on every run. */
 function seeded(seed = 7): () => number {
   let state = seed;

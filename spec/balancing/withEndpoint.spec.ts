@@ -1,6 +1,7 @@
 import { of, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { withEndpoint } from '../../lib/balancing/withEndpoint';
+import { isStrategyError } from '../../lib/errors/StrategyError';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { NoEndpointError } from '../../lib/errors/NoEndpointError';
 
@@ -125,7 +126,10 @@ describe('withEndpoint', () => {
     of(1)
       .pipe(withEndpoint(of([a]), { strategy: () => ep('z') }))
       .subscribe({ error: (e: unknown) => (error = e) });
-    expect(error).toBeInstanceOf(TypeError);
+    expect(isStrategyError(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      "The balancer's strategy returned an endpoint that is not in the list it was given",
+    );
   });
 
   it('keeps its own turn per subscription', () => {

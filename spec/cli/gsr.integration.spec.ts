@@ -1,4 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcess, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
@@ -31,7 +32,7 @@ describe('the gsr command', () => {
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     return { child, output: () => out };
   }
-  const exitOf = (child: ChildProcessWithoutNullStreams) =>
+  const exitOf = (child: ChildProcess) =>
     new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   beforeAll(async () => {
@@ -148,6 +149,20 @@ describe('the gsr command', () => {
       expect(await raw.getAll().prefix(prefix).count()).toBe(0);
     });
 
+    it('never prints back a password put where it does not belong', async () => {
+      const inEndpoint = await gsr(['services'], {
+        GSR_ETCD_ENDPOINTS: 'http://root:hunter2@127.0.0.1:2379',
+      });
+      expect(inEndpoint.code).toBe(2);
+      expect(inEndpoint.stderr).toContain('http://root:****@127.0.0.1:2379');
+      const asFlag = await gsr(['services', '--etcd-password=hunter2']);
+      expect(asFlag.code).toBe(2);
+      expect(asFlag.stderr).toContain("unknown option '--etcd-password=****'");
+      for (const run of [inEndpoint, asFlag]) {
+        expect(run.stdout + run.stderr).not.toContain('hunter2');
+      }
+    });
+
     it('for a bad variable too', async () => {
       const run = await gsr(['services'], { GSR_LEASE_SECONDS: 'abc' });
       expect(run.code).toBe(2);
@@ -241,6 +256,41 @@ describe('the gsr command', () => {
       child.kill('SIGTERM');
       expect(await exitOf(child)).toBe(0);
       expect(stderr()).toBe('');
+      expect(await raw.get(key).exists()).toBe(false);
+    });
+
+    /** Runs a command with its standard output on /dev/full, where every write fails (ENOSPC). */
+    function onFullDisk(args: string[]) {
+      const output = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [bin, ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', output, 'pipe'],
+      });
+      closeSync(output);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return { child, stderr: () => stderr };
+    }
+
+    it.each([['services'], ['endpoints', 'web'], ['config'], ['--help']])(
+      'ends `gsr %s > /dev/full` (a full disk) with one line on stderr and exit 1',
+      async (...args) => {
+        await raw.put(`${prefix}services/web/a:1`).value('');
+        const { child, stderr } = onFullDisk(args);
+        expect(await exitOf(child)).toBe(1);
+        expect(stderr().trim().split('\n')).toEqual([
+          expect.stringMatching(/^gsr: cannot write the output: .*ENOSPC/) as string,
+        ]);
+      },
+    );
+
+    it('still deregisters when `gsr register` cannot write its output (a full disk)', async () => {
+      const key = `${prefix}services/web/10.0.0.6:80`;
+      const { child, stderr } = onFullDisk(['register', 'web', '10.0.0.6:80']);
+      expect(await exitOf(child)).toBe(1);
+      expect(stderr()).toMatch(/^gsr: cannot write the output: .*ENOSPC/);
+      expect(stderr()).not.toMatch(/\n\s+at /); // no stack trace
       expect(await raw.get(key).exists()).toBe(false);
     });
 

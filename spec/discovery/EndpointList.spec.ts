@@ -1,5 +1,7 @@
 import { EndpointList } from '../../lib/discovery/EndpointList';
 import type { KeyChange } from '../../lib/discovery/PrefixUpdate';
+import fc from 'fast-check';
+import { EtcdNamingKeyLayout } from '../../lib/keys/EtcdNamingKeyLayout';
 import { GsrKeyLayout } from '../../lib/keys/GsrKeyLayout';
 import { OnceLog } from '../../lib/logging/OnceLog';
 import { deleteOf, entry, putOf } from '../support/keyValues';
@@ -128,5 +130,76 @@ describe('EndpointList', () => {
       expect(endpoints.snapshot().map((e) => e.address)).toEqual(expected);
       expect(endpoints.size).toBe(model.size);
     }
+  });
+});
+
+describe("EndpointList under etcd's naming layout", () => {
+  const naming = new EtcdNamingKeyLayout('', 'string');
+  const prefix = naming.servicePrefix('greeter');
+  const value = (address: string, v = 0) =>
+    JSON.stringify({ Op: 0, Addr: address, Metadata: JSON.stringify({ v }) });
+  const fresh = () => {
+    const { logger } = testLogger();
+    return new EndpointList('greeter', prefix, naming, new OnceLog(logger));
+  };
+
+  it('lists an address held by two keys once, sorted by address, as the key named after it holds it', () => {
+    const endpoints = fresh();
+    endpoints.reset([
+      entry(`${prefix}z-id`, value('10.0.0.1:80', 1)),
+      entry(`${prefix}10.0.0.1:80`, value('10.0.0.1:80', 2)),
+      entry(`${prefix}a-id`, value('10.0.0.9:80', 3)),
+    ]);
+    expect(endpoints.snapshot()).toEqual([
+      { service: 'greeter', address: '10.0.0.1:80', metadata: { v: 2 } },
+      { service: 'greeter', address: '10.0.0.9:80', metadata: { v: 3 } },
+    ]);
+    // When the key named after it goes, the lowest other key holding it stands in.
+    expect(endpoints.apply([deleteOf(`${prefix}10.0.0.1:80`)])).toBe(true);
+    expect(endpoints.snapshot()[0]).toEqual({
+      service: 'greeter',
+      address: '10.0.0.1:80',
+      metadata: { v: 1 },
+    });
+    expect(endpoints.apply([deleteOf(`${prefix}z-id`)])).toBe(true);
+    expect(endpoints.snapshot().map((e) => e.address)).toEqual(['10.0.0.9:80']);
+  });
+
+  it('agrees with a fresh read of the same keys, whatever the order of the changes', () => {
+    const ids = ['a', 'b', '10.0.0.1:80', '10.0.0.2:80', 'z'];
+    const addresses = ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80'];
+    const change = fc.record({
+      id: fc.constantFrom(...ids),
+      address: fc.option(fc.constantFrom(...addresses), { nil: undefined }),
+      v: fc.integer({ min: 0, max: 2 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(change, { minLength: 1, maxLength: 4 }), { maxLength: 30 }),
+        (batches) => {
+          const incremental = fresh();
+          incremental.reset([]);
+          const model = new Map<string, string>();
+          for (const batch of batches) {
+            incremental.apply(
+              batch.map(({ id, address, v }) => {
+                if (address === undefined) {
+                  model.delete(id);
+                  return deleteOf(`${prefix}${id}`);
+                }
+                model.set(id, value(address, v));
+                return putOf(`${prefix}${id}`, value(address, v));
+              }),
+            );
+          }
+          const read = fresh();
+          read.reset([...model].sort().map(([id, text]) => entry(`${prefix}${id}`, text)));
+          const listed = incremental.snapshot();
+          expect(listed).toEqual(read.snapshot());
+          const shown = listed.map((e) => e.address);
+          expect(shown).toEqual([...new Set(shown)].sort());
+        },
+      ),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { validateEndpoint, validateName } from '../../lib/endpoint/validateEndpoint';
-import { ValidationError } from '../../lib/errors/ValidationError';
+import { isValidationError, ValidationError } from '../../lib/errors/ValidationError';
 
 function validationErrorOf(action: () => unknown): ValidationError {
   try {
@@ -23,33 +23,37 @@ describe('validateEndpoint', () => {
 
   it('accepts plain JSON metadata and deep-freezes a copy', () => {
     const metadata = { zone: 'a', weights: [1, 2], nested: { ok: true, none: null } };
-    const endpoint = validateEndpoint({ service: 'web', address: 'a', metadata });
+    const endpoint = validateEndpoint({ service: 'web', address: 'a:1', metadata });
     expect(endpoint.metadata).toEqual(metadata);
     expect(endpoint.metadata).not.toBe(metadata);
     expect(Object.isFrozen(endpoint.metadata?.nested)).toBe(true);
   });
 
   it.each([
-    [{ service: '', address: 'a' }, 'service', 'non-empty'],
-    [{ address: 'a' }, 'service', 'expected a string'],
-    [{ service: 'a/b', address: 'a' }, 'service', 'must not contain'],
-    [{ service: 'web app', address: 'a' }, 'service', 'must not contain'],
-    [{ service: 'web\n', address: 'a' }, 'service', 'must not contain'],
-    [{ service: 'web\u0007', address: 'a' }, 'service', 'must not contain'],
-    [{ service: '..', address: 'a' }, 'service', 'other than'],
+    [{ service: '', address: 'a:1' }, 'service', 'non-empty'],
+    [{ address: 'a:1' }, 'service', 'expected a string'],
+    [{ service: 'a/b', address: 'a:1' }, 'service', 'must not contain'],
+    [{ service: 'web app', address: 'a:1' }, 'service', 'must not contain'],
+    [{ service: 'web\n', address: 'a:1' }, 'service', 'must not contain'],
+    [{ service: 'web\u0007', address: 'a:1' }, 'service', 'must not contain'],
+    [{ service: '..', address: 'a:1' }, 'service', 'other than'],
     [{ service: 'web', address: '' }, 'address', 'non-empty'],
     [{ service: 'web', address: 'http://x:1' }, 'address', 'must not contain'],
     [{ service: 'web', address: '1.2.3.4 :80' }, 'address', 'must not contain'],
     [{ service: 'web', address: 42 }, 'address', 'expected a string'],
-    [{ service: 'web', address: 'a', metadata: 'zone=a' }, 'metadata', 'plain JSON'],
-    [{ service: 'web', address: 'a', metadata: [1] }, 'metadata', 'plain JSON'],
-    [{ service: 'web', address: 'a', metadata: null }, 'metadata', 'plain JSON'],
-    [{ service: 'web', address: 'a', metadata: new Date(0) }, 'metadata', 'plain JSON'],
-    [{ service: 'web', address: 'a', metadata: { f: () => 1 } }, 'metadata', 'survive JSON'],
-    [{ service: 'web', address: 'a', metadata: { n: NaN } }, 'metadata', 'survive JSON'],
-    [{ service: 'web', address: 'a', metadata: { u: undefined } }, 'metadata', 'survive JSON'],
-    [{ service: 'web', address: 'a', metadata: { big: 10n } }, 'metadata', 'plain JSON'],
-    [{ service: 'web', address: 'a', metadata: { when: new Date(0) } }, 'metadata', 'survive JSON'],
+    [{ service: 'web', address: 'a:1', metadata: 'zone=a' }, 'metadata', 'plain JSON'],
+    [{ service: 'web', address: 'a:1', metadata: [1] }, 'metadata', 'plain JSON'],
+    [{ service: 'web', address: 'a:1', metadata: null }, 'metadata', 'plain JSON'],
+    [{ service: 'web', address: 'a:1', metadata: new Date(0) }, 'metadata', 'plain JSON'],
+    [{ service: 'web', address: 'a:1', metadata: { f: () => 1 } }, 'metadata', 'survive JSON'],
+    [{ service: 'web', address: 'a:1', metadata: { n: NaN } }, 'metadata', 'survive JSON'],
+    [{ service: 'web', address: 'a:1', metadata: { u: undefined } }, 'metadata', 'survive JSON'],
+    [{ service: 'web', address: 'a:1', metadata: { big: 10n } }, 'metadata', 'plain JSON'],
+    [
+      { service: 'web', address: 'a:1', metadata: { when: new Date(0) } },
+      'metadata',
+      'survive JSON',
+    ],
   ])('rejects %j, naming %s', (endpoint, field, reason) => {
     const error = validationErrorOf(() => validateEndpoint(endpoint));
     expect(error.name).toBe('ValidationError');
@@ -67,7 +71,7 @@ describe('validateEndpoint', () => {
     const metadata: Record<string, unknown> = {};
     metadata.self = metadata;
     expect(
-      validationErrorOf(() => validateEndpoint({ service: 'w', address: 'a', metadata })).field,
+      validationErrorOf(() => validateEndpoint({ service: 'w', address: 'a:1', metadata })).field,
     ).toBe('metadata');
   });
 
@@ -103,7 +107,7 @@ describe('validateEndpoint', () => {
       ['a million values', { many: Array.from({ length: 1_000_000 }, () => 0) }, 'at most 65536'],
     ])('%s', (_what, metadata, reason) => {
       const error = validationErrorOf(() =>
-        validateEndpoint({ service: 'w', address: 'a', metadata }),
+        validateEndpoint({ service: 'w', address: 'a:1', metadata }),
       );
       expect(error.field).toBe('metadata');
       expect(error.message).toContain(reason);
@@ -111,22 +115,22 @@ describe('validateEndpoint', () => {
     });
 
     it('takes 32 levels', () => {
-      expect(validateEndpoint({ service: 'w', address: 'a', metadata: deep(32) }).metadata).toEqual(
-        deep(32),
-      );
+      expect(
+        validateEndpoint({ service: 'w', address: 'a:1', metadata: deep(32) }).metadata,
+      ).toEqual(deep(32));
     });
   });
 
   it.each([
     [{ service: 'web', address: 'a\ud800' }, 'address', 'well-formed Unicode'],
-    [{ service: '\udc00web', address: 'a' }, 'service', 'well-formed Unicode'],
+    [{ service: '\udc00web', address: 'a:1' }, 'service', 'well-formed Unicode'],
     [
       { service: 'web', address: 'x'.repeat(513) },
       'address',
       'at most 512 bytes in UTF-8 (it is 513)',
     ],
     [
-      { service: 'é'.repeat(257), address: 'a' },
+      { service: 'é'.repeat(257), address: 'a:1' },
       'service',
       'at most 512 bytes in UTF-8 (it is 514)',
     ],
@@ -143,5 +147,73 @@ describe('validateEndpoint', () => {
     );
     expect(error.message).toContain('a\\u001b[2J\\ud800');
     expect(error.message).not.toContain('\u001b');
+  });
+});
+
+describe('validateEndpoint, given what a careless or hostile caller passes', () => {
+  it('refuses metadata whose getter throws, or a Proxy, with a ValidationError naming metadata', () => {
+    const getter = Object.defineProperty({}, 'zone', {
+      enumerable: true,
+      get() {
+        throw new Error('boom');
+      },
+    });
+    const proxy = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('no keys');
+        },
+        getPrototypeOf: () => Object.prototype,
+      },
+    );
+    for (const metadata of [getter, proxy]) {
+      let error: unknown;
+      try {
+        validateEndpoint({ service: 'web', address: 'a:1', metadata });
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(isValidationError(error)).toBe(true);
+      expect(error).toMatchObject({ field: 'metadata' });
+      expect((error as Error).message).toContain('cannot be read');
+    }
+  });
+
+  it('refuses an endpoint whose fields cannot be read, or that is not an object', () => {
+    const hostile = Object.defineProperty({}, 'service', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    for (const endpoint of [hostile, null, undefined, 'web', 7]) {
+      expect(() => validateEndpoint(endpoint)).toThrow(ValidationError);
+    }
+  });
+
+  it.each([
+    ['justahost', 'expected host:port'],
+    ['10.0.0.7', 'expected host:port'],
+    ['10.0.0.7:0', 'expected a port from 1 to 65535, got 0'],
+    ['10.0.0.7:70000', 'expected a port from 1 to 65535, got 70000'],
+    ['::1:80', 'expected host:port'],
+    ['[::1]', 'expected host:port'],
+  ])('requires a port: refuses %j (%s)', (address, reason) => {
+    expect(() => validateEndpoint({ service: 'web', address })).toThrow(reason);
+  });
+
+  it.each(['10.0.0.7:80', 'web-1.internal:8080', '[::1]:80', '[fe80::1]:65535'])(
+    'takes %j',
+    (address) => {
+      expect(validateEndpoint({ service: 'web', address }).address).toBe(address);
+    },
+  );
+
+  it('says "an object", not "a object"', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => validateEndpoint({ service: 'web', address: 'a:1', metadata: cycle })).toThrow(
+      /\(an object\)/,
+    );
   });
 });

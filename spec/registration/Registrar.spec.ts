@@ -1,3 +1,4 @@
+import { ValidationError } from '../../lib/errors/ValidationError';
 import { simRegistry, simWorld } from '../sim/simWorld';
 import { record } from '../support/observe';
 
@@ -93,4 +94,17 @@ describe('Registrar (on a simulated etcd)', () => {
     expect(etcd.range('sim/')).toEqual([]);
     expect(clock.liveTimers()).toBe(0);
   });
+});
+
+describe('Registry.unregister, given what is not an endpoint', () => {
+  it.each([null, undefined, 'web', { service: 'web' }])(
+    'rejects %p with a ValidationError, before anything is written',
+    async (endpoint) => {
+      const { registry, port } = setUp();
+      await expect(
+        registry.unregister(endpoint as unknown as { service: string; address: string }),
+      ).rejects.toBeInstanceOf(ValidationError);
+      expect(port.requests.size).toBe(0);
+    },
+  );
 });

@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { Browser, Page } from 'playwright-core';
@@ -37,6 +37,25 @@ const liveAddresses = (page: Page, service: string): Promise<string[]> =>
         .map((row) => row.dataset.address ?? ''),
     service,
   );
+
+/** The status code of the answer to a raw HTTP request sent over a fresh socket. */
+function statusOf(port: number, request: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1];
+      if (status !== undefined) {
+        socket.destroy();
+        resolve(Number(status));
+      }
+    });
+    socket.on('error', () => resolve(undefined));
+    socket.on('close', () => resolve(undefined));
+    socket.write(request);
+  });
+}
 
 /** Three services, two of them alike by name, each with one endpoint too wide for a phone's screen. */
 async function writeWideServices(raw: Etcd3, prefix: string): Promise<void> {
@@ -504,6 +523,46 @@ describe('gsr ui', () => {
     } finally {
       taken.close();
     }
+  });
+
+  it.each(['', ' '])(
+    'refuses an empty --host (%j: an unset variable), which would listen on every interface',
+    async (host) => {
+      const run = await runNode([bin, 'ui', '--port', '0', '--host', host], {
+        env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('Invalid --host');
+      expect(run.stderr).toContain('every interface');
+    },
+  );
+
+  it('answers 400 to a target no URL is (it used to exit 1), and keeps serving', async () => {
+    const prefix = uniquePrefix();
+    const answers: (number | undefined)[] = [];
+    const run = await runNode([bin, 'ui', '--port', '0'], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_PREFIX: prefix },
+      onStdout: (text, child) => {
+        const port = Number(
+          /serving the dashboard at http:\/\/127\.0\.0\.1:(\d+)\//.exec(text)?.[1],
+        );
+        if (Number.isInteger(port) && answers.length === 0) {
+          answers.push(0);
+          const css = 'GET /dashboard.css HTTP/1.1\r\nHost: localhost\r\n\r\n';
+          void (async () => {
+            // Until it has connected to etcd, it answers 503.
+            await eventually(async () => (await statusOf(port, css)) === 200, 10_000, 'connected');
+            answers.push(
+              await statusOf(port, 'GET http://x:99999/ HTTP/1.1\r\nHost: localhost\r\n\r\n'),
+            );
+            answers.push(await statusOf(port, css));
+            child.kill('SIGINT');
+          })();
+        }
+      },
+    });
+    expect(answers).toEqual([0, 400, 200]);
+    expect(run.code).toBe(0);
   });
 
   it('asks for --service under etcd’s naming layout, which has no list of services', async () => {

@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/loadConfig';
 import { messageOf } from '../../errors/messageOf';
 import { ValidationError } from '../../errors/ValidationError';
 import { createKeyLayout } from '../../keys/createKeyLayout';
+import { hostOf } from '../../http/hostAllowed';
 import { Registry } from '../../registry/Registry';
 import { createDashboardHandler, type DashboardHandler } from '../../ui/createDashboardHandler';
 import type { CliIo } from '../CliIo';
@@ -15,6 +16,7 @@ export interface DashboardCliOptions {
   readonly port: string;
   readonly host: string;
   readonly service?: readonly string[];
+  readonly allowHost?: readonly string[];
 }
 
 /** How long a released service keeps its watch: a page reloaded finds it warm. */
@@ -27,6 +29,14 @@ const WATCH_GRACE_PERIOD_MS = 5000;
  */
 export async function serveDashboard(io: CliIo, options: DashboardCliOptions): Promise<void> {
   const port = parsePort(options.port);
+  if (options.host.trim() === '') {
+    // An unset variable (`--host "$HOST"`) would listen on every interface.
+    throw new ValidationError(
+      '--host',
+      options.host,
+      'expected a host name or address (empty would listen on every interface; name 0.0.0.0 for that)',
+    );
+  }
   const services = options.service;
   const layout = createKeyLayout(loadConfig({}, io.env));
   services?.forEach((service) => layout.validateService(service, '--service'));
@@ -55,7 +65,17 @@ export async function serveDashboard(io: CliIo, options: DashboardCliOptions): P
       watchGracePeriodMs: WATCH_GRACE_PERIOD_MS,
     });
     try {
-      dashboard = createDashboardHandler(registry, services === undefined ? {} : { services });
+      // The host it was told to listen on is a name it may be reached as (not 0.0.0.0 or ::, which
+      // name no host: a request there arrives on an address of its own, which the rule allows).
+      const named = hostOf(options.host);
+      const allowedHosts = [
+        ...(options.allowHost ?? []),
+        ...(named === undefined || named === '0.0.0.0' || named === '::' ? [] : [options.host]),
+      ];
+      dashboard = createDashboardHandler(registry, {
+        ...(services !== undefined && { services }),
+        allowedHosts,
+      });
       const why = await io.interrupted();
       io.stdout.write(`${why}: stopping\n`);
       dashboard.close();

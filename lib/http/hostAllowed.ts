@@ -1,0 +1,59 @@
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+
+/** What a Host header may hold: a name or an address, and a port; nothing a URL would read as more. */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
+
+/**
+ * The host a request's `Host` header names, lowercased, without its port or a trailing dot, IPv6
+ * without brackets and IPv4 in dotted form; `undefined` when there is none or it is not a host.
+ * @internal
+ */
+export function hostOf(header: string | undefined): string | undefined {
+  if (header === undefined || !HOST_HEADER.test(header)) {
+    return undefined;
+  }
+  try {
+    const { hostname } = new URL(`http://${header}`);
+    const host = hostname
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/\.$/, '')
+      .toLowerCase();
+    return host === '' ? undefined : host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `host` can only ever mean this machine: `localhost` (and its subdomains), 127/8, `::1`. */
+export function isLoopbackHost(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    (isIP(host) === 4 && host.startsWith('127.')) ||
+    host === '::1' ||
+    host === '::ffff:127.0.0.1'
+  );
+}
+
+/**
+ * Whether a request names, in its `Host` header, a host this server may be reached as: a loopback name,
+ * the address the request arrived on, or one of `allowed` (names, compared without case). Anything else
+ * is how a page on a domain that rebinds to this machine (DNS rebinding) would read it: the server must
+ * answer it nothing.
+ * @internal
+ */
+export function hostAllowed(request: IncomingMessage, allowed: readonly string[]): boolean {
+  const host = hostOf(request.headers.host);
+  if (host === undefined) {
+    return false;
+  }
+  if (isLoopbackHost(host)) {
+    return true;
+  }
+  const local = request.socket.localAddress?.replace(/^::ffff:/, '').toLowerCase();
+  if (local !== undefined && (host === local || host === `::ffff:${local}`)) {
+    return true;
+  }
+  return allowed.some((name) => hostOf(name) === host);
+}
