@@ -146,11 +146,12 @@ describe('OpenTelemetry metrics', () => {
     }
   });
 
-  it('records a balancer’s calls, retries and ejections by endpoint', async () => {
+  it('records a balancer’s calls, retries and ejections by endpoint, when asked', async () => {
     const ep = (address: string): Endpoint => ({ service: 'api', address });
     const list$ = new BehaviorSubject<readonly Endpoint[]>([ep('good:1'), ep('dead:1')]);
     const balancer = new Balancer(list$, {
       meterProvider: meter.provider,
+      endpointMetrics: true,
       logger: testLogger().logger,
     });
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });

@@ -156,6 +156,7 @@ describe('the packed package, installed by a consumer', () => {
         NoEndpointError: [10, 'timeout'],
         PermissionDeniedError: ['read', 'k', cause],
         RegistryClosedError: ['watch'],
+        StrategyError: ['threw', cause],
         TlsError: [['127.0.0.1:2379'], cause],
         ValidationError: ['service', '', 'empty'],
       };

@@ -10,7 +10,7 @@ describe('register: leases', () => {
   it('leaves no lease behind when close() comes moments after a registration', async () => {
     for (let i = 0; i < 5; i++) {
       const { registry } = await connectTest(etcd.endpoints);
-      registry.register({ service: 'hasty', address: `a:${i}` }).subscribe();
+      registry.register({ service: 'hasty', address: `a:${i + 1}` }).subscribe();
       await new Promise((resolve) => setTimeout(resolve, i * 5));
       await registry.close();
     }

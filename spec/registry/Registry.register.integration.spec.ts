@@ -224,7 +224,7 @@ describe('register', () => {
       const { registry, prefix } = await connectTest(etcd.endpoints);
       const before = await leases();
       const recordings = Array.from({ length: 10 }, (_, i) =>
-        record(registry.register({ service: 'closing', address: `a:${i}` })),
+        record(registry.register({ service: 'closing', address: `a:${i + 1}` })),
       );
       await eventually(() => recordings.every((r) => r.values.length === 1));
       await registry.close();
