@@ -77,7 +77,8 @@ export interface GsrConfig {
    */
   readonly etcdPassword: string | undefined;
   /**
-   * Verbosity of gsr's own logger: 0 errors only, 1 info, 2 debug, 3 and above everything.
+   * Verbosity of gsr's own logger: 0 errors and warnings (etcd lost and back, a lease lost, a key
+   * written again, a wait that goes on), 1 info, 2 debug, 3 and above everything.
    * `GSR_LOG_LEVEL`.
    * @default 0
    */

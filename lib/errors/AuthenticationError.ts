@@ -24,8 +24,14 @@ export class AuthenticationError extends Error {
     /** The error etcd answered with. */
     override readonly cause: unknown,
   ) {
-    const who = username === undefined ? 'without credentials' : `as user "${username}"`;
-    super(`etcd refused to authenticate gsr ${who}: ${messageOf(cause)}`, { cause });
+    super(
+      username === undefined
+        ? `etcd requires authentication, and gsr has no credentials: set GSR_ETCD_USERNAME and ` +
+            `GSR_ETCD_PASSWORD (gsr --user and --password-file) (etcd said: ${messageOf(cause)})`
+        : `etcd refused to authenticate gsr as user "${username}" (check GSR_ETCD_USERNAME and ` +
+            `GSR_ETCD_PASSWORD): ${messageOf(cause)}`,
+      { cause },
+    );
   }
 }
 

@@ -31,9 +31,20 @@ export class EtcdUnavailableError extends Error {
      */
     readonly keys: readonly string[] = [],
   ) {
-    const why = messageOf(cause);
-    super(`etcd is unavailable; could not ${operation}: ${why}`, { cause });
+    super(`etcd is unavailable; could not ${operation}: ${reasonOf(cause)}`, { cause });
   }
+}
+
+/**
+ * What etcd's client said, once: through the causes of nested unavailability (a close that could not
+ * unregister), without grpc-js's empty trailing `Resolution note:`.
+ */
+function reasonOf(cause: unknown): string {
+  let innermost = cause;
+  while (isEtcdUnavailableError(innermost) && innermost.cause !== undefined) {
+    innermost = innermost.cause;
+  }
+  return messageOf(innermost).replace(/\s*Resolution note:\s*$/, '');
 }
 
 /** Whether `error` is an {@link EtcdUnavailableError}. */

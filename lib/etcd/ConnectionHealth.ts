@@ -1,10 +1,11 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { Logger } from 'winston';
+import { messageOf } from '../errors/messageOf';
 import type { Health } from './Health';
 
 /**
  * Whether the registry can talk to etcd, as its streams, registrations, requests and probes find out.
- * Each transition is logged once, at info level, however many parts of the registry notice it. Until
+ * Each transition is logged once, as a warning, however many parts of the registry notice it. Until
  * etcd first answers (while `connect()` retries) failures are `connect()`'s to report, not a lost
  * connection.
  * @internal
@@ -37,7 +38,8 @@ export class ConnectionHealth {
     if (!current.connected && !this.#state.closed) {
       if (this.#everConnected) {
         const downMs = Date.now() - current.since.getTime();
-        this.#logger.info(`connection to etcd restored after ${downMs}ms`);
+        // A warning, as its loss was: an outage is reported whole at the default level.
+        this.#logger.warn(`connection to etcd restored after ${downMs}ms`);
       }
       this.#everConnected = true;
       this.#state.next(Object.freeze({ connected: true, since: new Date() }));
@@ -47,7 +49,7 @@ export class ConnectionHealth {
   /** Something failed against etcd in a way that retrying may fix. */
   down(cause: unknown): void {
     if (this.#state.value.connected && !this.#state.closed) {
-      this.#logger.info('connection to etcd lost; retrying', { cause });
+      this.#logger.warn(`connection to etcd lost (${messageOf(cause)}); retrying`);
       this.#state.next(Object.freeze({ connected: false, since: new Date(), cause }));
     }
   }

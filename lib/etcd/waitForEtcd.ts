@@ -9,6 +9,9 @@ import type { EtcdContext } from './EtcdContext';
 import { isTlsFailure } from './isTlsFailure';
 import { retryEtcd } from './retryEtcd';
 
+/** How long `connect()` waits for etcd before it says so. */
+const CONNECT_WARNING_MS = 3000;
+
 /**
  * Resolves once etcd answers a request, retrying transient failures on gsr's one backoff policy for up
  * to `connectTimeoutSeconds`; each attempt has `dialTimeoutSeconds`. Rejects at once with a typed error
@@ -32,6 +35,14 @@ export async function waitForEtcd(
   const deadline = started + timeoutMs;
   const timedOut = AbortSignal.timeout(timeoutMs);
   let attempts = 0;
+  let lastFailure = 'no answer yet';
+  // Nothing waits silently: past a few seconds, say what it waits for, and until when.
+  const cancelWarning = context.clock.schedule(CONNECT_WARNING_MS, () => {
+    logger.warn(
+      `still trying to reach etcd at ${endpoints} (${lastFailure}); it keeps trying for up to ` +
+        `${config.connectTimeoutSeconds}s (GSR_ETCD_CONNECT_TIMEOUT_SECONDS)`,
+    );
+  });
 
   const attempt = async (): Promise<void> => {
     attempts += 1;
@@ -52,6 +63,7 @@ export async function waitForEtcd(
         throw new TlsError(config.etcdEndpoints, error);
       }
       const message = messageOf(error);
+      lastFailure = message;
       if (attempts === 1) {
         logger.info(`etcd at ${endpoints} is not answering yet (${message}); retrying`, {
           timeoutSeconds: config.connectTimeoutSeconds,
@@ -70,6 +82,7 @@ export async function waitForEtcd(
       signal === undefined ? timedOut : AbortSignal.any([timedOut, signal]),
     );
   } catch (error) {
+    cancelWarning();
     if (signal?.aborted === true) {
       throw signal.reason;
     }
@@ -78,5 +91,6 @@ export async function waitForEtcd(
     }
     throw error;
   }
+  cancelWarning();
   logger.info(`connected to etcd at ${endpoints} in ${Date.now() - started}ms`);
 }

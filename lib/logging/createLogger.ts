@@ -6,8 +6,11 @@ import { maskCredentials } from '../text/maskCredentials';
 /** The settings {@link createLogger} reads: the `GSR_LOG_*` variables' values. */
 export type LogSettings = Pick<GsrConfig, 'logLevel' | 'logMicroseconds' | 'logFileTrace'>;
 
-/** GSR_LOG_LEVEL 0..3+ on winston's npm levels. */
-const LEVELS = ['error', 'info', 'debug', 'silly'] as const;
+/**
+ * GSR_LOG_LEVEL 0..3+ on winston's npm levels. Level 0, the default, shows warnings too: losing etcd,
+ * losing a lease and registering again are what a user wants to see without asking.
+ */
+const LEVELS = ['warn', 'info', 'debug', 'silly'] as const;
 const OWN_FIELDS = new Set(['level', 'message', 'timestamp', 'source']);
 
 /**
@@ -27,7 +30,7 @@ export function createLogger(
   stream: NodeJS.WritableStream = process.stderr,
 ): Logger {
   return winston.createLogger({
-    level: LEVELS[Math.min(settings.logLevel, LEVELS.length - 1)] ?? 'error',
+    level: LEVELS[Math.min(settings.logLevel, LEVELS.length - 1)] ?? 'warn',
     format: format.combine(
       format.timestamp(settings.logMicroseconds ? { format: microsecondTimestamp } : {}),
       ...(settings.logFileTrace ? [callSite()] : []),

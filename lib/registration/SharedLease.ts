@@ -164,8 +164,8 @@ export class SharedLease {
     this.#context.metrics.leaseGrants.add(1);
     const replacing = this.#lostAt !== undefined;
     if (this.#lostAt !== undefined) {
-      this.#context.logger.info(
-        `granted lease ${id} ${this.#context.clock.now() - this.#lostAt}ms after losing the last one`,
+      this.#context.logger.warn(
+        `granted lease ${id} ${this.#context.clock.now() - this.#lostAt}ms after losing the last one; writing every registration again on it`,
       );
       this.#lostAt = undefined;
     } else {

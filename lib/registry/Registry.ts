@@ -17,6 +17,7 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
+import { unknownVariables } from '../config/unknownVariables';
 import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { ConfigError } from '../errors/ConfigError';
@@ -35,6 +36,7 @@ import { gsrMeter } from '../metrics/instruments';
 import { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
+import { latestValues } from './latestValues';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
@@ -217,6 +219,11 @@ export class Registry {
     }
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
+    for (const { variable, suggestion } of unknownVariables(env ?? process.env)) {
+      log.warn(
+        `ignoring ${variable}: gsr reads no such variable${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
+      );
+    }
     const layout = createKeyLayout(config);
     const metrics = new RegistryMetrics(gsrMeter(meterProvider));
     const health = new ConnectionHealth(log);
@@ -240,10 +247,13 @@ export class Registry {
         { prefix: layout.probePrefix, mayBeDenied: layout.probeMayBeDenied },
         signal,
       );
-      const version = await port.learnVersion();
-      log.debug(`etcd ${version ?? '(version unknown)'}`, {
-        orderedProgress: port.progressOrdered,
-      });
+      // Off the connect path (a command that reads once never needs it): until known, one-off reads
+      // fence by counting, which holds on every etcd.
+      void port.learnVersion().then((version) =>
+        log.debug(`etcd ${version ?? '(version unknown)'}`, {
+          orderedProgress: port.progressOrdered,
+        }),
+      );
     } catch (error) {
       port.close();
       throw error;
@@ -283,6 +293,41 @@ export class Registry {
    */
   endpoints$(service: string): Observable<readonly Endpoint[]> {
     return this.#discovery.endpoints$(service);
+  }
+
+  /**
+   * The live list of a service's endpoints as an async iterator, for code that does not use RxJS:
+   * `for await (const endpoints of registry.watch('web'))`. It is {@link Registry.endpoints$}: the first
+   * list, then each change; a loop slower than the changes gets the latest list each time (never a
+   * backlog of stale ones). Leaving the loop (`break`, `return`) releases the subscription; it ends when
+   * the registry closes, and throws what the stream would error with.
+   *
+   * @example
+   * ```ts
+   * for await (const endpoints of registry.watch('data-access')) {
+   *   console.log(endpoints.map((endpoint) => endpoint.address).join(' '));
+   *   if (endpoints.length >= 2) break;
+   * }
+   * ```
+   * @see {@link Registry.endpoints$} for the Observable.
+   */
+  watch(service: string): AsyncIterableIterator<readonly Endpoint[]> {
+    return latestValues(this.endpoints$(service));
+  }
+
+  /**
+   * The live, sorted names of the services that have endpoints, as an async iterator: what
+   * {@link Registry.watch} is to {@link Registry.endpoints$}, for {@link Registry.services$}.
+   *
+   * @example
+   * ```ts
+   * for await (const names of registry.watchServices()) {
+   *   console.log(`services: ${names.join(', ')}`);
+   * }
+   * ```
+   */
+  watchServices(): AsyncIterableIterator<readonly string[]> {
+    return latestValues(this.services$());
   }
 
   /**

@@ -1,5 +1,6 @@
 import { isAuthenticationError } from '../../lib/errors/AuthenticationError';
 import { isEtcdRefusedError } from '../../lib/errors/EtcdRefusedError';
+import { EtcdUnavailableError } from '../../lib/errors/EtcdUnavailableError';
 import { isPermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
 import { isRegistryClosedError } from '../../lib/errors/RegistryClosedError';
 import { ValidationError } from '../../lib/errors/ValidationError';
@@ -62,5 +63,35 @@ describe('classifyEtcdError', () => {
     expect(classify(typed)).toEqual({ kind: 'fatal', error: typed });
     const bug = new TypeError('undefined is not a function');
     expect(classify(bug)).toEqual({ kind: 'fatal', error: bug });
+  });
+});
+
+describe('the errors a newcomer meets', () => {
+  it('says how to give credentials when etcd wants them and gsr has none', () => {
+    const error = errorOf(
+      classifyEtcdError(
+        failure('unauthenticated', 'etcdserver: user name is empty'),
+        operation,
+        undefined,
+      ),
+    );
+    expect(error.message).toBe(
+      'etcd requires authentication, and gsr has no credentials: set GSR_ETCD_USERNAME and ' +
+        'GSR_ETCD_PASSWORD (gsr --user and --password-file) (etcd said: etcdserver: user name is empty)',
+    );
+  });
+
+  it('says "etcd is unavailable" once, without grpc-js’s empty resolution note', () => {
+    const grpc = new Error(
+      '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379. Resolution note: ',
+    );
+    const nested = new EtcdUnavailableError(
+      'deregister gsr/services/web/a:1',
+      new EtcdUnavailableError('unregister gsr/services/web/a:1', grpc),
+    );
+    expect(nested.message).toBe(
+      'etcd is unavailable; could not deregister gsr/services/web/a:1: 14 UNAVAILABLE: No connection ' +
+        'established. Last error: connect ECONNREFUSED 127.0.0.1:2379.',
+    );
   });
 });

@@ -65,6 +65,10 @@ describe('toEtcdFailure (the etcd3 adapter)', () => {
     expect(kindOf(grpcError(status.UNAUTHENTICATED, 'etcdserver: invalid auth token'))).toBe(
       'auth-expired',
     );
+    // etcd with authentication on, asked without credentials.
+    expect(kindOf(grpcError(status.INVALID_ARGUMENT, 'etcdserver: user name is empty'))).toBe(
+      'unauthenticated',
+    );
   });
 
   it('keeps what etcd3 said as the cause and the message', () => {

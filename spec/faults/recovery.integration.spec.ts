@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import { Etcd3 } from 'etcd3';
+import { createLogger } from '../../lib/logging/createLogger';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { eventually, record } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
@@ -46,6 +48,40 @@ describe('recovery after etcd comes back', () => {
       // gRPC's default, which by now waits 5 s and more between attempts.
       expect(Math.max(...Object.values(times))).toBeLessThan(5000);
       expect([stream.error, pending.error]).toEqual([undefined, undefined]);
+    } finally {
+      await closeTestRegistries();
+      await etcd.close();
+    }
+  });
+
+  it('is reported at the default log level: etcd lost, the lease lost, registrations written again, etcd back', async () => {
+    const etcd = await EtcdCluster.start();
+    const stream = new PassThrough();
+    let log = '';
+    stream.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      const { registry } = await connectTest(etcd.endpoints, {
+        leaseSeconds: 3,
+        requestTimeoutSeconds: 0.5,
+        // What an application gets without a logger of its own: GSR_LOG_LEVEL=0, warnings shown.
+        logger: createLogger({ logLevel: 0, logMicroseconds: false, logFileTrace: false }, stream),
+      });
+      const registration = record(registry.register({ service: 'svc', address: 'a:1' }));
+      await eventually(() => registration.values.length === 1);
+      etcd.members[0]?.pause(); // A 6 s outage: longer than the lease.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      etcd.members[0]?.resume();
+      await eventually(() => registration.values.length === 2, 20_000, 'registered again');
+      await eventually(() => log.includes('connection to etcd restored'), 10_000, 'restored');
+      expect(log).toMatch(/ warn gsr: connection to etcd lost \(.*\); retrying/);
+      expect(log).toMatch(
+        / warn gsr: lease \d+ lost \(no keepalive of lease \d+ was answered for 3s\)/,
+      );
+      expect(log).toMatch(
+        / warn gsr: granted lease \d+ \d+ms after losing the last one; writing every registration again on it/,
+      );
+      expect(log).toMatch(/ warn gsr: connection to etcd restored after \d+ms/);
+      expect(log).not.toMatch(/ (info|debug) gsr:/);
     } finally {
       await closeTestRegistries();
       await etcd.close();

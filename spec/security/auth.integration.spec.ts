@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { AuthenticationError } from '../../lib/errors/AuthenticationError';
 import { PermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
@@ -6,6 +9,7 @@ import { Registry } from '../../lib/registry/Registry';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { enableEtcdAuth } from '../support/etcdAuth';
 import { eventually, record } from '../support/observe';
+import { repoRoot, runNode } from '../support/runNode';
 import { testLogger } from '../support/testLogger';
 
 describe('etcd authentication', () => {
@@ -72,6 +76,36 @@ describe('etcd authentication', () => {
     await expect(connect('svc', 'wrong')).rejects.toBeInstanceOf(AuthenticationError);
     await expect(connect('nobody', 'secret')).rejects.toBeInstanceOf(AuthenticationError);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('fails fast without credentials, with an AuthenticationError that says how to give them', async () => {
+    const attempt = Registry.connect({
+      etcdEndpoints: etcd.endpoints,
+      connectTimeoutSeconds: 60,
+      logger: testLogger().logger,
+      env: {},
+    });
+    await expect(attempt).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(attempt).rejects.toThrow(
+      'etcd requires authentication, and gsr has no credentials: set GSR_ETCD_USERNAME and GSR_ETCD_PASSWORD',
+    );
+  });
+
+  it('takes a user and a password file on the command line, never the password itself', async () => {
+    const passwordFile = join(mkdtempSync(join(tmpdir(), 'gsr-pw-')), 'password');
+    writeFileSync(passwordFile, 'secret\n');
+    await root.put('gsr/services/web/a:1').value('');
+    const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+    const flags = ['--endpoints', etcd.endpoints.join(','), '--user', 'svc'];
+    const run = await runNode(
+      [bin, ...flags, '--password-file', passwordFile, 'endpoints', 'web'],
+      {
+        env: {},
+      },
+    );
+    expect(run.stdout).toBe('a:1\n');
+    expect(run.code).toBe(0);
+    await root.delete().key('gsr/services/web/a:1');
   });
 
   it('fails fast for a user without permission on the prefix, with a PermissionDeniedError', async () => {

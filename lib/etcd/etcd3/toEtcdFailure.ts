@@ -39,7 +39,9 @@ function kindOf(error: unknown): EtcdFailureKind | undefined {
   if (
     error instanceof EtcdAuthenticationFailedError ||
     error instanceof EtcdUserNotFoundError ||
-    error instanceof GRPCUnauthenticatedError
+    error instanceof GRPCUnauthenticatedError ||
+    // etcd with authentication on, asked without credentials.
+    (error instanceof Error && error.message.includes('etcdserver: user name is empty'))
   ) {
     return 'unauthenticated';
   }
