@@ -2,9 +2,8 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Interruption } from './CliIo';
 import { messageOf } from '../errors/messageOf';
-import { runCli } from './runCli';
+import type { Interruption } from './CliIo';
 
 const { version } = JSON.parse(
   readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
@@ -38,10 +37,19 @@ const interrupted = (): Promise<Interruption> =>
     outputClosed,
   ]);
 
-void runCli(
-  process.argv.slice(2),
-  { stdout: process.stdout, stderr: process.stderr, env: process.env, interrupted },
-  version,
-).then((code) => {
-  process.exitCode = outputFailed ? 1 : code;
-});
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  // Answered before the command line's code is even loaded.
+  process.stdout.write(`${version}\n`);
+} else {
+  // The commands, and etcd3, gRPC and RxJS with them, load only when one runs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runCli } = require('./runCli') as typeof import('./runCli');
+  void runCli(
+    argv,
+    { stdout: process.stdout, stderr: process.stderr, env: process.env, interrupted },
+    version,
+  ).then((code) => {
+    process.exitCode = outputFailed ? 1 : code;
+  });
+}

@@ -1,18 +1,15 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- each command's code loads when it runs */
 import { Command, CommanderError } from 'commander';
 import { configSchema } from '../config/configSchema';
 import { messageOf } from '../errors/messageOf';
 import { maskCredentials } from '../text/maskCredentials';
 import type { CliIo } from './CliIo';
-import { listEndpoints } from './commands/listEndpoints';
-import { listServices } from './commands/listServices';
-import { registerEndpoint } from './commands/registerEndpoint';
-import { type DashboardCliOptions, serveDashboard } from './commands/serveDashboard';
-import { showConfig } from './commands/showConfig';
-import { watchEndpoints } from './commands/watchEndpoints';
+import { cliOptions, CLI_CONNECT_TIMEOUT_SECONDS, type GlobalFlags } from './cliOptions';
+import type { DashboardCliOptions } from './commands/serveDashboard';
 import { exitCodeFor } from './exitCodeFor';
 
 const ENVIRONMENT_HELP = `
-Configuration (environment):
+Configuration (environment; the flags above win):
 ${Object.values(configSchema)
   .map(
     (field) =>
@@ -20,16 +17,30 @@ ${Object.values(configSchema)
   )
   .join('\n')}
 
+Commands give up connecting after ${CLI_CONNECT_TIMEOUT_SECONDS}s unless --connect-timeout or
+GSR_ETCD_CONNECT_TIMEOUT_SECONDS says otherwise.
+
 Exit codes: 0 success, 1 etcd unreachable or refusing, 2 bad arguments or configuration.`;
 
 /**
  * Runs the `gsr` command line with `argv` (without `node` and the script) and resolves with its exit
- * code. Nothing here touches `process`: `main.ts` wires it to the real one.
+ * code. Nothing here touches `process`: `main.ts` wires it to the real one. Each command's code (and
+ * etcd3, gRPC and RxJS with it) is loaded only when that command runs.
  */
 export async function runCli(argv: readonly string[], io: CliIo, version: string): Promise<number> {
   const program = new Command('gsr')
     .description('Inspect the gsr service registry in etcd, and register endpoints in it.')
     .version(version)
+    .option('--endpoints <urls>', 'etcd endpoints, comma-separated (GSR_ETCD_ENDPOINTS)')
+    .option('--user <name>', 'etcd user (GSR_ETCD_USERNAME)')
+    .option(
+      '--password-file <path>',
+      "a file holding the etcd user's password (GSR_ETCD_PASSWORD); never a password in a flag",
+    )
+    .option(
+      '--connect-timeout <seconds>',
+      `how long to try to reach etcd (default ${CLI_CONNECT_TIMEOUT_SECONDS})`,
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -38,6 +49,7 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     })
     .showHelpAfterError('(gsr --help shows the usage)')
     .addHelpText('after', ENVIRONMENT_HELP);
+  const options = () => cliOptions(program.opts<GlobalFlags>(), io.env);
 
   program
     .command('config')
@@ -45,33 +57,63 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       'print the effective configuration and where each value came from (password masked)',
     )
     .option('--json', 'print the settings as a JSON array')
-    .action((options: { json?: boolean }) => showConfig(io, options));
+    .action((flags: { json?: boolean }) =>
+      (require('./commands/showConfig') as typeof import('./commands/showConfig')).showConfig(
+        io,
+        options(),
+        flags,
+      ),
+    );
   program
     .command('services')
     .description('list the services that have at least one endpoint, one per line')
-    .action(() => listServices(io));
+    .action(() =>
+      (require('./commands/listServices') as typeof import('./commands/listServices')).listServices(
+        io,
+        options(),
+      ),
+    );
   program
     .command('endpoints')
     .description("list a service's endpoints, one address per line")
     .argument('<service>', 'the service, e.g. data-access')
     .option('--json', 'print the endpoint objects as a JSON array')
-    .action((service: string, options: { json?: boolean }) => listEndpoints(io, service, options));
+    .action((service: string, flags: { json?: boolean }) =>
+      (
+        require('./commands/listEndpoints') as typeof import('./commands/listEndpoints')
+      ).listEndpoints(io, options(), service, flags),
+    );
   program
     .command('watch')
     .description("print a service's endpoints each time they change, until interrupted")
     .argument('<service>', 'the service, e.g. data-access')
     .option('--json', 'print one JSON object per line')
-    .action((service: string, options: { json?: boolean }) => watchEndpoints(io, service, options));
+    .action((service: string, flags: { json?: boolean }) =>
+      (
+        require('./commands/watchEndpoints') as typeof import('./commands/watchEndpoints')
+      ).watchEndpoints(io, options(), service, flags),
+    );
   program
     .command('register')
     .description('register an endpoint until interrupted (SIGINT, SIGTERM), then deregister it')
     .argument('<service>', 'the service, e.g. data-access')
-    .argument('<address>', 'where it listens, e.g. 10.0.0.7:10000')
+    .argument('<address>', 'where it listens, host:port, e.g. 10.0.0.7:10000')
     .option('--metadata <json>', 'JSON object stored with the endpoint')
-    .action((service: string, address: string, options: { metadata?: string }) =>
-      registerEndpoint(io, service, address, options),
+    .action((service: string, address: string, flags: { metadata?: string }) =>
+      (
+        require('./commands/registerEndpoint') as typeof import('./commands/registerEndpoint')
+      ).registerEndpoint(io, options(), service, address, flags),
     );
-
+  program
+    .command('unregister')
+    .description("delete an endpoint's key (one a killed process left until its lease expires)")
+    .argument('<service>', 'the service, e.g. data-access')
+    .argument('<address>', 'its address, host:port')
+    .action((service: string, address: string) =>
+      (
+        require('./commands/unregisterEndpoint') as typeof import('./commands/unregisterEndpoint')
+      ).unregisterEndpoint(io, options(), service, address),
+    );
   program
     .command('ui')
     .description(
@@ -87,7 +129,11 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       '--service <name...>',
       'show these services only (required with GSR_KEY_LAYOUT=etcd-naming)',
     )
-    .action((options: DashboardCliOptions) => serveDashboard(io, options));
+    .action((flags: DashboardCliOptions) =>
+      (
+        require('./commands/serveDashboard') as typeof import('./commands/serveDashboard')
+      ).serveDashboard(io, options(), flags),
+    );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
@@ -170,6 +170,69 @@ describe('the gsr command', () => {
         'GSR_LEASE_SECONDS: expected a whole number of at least 1, got "abc"',
       );
     });
+  });
+
+  it('prints its version without loading anything else', async () => {
+    const run = await gsr(['--version']);
+    expect(run.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(run.stdout.trim()).toBe(version);
+  });
+
+  it('says on stderr that a service has no endpoints (a typo looks like an empty service)', async () => {
+    await raw.put(`${prefix}services/web/a:1`).value('');
+    const run = await gsr(['endpoints', 'wbe']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('gsr: no endpoints of "wbe" (services with endpoints: web)\n');
+  });
+
+  it('takes etcd’s endpoints, a user and a password file as flags, as etcdctl does', async () => {
+    await raw.put(`${prefix}services/web/a:1`).value('');
+    const run = await gsr(['--endpoints', etcd.endpoints.join(','), 'endpoints', 'web'], {
+      GSR_ETCD_ENDPOINTS: 'http://127.0.0.1:1',
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('a:1\n');
+    const missing = await gsr(['--user', 'root', '--password-file', '/nonexistent', 'services']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      'Invalid --password-file "/nonexistent": cannot read it (ENOENT)',
+    );
+  });
+
+  it('unregisters the key a killed process left, once etcd confirmed it', async () => {
+    const key = `${prefix}services/web/10.0.0.5:80`;
+    await raw.put(key).value('');
+    const run = await gsr(['unregister', 'web', '10.0.0.5:80']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`unregistered ${key}\n`);
+    expect(await raw.get(key).exists()).toBe(false);
+    const again = await gsr(['unregister', 'web', '10.0.0.5:80']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('10.0.0.5:80 was not an endpoint of "web"');
+  });
+
+  it('warns of a GSR_ variable it does not read, with the one it likely meant', async () => {
+    const run = await gsr(['services'], { GSR_ETCD_ENDPOINT: 'http://127.0.0.1:1' });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      'ignoring GSR_ETCD_ENDPOINT: gsr reads no such variable (did you mean GSR_ETCD_ENDPOINTS?)',
+    );
+  });
+
+  it('gives up on an unreachable etcd after a few seconds, saying what it waits for meanwhile', async () => {
+    const [port] = await freePorts(1);
+    const started = Date.now();
+    const run = await gsr(['services'], { GSR_ETCD_ENDPOINTS: `127.0.0.1:${port ?? 0}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`still trying to reach etcd at http://127.0.0.1:${port ?? 0}`);
+    expect(run.stderr).toContain(
+      `gsr: Could not reach etcd at http://127.0.0.1:${port ?? 0} within 5s`,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000); // Not the library's five minutes.
   });
 
   it('says etcd is unreachable and exits 1 after the connect timeout', async () => {

@@ -1,17 +1,36 @@
+import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
 import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
-/** `gsr endpoints <service> [--json]`: one address per line, or the endpoints as a JSON array. */
+/**
+ * `gsr endpoints <service> [--json]`: one address per line, or the endpoints as a JSON array. None is
+ * said on stderr (a typo looks like an empty service), with the services that have endpoints where the
+ * layout can list them; it still exits 0: an empty list is an answer.
+ */
 export async function listEndpoints(
   io: CliIo,
+  options: GsrOptions,
   service: string,
-  options: { readonly json?: boolean },
+  flags: { readonly json?: boolean },
 ): Promise<void> {
-  const endpoints = await withRegistry(io, service, (registry) => registry.endpoints(service));
-  io.stdout.write(
-    options.json === true
-      ? `${printable(endpoints)}\n`
-      : endpoints.map((endpoint) => `${printable(endpoint.address)}\n`).join(''),
-  );
+  await withRegistry(io, options, service, async (registry) => {
+    const endpoints = await registry.endpoints(service);
+    io.stdout.write(
+      flags.json === true
+        ? `${printable(endpoints)}\n`
+        : endpoints.map((endpoint) => `${printable(endpoint.address)}\n`).join(''),
+    );
+    if (endpoints.length === 0) {
+      const known = registry.layout.servicesPrefix === undefined ? [] : await registry.services();
+      const shown = known.slice(0, 10).map(printable).join(', ');
+      const more = known.length > 10 ? `, and ${known.length - 10} more` : '';
+      io.stderr.write(
+        `gsr: no endpoints of "${printable(service)}"` +
+          (known.length === 0
+            ? ' (no service has any)\n'
+            : ` (services with endpoints: ${shown}${more})\n`),
+      );
+    }
+  });
 }

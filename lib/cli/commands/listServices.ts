@@ -1,9 +1,10 @@
+import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
 import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /** `gsr services`: one service name per line. */
-export async function listServices(io: CliIo): Promise<void> {
-  const names = await withRegistry(io, undefined, (registry) => registry.services());
+export async function listServices(io: CliIo, options: GsrOptions): Promise<void> {
+  const names = await withRegistry(io, options, undefined, (registry) => registry.services());
   io.stdout.write(names.map((name) => `${printable(name)}\n`).join(''));
 }

@@ -1,3 +1,4 @@
+import type { GsrOptions } from '../../config/GsrConfig';
 import type { Metadata } from '../../endpoint/Endpoint';
 import { ValidationError } from '../../errors/ValidationError';
 import { createKeyLayout } from '../../keys/createKeyLayout';
@@ -14,17 +15,19 @@ import { withRegistry } from '../withRegistry';
  */
 export async function registerEndpoint(
   io: CliIo,
+  settings: GsrOptions,
   service: string,
   address: string,
   options: { readonly metadata?: string },
 ): Promise<void> {
-  const endpoint = createKeyLayout(loadConfig({}, io.env)).validateEndpoint({
+  const endpoint = createKeyLayout(loadConfig(settings, io.env)).validateEndpoint({
     service,
     address,
     ...(options.metadata !== undefined && { metadata: parseMetadata(options.metadata) }),
   });
   await withRegistry(
     io,
+    settings,
     undefined,
     (registry) =>
       new Promise<void>((resolve, reject) => {

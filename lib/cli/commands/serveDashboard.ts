@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { GsrOptions } from '../../config/GsrConfig';
 import { loadConfig } from '../../config/loadConfig';
 import { messageOf } from '../../errors/messageOf';
 import { ValidationError } from '../../errors/ValidationError';
@@ -27,7 +28,11 @@ const WATCH_GRACE_PERIOD_MS = 5000;
  * interrupted. It listens before it connects, so that a port that is taken or a host that cannot be
  * bound is reported at once (exit 2, naming it); until etcd answers, the page is told to wait.
  */
-export async function serveDashboard(io: CliIo, options: DashboardCliOptions): Promise<void> {
+export async function serveDashboard(
+  io: CliIo,
+  settings: GsrOptions,
+  options: DashboardCliOptions,
+): Promise<void> {
   const port = parsePort(options.port);
   if (options.host.trim() === '') {
     // An unset variable (`--host "$HOST"`) would listen on every interface.
@@ -38,7 +43,7 @@ export async function serveDashboard(io: CliIo, options: DashboardCliOptions): P
     );
   }
   const services = options.service;
-  const layout = createKeyLayout(loadConfig({}, io.env));
+  const layout = createKeyLayout(loadConfig(settings, io.env));
   services?.forEach((service) => layout.validateService(service, '--service'));
   if (services === undefined && layout.servicesPrefix === undefined) {
     throw new ValidationError(
@@ -61,6 +66,7 @@ export async function serveDashboard(io: CliIo, options: DashboardCliOptions): P
     const host = address.includes(':') ? `[${address}]` : address;
     io.stdout.write(`gsr ui: serving the dashboard at http://${host}:${bound}/ (Ctrl-C stops)\n`);
     const registry = await Registry.connect({
+      ...settings,
       env: io.env,
       watchGracePeriodMs: WATCH_GRACE_PERIOD_MS,
     });

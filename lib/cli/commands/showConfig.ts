@@ -1,5 +1,5 @@
 import { configSchema } from '../../config/configSchema';
-import type { GsrConfig } from '../../config/GsrConfig';
+import type { GsrConfig, GsrOptions } from '../../config/GsrConfig';
 import { readConfig } from '../../config/loadConfig';
 import { escapeText } from '../../text/escapeText';
 import type { CliIo } from '../CliIo';
@@ -9,8 +9,12 @@ import type { CliIo } from '../CliIo';
  * came from (`default` or `environment`); the password is masked. It validates like `connect()` and
  * contacts nothing.
  */
-export function showConfig(io: CliIo, options: { readonly json?: boolean }): void {
-  const { config, sources } = readConfig({}, io.env);
+export function showConfig(
+  io: CliIo,
+  settings: GsrOptions,
+  options: { readonly json?: boolean },
+): void {
+  const { config, sources } = readConfig(settings, io.env);
   const rows = (Object.keys(configSchema) as (keyof GsrConfig)[]).map((key) => {
     const setting = configSchema[key];
     const value = config[key];
@@ -22,7 +26,9 @@ export function showConfig(io: CliIo, options: { readonly json?: boolean }): voi
           : Array.isArray(value)
             ? value.join(',')
             : value;
-    return { variable: setting.env, option: key, value: shown, source: sources[key] };
+    // Given in code, for the command line, means a flag (or the command's own default).
+    const source = sources[key] === 'option' ? 'command line' : sources[key];
+    return { variable: setting.env, option: key, value: shown, source };
   });
   if (options.json === true) {
     io.stdout.write(`${JSON.stringify(rows)}\n`);

@@ -1,3 +1,4 @@
+import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
 import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
@@ -8,11 +9,13 @@ import { withRegistry } from '../withRegistry';
  */
 export async function watchEndpoints(
   io: CliIo,
+  settings: GsrOptions,
   service: string,
   options: { readonly json?: boolean },
 ): Promise<void> {
   await withRegistry(
     io,
+    settings,
     service,
     (registry) =>
       new Promise<void>((resolve, reject) => {
