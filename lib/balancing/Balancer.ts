@@ -9,6 +9,7 @@ import {
 } from 'rxjs';
 import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { listedService } from '../endpoint/listedService';
 import { NoEndpointError } from '../errors/NoEndpointError';
 import { messageOf } from '../errors/messageOf';
 import { showValue } from '../errors/showValue';
@@ -71,7 +72,13 @@ export class Balancer<T = unknown> {
   readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
   readonly #latency: LatencyPolicy;
   readonly #zone: string | undefined;
-  readonly #timeout: number | undefined;
+  readonly #timeout: number;
+  /** The service of the list, when it says (a registry's `endpoints$`) or once one endpoint did. */
+  #service: string | undefined;
+  /** Calls waiting for an endpoint, and the warning that says so when they wait long. */
+  #waiting = 0;
+  #waitWarning: NodeJS.Timeout | undefined;
+  #closed = false;
   readonly #logger: Logger;
   readonly #metrics: BalancerMetrics;
   readonly #warnings: OnceLog;
@@ -101,11 +108,13 @@ export class Balancer<T = unknown> {
     this.#retryable = options.retryable ?? isRetryableError;
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     this.#zone = options.zone;
-    this.#timeout = options.timeout;
+    this.#timeout = options.timeout ?? DEFAULT_WAIT_MS;
+    this.#service = listedService(endpoints$);
     this.#logger = options.logger ?? defaultLogger();
     this.#metrics = new BalancerMetrics(
       gsrMeter(options.meterProvider),
       options.endpointMetrics === true,
+      listedService(endpoints$),
     );
     this.#warnings = new OnceLog(this.#logger);
     this.#subscription = endpoints$.subscribe({
@@ -306,6 +315,7 @@ export class Balancer<T = unknown> {
 
   /** Unsubscribes from the list; calls waiting for an endpoint reject with a `NoEndpointError`. */
   close(): void {
+    this.#closed = true;
     this.#subscription.unsubscribe();
     this.#update([]);
     this.#list$.complete();
@@ -314,6 +324,7 @@ export class Balancer<T = unknown> {
   }
 
   #update(list: readonly Endpoint[]): void {
+    this.#service ??= list[0]?.service;
     const records = new Map<string, EndpointRecord>();
     let heaviest = 0;
     for (const endpoint of list) {
@@ -393,9 +404,15 @@ export class Balancer<T = unknown> {
     signal: AbortSignal | undefined,
   ): Promise<EndpointRecord> {
     const since = Date.now();
+    this.#startWaiting();
     return new Promise((resolve, reject) => {
       let timeout: NodeJS.Timeout | undefined;
+      let settled = false;
       const done = (): void => {
+        if (!settled) {
+          settled = true;
+          this.#stopWaiting();
+        }
         clearTimeout(timeout);
         signal?.removeEventListener('abort', aborted);
         subscription.unsubscribe();
@@ -424,17 +441,44 @@ export class Balancer<T = unknown> {
         },
         complete: () => {
           queueMicrotask(done);
-          reject(new NoEndpointError(Date.now() - since, 'completed'));
+          const reason = this.#closed ? 'closed' : 'completed';
+          reject(new NoEndpointError(Date.now() - since, reason, this.#service));
         },
       });
       signal?.addEventListener('abort', aborted, { once: true });
-      if (this.#timeout !== undefined) {
+      if (this.#timeout !== Infinity) {
         timeout = setTimeout(() => {
           done();
-          reject(new NoEndpointError(Date.now() - since, 'timeout'));
+          reject(new NoEndpointError(Date.now() - since, 'timeout', this.#service));
         }, this.#timeout);
       }
     });
+  }
+
+  /** A call starts waiting: past {@link WAIT_WARNING_MS}, a warning says what they wait for. */
+  #startWaiting(): void {
+    this.#waiting += 1;
+    if (this.#waitWarning === undefined) {
+      this.#waitWarning = setTimeout(() => {
+        const what =
+          this.#service === undefined
+            ? 'an endpoint'
+            : `an endpoint of "${escapeText(this.#service)}"`;
+        const until = this.#timeout === Infinity ? 'until one comes' : `up to ${this.#timeout}ms`;
+        this.#logger.warn(
+          `balancer: ${this.#waiting} call(s) have waited ${WAIT_WARNING_MS}ms for ${what} (the list has none that may be picked); they wait ${until}`,
+        );
+      }, WAIT_WARNING_MS);
+      this.#waitWarning.unref(); // A warning must not keep a process alive.
+    }
+  }
+
+  #stopWaiting(): void {
+    this.#waiting -= 1;
+    if (this.#waiting === 0) {
+      clearTimeout(this.#waitWarning);
+      this.#waitWarning = undefined;
+    }
   }
 
   /**
@@ -495,6 +539,11 @@ export class Balancer<T = unknown> {
     this.#logger.info(`balancer: ejected ${record.endpoint.address} for ${interval}ms: it ${why}`);
   }
 }
+
+/** How long a call waits for an endpoint, by default: then it rejects with a `NoEndpointError`. */
+const DEFAULT_WAIT_MS = 30_000;
+/** How long calls wait before a warning says so. */
+const WAIT_WARNING_MS = 5000;
 
 /** `call()` without options: nothing to validate. */
 const NO_CALL_OPTIONS: CallOptions<never> = Object.freeze({});

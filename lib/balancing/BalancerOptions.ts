@@ -52,8 +52,10 @@ export interface BalancerOptions<T = unknown> {
    */
   readonly zone?: string;
   /**
-   * How long, in milliseconds, a call waits for an endpoint while there is none (`NoEndpointError`
-   * after it). Without it, a call waits as long as it takes (or until its signal aborts).
+   * How long, in milliseconds, a call waits for an endpoint while there is none: then it rejects with a
+   * `NoEndpointError` naming the service. Calls that wait more than 5 s are said in a warning first.
+   * `Infinity` waits as long as it takes (or until the call's signal aborts).
+   * @default 30000
    */
   readonly timeout?: number;
   /**
@@ -150,8 +152,8 @@ export function validateBalancerOptions(options: {
   check(
     options.timeout,
     'timeout',
-    'a number of milliseconds >= 0',
-    (n) => Number.isFinite(n) && n >= 0,
+    'a number of milliseconds >= 0, or Infinity',
+    (n) => n === Infinity || (Number.isFinite(n) && n >= 0 && n <= LONGEST_TIMER_MS),
   );
   for (const [name, fn] of [['retryable', options.retryable]] as const) {
     if (fn !== undefined && typeof fn !== 'function') {

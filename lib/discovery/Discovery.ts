@@ -1,5 +1,6 @@
 import { Observable, type Subscriber, throwError } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { markService } from '../endpoint/listedService';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
@@ -55,8 +56,11 @@ export class Discovery implements LiveListOwner {
     } catch (error) {
       return throwError(() => error);
     }
-    return new Observable((subscriber) =>
-      this.#attach(subscriber, prefix, () => this.#endpointList(valid, prefix)),
+    return markService(
+      new Observable<readonly Endpoint[]>((subscriber) =>
+        this.#attach(subscriber, prefix, () => this.#endpointList(valid, prefix)),
+      ),
+      valid,
     );
   }
 

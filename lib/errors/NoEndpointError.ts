@@ -1,13 +1,15 @@
+import { escapeText } from '../text/escapeText';
 import { hasBrand } from './hasBrand';
 
 /**
- * A value waited longer than {@link WithEndpointOptions.timeout} for an endpoint, or can never get one
- * because the list completed (the registry closed) while empty.
+ * A call (or a value) waited longer than its timeout for an endpoint, or can never get one: its list
+ * ended while empty (the registry closed), or its balancer was closed. It names the service, where the
+ * list says which (a list from `registry.endpoints$(service)` does).
  *
  * @example
  * ```ts
- * requests$.pipe(withEndpoint(registry.endpoints$('api'), { timeout: 5000 })).subscribe({
- *   error: (e) => isNoEndpointError(e) && console.error('api has no live instance'),
+ * await balancer.call(fn).catch((e) => {
+ *   if (isNoEndpointError(e)) console.error(`${e.service ?? 'the service'} has no live instance`);
  * });
  * ```
  */
@@ -18,15 +20,20 @@ export class NoEndpointError extends Error {
   readonly isNoEndpointError = true;
 
   constructor(
-    /** How long the value waited, in milliseconds. */
+    /** How long it waited, in milliseconds. */
     readonly waitedMs: number,
-    /** Why there is none: timed out, or the list completed. */
-    readonly reason: 'timeout' | 'completed',
+    /** Why there is none: it timed out, the list completed, or the balancer was closed. */
+    readonly reason: 'timeout' | 'completed' | 'closed',
+    /** The service whose endpoint it waited for, when known. */
+    readonly service?: string,
   ) {
+    const of = service === undefined ? '' : ` of "${escapeText(service, 120)}"`;
     super(
       reason === 'timeout'
-        ? `No endpoint became available within ${waitedMs}ms`
-        : 'The endpoint list completed while empty: no endpoint will ever become available',
+        ? `No endpoint${of} became available within ${Math.round(waitedMs)}ms`
+        : reason === 'closed'
+          ? `The balancer${of} was closed while a call waited ${Math.round(waitedMs)}ms for an endpoint`
+          : `The endpoint list${of} ended while empty (its registry was closed): no endpoint will become available`,
     );
   }
 }

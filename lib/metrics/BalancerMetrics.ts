@@ -23,11 +23,16 @@ export class BalancerMetrics {
   readonly #attributes = new WeakMap<Endpoint, EndpointAttributes>();
   readonly #perEndpoint: boolean;
 
-  constructor(meter: Meter, perEndpoint: boolean) {
+  /** @param service The list's service when known: its retries and ejections start at 0. */
+  constructor(meter: Meter, perEndpoint: boolean, service: string | undefined) {
     this.#perEndpoint = perEndpoint;
     this.#calls = instrument(meter, 'gsr.balancer.calls');
     this.#retries = instrument(meter, 'gsr.balancer.retries');
     this.#ejections = instrument(meter, 'gsr.balancer.ejections');
+    if (service !== undefined && !perEndpoint) {
+      this.#retries.add(0, { 'gsr.service': service });
+      this.#ejections.add(0, { 'gsr.service': service });
+    }
   }
 
   called(endpoint: Endpoint, ok: boolean): void {

@@ -51,6 +51,13 @@ export class RegistryMetrics {
     this.requestDuration = instrument(meter, 'gsr.etcd.request.duration');
     this.#endpoints = instrument(meter, 'gsr.discovery.endpoints');
     this.#health = instrument(meter, 'gsr.etcd.health');
+    // What users alert on has a series from the start: a rate over nothing is no rate at all.
+    this.leaseLosses.add(0);
+    this.rewrites.add(0);
+    this.watchResumes.add(0);
+    for (const reason of ['cancelled', 'revision_went_back']) {
+      this.watchRereads.add(0, { 'gsr.reason': reason });
+    }
   }
 
   /** The attributes of an etcd request's duration: its gRPC method and outcome (`ok` or a status). */

@@ -37,7 +37,8 @@ export const INSTRUMENTS = {
   'gsr.discovery.services': {
     kind: 'updowncounter',
     unit: '{service}',
-    description: 'Services whose endpoints are watched (live endpoints$ streams, one per service)',
+    description:
+      'Services whose endpoints are watched: the application streams, and those a registry watches to guard its own registrations (one per service)',
     attributes: [],
   },
   'gsr.discovery.endpoints': {

