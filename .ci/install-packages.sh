@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages gsr's tests and demo need, unless already there:
 #   - etcd (Debian's etcd-server and etcd-client), unless an `etcd` binary is found or GSR_ETCD_BIN names one;
+#     etcdctl (etcd-client) in any case, the bench's baseline for `gsr endpoints`;
 #   - openssl, with which the TLS tests make a throwaway CA;
 #   - chromium (Debian's), which the dashboard's browser tests drive, unless GSR_CHROMIUM names one;
 #   - firefox-esr (Debian's), which they drive too, unless GSR_FIREFOX names one;
@@ -11,6 +12,9 @@ set -euo pipefail
 missing=()
 if [ -z "${GSR_ETCD_BIN:-}" ] && ! command -v etcd >/dev/null 2>&1; then
   missing+=(etcd-server etcd-client)
+fi
+if ! command -v etcdctl >/dev/null 2>&1 && [[ " ${missing[*]} " != *" etcd-client "* ]]; then
+  missing+=(etcd-client) # the bench's baseline for `gsr endpoints`
 fi
 if ! command -v openssl >/dev/null 2>&1; then
   missing+=(openssl)

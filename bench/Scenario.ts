@@ -22,6 +22,8 @@ export interface Sizes {
   readonly releasedServices: number;
   /** One-off reads of the large service while it is watched, per repetition. */
   readonly fencedReads: number;
+  /** Runs of each command per repetition, for the CLI's start-up. */
+  readonly cliSamples: number;
   /** How long an idle process is watched for the requests it costs etcd. */
   readonly idleSeconds: number;
 }
@@ -43,6 +45,8 @@ export interface Metric {
   readonly reduce: 'p50' | 'p99' | 'median';
   /** The largest acceptable gsr/raw ratio, if the issue sets one. */
   readonly maxRatio?: number;
+  /** The largest acceptable figure for gsr, in `unit`, if the issue sets an absolute target. */
+  readonly maxValue?: number;
 }
 
 /** One measured figure per metric key: a value, or samples. */

@@ -20,6 +20,7 @@ import { rows, table, type Row } from './report';
 import type { Measurement, Scenario, Side, Sizes } from './Scenario';
 import { churn, fencedRead, largeService } from './scenarios/largeService';
 import { crash, overhead, slow } from './scenarios/balancing';
+import { cliStart } from './scenarios/cliStart';
 import { hugeService } from './scenarios/hugeService';
 import { idle } from './scenarios/idle';
 import { manyServices } from './scenarios/manyServices';
@@ -43,6 +44,7 @@ const FULL: Sizes = {
   releasedServices: 10_000,
   idleSeconds: 30,
   fencedReads: 30,
+  cliSamples: 5,
 };
 const QUICK: Sizes = {
   repetitions: 1,
@@ -58,6 +60,7 @@ const QUICK: Sizes = {
   releasedServices: 200,
   idleSeconds: 2,
   fencedReads: 3,
+  cliSamples: 1,
 };
 const SCENARIOS: readonly Scenario[] = [
   propagation,
@@ -73,6 +76,7 @@ const SCENARIOS: readonly Scenario[] = [
   crash,
   slow,
   overhead,
+  cliStart,
 ];
 
 async function main(): Promise<void> {

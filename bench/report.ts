@@ -10,6 +10,7 @@ export interface Row {
   readonly raw: number;
   readonly ratio: number;
   readonly maxRatio: number | undefined;
+  readonly maxValue: number | undefined;
   readonly ok: boolean | undefined;
 }
 
@@ -35,7 +36,13 @@ export function rows(scenario: Scenario, results: Record<Side, readonly Measurem
       raw,
       ratio,
       maxRatio: metric.maxRatio,
-      ok: metric.maxRatio === undefined ? undefined : ratio <= metric.maxRatio,
+      maxValue: metric.maxValue,
+      ok:
+        metric.maxRatio !== undefined
+          ? ratio <= metric.maxRatio
+          : metric.maxValue !== undefined
+            ? gsr <= metric.maxValue
+            : undefined,
     };
   });
 }
@@ -53,9 +60,11 @@ export function table(all: readonly Row[]): string {
     format(row.gsr, row.unit),
     format(row.raw, row.unit),
     Number.isFinite(row.ratio) ? row.ratio.toFixed(2) : '-',
-    row.maxRatio === undefined
-      ? ''
-      : `<= ${row.maxRatio.toFixed(2)} ${row.ok === true ? 'met' : 'MISSED'}`,
+    row.maxRatio !== undefined
+      ? `<= ${row.maxRatio.toFixed(2)} ${row.ok === true ? 'met' : 'MISSED'}`
+      : row.maxValue !== undefined
+        ? `gsr <= ${format(row.maxValue, row.unit)} ${row.ok === true ? 'met' : 'MISSED'}`
+        : '',
   ]);
   const header = ['scenario: figure', 'gsr', 'raw etcd3', 'gsr/raw', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));

@@ -35,16 +35,13 @@ export class EtcdUnavailableError extends Error {
   }
 }
 
-/**
- * What etcd's client said, once: through the causes of nested unavailability (a close that could not
- * unregister), without grpc-js's empty trailing `Resolution note:`.
- */
+/** What etcd's client said, once: through the causes of nested unavailability (a close that could not unregister). */
 function reasonOf(cause: unknown): string {
   let innermost = cause;
   while (isEtcdUnavailableError(innermost) && innermost.cause !== undefined) {
     innermost = innermost.cause;
   }
-  return messageOf(innermost).replace(/\s*Resolution note:\s*$/, '');
+  return messageOf(innermost);
 }
 
 /** Whether `error` is an {@link EtcdUnavailableError}. */

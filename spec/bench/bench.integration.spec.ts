@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { requireBuild } from '../support/requireBuild';
 import { repoRoot, runNode } from '../support/runNode';
 
 const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -8,7 +9,9 @@ const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
 // asserted: tests assert behaviour, never speed.
 describe('npm run bench -- --quick', () => {
   it('runs every scenario for gsr and raw etcd3, compiled, and reports them', async () => {
-    // As `npm run bench` does: compiled by tsc, never a transpile-on-the-fly loader.
+    // As `npm run bench` does: compiled by tsc, never a transpile-on-the-fly loader (the CLI rows run
+    // dist/, which npm test builds).
+    requireBuild();
     const build = await runNode([tsc, '-p', 'tsconfig.bench.json'], { timeoutMs: 120_000 });
     expect(build.stdout + build.stderr).toBe('');
     const run = await runNode(['--expose-gc', 'build/bench/main.js', '--quick'], {
@@ -34,6 +37,9 @@ describe('npm run bench -- --quick', () => {
       'crash: calls that failed for the user',
       'slow: client p99',
       'overhead: one call, p50',
+      'cli-start: gsr --version vs node -e 0',
+      'cli-start: gsr endpoints vs etcdctl get --prefix',
+      'cli-start: gsr endpoints vs a raw etcd3 script',
     ]) {
       expect(run.stdout).toContain(row);
     }
@@ -57,6 +63,7 @@ describe('npm run bench -- --quick', () => {
       'crash',
       'slow',
       'overhead',
+      'cli-start',
     ]);
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
       expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);

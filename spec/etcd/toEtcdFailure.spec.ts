@@ -82,4 +82,17 @@ describe('toEtcdFailure (the etcd3 adapter)', () => {
     const bug = new TypeError('undefined is not a function');
     expect(toEtcdFailure(bug)).toBe(bug);
   });
+
+  it('drops grpc-js’s empty trailing resolution note from the message', () => {
+    const failure = toEtcdFailure(
+      grpcError(
+        status.UNAVAILABLE,
+        'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379. Resolution note: ',
+      ),
+    );
+    expect(failure).toBeInstanceOf(EtcdFailure);
+    expect((failure as EtcdFailure).message).toBe(
+      '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379.',
+    );
+  });
 });

@@ -43,14 +43,24 @@ describe('the packed package, installed by a consumer', () => {
   let dir: string;
   let app: string;
   let tarball: string;
+  let packedFiles: string[];
 
   beforeAll(async () => {
     requireBuild();
     dir = mkdtempSync(join(tmpdir(), 'gsr-consumer-'));
-    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], repoRoot);
+    // npm test has built dist/ already; prepack (which builds it from a fresh clone) would rebuild it
+    // under the feet of the specs running beside this one.
+    const packed = await run(
+      'npm',
+      ['pack', '--json', '--ignore-scripts', '--pack-destination', dir],
+      repoRoot,
+    );
     expect(packed.code).toBe(0);
-    const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
+    const [{ filename, files }] = JSON.parse(packed.stdout) as [
+      { filename: string; files: { path: string }[] },
+    ];
     tarball = join(dir, filename);
+    packedFiles = files.map((file) => file.path);
     app = join(dir, 'app');
     mkdirSync(app);
     writeFileSync(
@@ -68,6 +78,30 @@ describe('the packed package, installed by a consumer', () => {
   }, 180_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds what its README links to, its changelog, and builds dist/ when packed from a fresh clone', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const relative = [...readme.matchAll(/\]\((?!https?:|#|mailto:)([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(relative.length).toBeGreaterThan(0);
+    expect(relative.filter((path) => !packedFiles.includes(path ?? ''))).toEqual([]);
+    for (const file of [
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'dist/index.js',
+      'dist/cli/main.js',
+    ]) {
+      expect(packedFiles).toContain(file);
+    }
+    const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      keywords?: string[];
+    };
+    expect(manifest.scripts.prepack).toBe('npm run build');
+    expect(manifest.keywords).toEqual(
+      expect.arrayContaining(['etcd', 'service-discovery', 'rxjs']),
+    );
   });
 
   it("shares the app's rxjs: one copy, and gsr's Observables are the app's", async () => {

@@ -32,7 +32,12 @@ export function toEtcdFailure(raw: unknown): unknown {
   }
   const error = raw instanceof Error ? castGrpcError(raw) : raw;
   const kind = kindOf(error);
-  return kind === undefined ? error : new EtcdFailure(kind, messageOf(error), { cause: error });
+  return kind === undefined ? error : new EtcdFailure(kind, clientMessage(error), { cause: error });
+}
+
+/** What the client said, without grpc-js's empty trailing `Resolution note:` (it names no resolution). */
+function clientMessage(error: unknown): string {
+  return messageOf(error).replace(/\s*Resolution note:\s*$/, '');
 }
 
 function kindOf(error: unknown): EtcdFailureKind | undefined {
