@@ -12,7 +12,7 @@ const quiet = { logLevel: 0, logMicroseconds: false, logFileTrace: false };
 
 describe('createLogger', () => {
   it.each([
-    [0, ['error']],
+    [0, ['error', 'warn']],
     [1, ['error', 'warn', 'info']],
     [2, ['error', 'warn', 'info', 'debug']],
     [3, ['error', 'warn', 'info', 'debug', 'silly']],

@@ -229,8 +229,8 @@ describe('endpoints$', () => {
     expect(sturdy.values.map(addresses)).toEqual([['a'], ['a', 'b']]);
     expect(logs).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^info: connection to etcd lost/),
-        expect.stringMatching(/^info: connection to etcd restored/),
+        expect.stringMatching(/^warn: connection to etcd lost/),
+        expect.stringMatching(/^warn: connection to etcd restored/),
       ]),
     );
   });
