@@ -7,10 +7,14 @@
 // Registry
 export { Registry, type ConnectOptions } from './registry/Registry';
 export type { Health } from './etcd/Health';
+export type { DrainOptions } from './registry/DrainOptions';
 
 // Endpoints and registrations
 export type { Endpoint, Metadata } from './endpoint/Endpoint';
 export type { Registration } from './registration/Registration';
+export type { RegisterOptions } from './registration/RegisterOptions';
+export { endpointState, type EndpointState } from './endpoint/EndpointState';
+export type { Maintenance } from './endpoint/Maintenance';
 
 // Load balancing
 export { Balancer } from './balancing/Balancer';

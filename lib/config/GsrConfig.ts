@@ -98,6 +98,13 @@ export interface GsrConfig {
    * @default 60
    */
   readonly leaseSeconds: number;
+  /**
+   * How long `registry.drain()` waits, once etcd confirmed every key draining, before it resolves: long
+   * enough for clients to see it (a watch hop, a few milliseconds on a healthy cluster) and to finish
+   * picking from the list they had. `GSR_DRAIN_DELAY_MS`.
+   * @default 2000
+   */
+  readonly drainDelayMs: number;
 }
 
 /**

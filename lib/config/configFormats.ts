@@ -95,6 +95,7 @@ export const configFormats = {
   },
   'gsr-lease-seconds': wholeNumber(1, MAX_SECONDS),
   'gsr-log-level': wholeNumber(0, Number.MAX_SAFE_INTEGER),
+  'gsr-drain-delay-ms': wholeNumber(0, MAX_SECONDS * 1000),
   'gsr-boolean': {
     coerce(text: string): unknown {
       const word = text.trim().toLowerCase();

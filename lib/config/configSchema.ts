@@ -121,4 +121,10 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     format: 'gsr-lease-seconds',
     default: 60,
   },
+  drainDelayMs: {
+    env: 'GSR_DRAIN_DELAY_MS',
+    doc: 'how long drain() waits after etcd confirmed, for clients to see it',
+    format: 'gsr-drain-delay-ms',
+    default: 2000,
+  },
 };

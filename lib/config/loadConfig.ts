@@ -120,6 +120,7 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     logMicroseconds: raw.logMicroseconds as boolean,
     logFileTrace: raw.logFileTrace as boolean,
     leaseSeconds: raw.leaseSeconds as number,
+    drainDelayMs: raw.drainDelayMs as number,
   };
 
   // Settings that are only wrong together.

@@ -290,5 +290,10 @@ function isSorted(endpoints: readonly Endpoint[]): boolean {
 }
 
 function sameEndpoint(a: Endpoint, b: Endpoint | undefined): boolean {
-  return a.address === b?.address && isDeepStrictEqual(a.metadata, b.metadata);
+  return (
+    a.address === b?.address &&
+    a.state === b.state &&
+    isDeepStrictEqual(a.metadata, b.metadata) &&
+    isDeepStrictEqual(a.maintenance, b.maintenance)
+  );
 }

@@ -1,8 +1,12 @@
+import type { EndpointState } from './EndpointState';
+import type { Maintenance } from './Maintenance';
+
 /** An endpoint's metadata: a plain JSON object, stored as the value of its key. */
 export type Metadata = { readonly [key: string]: unknown };
 
 /**
- * One live instance of a service: where it listens, and optionally what it says about itself.
+ * One live instance of a service: where it listens, what it says about itself, and whether it takes new
+ * calls.
  *
  * @example
  * ```ts
@@ -12,8 +16,17 @@ export type Metadata = { readonly [key: string]: unknown };
 export interface Endpoint {
   /** The service's name, e.g. `data-access`. */
   readonly service: string;
-  /** Where the instance listens, e.g. `172.16.28.24:10000`; any text without `/` or whitespace. */
+  /** Where the instance listens, `host:port`, e.g. `172.16.28.24:10000`. */
   readonly address: string;
   /** JSON metadata; absent when the key's value is empty (the Go gsr never writes any). */
   readonly metadata?: Metadata;
+  /**
+   * Whether it takes new calls, in the lists gsr gives: absent while it is serving (every endpoint the
+   * Go gsr writes), else `'draining'` (its process is shutting down: `registry.drain()`), `'failing'`
+   * (its health check fails) or `'maintenance'` (an operator took it out: `gsr drain`). Read it with
+   * {@link endpointState}. Not given to `register()`: drain, checks and operators set it.
+   */
+  readonly state?: EndpointState;
+  /** While an operator has it in maintenance: why, and since when. */
+  readonly maintenance?: Maintenance;
 }

@@ -6,6 +6,9 @@ import { MAX_METADATA_BYTES } from './limits';
 import { metadataProblem } from './metadataProblem';
 import { nameProblem } from './nameProblem';
 
+/** Metadata keys gsr keeps for itself. */
+const OWN_PREFIX = 'gsr.';
+
 /**
  * Checks one segment of a key given by a user (a service name, an address): a string that
  * {@link nameProblem} finds nothing wrong with.
@@ -45,6 +48,14 @@ export function validateMetadata(metadata: unknown): Metadata {
   }
   if (problem !== undefined) {
     throw new ValidationError('metadata', metadata, `expected a plain JSON object: ${problem}`);
+  }
+  const own = Object.keys(metadata as Metadata).find((key) => key.startsWith(OWN_PREFIX));
+  if (own !== undefined) {
+    throw new ValidationError(
+      `metadata.${own.slice(0, 40)}`,
+      (metadata as Metadata)[own],
+      `keys starting with "${OWN_PREFIX}" are gsr's own (its state is written there)`,
+    );
   }
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_METADATA_BYTES) {
@@ -89,7 +100,19 @@ export function validateEndpoint(
   checkService: (service: unknown) => string = (service) => validateName(service, 'service'),
   addressMayHoldSlash = false,
 ): Endpoint {
-  const { service, address, metadata } = readEndpoint(endpoint);
+  const { service, address, metadata, state, maintenance } = readEndpoint(endpoint);
+  for (const [field, value] of [
+    ['state', state],
+    ['maintenance', maintenance],
+  ] as const) {
+    if (value !== undefined) {
+      throw new ValidationError(
+        field,
+        value,
+        'an endpoint is registered serving: registry.drain(), health checks and operators set its state',
+      );
+    }
+  }
   const valid = {
     service: checkService(service),
     address: validateName(address, 'address', addressMayHoldSlash),
@@ -112,13 +135,15 @@ export function readEndpoint(endpoint: unknown): {
   readonly service: unknown;
   readonly address: unknown;
   readonly metadata: unknown;
+  readonly state: unknown;
+  readonly maintenance: unknown;
 } {
   if (typeof endpoint !== 'object' || endpoint === null) {
     throw new ValidationError('endpoint', endpoint, 'expected an object { service, address }');
   }
   try {
-    const { service, address, metadata } = endpoint as Record<string, unknown>;
-    return { service, address, metadata };
+    const { service, address, metadata, state, maintenance } = endpoint as Record<string, unknown>;
+    return { service, address, metadata, state, maintenance };
   } catch (error) {
     throw new ValidationError('endpoint', endpoint, `it cannot be read (${messageOf(error)})`);
   }

@@ -2,6 +2,7 @@ import type { Endpoint, Metadata } from '../endpoint/Endpoint';
 import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_BYTES } from '../endpoint/limits';
 import { metadataOf } from '../endpoint/metadataCodec';
 import { nameProblem } from '../endpoint/nameProblem';
+import { listedEndpoint } from '../endpoint/ownState';
 import { parseBoundedJson } from '../endpoint/parseBoundedJson';
 import { validateEndpoint } from '../endpoint/validateEndpoint';
 import { ValidationError } from '../errors/ValidationError';
@@ -119,14 +120,7 @@ export class EtcdNamingKeyLayout implements KeyLayout {
     if (problem !== undefined) {
       return { skip: `its "Addr" ${problem}` };
     }
-    const metadata = readMetadata(written);
-    return {
-      endpoint: Object.freeze(
-        metadata === undefined
-          ? { service: target, address }
-          : { service: target, address, metadata },
-      ),
-    };
+    return listedEndpoint(target, address, readMetadata(written));
   }
 
   serviceOfEntry(_entry: KeyValue): { readonly skip: string } {

@@ -1,6 +1,7 @@
 import type { Endpoint } from '../endpoint/Endpoint';
 import { decodeMetadata, encodeMetadata } from '../endpoint/metadataCodec';
 import { nameProblem } from '../endpoint/nameProblem';
+import { listedEndpoint } from '../endpoint/ownState';
 import { validateEndpoint, validateName } from '../endpoint/validateEndpoint';
 import { decodeUtf8 } from '../text/decodeUtf8';
 import type { DecodedEntry, KeyLayout, KeyValue } from './KeyLayout';
@@ -60,12 +61,7 @@ export class GsrKeyLayout implements KeyLayout {
     if ('error' in decoded) {
       return { endpoint: Object.freeze({ service, address }), warning: decoded.error };
     }
-    const { metadata } = decoded;
-    return {
-      endpoint: Object.freeze(
-        metadata === undefined ? { service, address } : { service, address, metadata },
-      ),
-    };
+    return listedEndpoint(service, address, decoded.metadata);
   }
 
   serviceOfEntry(

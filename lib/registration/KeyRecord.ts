@@ -1,14 +1,20 @@
 import type { Subscriber } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
+import type { OwnState } from '../endpoint/ownState';
 import type { EtcdEntry } from '../etcd/EtcdPort';
+import type { HealthCheck } from './HealthCheck';
 import type { Registration } from './Registration';
 
 /** One live registration of a key in this registry: its subscriber, and what it registered. */
 export interface Holder {
   readonly subscriber: Subscriber<Registration>;
   readonly endpoint: Endpoint;
-  /** The value it wants in etcd. */
-  readonly value: string;
+  /** Its health check, if it has one. */
+  readonly check: HealthCheck | undefined;
+  /** The state it wants in etcd: draining while the registry drains, else its check's verdict. */
+  state: OwnState;
+  /** The value it wants in etcd; `undefined` until its first health check settled. */
+  value: string | undefined;
   /** How many {@link Registration}s it was sent. */
   sent: number;
 }
@@ -16,6 +22,7 @@ export interface Holder {
 /** What this registry wrote to a key: confirmed by etcd, or sent and maybe applied. */
 export interface Written {
   readonly value: string;
+  readonly state: OwnState;
   readonly lease: string;
   /**
    * The revision the write landed at; `undefined` while unconfirmed: it was sent, and etcd may have
@@ -56,6 +63,8 @@ export class KeyRecord {
    * it, never fought over, until it goes.
    */
   foreign = false;
+  /** Someone deleted or overwrote our confirmed write: the next write puts a lost key back. */
+  lost = false;
   /** Aborts the write being retried: it became moot (the last registration left), or the registry closes. */
   abort = new AbortController();
   /** The loop, while it runs. */
@@ -71,9 +80,15 @@ export class KeyRecord {
     this.endpoint = endpoint;
   }
 
-  /** The registration whose value the key should hold. */
+  /** The registration whose value the key should hold: the latest that knows its value. */
   get wanted(): Holder | undefined {
-    return this.holders[this.holders.length - 1];
+    for (let i = this.holders.length - 1; i >= 0; i--) {
+      const holder = this.holders[i] as Holder;
+      if (holder.value !== undefined) {
+        return holder;
+      }
+    }
+    return undefined;
   }
 
   /** Resolves when the key's removal is confirmed; rejects when it could not be. */

@@ -1,17 +1,21 @@
 import { defer, Observable, type Subscription } from 'rxjs';
 import type { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { type OwnState, withOwnState } from '../endpoint/ownState';
 import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import { isLeaseNotFound } from '../etcd/EtcdFailure';
 import type { EtcdEntry } from '../etcd/EtcdPort';
+import { abortable } from '../etcd/abortable';
 import type { PendingWork } from '../etcd/PendingWork';
 import { retryEtcd } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
+import { HealthCheck } from './HealthCheck';
 import { type Holder, KeyRecord } from './KeyRecord';
 import { PutBatcher } from './PutBatcher';
+import { healthCheckSettings } from './RegisterOptions';
 import type { Registration } from './Registration';
 import { SharedLease } from './SharedLease';
 
@@ -54,6 +58,8 @@ export class Registrar {
   #live = 0;
   /** Keys whose removal etcd did not confirm (they expire with their lease), with why. */
   readonly #unconfirmed = new Map<string, unknown>();
+  /** Since `drain()`: every key says draining, those registered later too. */
+  #draining = false;
 
   /** Registers through `discovery`'s etcd context and key layout; guards keys with its streams. */
   constructor(discovery: Discovery, leaseSeconds: number, pending: PendingWork) {
@@ -69,26 +75,42 @@ export class Registrar {
     this.#puts = new PutBatcher(context);
   }
 
-  register(endpoint: Endpoint): Observable<Registration> {
+  register(endpoint: Endpoint, options?: unknown): Observable<Registration> {
     return defer(() => {
       const valid = this.#layout.validateEndpoint(endpoint);
+      const settings = healthCheckSettings(options);
       const key = this.#layout.endpointKey(valid);
       if (this.#context.closing.aborted) {
         throw new RegistryClosedError(`register ${key}`);
       }
       return new Observable<Registration>((subscriber) => {
+        const record = this.#recordOf(key, valid);
+        const check =
+          settings &&
+          new HealthCheck(settings, this.#context.clock, (state, reason) => {
+            this.#context.logger.warn(
+              state === 'failing'
+                ? `${key} fails its health check (${reason ?? 'failed'}); marking it failing`
+                : `${key} passes its health check again; marking it serving`,
+            );
+            this.#update(record, holder);
+          });
         const holder: Holder = {
           subscriber,
           endpoint: valid,
-          value: this.#layout.encodeValue(valid),
+          check,
+          state: 'serving',
+          value: undefined,
           sent: 0,
         };
-        const record = this.#recordOf(key, valid);
+        this.#update(record, holder, false);
         record.holders.push(holder);
         this.#live += 1;
         this.#context.metrics.liveRegistrations.add(1);
+        check?.start();
         this.#converge(record);
         return () => {
+          check?.stop();
           const index = record.holders.indexOf(holder);
           if (index < 0) {
             return;
@@ -105,6 +127,48 @@ export class Registrar {
         };
       });
     });
+  }
+
+  /**
+   * Marks every key of this registry draining, those registered later too, and resolves once etcd
+   * confirmed each (or it was given up: its registrations errored or left); rejects with the signal's
+   * reason when `signal` aborts first. Resolves with how many keys it drained.
+   */
+  async drain(signal?: AbortSignal): Promise<number> {
+    this.#draining = true;
+    const records = [...this.#records.values()].filter((record) => record.holders.length > 0);
+    for (const record of records) {
+      record.holders.forEach((holder) => this.#update(record, holder, false));
+      this.#converge(record);
+    }
+    await abortable(Promise.all(records.map((record) => settledOf(record))), signal);
+    return records.length;
+  }
+
+  /** Whether `drain()` was called. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Works out the state and value `holder` wants from the registry's drain and its check, and, when
+   * `converge`, has the key brought to it.
+   */
+  #update(record: KeyRecord, holder: Holder, converge = true): void {
+    const health = holder.check === undefined ? 'serving' : holder.check.state;
+    if (health === undefined && !this.#draining) {
+      return; // Its first check has not settled: nothing to write yet.
+    }
+    const state: OwnState = this.#draining ? 'draining' : (health ?? 'serving');
+    const { endpoint } = holder;
+    holder.state = state;
+    holder.value = this.#layout.encodeValue({
+      ...endpoint,
+      metadata: withOwnState(endpoint.metadata, state),
+    });
+    if (converge) {
+      this.#converge(record);
+    }
   }
 
   async unregister(endpoint: Pick<Endpoint, 'service' | 'address'>): Promise<void> {
@@ -187,9 +251,9 @@ export class Registrar {
       record.again = true;
       while (record.again) {
         record.again = false;
-        if (record.holders.length > 0) {
+        if (record.wanted !== undefined) {
           await this.#write(record);
-        } else {
+        } else if (record.holders.length === 0) {
           await this.#remove(record);
         }
       }
@@ -221,16 +285,17 @@ export class Registrar {
       return;
     }
     const wanted = record.wanted;
-    if (wanted === undefined) {
+    if (wanted?.value === undefined) {
       record.again = true; // It left meanwhile: remove instead.
       return;
     }
+    const { value, state } = wanted;
     const { written } = record;
     if (
       record.foreign ||
-      (written?.lease === lease && written.value === wanted.value && written.revision !== undefined)
+      (written?.lease === lease && written.value === value && written.revision !== undefined)
     ) {
-      this.#announce(record, false);
+      this.#announce(record, false, false);
       return;
     }
     if (record.abort.signal.aborted) {
@@ -238,7 +303,7 @@ export class Registrar {
     }
     const { abort, key } = record;
     const put = (): Promise<bigint> =>
-      this.#puts.put(key, wanted.value, lease).catch((error: unknown) => {
+      this.#puts.put(key, value, lease).catch((error: unknown) => {
         if (isLeaseNotFound(error)) {
           abort.abort(); // Wait for the replacement lease instead of retrying this one.
           this.#lease.invalidate(lease);
@@ -247,10 +312,10 @@ export class Registrar {
       });
     // Announced before, and now gone, overwritten or on a lost lease: written again, not updated.
     const rewrite =
-      (written === undefined || written.lease !== lease) &&
+      (record.lost || written === undefined || written.lease !== lease) &&
       record.holders.some((holder) => holder.sent > 0);
     // Until etcd answers, the key may or may not hold this: removing it must then make sure.
-    record.written = { value: wanted.value, lease, revision: undefined };
+    record.written = { value, state, lease, revision: undefined };
     try {
       const revision = await retryEtcd(
         this.#context,
@@ -258,14 +323,15 @@ export class Registrar {
         put,
         abort.signal,
       );
-      record.written = { value: wanted.value, lease, revision };
+      record.written = { value, state, lease, revision };
+      record.lost = false;
       if (rewrite) {
         this.#context.metrics.rewrites.add(1);
       }
       if (this.#context.logger.isDebugEnabled()) {
         this.#context.logger.debug(`registered ${key} on lease ${lease}`);
       }
-      this.#announce(record, true);
+      this.#announce(record, true, rewrite);
       this.#judge(record); // What etcd was seen to hold after this write, if anything.
     } catch (error) {
       if (isEtcdUnavailableError(error) || isLeaseNotFound(error)) {
@@ -319,22 +385,27 @@ export class Registrar {
     }
   }
 
-  /** Sends a Registration to each holder: to all after a write, else to those that have none yet. */
-  #announce(record: KeyRecord, all: boolean): void {
+  /**
+   * Sends a Registration to each holder that knows its value: to all after a write (`rewrite` when it
+   * put back a lost key), else to those that have none yet.
+   */
+  #announce(record: KeyRecord, all: boolean, rewrite: boolean): void {
     const { written, key } = record;
     if (written === undefined || record.foreign) {
       return;
     }
     for (const holder of [...record.holders]) {
-      if (all || holder.sent === 0) {
+      if (holder.value !== undefined && (all || holder.sent === 0)) {
         holder.subscriber.next(
           Object.freeze({
             endpoint: holder.endpoint,
             key,
             leaseId: written.lease,
-            reregistered: holder.sent++ > 0,
+            reregistered: rewrite && holder.sent > 0,
+            state: written.state,
           }),
         );
+        holder.sent += 1;
       }
     }
   }
@@ -397,10 +468,8 @@ export class Registrar {
     }
     // Deleted: nothing of ours is left. Overwritten: ours no longer, but ours to put back, or to
     // delete (while bound to our lease or to none) when the registration ends.
-    record.written =
-      entry === undefined
-        ? undefined
-        : { value: written.value, lease: written.lease, revision: undefined };
+    record.written = entry === undefined ? undefined : { ...written, revision: undefined };
+    record.lost = true;
     if (record.holders.length > 0) {
       const what = entry === undefined ? 'deleted' : 'overwritten without its lease';
       this.#context.logger.warn(
@@ -423,6 +492,13 @@ export class Registrar {
       guard.subscription?.unsubscribe();
       this.#guards.delete(service);
     }
+  }
+}
+
+/** Resolves once the record's loop has nothing left to do. */
+async function settledOf(record: KeyRecord): Promise<void> {
+  while (record.converging !== undefined) {
+    await record.converging;
   }
 }
 

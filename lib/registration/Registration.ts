@@ -1,8 +1,10 @@
 import type { Endpoint } from '../endpoint/Endpoint';
+import type { EndpointState } from '../endpoint/EndpointState';
 
 /**
  * An endpoint written to etcd: what a {@link Registry.register} subscription emits each time the
- * endpoint's key was (re)written, on first registration and again after a lost lease was replaced.
+ * endpoint's key was (re)written: on first registration, on each change of its state, and again after
+ * a lost key was written back.
  */
 export interface Registration {
   /** The endpoint as registered. */
@@ -12,8 +14,14 @@ export interface Registration {
   /** The lease the key is bound to (decimal; etcd's lease ids are 64-bit). */
   readonly leaseId: string;
   /**
-   * `false` for the first write; `true` when the key was written again because the lease was lost
-   * (expired during a partition, revoked, or gone with etcd's data) and replaced.
+   * `false` for the first write and for changes of state; `true` when the key was written again because
+   * it was lost: its lease expired (during a partition), was revoked or went with etcd's data, or someone
+   * deleted or overwrote the key.
    */
   readonly reregistered: boolean;
+  /**
+   * The state the key now says: `'serving'`, `'draining'` (after `registry.drain()`) or `'failing'`
+   * (its health check fails). A subscription emits again on each change.
+   */
+  readonly state: Exclude<EndpointState, 'maintenance'>;
 }

@@ -22,11 +22,14 @@ import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { ConfigError } from '../errors/ConfigError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { RegistryClosedError } from '../errors/RegistryClosedError';
+import { ValidationError } from '../errors/ValidationError';
 import { systemClock } from '../etcd/Clock';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
 import { Etcd3Port } from '../etcd/etcd3/Etcd3Port';
 import { EtcdContext } from '../etcd/EtcdContext';
 import type { Health } from '../etcd/Health';
+import { abortable } from '../etcd/abortable';
 import { PendingWork } from '../etcd/PendingWork';
 import { waitForEtcd } from '../etcd/waitForEtcd';
 import { createKeyLayout } from '../keys/createKeyLayout';
@@ -34,8 +37,10 @@ import type { KeyLayout } from '../keys/KeyLayout';
 import { createLogger } from '../logging/createLogger';
 import { gsrMeter } from '../metrics/instruments';
 import { RegistryMetrics } from '../metrics/RegistryMetrics';
+import type { RegisterOptions } from '../registration/RegisterOptions';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
+import type { DrainOptions } from './DrainOptions';
 import { latestValues } from './latestValues';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
@@ -392,7 +397,12 @@ export class Registry {
    *   of the endpoint and on {@link Registry.close}.
    * - Registering the same endpoint twice in one registry shares its key (the last metadata written
    *   wins); the key is deleted when the last of them ends.
+   * - With a `check` ({@link RegisterOptions}), the endpoint is written once its first check settled,
+   *   serving or failing as it says, and marked failing after `unhealthyAfter` failures in a row,
+   *   serving again after `healthyAfter` passes. Each change of state emits a `Registration`.
+   * - After {@link Registry.drain}, the key says draining, and so does every registration made later.
    *
+   * @param options A health check and its timing; invalid options are a `ValidationError` on subscribe.
    * @example
    * ```ts
    * const subscription = registry
@@ -400,14 +410,77 @@ export class Registry {
    *   .subscribe((registration) => console.log(`registered on lease ${registration.leaseId}`));
    *
    * process.once('SIGTERM', async () => {
-   *   subscription.unsubscribe(); // deletes the key...
-   *   await registry.close(); // ...and waits until etcd has it
-   *   process.exit(0);
+   *   await registry.drain(); // clients stop sending new calls...
+   *   subscription.unsubscribe(); // ...the key is deleted...
+   *   await registry.close(); // ...and etcd has it
    * });
    * ```
    */
-  register(endpoint: Endpoint): Observable<Registration> {
-    return this.#registrar.register(endpoint);
+  register(endpoint: Endpoint, options?: RegisterOptions): Observable<Registration> {
+    return this.#registrar.register(endpoint, options);
+  }
+
+  /**
+   * Takes this process out of rotation before it stops: marks every live registration of the registry
+   * draining in etcd (and every registration made afterwards), resolves once etcd confirmed each and
+   * `delayMs` has passed, long enough for clients to see it. The keys stay until the registrations end:
+   * a client with nothing better keeps calling a draining endpoint (a `Balancer` picks one only when no
+   * endpoint of its service is serving), so finish in-flight work, then `close()`.
+   *
+   * Resolves at once when the registry has no registration. Rejects with `RegistryClosedError` after
+   * `close()`, and with the signal's reason when `signal` aborts (an etcd outage would otherwise keep it
+   * waiting, as it keeps writes waiting).
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', async () => {
+   *   await registry.drain(); // marked draining; clients have seen it
+   *   server.close(); // no new connections; in-flight requests finish
+   *   await registry.close(); // keys deleted, lease revoked
+   * });
+   * ```
+   */
+  async drain(options: DrainOptions = {}): Promise<void> {
+    const { delayMs = this.config.drainDelayMs, signal } = options;
+    if (
+      typeof delayMs !== 'number' ||
+      !Number.isInteger(delayMs) ||
+      delayMs < 0 ||
+      delayMs > MAX_TIMER_MS
+    ) {
+      throw new ValidationError(
+        'delayMs',
+        delayMs,
+        `expected an integer from 0 to ${MAX_TIMER_MS}`,
+      );
+    }
+    if (this.#closing.signal.aborted) {
+      throw new RegistryClosedError('drain');
+    }
+    const drained = await this.#registrar.drain(signal);
+    if (drained === 0) {
+      this.#context.logger.info('drained: no registration to drain');
+      return;
+    }
+    this.#context.logger.info(
+      `drained ${drained} registration${drained === 1 ? '' : 's'}; waiting ${delayMs}ms for clients to see it`,
+    );
+    // close() ends the wait too: nothing of a closed registry keeps the process alive.
+    const closing = this.#closing.signal;
+    let cancel: () => void = () => undefined;
+    await abortable(
+      new Promise<void>((resolve) => {
+        const done = () => {
+          cancel();
+          closing.removeEventListener('abort', done);
+          resolve();
+        };
+        cancel = this.#context.clock.schedule(delayMs, done);
+        closing.addEventListener('abort', done, { once: true });
+      }),
+      signal,
+      () => cancel(),
+    );
   }
 
   /**
@@ -446,7 +519,7 @@ export class Registry {
   }
 
   async #close(): Promise<void> {
-    this.#closing.abort(); // Streams complete, retries stop.
+    this.#closing.abort(); // Streams complete, retries stop; drain() resolves no more.
     const { keys: unconfirmed, cause } = await this.#registrar.close();
     await this.#pending.drain();
     this.#health.close();

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       logMicroseconds: false,
       logFileTrace: false,
       leaseSeconds: 60,
+      drainDelayMs: 2000,
     });
   });
 
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
         GSR_LOG_MICROSECONDS: '1',
         GSR_LOG_FILE_TRACE: 'yes',
         GSR_LEASE_SECONDS: '15',
+        GSR_DRAIN_DELAY_MS: '500',
       },
     );
     expect(config).toEqual({
@@ -78,6 +80,7 @@ describe('loadConfig', () => {
       logMicroseconds: true,
       logFileTrace: true,
       leaseSeconds: 15,
+      drainDelayMs: 500,
     });
   });
 

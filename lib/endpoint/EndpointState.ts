@@ -1,0 +1,52 @@
+import type { Endpoint } from './Endpoint';
+
+/**
+ * Whether an endpoint takes new calls, as every consumer gsr feeds honours it (a `Balancer`, the gRPC
+ * resolver, the dashboard, the CLI; Prometheus and xDS as labels and health):
+ *
+ * - `'serving'`: it does;
+ * - `'draining'`: its process is shutting down (`registry.drain()`): it finishes what it has, and gets
+ *   new calls only when no endpoint of its service is serving (as Kubernetes uses terminating
+ *   endpoints);
+ * - `'failing'`: its health check fails: new calls only when none is serving or draining (a check that
+ *   fails everywhere is more likely wrong than every instance);
+ * - `'maintenance'`: an operator took it out (`gsr drain`): never.
+ */
+export type EndpointState = 'serving' | 'draining' | 'failing' | 'maintenance';
+
+/**
+ * The order in which states are fallen back on when none of the better ones is left; `maintenance` is
+ * never picked.
+ * @internal
+ */
+export const PICKABLE_STATES: readonly EndpointState[] = ['serving', 'draining', 'failing'];
+
+/**
+ * An endpoint's state: `'serving'` unless it says otherwise.
+ *
+ * @example
+ * ```ts
+ * const serving = endpoints.filter((endpoint) => endpointState(endpoint) === 'serving');
+ * ```
+ */
+export function endpointState(endpoint: Endpoint): EndpointState {
+  return endpoint.state ?? 'serving';
+}
+
+/**
+ * The endpoints a new call may go to, by state: the serving ones; when none, the draining ones; when
+ * none, the failing ones; never those in maintenance. The list itself when all of it is serving.
+ * @internal
+ */
+export function pickableEndpoints(list: readonly Endpoint[]): readonly Endpoint[] {
+  if (list.every((endpoint) => endpoint.state === undefined || endpoint.state === 'serving')) {
+    return list;
+  }
+  for (const state of PICKABLE_STATES) {
+    const inState = list.filter((endpoint) => endpointState(endpoint) === state);
+    if (inState.length > 0) {
+      return inState;
+    }
+  }
+  return [];
+}
