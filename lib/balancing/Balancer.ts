@@ -9,6 +9,7 @@ import {
 } from 'rxjs';
 import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { pickable } from '../endpoint/EndpointState';
 import { listedService } from '../endpoint/listedService';
 import { NoEndpointError } from '../errors/NoEndpointError';
 import { messageOf } from '../errors/messageOf';
@@ -31,6 +32,7 @@ import { EndpointRecord, type LatencyPolicy, type OutlierPolicy } from './Endpoi
 import type { EndpointStats } from './EndpointStats';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
 import { RetryBudget } from './RetryBudget';
+import { type SlowStartOptions, slowStartFactor } from './SlowStart';
 
 /**
  * Spreads work over a live endpoint list and learns from every call's outcome which endpoints answer,
@@ -72,6 +74,12 @@ export class Balancer<T = unknown> {
   readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
   readonly #latency: LatencyPolicy;
   readonly #zone: string | undefined;
+  readonly #slowStart: SlowStartOptions | undefined;
+  /** Records whose weight slow start is ramping; and when their weights were last worked out. */
+  readonly #ramping = new Set<EndpointRecord>();
+  #rampedAt = -Infinity;
+  /** Whether a first list was seen: endpoints of later lists ramp up. */
+  #listed = false;
   readonly #timeout: number;
   /** The service of the list, when it says (a registry's `endpoints$`) or once one endpoint did. */
   #service: string | undefined;
@@ -84,7 +92,10 @@ export class Balancer<T = unknown> {
   readonly #warnings: OnceLog;
   /** Every endpoint of the latest list, by address. */
   #records = new Map<string, EndpointRecord>();
-  /** The latest list's records, once each, in list order. */
+  /**
+   * The records a new call may go to, once each, in list order: the serving endpoints; when none, the
+   * draining ones; when none, the failing ones; never those in maintenance.
+   */
   #pool: readonly EndpointRecord[] = [];
   readonly #list$ = new BehaviorSubject<readonly Endpoint[]>([]);
   readonly #closed$ = new Subject<void>();
@@ -108,6 +119,7 @@ export class Balancer<T = unknown> {
     this.#retryable = options.retryable ?? isRetryableError;
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     this.#zone = options.zone;
+    this.#slowStart = options.slowStart;
     this.#timeout = options.timeout ?? DEFAULT_WAIT_MS;
     this.#service = listedService(endpoints$);
     this.#logger = options.logger ?? defaultLogger();
@@ -142,8 +154,9 @@ export class Balancer<T = unknown> {
   }
 
   /**
-   * An endpoint from the latest list, by the strategy, among those that may be picked now (not ejected,
-   * in the zone while it has enough of them); `undefined` while the list is empty. It records nothing:
+   * An endpoint from the latest list, by the strategy, among those that may be picked now (serving, or
+   * draining or failing when none is; not ejected; in the zone while it has enough of them);
+   * `undefined` while none may. It records nothing:
    * report the call's outcome with {@link Balancer.report}, or use {@link Balancer.call}.
    *
    * @example
@@ -326,12 +339,17 @@ export class Balancer<T = unknown> {
   #update(list: readonly Endpoint[]): void {
     this.#service ??= list[0]?.service;
     const records = new Map<string, EndpointRecord>();
+    const now = Date.now();
     let heaviest = 0;
     for (const endpoint of list) {
-      const record =
-        records.get(endpoint.address) ??
-        this.#records.get(endpoint.address) ??
-        new EndpointRecord(endpoint, 1);
+      let record = records.get(endpoint.address) ?? this.#records.get(endpoint.address);
+      if (record === undefined) {
+        record = new EndpointRecord(endpoint, 1);
+        if (this.#slowStart !== undefined && this.#listed) {
+          record.arrivedAt = now;
+          this.#ramping.add(record);
+        }
+      }
       record.endpoint = endpoint;
       record.declaredWeight = this.#weightOf(endpoint);
       heaviest = Math.max(heaviest, record.declaredWeight);
@@ -342,10 +360,42 @@ export class Balancer<T = unknown> {
     for (const record of records.values()) {
       record.weight = record.declaredWeight / heaviest;
     }
+    for (const record of this.#ramping) {
+      if (records.get(record.endpoint.address) !== record) {
+        this.#ramping.delete(record);
+      }
+    }
+    this.#listed = true;
+    this.#rampedAt = -Infinity;
     this.#records = records;
-    this.#pool = [...records.values()];
+    this.#pool = pickable([...records.values()], (record) => record.endpoint);
     if (!this.#list$.closed) {
       this.#list$.next(list);
+    }
+  }
+
+  /** Works out the weights of ramping records (at most every 50 ms: a pick stays cheap). */
+  #ramp(now: number): void {
+    const slowStart = this.#slowStart;
+    if (
+      this.#ramping.size === 0 ||
+      slowStart === undefined ||
+      now - this.#rampedAt < RAMP_EVERY_MS
+    ) {
+      return;
+    }
+    this.#rampedAt = now;
+    let heaviest = 0;
+    for (const record of this.#records.values()) {
+      heaviest = Math.max(heaviest, record.declaredWeight);
+    }
+    for (const record of this.#ramping) {
+      const factor = slowStartFactor(now - (record.arrivedAt ?? now), slowStart);
+      record.weight = (record.declaredWeight / heaviest) * factor;
+      if (factor === 1) {
+        record.arrivedAt = undefined;
+        this.#ramping.delete(record);
+      }
     }
   }
 
@@ -372,6 +422,7 @@ export class Balancer<T = unknown> {
     now: number,
     tried: ReadonlySet<EndpointRecord> | undefined,
   ): readonly EndpointRecord[] {
+    this.#ramp(now);
     const pool =
       tried === undefined || tried.size === 0
         ? this.#pool
@@ -539,6 +590,9 @@ export class Balancer<T = unknown> {
     this.#logger.info(`balancer: ejected ${record.endpoint.address} for ${interval}ms: it ${why}`);
   }
 }
+
+/** How often, at most, slow start works out ramping weights again. */
+const RAMP_EVERY_MS = 50;
 
 /** How long a call waits for an endpoint, by default: then it rejects with a `NoEndpointError`. */
 const DEFAULT_WAIT_MS = 30_000;

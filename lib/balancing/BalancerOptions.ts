@@ -1,6 +1,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { RetryBudgetOptions } from './RetryBudget';
+import type { SlowStartOptions } from './SlowStart';
 import type { Strategy } from './Strategy';
 
 /** Options of a {@link Balancer} (and of `callEndpoint`, which makes one when given a list). */
@@ -51,6 +52,11 @@ export interface BalancerOptions<T = unknown> {
    * picked; otherwise spill over to every endpoint.
    */
   readonly zone?: string;
+  /**
+   * Ramps the weight of endpoints that arrive after the first list, as Envoy's slow start does (see
+   * {@link SlowStartOptions}); off by default.
+   */
+  readonly slowStart?: SlowStartOptions;
   /**
    * How long, in milliseconds, a call waits for an endpoint while there is none: then it rejects with a
    * `NoEndpointError` naming the service. Calls that wait more than 5 s are said in a warning first.
@@ -147,6 +153,11 @@ export function validateBalancerOptions(options: {
   readonly retryBudget?: { readonly [K in keyof RetryBudgetOptions]?: unknown } | false;
   readonly outlier?: { readonly [K in keyof OutlierOptions]?: unknown } | false;
   readonly latency?: { readonly decayMs?: unknown; readonly defaultMs?: unknown };
+  readonly slowStart?: {
+    readonly windowMs?: unknown;
+    readonly aggression?: unknown;
+    readonly minWeightPercent?: unknown;
+  };
 }): void {
   check(options.retries, 'retries', 'a whole number >= 0', wholeAtLeast(0));
   check(
@@ -163,8 +174,8 @@ export function validateBalancerOptions(options: {
   if (options.zone !== undefined && (typeof options.zone !== 'string' || options.zone === '')) {
     throw expected('zone', 'a non-empty string', options.zone);
   }
-  const { retryBudget, outlier, latency } = options;
-  for (const [name, group] of Object.entries({ retryBudget, outlier, latency }) as [
+  const { retryBudget, outlier, latency, slowStart } = options;
+  for (const [name, group] of Object.entries({ retryBudget, outlier, latency, slowStart }) as [
     string,
     unknown,
   ][]) {
@@ -211,5 +222,23 @@ export function validateBalancerOptions(options: {
   if (latency !== undefined) {
     check(latency.decayMs, 'latency.decayMs', 'a number of milliseconds > 0', positiveMs);
     check(latency.defaultMs, 'latency.defaultMs', 'a number of milliseconds > 0', positiveMs);
+  }
+  if (slowStart !== undefined) {
+    if (slowStart.windowMs === undefined) {
+      throw expected('slowStart.windowMs', 'a number of milliseconds > 0', undefined);
+    }
+    check(slowStart.windowMs, 'slowStart.windowMs', 'a number of milliseconds > 0', positiveMs);
+    check(
+      slowStart.aggression,
+      'slowStart.aggression',
+      'a number > 0',
+      (n) => Number.isFinite(n) && n > 0,
+    );
+    check(
+      slowStart.minWeightPercent,
+      'slowStart.minWeightPercent',
+      'a percentage above 0, at most 100',
+      (n) => percentage(n) && n > 0,
+    );
   }
 }

@@ -43,6 +43,8 @@ export class EndpointRecord {
   ejectedUntil: number | undefined;
   /** Whether its probation trial is in flight. */
   trial = false;
+  /** While slow start ramps its weight: when the balancer first saw it. */
+  arrivedAt: number | undefined;
 
   constructor(endpoint: Endpoint, declaredWeight: number) {
     this.endpoint = endpoint;

@@ -39,11 +39,16 @@ export function endpointState(endpoint: Endpoint): EndpointState {
  * @internal
  */
 export function pickableEndpoints(list: readonly Endpoint[]): readonly Endpoint[] {
-  if (list.every((endpoint) => endpoint.state === undefined || endpoint.state === 'serving')) {
-    return list;
+  return pickable(list, (endpoint) => endpoint);
+}
+
+/** {@link pickableEndpoints} of things that each hold an endpoint. @internal */
+export function pickable<T>(items: readonly T[], endpointOf: (item: T) => Endpoint): readonly T[] {
+  if (items.every((item) => endpointOf(item).state === undefined)) {
+    return items; // Every endpoint serving: the common case, without a copy.
   }
   for (const state of PICKABLE_STATES) {
-    const inState = list.filter((endpoint) => endpointState(endpoint) === state);
+    const inState = items.filter((item) => endpointState(endpointOf(item)) === state);
     if (inState.length > 0) {
       return inState;
     }

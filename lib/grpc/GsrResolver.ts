@@ -2,6 +2,7 @@ import type * as Grpc from '@grpc/grpc-js';
 import { asapScheduler, distinctUntilChanged, map, observeOn, type Subscription } from 'rxjs';
 import type { Registry } from '../registry/Registry';
 import { serviceOfTarget } from './serviceOfTarget';
+import { pickableEndpoints } from '../endpoint/EndpointState';
 import { toGrpcEndpoints, type GrpcEndpoints } from './toGrpcEndpoints';
 
 type GrpcJs = typeof Grpc;
@@ -50,7 +51,8 @@ export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstruct
       this.#subscription = registry
         .endpoints$(this.#service)
         .pipe(
-          map((list) => toGrpcEndpoints(list, experimental.splitHostPort)),
+          // New calls go where a Balancer would send them: serving endpoints, else draining ones.
+          map((list) => toGrpcEndpoints(pickableEndpoints(list), experimental.splitHostPort)),
           distinctUntilChanged(sameAddresses),
           // grpc-js forbids calling the listener synchronously from updateResolution, and the shared
           // list replays synchronously to a late subscriber.
