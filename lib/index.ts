@@ -5,7 +5,7 @@
  */
 
 // Registry
-export { Registry, type ConnectOptions } from './registry/Registry';
+export { Registry, type ConnectOptions, type Override } from './registry/Registry';
 export type { Health } from './etcd/Health';
 export type { DrainOptions } from './registry/DrainOptions';
 

@@ -1,13 +1,26 @@
-import { Observable, type Subscriber, throwError } from 'rxjs';
+import {
+  catchError,
+  combineLatest,
+  distinctUntilChanged,
+  map,
+  Observable,
+  of,
+  type Subscriber,
+  throwError,
+} from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
+import type { Maintenance } from '../endpoint/Maintenance';
 import { markService } from '../endpoint/listedService';
+import { isAuthenticationError } from '../errors/AuthenticationError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
 import { EndpointList } from './EndpointList';
+import { type Overrides, OverrideList } from './OverrideList';
 import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
 import { ServiceNames } from './ServiceNames';
@@ -28,6 +41,11 @@ export class Discovery implements LiveListOwner {
   readonly layout: KeyLayout;
   readonly #log: OnceLog;
   readonly #lists = new Map<string, LiveList<unknown>>();
+  /** Each list as overrides made it, so that every subscriber gets the same array. */
+  readonly #overridden = new WeakMap<
+    readonly Endpoint[],
+    { readonly overrides: ReadonlyMap<string, Maintenance>; readonly list: readonly Endpoint[] }
+  >();
 
   constructor(context: EtcdContext, layout: KeyLayout, gracePeriodMs: number) {
     this.context = context;
@@ -47,21 +65,46 @@ export class Discovery implements LiveListOwner {
     return this.#lists.size;
   }
 
+  /**
+   * A service's endpoints as etcd holds them, with operators' overrides applied: an endpoint in
+   * maintenance says so. The first list waits for the overrides' first read.
+   */
   endpoints$(service: string): Observable<readonly Endpoint[]> {
-    let prefix: string;
     let valid: string;
     try {
       valid = this.layout.validateService(service);
-      prefix = this.layout.servicePrefix(valid);
     } catch (error) {
       return throwError(() => error);
     }
+    const overrides$ = this.overrides$().pipe(
+      map((overrides) => overrides.get(valid)),
+      distinctUntilChanged(),
+    );
     return markService(
-      new Observable<readonly Endpoint[]>((subscriber) =>
-        this.#attach(subscriber, prefix, () => this.#endpointList(valid, prefix)),
+      combineLatest([this.keys$(valid), overrides$]).pipe(
+        map(([list, overrides]) => this.#overrideIn(list, overrides)),
       ),
       valid,
     );
+  }
+
+  /** A service's endpoints as its keys say, without overrides: what registrations guard. */
+  keys$(service: string): Observable<readonly Endpoint[]> {
+    const prefix = this.layout.servicePrefix(service);
+    return new Observable<readonly Endpoint[]>((subscriber) =>
+      this.#attach(subscriber, prefix, () => this.#endpointList(service, prefix)),
+    );
+  }
+
+  /**
+   * Operators' overrides, by service and address. An etcd user that may not read them (a role limited
+   * to the services' keys) sees none, said once in a warning.
+   */
+  overrides$(): Observable<Overrides> {
+    const prefix = this.layout.overridesPrefix;
+    return new Observable<Overrides>((subscriber) =>
+      this.#attach(subscriber, prefix, () => new OverrideList(this.layout, this.#log)),
+    ).pipe(catchError((error: unknown) => of(this.#noOverrides(error))));
   }
 
   services$(): Observable<readonly string[]> {
@@ -85,10 +128,29 @@ export class Discovery implements LiveListOwner {
 
   async endpoints(service: string): Promise<readonly Endpoint[]> {
     const valid = this.layout.validateService(service);
-    const prefix = this.layout.servicePrefix(valid);
-    return this.#read(prefix, `list endpoints of "${valid}"`, () =>
-      this.#endpointList(valid, prefix),
+    const [list, overrides] = await Promise.all([this.keys(valid), this.overrides()]);
+    return this.#overrideIn(list, overrides.get(valid));
+  }
+
+  /** A service's endpoints now, as its keys say, without overrides. */
+  keys(service: string): Promise<readonly Endpoint[]> {
+    const prefix = this.layout.servicePrefix(service);
+    return this.#read(prefix, `list endpoints of "${service}"`, () =>
+      this.#endpointList(service, prefix),
     );
+  }
+
+  /** Operators' overrides now (none for a user that may not read them, as in `overrides$`). */
+  async overrides(): Promise<Overrides> {
+    try {
+      return await this.#read(
+        this.layout.overridesPrefix,
+        'list overrides',
+        () => new OverrideList(this.layout, this.#log),
+      );
+    } catch (error) {
+      return this.#noOverrides(error);
+    }
   }
 
   async services(): Promise<readonly string[]> {
@@ -133,6 +195,41 @@ export class Discovery implements LiveListOwner {
       }
     }
     return list.add(subscriber);
+  }
+
+  /** `list` with the endpoints that `overrides` names in maintenance. */
+  #overrideIn(
+    list: readonly Endpoint[],
+    overrides: ReadonlyMap<string, Maintenance> | undefined,
+  ): readonly Endpoint[] {
+    if (overrides === undefined) {
+      return list;
+    }
+    const known = this.#overridden.get(list);
+    if (known?.overrides === overrides) {
+      return known.list;
+    }
+    const overridden = Object.freeze(
+      list.map((endpoint) => {
+        const maintenance = overrides.get(endpoint.address);
+        return maintenance === undefined
+          ? endpoint
+          : Object.freeze({ ...endpoint, state: 'maintenance' as const, maintenance });
+      }),
+    );
+    this.#overridden.set(list, { overrides, list: overridden });
+    return overridden;
+  }
+
+  /** No overrides, when reading them failed for good (a denial): said once. */
+  #noOverrides(error: unknown): Overrides {
+    if (!isPermissionDeniedError(error) && !isAuthenticationError(error)) {
+      throw error;
+    }
+    this.#log.warn(
+      `cannot read operators' overrides under "${this.layout.overridesPrefix}" (${(error as Error).message}): lists show none`,
+    );
+    return new Map();
   }
 
   #endpointList(service: string, prefix: string): EndpointList {

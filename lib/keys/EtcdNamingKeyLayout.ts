@@ -28,6 +28,11 @@ const MAX_VALUE_BYTES = 2 * MAX_METADATA_BYTES + 2 * MAX_NAME_BYTES;
 export class EtcdNamingKeyLayout implements KeyLayout {
   readonly servicesPrefix = undefined;
   readonly idIsAddress = false;
+  /**
+   * `<prefix>gsr-overrides/`: operators' overrides, `<prefix>gsr-overrides/<target>/<address>` (etcd's
+   * Go resolver never reads there unless a target is named `gsr-overrides/...`).
+   */
+  readonly overridesPrefix: string;
   readonly #keyPrefix: string;
   readonly #metadataAs: 'string' | 'object';
 
@@ -39,6 +44,7 @@ export class EtcdNamingKeyLayout implements KeyLayout {
    */
   constructor(keyPrefix: string, metadataAs: 'string' | 'object') {
     this.#keyPrefix = keyPrefix;
+    this.overridesPrefix = `${keyPrefix}gsr-overrides/`;
     this.#metadataAs = metadataAs;
   }
 

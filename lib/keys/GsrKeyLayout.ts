@@ -19,12 +19,15 @@ import type { DecodedEntry, KeyLayout, KeyValue } from './KeyLayout';
 export class GsrKeyLayout implements KeyLayout {
   /** `<prefix>services/`: every service's keys. */
   readonly servicesPrefix: string;
+  /** `<prefix>overrides/`: operators' overrides, `<prefix>overrides/<service>/<address>`. */
+  readonly overridesPrefix: string;
   readonly #servicesPrefixBytes: number;
   readonly idIsAddress = true;
   readonly probeMayBeDenied = false;
 
   constructor(keyPrefix: string) {
     this.servicesPrefix = `${keyPrefix}services/`;
+    this.overridesPrefix = `${keyPrefix}overrides/`;
     this.#servicesPrefixBytes = Buffer.byteLength(this.servicesPrefix);
   }
 

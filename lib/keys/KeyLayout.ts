@@ -35,6 +35,11 @@ export interface KeyLayout {
    * never gets here), `value` its bytes.
    */
   decodeEntry(service: string, id: string, value: Buffer): DecodedEntry;
+  /**
+   * The prefix of operators' overrides (`gsr drain`): `<overridesPrefix><service>/<address>`, apart
+   * from the endpoints' own keys, so that what an instance writes never erases them.
+   */
+  readonly overridesPrefix: string;
   /** The prefix of every service's keys, for `services$()`; `undefined` when the layout has none. */
   readonly servicesPrefix: string | undefined;
   /**

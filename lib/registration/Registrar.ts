@@ -1,10 +1,12 @@
 import { defer, Observable, type Subscription } from 'rxjs';
 import type { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { encodeMaintenance, MAX_REASON_LENGTH } from '../endpoint/maintenanceCodec';
 import { type OwnState, withOwnState } from '../endpoint/ownState';
 import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
+import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import { isLeaseNotFound } from '../etcd/EtcdFailure';
 import type { EtcdEntry } from '../etcd/EtcdPort';
@@ -168,6 +170,42 @@ export class Registrar {
     });
     if (converge) {
       this.#converge(record);
+    }
+  }
+
+  /**
+   * Puts an operator's override of `service`'s `address` (with no lease: it outlives every process),
+   * or deletes it when `maintenance` is `undefined`; resolves once etcd confirmed it.
+   */
+  async override(
+    service: unknown,
+    address: unknown,
+    maintenance: { readonly reason: unknown } | undefined,
+  ): Promise<void> {
+    const valid = this.#layout.validateEndpoint({ service, address });
+    const key = `${this.#layout.overridesPrefix}${valid.service}/${valid.address}`;
+    const value =
+      maintenance &&
+      encodeMaintenance({
+        reason: validateReason(maintenance.reason),
+        since: new Date(this.#context.clock.now()).toISOString(),
+      });
+    const description = `${value === undefined ? 'clear' : 'set'} maintenance of ${key}`;
+    try {
+      await retryEtcd(
+        this.#context,
+        { key, description },
+        async () => {
+          await (value === undefined
+            ? this.#context.etcd.deleteKey(key)
+            : this.#context.etcd.putAll([{ key, value, lease: NO_LEASE }]));
+        },
+        this.#context.closing,
+      );
+    } catch (error) {
+      throw this.#context.closing.aborted && isEtcdUnavailableError(error)
+        ? new RegistryClosedError(description)
+        : error;
     }
   }
 
@@ -423,7 +461,7 @@ export class Registrar {
       const created: Guard = { records: new Set(), subscription: undefined };
       guard = created;
       this.#guards.set(service, created);
-      created.subscription = this.#discovery.endpoints$(service).subscribe({
+      created.subscription = this.#discovery.keys$(service).subscribe({
         error: (error: unknown) => {
           created.subscription = undefined;
           this.#context.logger.warn(
@@ -493,6 +531,24 @@ export class Registrar {
       this.#guards.delete(service);
     }
   }
+}
+
+/** Checks an operator's reason: a line of text, at most {@link MAX_REASON_LENGTH} characters. */
+function validateReason(reason: unknown): string {
+  if (reason === undefined) {
+    return '';
+  }
+  if (typeof reason !== 'string') {
+    throw new ValidationError('reason', reason, 'expected a string');
+  }
+  if (reason.length > MAX_REASON_LENGTH) {
+    throw new ValidationError('reason', reason, `expected at most ${MAX_REASON_LENGTH} characters`);
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
+    throw new ValidationError('reason', reason, 'expected one line without control characters');
+  }
+  return reason;
 }
 
 /** Resolves once the record's loop has nothing left to do. */

@@ -40,8 +40,20 @@ import { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { RegisterOptions } from '../registration/RegisterOptions';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
+import type { Maintenance } from '../endpoint/Maintenance';
 import type { DrainOptions } from './DrainOptions';
 import { latestValues } from './latestValues';
+
+/** An operator's override of one address: {@link Registry.overrides}. */
+export interface Override {
+  readonly service: string;
+  readonly address: string;
+  readonly maintenance: Maintenance;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
@@ -480,6 +492,66 @@ export class Registry {
       }),
       signal,
       () => cancel(),
+    );
+  }
+
+  /**
+   * Takes an endpoint out of rotation as an operator: every list gsr gives shows it in `'maintenance'`
+   * (with `reason` and since when), and no `Balancer`, gRPC resolver or xDS client sends it calls, until
+   * {@link Registry.clearMaintenance}. The override is a key of its own (`<prefix>overrides/<service>/
+   * <address>`, no lease), so the instance's re-registration, a restart at the same address or its lease
+   * expiring never erase it; it outlives the endpoint, applies again if the address comes back, and goes
+   * only when cleared (`gsr overrides` lists them, with their age). Resolves once etcd confirmed it.
+   *
+   * @throws ValidationError naming the field, before anything is written: a service or address gsr
+   *   could not register, a reason that is not one line of at most 200 characters.
+   * @example
+   * ```ts
+   * await registry.setMaintenance('data-access', '10.0.0.7:10000', { reason: 'disk replacement' });
+   * ```
+   */
+  setMaintenance(
+    service: string,
+    address: string,
+    options: { readonly reason?: string } = {},
+  ): Promise<void> {
+    return this.#registrar.override(service, address, { reason: options.reason });
+  }
+
+  /**
+   * Ends an operator's maintenance of an endpoint: it takes calls again (if it is listed). Resolves once
+   * etcd confirmed it, also when there was none.
+   *
+   * @example
+   * ```ts
+   * await registry.clearMaintenance('data-access', '10.0.0.7:10000');
+   * ```
+   */
+  clearMaintenance(service: string, address: string): Promise<void> {
+    return this.#registrar.override(service, address, undefined);
+  }
+
+  /**
+   * Every operator's override now: the endpoints in maintenance, by service and address, whether or not
+   * they are still listed.
+   *
+   * @example
+   * ```ts
+   * for (const { service, address, maintenance } of await registry.overrides()) {
+   *   console.log(service, address, maintenance.reason, maintenance.since);
+   * }
+   * ```
+   */
+  async overrides(): Promise<readonly Override[]> {
+    const overrides = await this.#discovery.overrides();
+    const all: Override[] = [];
+    for (const [service, addresses] of overrides) {
+      for (const [address, maintenance] of addresses) {
+        all.push(Object.freeze({ service, address, maintenance }));
+      }
+    }
+    return all.sort((a, b) =>
+      a.service === b.service ? compare(a.address, b.address) : compare(a.service, b.service),
     );
   }
 
