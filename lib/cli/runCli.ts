@@ -95,7 +95,9 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     );
   program
     .command('register')
-    .description('register an endpoint until interrupted (SIGINT, SIGTERM), then deregister it')
+    .description(
+      'register an endpoint until interrupted, then deregister it (SIGTERM drains it first)',
+    )
     .argument('<service>', 'the service, e.g. data-access')
     .argument('<address>', 'where it listens, host:port, e.g. 10.0.0.7:10000')
     .option('--metadata <json>', 'JSON object stored with the endpoint')
@@ -113,6 +115,40 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       (
         require('./commands/unregisterEndpoint') as typeof import('./commands/unregisterEndpoint')
       ).unregisterEndpoint(io, options(), service, address),
+    );
+  program
+    .command('drain')
+    .description(
+      'take an endpoint out of rotation as an operator (maintenance), until gsr undrain; its own ' +
+        're-registrations never undo it',
+    )
+    .argument('<service>', 'the service, e.g. data-access')
+    .argument('<address>', 'its address, host:port')
+    .option('--reason <text>', 'why, shown with it (one line, at most 200 characters)')
+    .option('--force', 'also when the service lists no endpoint at that address now')
+    .action((service: string, address: string, flags: { reason?: string; force?: boolean }) =>
+      (
+        require('./commands/drainEndpoint') as typeof import('./commands/drainEndpoint')
+      ).drainEndpoint(io, options(), service, address, flags),
+    );
+  program
+    .command('undrain')
+    .description("end an endpoint's maintenance: it takes calls again")
+    .argument('<service>', 'the service, e.g. data-access')
+    .argument('<address>', 'its address, host:port')
+    .action((service: string, address: string) =>
+      (
+        require('./commands/undrainEndpoint') as typeof import('./commands/undrainEndpoint')
+      ).undrainEndpoint(io, options(), service, address),
+    );
+  program
+    .command('overrides')
+    .description('list the endpoints operators put in maintenance, with reason and age')
+    .option('--json', 'print them as a JSON array')
+    .action((flags: { json?: boolean }) =>
+      (
+        require('./commands/listOverrides') as typeof import('./commands/listOverrides')
+      ).listOverrides(io, options(), flags),
     );
   program
     .command('ui')

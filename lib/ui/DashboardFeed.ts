@@ -138,10 +138,19 @@ export class DashboardFeed {
   }
 }
 
-function toShown(endpoint: Endpoint): { address: string; metadata?: unknown } {
-  return endpoint.metadata === undefined
-    ? { address: endpoint.address }
-    : { address: endpoint.address, metadata: endpoint.metadata };
+/** What the page shows of an endpoint: its address, its state when not serving, its metadata. */
+function toShown(endpoint: Endpoint): {
+  address: string;
+  state?: string;
+  reason?: string;
+  metadata?: unknown;
+} {
+  return {
+    address: endpoint.address,
+    ...(endpoint.state !== undefined && { state: endpoint.state }),
+    ...(endpoint.maintenance !== undefined && { reason: endpoint.maintenance.reason }),
+    ...(endpoint.metadata !== undefined && { metadata: endpoint.metadata }),
+  };
 }
 
 function describeHealth(health: Health): { connected: boolean; since: string; cause?: string } {

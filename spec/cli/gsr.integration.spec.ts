@@ -363,11 +363,13 @@ describe('the gsr command', () => {
         const { child, stdout, stderr } = spawnGsr(['register', 'web', '10.0.0.7:80'], {
           GSR_ETCD_ENDPOINTS: own.endpoints.join(','),
           GSR_ETCD_REQUEST_TIMEOUT_SECONDS: '0.5',
+          GSR_DRAIN_DELAY_MS: '0',
         });
         await eventually(() => stdout().includes('registered'), 10_000, 'registered');
         own.members[0]?.pause();
         child.kill('SIGTERM');
         expect(await exitOf(child)).toBe(1);
+        expect(stderr()).toContain('could not drain within 5000ms; deregistering anyway');
         expect(stderr()).toContain(`could not deregister ${prefix}services/web/10.0.0.7:80`);
         expect(stderr()).toContain('expire with their lease');
         expect(stdout()).not.toContain('deregistered');

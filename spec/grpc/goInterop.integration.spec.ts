@@ -75,4 +75,22 @@ describe('a grpc-go client on etcd’s resolver, calling a Node server', () => {
     expect(await call('greeter')).toBe('answered by {"name":"node"}');
     await registry.close();
   });
+
+  it('still reaches a draining endpoint: the state rides in the metadata, which Go passes through', async () => {
+    const registry = await Registry.connect({
+      etcdEndpoints: etcd.endpoints,
+      keyLayout: 'etcd-naming',
+      env: {},
+    });
+    registry.register({ service: 'drained', address: server.address }).subscribe();
+    await registry.drain({ delayMs: 0 });
+    const value = await etcd.raw.get(`drained/${server.address}`).string();
+    expect(JSON.parse(value ?? '')).toEqual({
+      Op: 0,
+      Addr: server.address,
+      Metadata: '{"gsr.state":"draining"}',
+    });
+    expect(await call('drained')).toBe('answered by {"name":"node"}');
+    await registry.close();
+  });
 });

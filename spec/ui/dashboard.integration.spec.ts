@@ -194,6 +194,36 @@ describe('the dashboard, in Chromium', () => {
     expect(problemsOf(page)).toEqual([]);
   });
 
+  it("shows each endpoint's state: draining, failing, and maintenance with the operator's reason", async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    await etcd.raw.put(`${prefix}services/api/a:1`).value('');
+    await etcd.raw.put(`${prefix}services/api/b:1`).value('{"gsr.state":"draining"}');
+    await etcd.raw.put(`${prefix}services/api/c:1`).value('{"v":1,"gsr.state":"failing"}');
+    const page = await open(await serve(registry));
+    await eventually(async () => (await liveAddresses(page, 'api')).length === 3);
+    const badge = (address: string) =>
+      page.textContent(`li[data-address="${address}"] .state`).then((text) => text ?? '');
+    expect(await badge('a:1')).toBe('');
+    expect(await page.isHidden('li[data-address="a:1"] .state')).toBe(true);
+    expect(await badge('b:1')).toBe('draining');
+    expect(await badge('c:1')).toBe('failing');
+    expect(await page.textContent('li[data-address="c:1"] .metadata')).toBe('{"v":1}');
+
+    await registry.setMaintenance('api', 'a:1', { reason: '<b>disk</b> swap' });
+    await page.waitForSelector('li[data-address="a:1"][data-endpoint-state="maintenance"]', {
+      timeout: 2000,
+    });
+    expect(await badge('a:1')).toBe('maintenance');
+    expect(await page.getAttribute('li[data-address="a:1"] .state', 'title')).toBe(
+      '<b>disk</b> swap',
+    );
+    await registry.clearMaintenance('api', 'a:1');
+    await page.waitForSelector('li[data-address="a:1"][data-endpoint-state="serving"]', {
+      timeout: 2000,
+    });
+    expect(problemsOf(page)).toEqual([]);
+  });
+
   it('shows HTML and script written into etcd as text, and runs none of it', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
     const service = '<i>svc<i>';

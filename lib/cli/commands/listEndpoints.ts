@@ -1,10 +1,12 @@
 import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
+import { endpointLine } from '../endpointLine';
 import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /**
- * `gsr endpoints <service> [--json]`: one address per line, or the endpoints as a JSON array. None is
+ * `gsr endpoints <service> [--json]`: one address per line (followed by its state when it is not
+ * serving: `draining`, `failing`, `maintenance (reason, set 5m ago)`), or the endpoints as a JSON array. None is
  * said on stderr (a typo looks like an empty service), with the services that have endpoints where the
  * layout can list them; it still exits 0: an empty list is an answer.
  */
@@ -19,7 +21,7 @@ export async function listEndpoints(
     io.stdout.write(
       flags.json === true
         ? `${printable(endpoints)}\n`
-        : endpoints.map((endpoint) => `${printable(endpoint.address)}\n`).join(''),
+        : endpoints.map((endpoint) => `${endpointLine(endpoint)}\n`).join(''),
     );
     if (endpoints.length === 0) {
       const known = registry.layout.servicesPrefix === undefined ? [] : await registry.services();

@@ -9,7 +9,9 @@ import { withRegistry } from '../withRegistry';
 
 /**
  * `gsr register <service> <address> [--metadata <json>]`: registers the endpoint and holds it until
- * SIGINT or SIGTERM (or until its output is closed), then deregisters it. It says "deregistered" and
+ * SIGINT or SIGTERM (or until its output is closed), then deregisters it. SIGTERM, what a supervisor
+ * sends to stop it, drains first: the key says draining for `GSR_DRAIN_DELAY_MS`, so clients move
+ * away before it goes; SIGINT (Ctrl-C) deregisters at once. It says "deregistered" and
  * exits 0 only once etcd confirmed the key is gone; otherwise the registry's close rejects, and the
  * command exits 1 naming the key, which expires with its lease.
  */
@@ -34,11 +36,21 @@ export async function registerEndpoint(
         const subscription = registry.register(endpoint).subscribe({
           next: (registration) =>
             io.stdout.write(
-              `registered ${printable(registration.key)} on lease ${registration.leaseId}\n`,
+              registration.state === 'serving'
+                ? `registered ${printable(registration.key)} on lease ${registration.leaseId}\n`
+                : `${printable(registration.key)} is ${registration.state}\n`,
             ),
           error: reject,
         });
-        void io.interrupted().then((why) => {
+        void io.interrupted().then(async (why) => {
+          if (why === 'SIGTERM') {
+            io.stdout.write(`${why}: draining\n`);
+            // An etcd that does not answer must not keep a stopping process: deregister regardless.
+            const bound = registry.config.drainDelayMs + DRAIN_CONFIRM_MS;
+            await registry.drain({ signal: AbortSignal.timeout(bound) }).catch(() => {
+              io.stderr.write(`gsr: could not drain within ${bound}ms; deregistering anyway\n`);
+            });
+          }
           subscription.unsubscribe(); // close() (in withRegistry) waits for the delete.
           io.stdout.write(`${why}: deregistering\n`);
           resolve();
@@ -47,6 +59,9 @@ export async function registerEndpoint(
   );
   io.stdout.write('deregistered\n');
 }
+
+/** How long SIGTERM waits for etcd to confirm the drain, beyond the drain's delay. */
+const DRAIN_CONFIRM_MS = 5000;
 
 function parseMetadata(text: string): Metadata {
   try {

@@ -1,11 +1,13 @@
 import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
+import { endpointLine } from '../endpointLine';
 import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
 
 /**
  * `gsr watch <service> [--json]`: a line each time the list changes, until interrupted (or until its
- * reader closes the output): the time and the addresses, or a JSON object per line.
+ * reader closes the output): the time and the endpoints, each its address and, when not serving, its
+ * state in brackets; or a JSON object per line.
  */
 export async function watchEndpoints(
   io: CliIo,
@@ -25,7 +27,7 @@ export async function watchEndpoints(
             io.stdout.write(
               options.json === true
                 ? `${printable({ time, service, endpoints })}\n`
-                : `${time} ${endpoints.map((e) => printable(e.address)).join(' ') || '(no endpoints)'}\n`,
+                : `${time} ${endpoints.map((e) => endpointLine(e)).join(' ') || '(no endpoints)'}\n`,
             );
           },
           error: reject,

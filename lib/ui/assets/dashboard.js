@@ -78,9 +78,20 @@
     const row = element('li');
     row.dataset.address = address;
     const label = element('span', 'address', shown(address));
+    const state = element('span', 'state');
     const metadata = element('code', 'metadata');
-    row.append(label, metadata);
+    row.append(label, state, metadata);
     return row;
+  }
+
+  // A state other than serving, as a badge; the operator's reason (anyone's text) as its title.
+  function setState(row, state, reason) {
+    const node = row.querySelector('.state');
+    const text = state === undefined ? '' : shown(String(state));
+    node.textContent = text;
+    node.hidden = text === '';
+    node.title = reason === undefined ? '' : shown(String(reason), true);
+    row.dataset.endpointState = state === undefined ? 'serving' : String(state);
   }
 
   function setMetadata(row, metadata) {
@@ -116,7 +127,7 @@
     let before = null;
     // Lists come sorted by address: walk them backwards so each row goes before the one after it.
     for (let i = endpoints.length - 1; i >= 0; i--) {
-      const { address, metadata } = endpoints[i];
+      const { address, metadata, state, reason } = endpoints[i];
       next.add(address);
       let row = service.rows.get(address);
       if (!row) {
@@ -132,6 +143,9 @@
       } else if (row.dataset.metadata !== metadataText(metadata)) {
         setMetadata(row, metadata);
         flash(row, 'changed');
+      }
+      if (row.dataset.endpointState !== (state === undefined ? 'serving' : String(state))) {
+        setState(row, state, reason);
       }
       if (row.nextSibling !== before || row.parentNode !== service.list) {
         service.list.insertBefore(row, before);
