@@ -42,10 +42,11 @@ export class RegistryView {
   }
 }
 
-/** `data-access-1@127.0.0.1:40111` */
+/** `data-access-1@127.0.0.1:40111`, and its state when it is not serving: `... (draining)` */
 export function describe(endpoint: Endpoint): string {
   const instance = endpoint.metadata?.instance;
-  return typeof instance === 'string' ? `${instance}@${endpoint.address}` : endpoint.address;
+  const name = typeof instance === 'string' ? `${instance}@${endpoint.address}` : endpoint.address;
+  return endpoint.state === undefined ? name : `${name} (${endpoint.state})`;
 }
 
 /** Whether the list holds `instance`. */

@@ -3,9 +3,9 @@
  * `background`, each a real HTTP server process that registers itself; `web` load-balances requests over
  * the live `data-access` instances it discovers, through a `Balancer` that learns from each request. The
  * demo scales `data-access` up, kills one instance hard (no request fails: the balancer retries and
- * ejects it), makes one slow (the latency strategy moves traffic away) and stops another gracefully, and
- * prints every change of the registry and which instance served
- * each request. It checks that each step happened, stops everything it started, and exits 0.
+ * ejects it), makes one slow (the latency strategy moves traffic away) and stops another gracefully
+ * (drained first: not one call fails, none is retried), and prints every change of the registry and
+ * which instance served each request. It checks that each step happened, stops everything it started, and exits 0.
  *
  * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. `--fast` shortens the pauses; `--ui`
  * also serves the dashboard (`gsr ui`'s) and prints its URL, so that every step can be watched live.
@@ -161,17 +161,37 @@ async function main(): Promise<void> {
     check(whileSlow.length > 0 && slowShare <= 0.2, 'the slow instance to get at most a fifth');
     await pause(1000);
 
-    step(`stopping ${stopOne} gracefully (SIGTERM): it deregisters before it exits`);
+    step(
+      `stopping ${stopOne} gracefully (SIGTERM): it drains (clients stop picking it), finishes what it has, then deregisters`,
+    );
     const termAt = Date.now();
-    const code = await instances.get(stopOne)?.signal('SIGTERM');
+    const beforeTerm = lines.length;
+    const stopped = instances.get(stopOne)?.signal('SIGTERM');
+    await view.until(
+      'data-access',
+      (l) => l.some((e) => holds(stopOne)([e]) && e.state === 'draining'),
+      5000,
+      `${stopOne} to be listed draining`,
+    );
+    step(`${stopOne} is draining, ${((Date.now() - termAt) / 1000).toFixed(1)}s after SIGTERM`);
+    const code = await stopped;
     await view.until(
       'data-access',
       (l) => !holds(stopOne)(l),
       2000,
       `${stopOne} to disappear at once`,
     );
+    await pause(1000);
+    const duringStop = servedSince(beforeTerm);
+    const failedAttempts = lines
+      .slice(beforeTerm)
+      .filter((line) => line.includes(`${stopOne} failed`)).length;
     step(
-      `${stopOne} exited with ${String(code)} and is gone, ${((Date.now() - termAt) / 1000).toFixed(1)}s after SIGTERM; ${slowOne}, slow or not, serves alone`,
+      `${stopOne} exited with ${String(code)} and is gone, ${((Date.now() - termAt) / 1000).toFixed(1)}s after SIGTERM; meanwhile web served ${duringStop.length} requests, ${duringStop.filter((s) => s === 'FAILED').length} failed, and no attempt needed a retry (${failedAttempts} did)`,
+    );
+    check(
+      duringStop.length > 0 && !duringStop.includes('FAILED') && failedAttempts === 0,
+      'no failed call, and no retry, while an instance drained and stopped',
     );
     await pause(2000);
 

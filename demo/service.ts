@@ -2,7 +2,7 @@
  * One demo service process: `node --import tsx demo/service.ts <service> <instance> [requestIntervalMs]`.
  *
  * Every service is a small HTTP server on a loopback port that registers itself with gsr and, on
- * SIGTERM, follows the README's shutdown recipe. `data-access` answers in ~1 ms, and 20× slower once it
+ * SIGTERM, follows the README's shutdown recipe (drain, `server.close()`, `registry.close()`). `data-access` answers in ~1 ms, and 20× slower once it
  * gets SIGUSR2. `web` discovers `data-access` through `endpoints$` and sends it a request every
  * `requestIntervalMs` through a `Balancer` (the latency strategy; retries and ejection as by default),
  * printing which instance served each one, and what the balancer did about failures.
@@ -33,9 +33,15 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const registration = registry
+  registry
     .register({ service, address, metadata: { instance, pid: process.pid } })
-    .subscribe(() => console.log(`registered as ${instance} at ${address}`));
+    .subscribe((registered) =>
+      console.log(
+        registered.state === 'serving'
+          ? `registered as ${instance} at ${address}`
+          : `listed as ${registered.state} now`,
+      ),
+    );
 
   const served = new Map<string, number>();
   let requests: Subscription | undefined;
@@ -73,20 +79,22 @@ async function main(): Promise<void> {
     });
   }
 
-  // The README's shutdown recipe.
+  // The README's shutdown recipe: drain, stop accepting and finish what is in flight, close.
   process.once('SIGTERM', () => {
-    requests?.unsubscribe();
-    balancer?.close();
-    registration.unsubscribe();
-    server.close();
-    void registry.close().then(() => {
+    void (async () => {
+      requests?.unsubscribe();
+      balancer?.close();
+      await registry.drain(); // Marked draining in etcd; clients have had time to see it.
+      console.log('drained: clients send no new requests here');
+      await new Promise((resolve) => server.close(resolve)); // In-flight requests finish.
+      await registry.close(); // The key deleted, the lease revoked.
       if (service === 'web') {
         const counts = [...served].map(([name, count]) => `${name}=${count}`).join(' ');
         console.log(`requests per instance: ${counts || '(none)'}`);
       }
       console.log('deregistered, exiting');
       process.exit(0);
-    });
+    })();
   });
 }
 

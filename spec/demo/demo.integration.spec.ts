@@ -34,7 +34,7 @@ describe('npm run demo (fast)', () => {
     expect(out).toMatch(/served by data-access-1/);
     expect(out).toMatch(/served by data-access-2/);
     expect(out).toMatch(/served by data-access-3/);
-    // ...the killed instance went away only after its lease expired, the stopped one at once.
+    // ...the killed instance went away only after its lease expired...
     expect(out).toMatch(/data-access-\d is gone, \d+\.\ds after SIGKILL/);
     // ...meanwhile web's balancer lost no request: it retried elsewhere and ejected the dead one...
     expect(out).toMatch(/meanwhile web served [1-9]\d* requests, 0 failed/);
@@ -46,7 +46,11 @@ describe('npm run demo (fast)', () => {
     // ...and moved its requests away from the instance made slow.
     const slowShare = Number(/of the next \d+ requests it served (\d+)%/.exec(out)?.[1]);
     expect(slowShare).toBeLessThanOrEqual(20);
-    expect(out).toMatch(/data-access-\d exited with 0 and is gone, 0\.\ds after SIGTERM/);
+    // ...and the one stopped gracefully was listed draining first, and not one call to it failed.
+    expect(out).toMatch(/\[registry\] data-access: .*data-access-\d@127\.0\.0\.1:\d+ \(draining\)/);
+    expect(out).toMatch(
+      /data-access-\d exited with 0 and is gone, [\d.]+s after SIGTERM; meanwhile web served [1-9]\d* requests, 0 failed, and no attempt needed a retry \(0 did\)/,
+    );
     expect(out).toContain('== done: every service deregistered');
   });
 
