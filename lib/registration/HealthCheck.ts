@@ -6,14 +6,18 @@ import type { HealthCheckSettings } from './RegisterOptions';
 /**
  * Runs one registration's health check on the clock: at once, then `checkIntervalMs` after each one
  * settled (never two at a time), each bounded by `checkTimeoutMs` (its signal is aborted, and a check
- * that never settles is left behind, counted failed). Reports each change of verdict, with the reason of
- * the failure that made it failing.
+ * that never settles is left behind, counted failed). Reports each change of verdict (the first one
+ * too, marked `first`), with the reason of the failure that made it failing.
  * @internal
  */
 export class HealthCheck {
   readonly #settings: HealthCheckSettings;
   readonly #clock: Clock;
-  readonly #onChange: (state: 'serving' | 'failing', reason: string | undefined) => void;
+  readonly #onChange: (
+    state: 'serving' | 'failing',
+    reason: string | undefined,
+    first: boolean,
+  ) => void;
   readonly #verdict: HealthVerdict;
   #cancel: Cancel | undefined;
   #running: AbortController | undefined;
@@ -22,7 +26,7 @@ export class HealthCheck {
   constructor(
     settings: HealthCheckSettings,
     clock: Clock,
-    onChange: (state: 'serving' | 'failing', reason: string | undefined) => void,
+    onChange: (state: 'serving' | 'failing', reason: string | undefined, first: boolean) => void,
   ) {
     this.#settings = settings;
     this.#clock = clock;
@@ -71,8 +75,9 @@ export class HealthCheck {
         return;
       }
       this.#running = undefined;
+      const first = this.#verdict.state === undefined;
       if (this.#verdict.record(failure === undefined)) {
-        this.#onChange(this.#verdict.state as 'serving' | 'failing', failure);
+        this.#onChange(this.#verdict.state as 'serving' | 'failing', failure, first);
       }
       this.#cancel = this.#clock.schedule(this.#settings.checkIntervalMs, () => this.#run());
     });

@@ -89,12 +89,14 @@ export class Registrar {
         const record = this.#recordOf(key, valid);
         const check =
           settings &&
-          new HealthCheck(settings, this.#context.clock, (state, reason) => {
-            this.#context.logger.warn(
-              state === 'failing'
-                ? `${key} fails its health check (${reason ?? 'failed'}); marking it failing`
-                : `${key} passes its health check again; marking it serving`,
-            );
+          new HealthCheck(settings, this.#context.clock, (state, reason, first) => {
+            if (state === 'failing') {
+              this.#context.logger.warn(
+                `${key} fails its health check (${reason ?? 'failed'}); marking it failing`,
+              );
+            } else if (!first) {
+              this.#context.logger.warn(`${key} passes its health check again; marking it serving`);
+            }
             this.#update(record, holder);
           });
         const holder: Holder = {

@@ -192,6 +192,36 @@ const scenarios: Record<string, (run: Run) => Promise<void>> = {
     await terminate(snippet);
   },
 
+  'Lifecycle: deploys without a failed call #1': async (run) => {
+    const world = await run.world();
+    await registered(world, { service: 'database', address: '10.0.0.9:5432' });
+    const snippet = run.start();
+    const key = new RegExp(`${run.prefix}services/hello/127\\.0\\.0\\.1:(\\d+)`);
+    await snippet.printed(new RegExp(`${key.source} is serving\\n`));
+    const [hello] = key.exec(snippet.stdout) ?? [''];
+    expect(await run.etcd.raw.get(hello).string()).toBe('');
+    expect(await (await fetch(`http://${hello.split('/').pop() ?? ''}/`)).text()).toBe('hello\n');
+    // Its database gone: failing after two failed checks; back: serving after two passes.
+    await world.unregister({ service: 'database', address: '10.0.0.9:5432' });
+    await snippet.printed(/ is failing\n$/);
+    expect(await run.etcd.raw.get(hello).string()).toBe('{"gsr.state":"failing"}');
+    await registered(world, { service: 'database', address: '10.0.0.9:5432' });
+    await snippet.printed(/ is failing\n.* is serving\n$/);
+    // SIGTERM: listed draining before the key goes; then it exits by itself, 0.
+    snippet.signal('SIGTERM');
+    await snippet.printed(/ is draining\n$/);
+    expect(await run.etcd.raw.get(hello).string()).toBe('{"gsr.state":"draining"}');
+    expect(await snippet.exit()).toEqual({ code: 0, signal: null });
+    // Each change of its health is a warning, and nothing else is.
+    expect(
+      snippet.stderr
+        .trim()
+        .split('\n')
+        .map((line) => /warn gsr: \S+ (\w+)/.exec(line)?.[1]),
+    ).toEqual(['fails', 'passes']);
+    expect(await run.etcd.raw.get(hello).string()).toBeNull();
+  },
+
   'Load balancing #1': async (run) => {
     await httpService(run, 'pricing', (path) => ({
       id: Number(path.split('/').pop()),

@@ -34,4 +34,3 @@ export async function drainEndpoint(
     `${printable(service)} ${printable(address)} is in maintenance until gsr undrain\n`,
   );
 }
-

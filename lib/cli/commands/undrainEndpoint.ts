@@ -26,4 +26,3 @@ export async function undrainEndpoint(
   });
   io.stdout.write(`${printable(service)} ${printable(address)} takes calls again\n`);
 }
-
