@@ -27,6 +27,7 @@ import { manyServices } from './scenarios/manyServices';
 import { released } from './scenarios/released';
 import { fanOut, propagation } from './scenarios/propagation';
 import { registration } from './scenarios/registration';
+import { rollingRestart } from './scenarios/rollingRestart';
 
 const FULL: Sizes = {
   // Large-service and churn figures are one sample per repetition: 9 keep their medians steady on a
@@ -76,6 +77,7 @@ const SCENARIOS: readonly Scenario[] = [
   crash,
   slow,
   overhead,
+  rollingRestart,
   cliStart,
 ];
 

@@ -37,6 +37,7 @@ describe('npm run bench -- --quick', () => {
       'crash: calls that failed for the user',
       'slow: client p99',
       'overhead: one call, p50',
+      'rolling-restart: failed calls per restart of 3 (retries 0)',
       'cli-start: gsr --version vs node -e 0',
       'cli-start: gsr endpoints vs etcdctl get --prefix',
       'cli-start: gsr endpoints vs a raw etcd3 script',
@@ -63,6 +64,7 @@ describe('npm run bench -- --quick', () => {
       'crash',
       'slow',
       'overhead',
+      'rolling-restart',
       'cli-start',
     ]);
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
