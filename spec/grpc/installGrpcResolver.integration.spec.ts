@@ -120,6 +120,30 @@ describe('installGrpcResolver', () => {
     );
   });
 
+  it('leaves out draining and maintenance endpoints while one serves, and falls back on draining ones', async () => {
+    const [a, b] = await Promise.all([startServer(), startServer()]);
+    const { target } = installGrpcResolver(resolving, { grpc });
+    register('echo', a.address);
+    const other = (await connectTest(etcd.endpoints, { keyPrefix: serving.config.keyPrefix }))
+      .registry;
+    registrations.push(other.register({ service: 'echo', address: b.address }).subscribe());
+    await listed('echo', 2);
+    const echo = client(target('echo'));
+    const seen = new Set<string>();
+    await eventually(async () => seen.add(await whoAmI(echo)).size === 2, 10_000, 'both reached');
+
+    // b's process drains: only a takes calls.
+    await other.drain({ delayMs: 0 });
+    await eventually(async () => (await callCounts(echo, 4)).get(a.address) === 4);
+    expect(await callCounts(echo, 10)).toEqual(new Map([[a.address, 10]]));
+
+    // An operator takes a out: b, draining, is all that is left, and is used rather than nothing.
+    await resolving.setMaintenance('echo', a.address, { reason: 'test' });
+    await eventually(async () => (await callCounts(echo, 4)).get(b.address) === 4);
+    expect(await callCounts(echo, 10)).toEqual(new Map([[b.address, 10]]));
+    await resolving.clearMaintenance('echo', a.address);
+  });
+
   it('fails fast with UNAVAILABLE naming the service while it has no endpoints', async () => {
     const { target } = installGrpcResolver(resolving, { grpc });
     const echo = client(target('nobody-yet'));
