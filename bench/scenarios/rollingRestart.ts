@@ -68,7 +68,8 @@ async function stopInstance(instance: Instance, recipe: 'today' | 'drain'): Prom
  */
 export const rollingRestart: Scenario = {
   name: 'rolling-restart',
-  title: 'rolling restart of 3 HTTP instances under load: drain recipe (gsr) vs unsubscribe-and-exit',
+  title:
+    'rolling restart of 3 HTTP instances under load: drain recipe (gsr) vs unsubscribe-and-exit',
   metrics: [
     {
       key: 'failed',
