@@ -25,6 +25,7 @@ export type {
   Outcome,
 } from './balancing/BalancerOptions';
 export type { RetryBudgetOptions } from './balancing/RetryBudget';
+export type { SlowStartOptions } from './balancing/SlowStart';
 export { callEndpoint, type CallEndpointOptions } from './balancing/callEndpoint';
 export {
   withEndpoint,

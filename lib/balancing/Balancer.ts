@@ -9,7 +9,7 @@ import {
 } from 'rxjs';
 import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { pickable } from '../endpoint/EndpointState';
+import { changesBetween } from '../discovery/listChanges';
 import { listedService } from '../endpoint/listedService';
 import { NoEndpointError } from '../errors/NoEndpointError';
 import { messageOf } from '../errors/messageOf';
@@ -28,11 +28,13 @@ import {
   validateBalancerOptions,
 } from './BalancerOptions';
 import { type Chooser, createChooser } from './createChooser';
-import { EndpointRecord, type LatencyPolicy, type OutlierPolicy } from './EndpointRecord';
+import { EndpointPool } from './EndpointPool';
+import type { EndpointRecord, LatencyPolicy, OutlierPolicy } from './EndpointRecord';
 import type { EndpointStats } from './EndpointStats';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
 import { RetryBudget } from './RetryBudget';
 import { type SlowStartOptions, slowStartFactor } from './SlowStart';
+import type { WeightedSet } from './WeightedSet';
 
 /**
  * Spreads work over a live endpoint list and learns from every call's outcome which endpoints answer,
@@ -73,7 +75,6 @@ export class Balancer<T = unknown> {
   readonly #budget: RetryBudget | undefined;
   readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
   readonly #latency: LatencyPolicy;
-  readonly #zone: string | undefined;
   readonly #slowStart: SlowStartOptions | undefined;
   /** Records whose weight slow start is ramping; and when their weights were last worked out. */
   readonly #ramping = new Set<EndpointRecord>();
@@ -90,13 +91,10 @@ export class Balancer<T = unknown> {
   readonly #logger: Logger;
   readonly #metrics: BalancerMetrics;
   readonly #warnings: OnceLog;
-  /** Every endpoint of the latest list, by address. */
-  #records = new Map<string, EndpointRecord>();
-  /**
-   * The records a new call may go to, once each, in list order: the serving endpoints; when none, the
-   * draining ones; when none, the failing ones; never those in maintenance.
-   */
-  #pool: readonly EndpointRecord[] = [];
+  /** Every endpoint of the latest list, by address, and the candidate sets picks draw from. */
+  readonly #pool: EndpointPool;
+  /** The latest list. */
+  #list: readonly Endpoint[] = [];
   readonly #list$ = new BehaviorSubject<readonly Endpoint[]>([]);
   readonly #closed$ = new Subject<void>();
   readonly #subscription: Subscription;
@@ -118,8 +116,12 @@ export class Balancer<T = unknown> {
     this.#retries = options.retries ?? 2;
     this.#retryable = options.retryable ?? isRetryableError;
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#zone = options.zone;
     this.#slowStart = options.slowStart;
+    this.#pool = new EndpointPool(
+      options.zone,
+      (endpoint) => this.#weightOf(endpoint),
+      (record) => this.#arrived(record),
+    );
     this.#timeout = options.timeout ?? DEFAULT_WAIT_MS;
     this.#service = listedService(endpoints$);
     this.#logger = options.logger ?? defaultLogger();
@@ -166,9 +168,7 @@ export class Balancer<T = unknown> {
    * ```
    */
   pick(value?: T): Endpoint | undefined {
-    const now = Date.now();
-    const candidates = this.#candidates(now, undefined);
-    return candidates.length === 0 ? undefined : this.#choose(candidates, value as T, now).endpoint;
+    return this.#pickNow(value as T, undefined)?.endpoint;
   }
 
   /**
@@ -229,7 +229,7 @@ export class Balancer<T = unknown> {
         const retry =
           attempts.length <= retries &&
           this.#mayRetry(retryable, error) &&
-          this.#pool.some((candidate) => !tried.has(candidate)) &&
+          this.#pool.candidates().size > tried.size &&
           (this.#budget?.tryWithdraw(Date.now()) ?? true);
         if (!retry) {
           recordAttempts(error, attempts);
@@ -269,7 +269,7 @@ export class Balancer<T = unknown> {
         'expected a finite number of milliseconds, 0 or more',
       );
     }
-    const record = this.#records.get(endpoint.address);
+    const record = this.#pool.get(endpoint.address);
     if (record === undefined) {
       return;
     }
@@ -293,7 +293,14 @@ export class Balancer<T = unknown> {
    */
   stats(): readonly EndpointStats[] {
     const now = Date.now();
-    return this.#pool.map((record) => {
+    const records = new Set<EndpointRecord>(); // Once each, in list order.
+    for (const endpoint of this.#list) {
+      const record = this.#pool.get(endpoint.address);
+      if (record !== undefined) {
+        records.add(record);
+      }
+    }
+    return [...records].map((record) => {
       const latencyMs = record.latency(now, this.#latency);
       const until = record.ejectedUntil;
       return Object.freeze({
@@ -338,39 +345,21 @@ export class Balancer<T = unknown> {
 
   #update(list: readonly Endpoint[]): void {
     this.#service ??= list[0]?.service;
-    const records = new Map<string, EndpointRecord>();
-    const now = Date.now();
-    let heaviest = 0;
-    for (const endpoint of list) {
-      let record = records.get(endpoint.address) ?? this.#records.get(endpoint.address);
-      if (record === undefined) {
-        record = new EndpointRecord(endpoint, 1);
-        if (this.#slowStart !== undefined && this.#listed) {
-          record.arrivedAt = now;
-          this.#ramping.add(record);
-        }
-      }
-      record.endpoint = endpoint;
-      record.declaredWeight = this.#weightOf(endpoint);
-      heaviest = Math.max(heaviest, record.declaredWeight);
-      records.set(endpoint.address, record);
-    }
-    // Weights are relative: divided by the largest, they stay in (0, 1] and their sums finite, so that
-    // 1e308, 1e308 and 1.7e308 share as 27/27/46 % rather than overflowing to Infinity.
-    for (const record of records.values()) {
-      record.weight = record.declaredWeight / heaviest;
-    }
-    for (const record of this.#ramping) {
-      if (records.get(record.endpoint.address) !== record) {
-        this.#ramping.delete(record);
-      }
-    }
+    // What changed, by address: O(changes) for a registry's list, one comparison for another.
+    this.#pool.apply(changesBetween(this.#list, list));
+    this.#list = list;
     this.#listed = true;
-    this.#rampedAt = -Infinity;
-    this.#records = records;
-    this.#pool = pickable([...records.values()], (record) => record.endpoint);
     if (!this.#list$.closed) {
       this.#list$.next(list);
+    }
+  }
+
+  /** A new endpoint: slow start ramps it when it came after the first list. */
+  #arrived(record: EndpointRecord): void {
+    if (this.#slowStart !== undefined && this.#listed) {
+      record.arrivedAt = Date.now();
+      record.ramp = slowStartFactor(0, this.#slowStart);
+      this.#ramping.add(record);
     }
   }
 
@@ -385,14 +374,14 @@ export class Balancer<T = unknown> {
       return;
     }
     this.#rampedAt = now;
-    let heaviest = 0;
-    for (const record of this.#records.values()) {
-      heaviest = Math.max(heaviest, record.declaredWeight);
-    }
     for (const record of this.#ramping) {
-      const factor = slowStartFactor(now - (record.arrivedAt ?? now), slowStart);
-      record.weight = (record.declaredWeight / heaviest) * factor;
-      if (factor === 1) {
+      if (this.#pool.get(record.endpoint.address) !== record) {
+        this.#ramping.delete(record); // It left.
+        continue;
+      }
+      record.ramp = slowStartFactor(now - (record.arrivedAt ?? now), slowStart);
+      this.#pool.reweigh(record);
+      if (record.ramp === 1) {
         record.arrivedAt = undefined;
         this.#ramping.delete(record);
       }
@@ -415,37 +404,42 @@ export class Balancer<T = unknown> {
   }
 
   /**
-   * The records that may be picked now: not ejected (nor on a trial call), in the zone while it has
-   * enough of them, leaving out `tried`; when none may, every one that was not tried (panic mode).
+   * A record a new call may go to now, by the strategy: from the pool's candidates (the best state that
+   * has any, the zone while it has enough), not ejected nor on a trial call, not in `tried`; when none
+   * may, any candidate not tried (panic mode); `undefined` when there is none.
    */
-  #candidates(
-    now: number,
-    tried: ReadonlySet<EndpointRecord> | undefined,
-  ): readonly EndpointRecord[] {
+  #pickNow(value: T, tried: ReadonlySet<EndpointRecord> | undefined): EndpointRecord | undefined {
+    const now = Date.now();
     this.#ramp(now);
-    const pool =
-      tried === undefined || tried.size === 0
-        ? this.#pool
-        : this.#pool.filter((record) => !tried.has(record));
-    let eligible = pool.every((record) => record.ejectedUntil === undefined)
-      ? pool // The common case, without a copy.
-      : pool.filter((record) => record.eligible(now));
-    if (this.#zone !== undefined) {
-      const zone = this.#zone;
-      const inZone = (record: EndpointRecord) => record.endpoint.metadata?.zone === zone;
-      const local = eligible.filter(inZone);
-      if (local.length > 0 && local.length * 2 >= pool.filter(inZone).length) {
-        eligible = local;
-      }
+    const set = this.#pool.candidates();
+    if (set.size === 0) {
+      return undefined;
     }
-    return eligible.length > 0 ? eligible : pool;
+    const inListOrder = () => this.#inListOrder(set);
+    const untried = (record: EndpointRecord) => tried === undefined || !tried.has(record);
+    return (
+      this.#choose(
+        set,
+        value,
+        now,
+        (record) => untried(record) && record.eligible(now),
+        inListOrder,
+      ) ?? this.#choose(set, value, now, untried, inListOrder)
+    );
   }
 
-  /** A record for the next attempt, if one may be picked now. */
-  #pickNow(value: T, tried: ReadonlySet<EndpointRecord>): EndpointRecord | undefined {
-    const now = Date.now();
-    const candidates = this.#candidates(now, tried);
-    return candidates.length > 0 ? this.#choose(candidates, value, now) : undefined;
+  /** The set's records in the order of the latest list, for a user's picker. */
+  #inListOrder(set: WeightedSet): EndpointRecord[] {
+    const records: EndpointRecord[] = [];
+    const seen = new Set<EndpointRecord>();
+    for (const endpoint of this.#list) {
+      const record = this.#pool.get(endpoint.address);
+      if (record !== undefined && set.has(record) && !seen.has(record)) {
+        seen.add(record); // Once each: a list of the user's may repeat an address.
+        records.push(record);
+      }
+    }
+    return records;
   }
 
   /** A record for the next attempt, once the list has one (up to the timeout, or an abort). */
@@ -474,16 +468,18 @@ export class Balancer<T = unknown> {
       };
       const subscription = this.#list$.subscribe({
         next: () => {
-          const at = Date.now();
-          const ready = this.#candidates(at, tried);
-          if (ready.length > 0) {
+          let ready: EndpointRecord | undefined;
+          try {
+            ready = this.#pickNow(value, tried);
+          } catch (error) {
+            // A StrategyError: the call's, never the list's subscriber's.
             queueMicrotask(done);
-            try {
-              resolve(this.#choose(ready, value, at));
-            } catch (error) {
-              // A StrategyError: the call's, never the list's subscriber's.
-              reject(error instanceof Error ? error : new Error(String(error)));
-            }
+            reject(error instanceof Error ? error : new Error(String(error)));
+            return;
+          }
+          if (ready !== undefined) {
+            queueMicrotask(done);
+            resolve(ready);
           }
         },
         error: (error: unknown) => {
@@ -552,6 +548,7 @@ export class Balancer<T = unknown> {
     record.succeeded(Date.now(), latencyMs, inFlight, this.#latency);
     this.#metrics.called(record.endpoint, true);
     if (wasEjected && !record.isEjected()) {
+      this.#pool.ejectionChanged(record, false);
       this.#logger.info(`balancer: ${record.endpoint.address} answered its trial call: readmitted`);
     }
   }
@@ -574,15 +571,24 @@ export class Balancer<T = unknown> {
       outlier ?? NO_EJECTION,
       this.#latency,
     );
-    if (!eject || outlier === undefined || this.#records.get(record.endpoint.address) !== record) {
+    const set = this.#pool.setOf(record);
+    if (
+      !eject ||
+      outlier === undefined ||
+      this.#pool.get(record.endpoint.address) !== record ||
+      set === undefined
+    ) {
       return;
     }
-    const ejected = this.#pool.filter((candidate) => candidate.isEjected()).length;
-    const allowed = Math.max(1, Math.floor((this.#pool.length * outlier.maxEjectionPercent) / 100));
-    if (!record.isEjected() && ejected >= allowed) {
+    const allowed = Math.max(1, Math.floor((set.size * outlier.maxEjectionPercent) / 100));
+    const wasEjected = record.isEjected();
+    if (!wasEjected && set.ejected >= allowed) {
       return; // Enough of the list is out already (maxEjectionPercent).
     }
     const interval = record.eject(now, outlier);
+    if (!wasEjected) {
+      this.#pool.ejectionChanged(record, true);
+    }
     this.#metrics.ejected(record.endpoint);
     const why = refused
       ? 'refused a connection'

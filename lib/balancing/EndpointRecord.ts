@@ -45,6 +45,8 @@ export class EndpointRecord {
   trial = false;
   /** While slow start ramps its weight: when the balancer first saw it. */
   arrivedAt: number | undefined;
+  /** Slow start's factor of its weight, in (0, 1]: 1 once ramped up (or without slow start). */
+  ramp = 1;
 
   constructor(endpoint: Endpoint, declaredWeight: number) {
     this.endpoint = endpoint;

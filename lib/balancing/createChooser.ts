@@ -1,20 +1,31 @@
 import { StrategyError } from '../errors/StrategyError';
 import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
+import type { WeightedSet } from './WeightedSet';
 import type { Strategy } from './Strategy';
 
-/** Picks one of a non-empty list of records for `value`, at time `now`. @internal */
+/**
+ * Picks, from a candidate set, a record that `ok` accepts (not ejected, not tried by this call), for
+ * `value` at time `now`; `undefined` when it finds none. `endpoints` lists the set's records in list
+ * order, for a user's {@link Picker} (built only when one asks). @internal
+ */
 export type Chooser<T> = (
-  records: readonly EndpointRecord[],
+  set: WeightedSet,
   value: T,
   now: number,
-) => EndpointRecord;
+  ok: (record: EndpointRecord) => boolean,
+  inListOrder: () => readonly EndpointRecord[],
+) => EndpointRecord | undefined;
 
 const STRATEGIES = ['round-robin', 'random', 'least-outstanding', 'latency'];
+/** Draws before a chooser gives up sampling and scans the set: a pick skips few ejected records. */
+const DRAWS = 8;
 
 /**
- * A chooser for `strategy`, with state of its own (round-robin's turns), so that every balancer or
- * subscription takes its own turns. A picker of the user's that throws, or chooses from outside its
- * list, makes it throw a {@link StrategyError}.
+ * A chooser for `strategy`, with state of its own (round-robin's turns live in the set), so that every
+ * balancer takes its own turns. Every built-in one picks in O(log n) whatever the weights (O(1) while
+ * they are equal): a draw that `ok` refuses is drawn again, a few times, before the set is scanned. A
+ * picker of the user's that throws, or chooses from outside its list, makes it throw a
+ * {@link StrategyError}.
  *
  * @throws TypeError for a strategy that is none of the above.
  * @internal
@@ -25,7 +36,11 @@ export function createChooser<T>(
   random: () => number = Math.random,
 ): Chooser<T> {
   if (typeof strategy === 'function') {
-    return (records, value) => {
+    return (_set, value, _now, ok, inListOrder) => {
+      const records = inListOrder().filter(ok);
+      if (records.length === 0) {
+        return undefined;
+      }
       let chosen: unknown;
       try {
         chosen = strategy(
@@ -44,9 +59,9 @@ export function createChooser<T>(
   }
   switch (strategy) {
     case 'round-robin':
-      return smoothRoundRobin();
+      return (set, _value, _now, ok) => draw(set, ok, () => set.turn(), random);
     case 'random':
-      return (records) => weightedRandom(records, random);
+      return (set, _value, _now, ok) => draw(set, ok, () => set.sample(random), random);
     case 'least-outstanding':
       return powerOfTwo(random, (record) => (record.inFlight + 1) / record.weight);
     case 'latency':
@@ -65,41 +80,27 @@ export function createChooser<T>(
 }
 
 /**
- * nginx's smooth weighted round-robin: each pick adds every endpoint's weight to its credit and takes
- * the one with the most, which then pays the total. Equal weights give plain turns; weights 2:1 give
- * a, b, a, a, b, a (never a burst to one endpoint). O(1) while every weight is the same.
+ * The first of a few draws that `ok` accepts; when none is (many records ejected or tried), one of the
+ * accepted records by weight, found by a scan.
  */
-function smoothRoundRobin<T>(): Chooser<T> {
-  let turn = 0;
-  const credit = new WeakMap<EndpointRecord, number>();
-  return (records) => {
-    const first = records[0] as EndpointRecord;
-    if (records.every((record) => record.weight === first.weight)) {
-      return records[turn++ % records.length] as EndpointRecord;
+function draw(
+  set: WeightedSet,
+  ok: (record: EndpointRecord) => boolean,
+  next: () => EndpointRecord | undefined,
+  random: () => number,
+): EndpointRecord | undefined {
+  for (let i = 0; i < DRAWS; i++) {
+    const record = next();
+    if (record === undefined || ok(record)) {
+      return record;
     }
-    let total = 0;
-    let best = first;
-    let bestCredit = -Infinity;
-    for (const record of records) {
-      const next = (credit.get(record) ?? 0) + record.weight;
-      credit.set(record, next);
-      total += record.weight;
-      if (next > bestCredit) {
-        best = record;
-        bestCredit = next;
-      }
-    }
-    credit.set(best, bestCredit - total);
-    return best;
-  };
+  }
+  const accepted = set.records().filter(ok);
+  return accepted.length === 0 ? undefined : byWeight(accepted, random);
 }
 
-/** One record at random, in proportion to its weight. */
-function weightedRandom(records: readonly EndpointRecord[], random: () => number): EndpointRecord {
-  const first = records[0] as EndpointRecord;
-  if (records.every((record) => record.weight === first.weight)) {
-    return records[Math.floor(random() * records.length)] as EndpointRecord;
-  }
+/** One of `records` at random, in proportion to its weight (a linear scan: the rare path). */
+function byWeight(records: readonly EndpointRecord[], random: () => number): EndpointRecord {
   const total = records.reduce((sum, record) => sum + record.weight, 0);
   let point = random() * total;
   for (const record of records) {
@@ -111,22 +112,28 @@ function weightedRandom(records: readonly EndpointRecord[], random: () => number
   return records[records.length - 1] as EndpointRecord;
 }
 
-/** The power of two choices: two records at random (by weight), the cheaper of them. */
+/** The power of two choices: two records drawn by weight, the cheaper of them. */
 function powerOfTwo<T>(
   random: () => number,
   cost: (record: EndpointRecord, now: number, other: EndpointRecord) => number,
 ): Chooser<T> {
-  return (records, _value, now) => {
-    if (records.length === 1) {
-      return records[0] as EndpointRecord;
+  return (set, _value, now, ok) => {
+    const a = draw(set, ok, () => set.sample(random), random);
+    if (a === undefined) {
+      return undefined;
     }
-    const a = weightedRandom(records, random);
-    let b = weightedRandom(records, random);
-    for (let tries = 0; b === a && tries < 4; tries++) {
-      b = weightedRandom(records, random);
+    let b: EndpointRecord | undefined;
+    for (let i = 0; i < DRAWS && (b === undefined || b === a); i++) {
+      const drawn = set.sample(random);
+      b = drawn !== undefined && ok(drawn) ? drawn : undefined;
     }
-    if (b === a) {
-      b = records[(records.indexOf(a) + 1) % records.length] as EndpointRecord;
+    if (b === undefined || b === a) {
+      // Draws kept landing on `a` (a small set) or on records `ok` refuses: scan for another.
+      const others = set.records().filter((record) => record !== a && ok(record));
+      if (others.length === 0) {
+        return a;
+      }
+      b = byWeight(others, random);
     }
     const costA = cost(a, now, b);
     const costB = cost(b, now, a);

@@ -4,6 +4,7 @@ import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
 import type { OnceLog } from '../logging/OnceLog';
 import { decodeUtf8 } from '../text/decodeUtf8';
 import { escapeBytes } from '../text/escapeBytes';
+import { recordChanges } from './listChanges';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
 
 /**
@@ -42,6 +43,11 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   #shared = false;
   /** For a large list, a copy made ahead (kept equal to `#endpoints`): the next snapshot. */
   #spare: Endpoint[] | undefined;
+  /** The last snapshot handed out, and each address changed since, with what it listed then. */
+  #handedOut: readonly Endpoint[] | undefined;
+  readonly #before = new Map<string, Endpoint | undefined>();
+  /** Whether `#before` says all that changed (not after a reset). */
+  #tracked = true;
 
   constructor(service: string, prefix: string, layout: KeyLayout, log: OnceLog) {
     this.#service = service;
@@ -94,6 +100,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
       endpoints.some((endpoint, i) => !sameEndpoint(endpoint, this.#endpoints[i]));
     if (changed) {
       // Otherwise keep the objects subscribers already hold.
+      this.#tracked = false;
+      this.#before.clear();
       this.#endpoints = endpoints;
       this.#snapshot = undefined;
       this.#shared = false;
@@ -114,10 +122,47 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return changed;
   }
 
-  snapshot(): readonly Endpoint[] {
+  snapshot(revision?: bigint): readonly Endpoint[] {
     if (this.#snapshot !== undefined) {
       return this.#snapshot;
     }
+    const previous = this.#handedOut;
+    const snapshot = this.#take();
+    // What changed, for `changes()` and balancers: O(changes) while tracked, else one comparison.
+    recordChanges(
+      snapshot,
+      previous,
+      revision,
+      this.#tracked && previous !== undefined ? this.#delta() : undefined,
+    );
+    this.#before.clear();
+    this.#tracked = true;
+    this.#handedOut = snapshot;
+    return snapshot;
+  }
+
+  /** What changed since the last snapshot, from `#before`. */
+  #delta(): { added: Endpoint[]; removed: Endpoint[]; updated: Endpoint[] } {
+    const added: Endpoint[] = [];
+    const removed: Endpoint[] = [];
+    const updated: Endpoint[] = [];
+    for (const [address, old] of this.#before) {
+      const index = this.#indexOf(address);
+      const now = this.#endpoints[index];
+      const listed = now?.address === address ? now : undefined;
+      if (old === undefined && listed !== undefined) {
+        added.push(listed);
+      } else if (old !== undefined && listed === undefined) {
+        removed.push(old);
+      } else if (old !== undefined && listed !== undefined && !sameEndpoint(listed, old)) {
+        updated.push(listed);
+      }
+    }
+    return { added, removed, updated };
+  }
+
+  /** A new frozen value of the list. */
+  #take(): readonly Endpoint[] {
     const endpoints = this.#endpoints;
     if (endpoints.length < SPARE_FROM) {
       // A small list is handed out itself, frozen; the next change copies it (cheap at this size).
@@ -201,6 +246,10 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   #set(address: string, endpoint: Endpoint | undefined): boolean {
     const index = this.#indexOf(address);
     const present = index < this.#endpoints.length && this.#endpoints[index]?.address === address;
+    if (this.#tracked && !this.#before.has(address)) {
+      // What it listed at the last snapshot (a no-op change is sorted out then).
+      this.#before.set(address, present ? this.#endpoints[index] : undefined);
+    }
     if (endpoint === undefined) {
       if (!present) {
         return false;

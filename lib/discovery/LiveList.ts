@@ -259,7 +259,7 @@ export class LiveList<T> {
     if (!applyUpdate(this.#state, update, this.#value === undefined)) {
       return;
     }
-    const value = this.#state.snapshot();
+    const value = this.#state.snapshot(this.#applied);
     this.#value = value;
     // A subscriber may leave (or end the list) from its own `next`.
     for (const subscriber of this.#subscribers.slice()) {

@@ -22,5 +22,6 @@ export type PrefixUpdate =
 export interface PrefixState<T> {
   reset(entries: readonly KeyValue[]): boolean;
   apply(changes: readonly KeyChange[]): boolean;
-  snapshot(): T;
+  /** @param revision The etcd revision the state is at, when known. */
+  snapshot(revision?: bigint): T;
 }

@@ -1,0 +1,174 @@
+import type { Endpoint } from '../endpoint/Endpoint';
+import { endpointState, PICKABLE_STATES } from '../endpoint/EndpointState';
+import type { EndpointChanges } from '../discovery/EndpointChanges';
+import { EndpointRecord } from './EndpointRecord';
+import { WeightedSet } from './WeightedSet';
+
+/** The candidates of one state: all of them, and those in the balancer's zone. */
+interface Tier {
+  readonly all: WeightedSet;
+  readonly local: WeightedSet | undefined;
+}
+
+/**
+ * The endpoints a balancer picks from, kept by address and updated by what changed (an endpoint added,
+ * removed or updated), never rebuilt: each endpoint's {@link EndpointRecord} (what calls taught about it),
+ * and candidate sets by state (serving, draining, failing; maintenance is never a candidate), each also
+ * by zone when the balancer prefers one. A change costs O(log n) per endpoint changed.
+ *
+ * Weights are relative: divided by the largest declared, they stay in (0, 1] and their sums finite
+ * (1e308, 1e308 and 1.7e308 share 27/27/46 %). A new largest weight, or the largest one leaving, has
+ * every weight worked out again (O(n)).
+ * @internal
+ */
+export class EndpointPool {
+  readonly #zone: string | undefined;
+  readonly #weightOf: (endpoint: Endpoint) => number;
+  readonly #onAdded: (record: EndpointRecord) => void;
+  readonly #records = new Map<string, EndpointRecord>();
+  readonly #tiers = new Map<string, Tier>();
+  #heaviest = 0;
+  /** The largest weight left: every weight must be divided again. */
+  #stale = false;
+
+  /**
+   * @param weightOf An endpoint's declared weight (positive, finite).
+   * @param onAdded Told of each record created (slow start ramps it).
+   */
+  constructor(
+    zone: string | undefined,
+    weightOf: (endpoint: Endpoint) => number,
+    onAdded: (record: EndpointRecord) => void,
+  ) {
+    this.#zone = zone;
+    this.#weightOf = weightOf;
+    this.#onAdded = onAdded;
+    for (const state of PICKABLE_STATES) {
+      this.#tiers.set(state, {
+        all: new WeightedSet(),
+        local: zone === undefined ? undefined : new WeightedSet(),
+      });
+    }
+  }
+
+  /** How many endpoints it holds, candidates or not. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  get(address: string): EndpointRecord | undefined {
+    return this.#records.get(address);
+  }
+
+  /** Applies what changed in the list. */
+  apply(changes: EndpointChanges): void {
+    for (const endpoint of changes.removed) {
+      const record = this.#records.get(endpoint.address);
+      if (record !== undefined) {
+        this.#leave(record);
+        this.#records.delete(endpoint.address);
+        this.#stale ||= record.declaredWeight >= this.#heaviest;
+      }
+    }
+    for (const endpoint of [...changes.added, ...changes.updated]) {
+      let record = this.#records.get(endpoint.address);
+      const declared = this.#weightOf(endpoint);
+      if (record === undefined) {
+        record = new EndpointRecord(endpoint, declared);
+        this.#records.set(endpoint.address, record);
+        this.#onAdded(record);
+      } else {
+        this.#leave(record);
+        this.#stale ||= record.declaredWeight >= this.#heaviest && declared < this.#heaviest;
+        record.endpoint = endpoint;
+        record.declaredWeight = declared;
+      }
+      if (declared > this.#heaviest) {
+        this.#heaviest = declared;
+        this.#stale = true;
+      }
+      record.weight = (declared / this.#heaviest) * record.ramp;
+      this.#join(record);
+    }
+    if (this.#stale) {
+      this.#reweighAll();
+    }
+  }
+
+  /**
+   * The set a new call picks from: the serving endpoints (else the draining ones, else the failing
+   * ones), narrowed to the zone while at least half of its endpoints there (and one) are not ejected.
+   */
+  candidates(): WeightedSet {
+    for (const state of PICKABLE_STATES) {
+      const tier = this.#tiers.get(state) as Tier;
+      if (tier.all.size === 0) {
+        continue;
+      }
+      const local = tier.local;
+      if (local !== undefined) {
+        const admitted = local.size - local.ejected;
+        if (admitted > 0 && admitted * 2 >= local.size) {
+          return local;
+        }
+      }
+      return tier.all;
+    }
+    return EMPTY;
+  }
+
+  /** The tier's set a record is in (for the ejection cap), or `undefined`. */
+  setOf(record: EndpointRecord): WeightedSet | undefined {
+    return this.#tiers.get(endpointState(record.endpoint))?.all;
+  }
+
+  /** The record's weight changed (slow start ramped it): `ramp` times its share of the largest. */
+  reweigh(record: EndpointRecord): void {
+    record.weight = (record.declaredWeight / this.#heaviest) * record.ramp;
+    const tier = this.#tiers.get(endpointState(record.endpoint));
+    tier?.all.reweigh(record);
+    tier?.local?.reweigh(record);
+  }
+
+  /** The record was ejected (`ejected`) or readmitted: the zone's rule counts it. */
+  ejectionChanged(record: EndpointRecord, ejected: boolean): void {
+    const tier = this.#tiers.get(endpointState(record.endpoint));
+    for (const set of [tier?.all, tier?.local]) {
+      if (set?.has(record) === true) {
+        set.ejected += ejected ? 1 : -1;
+      }
+    }
+  }
+
+  #join(record: EndpointRecord): void {
+    const tier = this.#tiers.get(endpointState(record.endpoint));
+    tier?.all.add(record);
+    if (tier?.local !== undefined && record.endpoint.metadata?.zone === this.#zone) {
+      tier.local.add(record);
+    }
+  }
+
+  #leave(record: EndpointRecord): void {
+    const tier = this.#tiers.get(endpointState(record.endpoint));
+    tier?.all.delete(record);
+    tier?.local?.delete(record);
+  }
+
+  #reweighAll(): void {
+    this.#stale = false;
+    let heaviest = 0;
+    for (const record of this.#records.values()) {
+      heaviest = Math.max(heaviest, record.declaredWeight);
+    }
+    this.#heaviest = heaviest;
+    for (const record of this.#records.values()) {
+      record.weight = (record.declaredWeight / heaviest) * record.ramp;
+    }
+    for (const tier of this.#tiers.values()) {
+      tier.all.reweighAll();
+      tier.local?.reweighAll();
+    }
+  }
+}
+
+const EMPTY = new WeightedSet();

@@ -1,0 +1,23 @@
+import type { Endpoint } from '../endpoint/Endpoint';
+
+/**
+ * What changed in a service's list from one value to the next: the endpoints that came, went, or
+ * changed (metadata or state), by address. The first of a stream has every endpoint in `added`.
+ *
+ * @example
+ * ```ts
+ * registry.changes$('api').subscribe(({ added, removed, revision }) =>
+ *   console.log(`+${added.length} -${removed.length} at revision ${revision ?? '?'}`),
+ * );
+ * ```
+ */
+export interface EndpointChanges {
+  readonly added: readonly Endpoint[];
+  readonly removed: readonly Endpoint[];
+  /** Endpoints whose address was listed before, with what they are now. */
+  readonly updated: readonly Endpoint[];
+  /** The etcd revision the new list is etcd's state at, when the list came from a registry. */
+  readonly revision?: bigint;
+  /** The new list, whole: what `endpoints$` emitted. */
+  readonly endpoints: readonly Endpoint[];
+}

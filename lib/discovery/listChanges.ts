@@ -1,0 +1,88 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Endpoint } from '../endpoint/Endpoint';
+import type { EndpointChanges } from './EndpointChanges';
+
+/** What a list that a registry emitted knows of the one before it. */
+interface Delta {
+  /** `undefined` for the first list of a stream. */
+  readonly previous: readonly Endpoint[] | undefined;
+  /** Worked out when first asked for, when the registry did not track them (a fresh read). */
+  changes: EndpointChanges | undefined;
+  readonly revision: bigint | undefined;
+}
+
+/** Each emitted list's delta from the list emitted before it, while someone holds the list. */
+const deltas = new WeakMap<readonly Endpoint[], Delta>();
+
+/**
+ * Records that `list` followed `previous` at `revision`, with `changes` when they are known (else they
+ * are worked out the first time someone asks), so that {@link changesBetween} hands them out in
+ * O(changes) rather than comparing two lists. @internal
+ */
+export function recordChanges(
+  list: readonly Endpoint[],
+  previous: readonly Endpoint[] | undefined,
+  revision: bigint | undefined,
+  changes?: Pick<EndpointChanges, 'added' | 'removed' | 'updated'>,
+): void {
+  deltas.set(list, {
+    previous,
+    revision,
+    changes: changes && {
+      ...changes,
+      ...(revision !== undefined && { revision }),
+      endpoints: list,
+    },
+  });
+}
+
+/**
+ * What changed from `previous` (`undefined`: nothing yet) to `list`: as the registry recorded it when
+ * `list` followed `previous` there (O(changes)), else by comparing them by address (O(n), n log n when
+ * a list is not sorted by address).
+ * @internal
+ */
+export function changesBetween(
+  previous: readonly Endpoint[] | undefined,
+  list: readonly Endpoint[],
+): EndpointChanges {
+  const known = deltas.get(list);
+  if (known !== undefined && known.previous === previous) {
+    known.changes ??= compare(previous, list, known.revision);
+    return known.changes;
+  }
+  return compare(previous, list, undefined);
+}
+
+function compare(
+  previous: readonly Endpoint[] | undefined,
+  list: readonly Endpoint[],
+  revision: bigint | undefined,
+): EndpointChanges {
+  const before = new Map((previous ?? []).map((endpoint) => [endpoint.address, endpoint]));
+  const added: Endpoint[] = [];
+  const updated: Endpoint[] = [];
+  const seen = new Set<string>();
+  for (const endpoint of list) {
+    if (seen.has(endpoint.address)) {
+      continue; // A list of the user's may repeat an address: the first one counts.
+    }
+    seen.add(endpoint.address);
+    const old = before.get(endpoint.address);
+    if (old === undefined) {
+      added.push(endpoint);
+    } else if (old !== endpoint && !sameEndpoint(old, endpoint)) {
+      updated.push(endpoint);
+    }
+  }
+  const removed = [...before.values()].filter((endpoint) => !seen.has(endpoint.address));
+  return { added, removed, updated, ...(revision !== undefined && { revision }), endpoints: list };
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return (
+    a.state === b.state &&
+    isDeepStrictEqual(a.metadata, b.metadata) &&
+    isDeepStrictEqual(a.maintenance, b.maintenance)
+  );
+}
