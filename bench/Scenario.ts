@@ -40,7 +40,7 @@ export interface BenchContext {
 export interface Metric {
   readonly key: string;
   readonly label: string;
-  readonly unit: 'ms' | 'MiB' | 'KiB' | 'B' | 'count' | '/min';
+  readonly unit: 'ms' | 'ns' | 'MiB' | 'KiB' | 'B' | 'count' | '/min';
   /** `p50`/`p99` pool every repetition's samples; `median` takes the median of per-repetition values. */
   readonly reduce: 'p50' | 'p99' | 'median';
   /** The largest acceptable gsr/raw ratio, if the issue sets one. */

@@ -27,6 +27,7 @@ import { manyServices } from './scenarios/manyServices';
 import { released } from './scenarios/released';
 import { fanOut, propagation } from './scenarios/propagation';
 import { registration } from './scenarios/registration';
+import { pickCost } from './scenarios/pickCost';
 import { rollingRestart } from './scenarios/rollingRestart';
 
 const FULL: Sizes = {
@@ -77,6 +78,7 @@ const SCENARIOS: readonly Scenario[] = [
   crash,
   slow,
   overhead,
+  pickCost,
   rollingRestart,
   cliStart,
 ];

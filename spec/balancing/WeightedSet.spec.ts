@@ -6,7 +6,7 @@ const record = (address: string, weight: number) =>
   Object.assign(new EndpointRecord({ service: 'web', address }, weight), { weight });
 
 describe('WeightedSet', () => {
-  it('draws each record in proportion to its weight, through any sequence of adds, deletes and reweighs', () => {
+  it('draws each record in proportion to its weight from its tree, through any sequence of adds, deletes and reweighs', () => {
     const op = fc.record({
       kind: fc.constantFrom('add', 'delete', 'reweigh'),
       address: fc.integer({ min: 0, max: 40 }),
@@ -16,6 +16,12 @@ describe('WeightedSet', () => {
       fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
         const set = new WeightedSet();
         const records = new Map<number, EndpointRecord>();
+        // Nine weights more than the few a draw takes by class: the tree answers every draw here.
+        for (let i = 0; i < 9; i++) {
+          const anchor = record(`anchor${i}`, 10 + i);
+          records.set(100 + i, anchor);
+          set.add(anchor);
+        }
         for (const { kind, address, weight } of ops) {
           const existing = records.get(address);
           if (kind === 'add' && existing === undefined) {
@@ -43,6 +49,44 @@ describe('WeightedSet', () => {
           before += r.weight;
         }
       }),
+    );
+  });
+
+  it('draws by weight class while there are few weights: each record as often as its weight says', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(0.5, 1, 2, 5), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        (weights, seed) => {
+          const set = new WeightedSet();
+          const records = weights.map((weight, i) => record(`r${i}`, weight));
+          records.forEach((r) => set.add(r));
+          set.delete(records[0] as EndpointRecord); // A class's records move when one leaves.
+          set.add(records[0] as EndpointRecord);
+          // mulberry32: a seeded generator good enough for frequencies.
+          let state = seed;
+          const random = () => {
+            state = (state + 0x6d2b79f5) | 0;
+            let t = Math.imul(state ^ (state >>> 15), 1 | state);
+            t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+            return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+          };
+          const draws = 20_000;
+          const counts = new Map<EndpointRecord, number>();
+          for (let i = 0; i < draws; i++) {
+            const drawn = set.sample(random) as EndpointRecord;
+            counts.set(drawn, (counts.get(drawn) ?? 0) + 1);
+          }
+          const total = weights.reduce((sum, w) => sum + w, 0);
+          for (const r of records) {
+            const p = r.weight / total;
+            const expected = draws * p;
+            const sigma = Math.sqrt(draws * p * (1 - p));
+            expect(Math.abs((counts.get(r) ?? 0) - expected)).toBeLessThanOrEqual(5 * sigma + 1);
+          }
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 

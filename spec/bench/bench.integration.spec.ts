@@ -37,6 +37,7 @@ describe('npm run bench -- --quick', () => {
       'crash: calls that failed for the user',
       'slow: client p99',
       'overhead: one call, p50',
+      'pick: random, one weighted, 50k vs 10',
       'rolling-restart: failed calls per restart of 3 (retries 0)',
       'cli-start: gsr --version vs node -e 0',
       'cli-start: gsr endpoints vs etcdctl get --prefix',
@@ -64,6 +65,7 @@ describe('npm run bench -- --quick', () => {
       'crash',
       'slow',
       'overhead',
+      'pick',
       'rolling-restart',
       'cli-start',
     ]);
