@@ -26,6 +26,7 @@ export type {
 } from './balancing/BalancerOptions';
 export type { RetryBudgetOptions } from './balancing/RetryBudget';
 export type { SlowStartOptions } from './balancing/SlowStart';
+export type { SubsetOptions } from './balancing/SubsetOptions';
 export { callEndpoint, type CallEndpointOptions } from './balancing/callEndpoint';
 export {
   withEndpoint,

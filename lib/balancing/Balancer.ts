@@ -1,5 +1,6 @@
 import {
   BehaviorSubject,
+  combineLatest,
   map,
   type Observable,
   Subject,
@@ -10,6 +11,7 @@ import {
 import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { changesBetween } from '../discovery/listChanges';
+import { pickableEndpoints } from '../endpoint/EndpointState';
 import { listedService } from '../endpoint/listedService';
 import { NoEndpointError } from '../errors/NoEndpointError';
 import { messageOf } from '../errors/messageOf';
@@ -34,6 +36,8 @@ import type { EndpointStats } from './EndpointStats';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
 import { RetryBudget } from './RetryBudget';
 import { type SlowStartOptions, slowStartFactor } from './SlowStart';
+import type { SubsetOptions } from './SubsetOptions';
+import { aperture, placeAmong } from './aperture';
 import type { WeightedSet } from './WeightedSet';
 
 /**
@@ -93,8 +97,10 @@ export class Balancer<T = unknown> {
   readonly #warnings: OnceLog;
   /** Every endpoint of the latest list, by address, and the candidate sets picks draw from. */
   readonly #pool: EndpointPool;
-  /** The latest list. */
+  /** The latest list (this client's subset of it, with subsetting). */
   #list: readonly Endpoint[] = [];
+  /** With subsetting: each endpoint of the subset's share of its weight, in (0, 1]. */
+  #factors: ReadonlyMap<string, number> | undefined;
   readonly #list$ = new BehaviorSubject<readonly Endpoint[]>([]);
   readonly #closed$ = new Subject<void>();
   readonly #subscription: Subscription;
@@ -131,8 +137,18 @@ export class Balancer<T = unknown> {
       listedService(endpoints$),
     );
     this.#warnings = new OnceLog(this.#logger);
-    this.#subscription = endpoints$.subscribe({
-      next: (list) => this.#update(list),
+    const { subset } = options;
+    const source$: Observable<{
+      readonly list: readonly Endpoint[];
+      readonly factors: ReadonlyMap<string, number> | undefined;
+    }> =
+      subset === undefined
+        ? endpoints$.pipe(map((list) => ({ list, factors: undefined })))
+        : combineLatest([endpoints$, subset.peers$]).pipe(
+            map(([list, peers]) => subsetOf(list, peers, subset)),
+          );
+    this.#subscription = source$.subscribe({
+      next: ({ list, factors }) => this.#update(list, factors),
       error: (error: unknown) => {
         // A list that failed is no list: nothing is picked from a stale one.
         this.#update([]);
@@ -343,10 +359,17 @@ export class Balancer<T = unknown> {
     this.#closed$.complete();
   }
 
-  #update(list: readonly Endpoint[]): void {
+  #update(list: readonly Endpoint[], factors?: ReadonlyMap<string, number>): void {
     this.#service ??= list[0]?.service;
+    const before = this.#factors;
+    this.#factors = factors;
     // What changed, by address: O(changes) for a registry's list, one comparison for another.
     this.#pool.apply(changesBetween(this.#list, list));
+    if (before !== undefined && factors !== undefined) {
+      // A subset's edges moved: the endpoints still in it whose share changed are weighed again.
+      const updated = list.filter((e) => before.get(e.address) !== factors.get(e.address));
+      this.#pool.apply({ added: [], removed: [], updated, endpoints: list });
+    }
     this.#list = list;
     this.#listed = true;
     if (!this.#list$.closed) {
@@ -388,8 +411,15 @@ export class Balancer<T = unknown> {
     }
   }
 
-  /** `metadata.weight`: a positive finite number, else 1 (logged once when it is something else). */
+  /**
+   * `metadata.weight`: a positive finite number, else 1 (logged once when it is something else); times
+   * its share of this client's subset.
+   */
   #weightOf(endpoint: Endpoint): number {
+    return this.#declaredWeightOf(endpoint) * (this.#factors?.get(endpoint.address) ?? 1);
+  }
+
+  #declaredWeightOf(endpoint: Endpoint): number {
     const weight = endpoint.metadata?.weight;
     if (weight === undefined) {
       return 1;
@@ -595,6 +625,24 @@ export class Balancer<T = unknown> {
       : `failed ${record.consecutiveFailures} time(s) in a row`;
     this.#logger.info(`balancer: ejected ${record.endpoint.address} for ${interval}ms: it ${why}`);
   }
+}
+
+/**
+ * This client's subset of `list`: the aperture over the endpoints a new call may go to (serving, else
+ * draining, else failing), sorted by address, from this client's place among `peers`.
+ */
+function subsetOf(
+  list: readonly Endpoint[],
+  peers: readonly Endpoint[],
+  { size, self }: SubsetOptions,
+): { list: readonly Endpoint[]; factors: ReadonlyMap<string, number> } {
+  const servers = [...new Set(pickableEndpoints(list).map((endpoint) => endpoint.address))].sort();
+  const { index, clients } = placeAmong(
+    peers.map((peer) => peer.address),
+    self,
+  );
+  const factors = aperture(servers, index, clients, size);
+  return { list: list.filter((endpoint) => factors.has(endpoint.address)), factors };
 }
 
 /** How often, at most, slow start works out ramping weights again. */

@@ -2,6 +2,7 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { RetryBudgetOptions } from './RetryBudget';
 import type { SlowStartOptions } from './SlowStart';
+import type { SubsetOptions } from './SubsetOptions';
 import type { Strategy } from './Strategy';
 
 /** Options of a {@link Balancer} (and of `callEndpoint`, which makes one when given a list). */
@@ -57,6 +58,12 @@ export interface BalancerOptions<T = unknown> {
    * {@link SlowStartOptions}); off by default.
    */
   readonly slowStart?: SlowStartOptions;
+  /**
+   * Talk to a deterministic subset of about `size` endpoints, by this client's place among its peers,
+   * so that with C clients and S servers there are C × size connections rather than C × S, spread
+   * evenly (see {@link SubsetOptions}); off by default.
+   */
+  readonly subset?: SubsetOptions;
   /**
    * How long, in milliseconds, a call waits for an endpoint while there is none: then it rejects with a
    * `NoEndpointError` naming the service. Calls that wait more than 5 s are said in a warning first.
@@ -153,6 +160,7 @@ export function validateBalancerOptions(options: {
   readonly retryBudget?: { readonly [K in keyof RetryBudgetOptions]?: unknown } | false;
   readonly outlier?: { readonly [K in keyof OutlierOptions]?: unknown } | false;
   readonly latency?: { readonly decayMs?: unknown; readonly defaultMs?: unknown };
+  readonly subset?: { readonly size?: unknown; readonly self?: unknown; readonly peers$?: unknown };
   readonly slowStart?: {
     readonly windowMs?: unknown;
     readonly aggression?: unknown;
@@ -175,10 +183,13 @@ export function validateBalancerOptions(options: {
     throw expected('zone', 'a non-empty string', options.zone);
   }
   const { retryBudget, outlier, latency, slowStart } = options;
-  for (const [name, group] of Object.entries({ retryBudget, outlier, latency, slowStart }) as [
-    string,
-    unknown,
-  ][]) {
+  for (const [name, group] of Object.entries({
+    retryBudget,
+    outlier,
+    latency,
+    slowStart,
+    subset: options.subset,
+  }) as [string, unknown][]) {
     if (group !== undefined && group !== false && (typeof group !== 'object' || group === null)) {
       throw expected(name, 'an object of options', group);
     }
@@ -222,6 +233,20 @@ export function validateBalancerOptions(options: {
   if (latency !== undefined) {
     check(latency.decayMs, 'latency.decayMs', 'a number of milliseconds > 0', positiveMs);
     check(latency.defaultMs, 'latency.defaultMs', 'a number of milliseconds > 0', positiveMs);
+  }
+  const { subset } = options;
+  if (subset !== undefined) {
+    check(subset.size ?? NaN, 'subset.size', 'a whole number >= 1', wholeAtLeast(1));
+    if (typeof subset.self !== 'string' || subset.self === '') {
+      throw expected('subset.self', "this client's address, a non-empty string", subset.self);
+    }
+    if (typeof (subset.peers$ as { subscribe?: unknown } | undefined)?.subscribe !== 'function') {
+      throw expected(
+        'subset.peers$',
+        "an Observable of the client service's endpoints",
+        subset.peers$,
+      );
+    }
   }
   if (slowStart !== undefined) {
     if (slowStart.windowMs === undefined) {
