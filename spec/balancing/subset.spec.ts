@@ -33,7 +33,7 @@ describe('deterministic subsetting (the aperture)', () => {
     }
   });
 
-  it('gives every server the same share of load: the weights of its arcs add up evenly, to a client's step', () => {
+  it('gives every server the same share of load: the weights of its arcs add up evenly, to one step of a client', () => {
     const m = 37;
     const load = new Map<string, number>();
     for (let i = 0; i < 100; i++) {
