@@ -28,6 +28,7 @@ import { released } from './scenarios/released';
 import { fanOut, propagation } from './scenarios/propagation';
 import { registration } from './scenarios/registration';
 import { pickCost } from './scenarios/pickCost';
+import { subsetting } from './scenarios/subsetting';
 import { rollingRestart } from './scenarios/rollingRestart';
 
 const FULL: Sizes = {
@@ -79,6 +80,7 @@ const SCENARIOS: readonly Scenario[] = [
   slow,
   overhead,
   pickCost,
+  subsetting,
   rollingRestart,
   cliStart,
 ];

@@ -38,6 +38,7 @@ describe('npm run bench -- --quick', () => {
       'slow: client p99',
       'overhead: one call, p50',
       'pick: random, one weighted, 50k vs 10',
+      'subset: connections per server, most',
       'rolling-restart: failed calls per restart of 3 (retries 0)',
       'cli-start: gsr --version vs node -e 0',
       'cli-start: gsr endpoints vs etcdctl get --prefix',
@@ -66,6 +67,7 @@ describe('npm run bench -- --quick', () => {
       'slow',
       'overhead',
       'pick',
+      'subset',
       'rolling-restart',
       'cli-start',
     ]);
