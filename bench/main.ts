@@ -21,6 +21,7 @@ import type { Measurement, Scenario, Side, Sizes } from './Scenario';
 import { churn, fencedRead, largeService } from './scenarios/largeService';
 import { crash, overhead, slow } from './scenarios/balancing';
 import { cliStart } from './scenarios/cliStart';
+import { hugeChanges } from './scenarios/hugeChanges';
 import { hugeService } from './scenarios/hugeService';
 import { idle } from './scenarios/idle';
 import { manyServices } from './scenarios/manyServices';
@@ -76,6 +77,7 @@ const SCENARIOS: readonly Scenario[] = [
   released,
   idle,
   hugeService,
+  hugeChanges,
   crash,
   slow,
   overhead,

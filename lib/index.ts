@@ -15,6 +15,8 @@ export type { Registration } from './registration/Registration';
 export type { RegisterOptions } from './registration/RegisterOptions';
 export { endpointState, type EndpointState } from './endpoint/EndpointState';
 export type { Maintenance } from './endpoint/Maintenance';
+export type { EndpointChanges } from './discovery/EndpointChanges';
+export { changes } from './discovery/changes';
 
 // Load balancing
 export { Balancer } from './balancing/Balancer';

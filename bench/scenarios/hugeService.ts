@@ -8,14 +8,14 @@ import type { BenchContext, Measurement, Scenario, Side } from '../Scenario';
 import { heapUsed, since } from '../stats';
 import { writeService } from '../writeService';
 
-const PREFIX = 'bench-huge/';
-const SERVICE_PREFIX = `${PREFIX}services/huge/`;
+export const PREFIX = 'bench-huge/';
+export const SERVICE_PREFIX = `${PREFIX}services/huge/`;
 const CHANGES = 20;
 
 let populated = 0;
 
 /** Writes the huge service, in transactions of 100 puts (unless already so). */
-async function populate(context: BenchContext): Promise<void> {
+export async function populate(context: BenchContext): Promise<void> {
   const count = context.sizes.hugeService;
   if (populated === count) {
     return;

@@ -368,7 +368,7 @@ export class Balancer<T = unknown> {
     if (before !== undefined && factors !== undefined) {
       // A subset's edges moved: the endpoints still in it whose share changed are weighed again.
       const updated = list.filter((e) => before.get(e.address) !== factors.get(e.address));
-      this.#pool.apply({ added: [], removed: [], updated, endpoints: list });
+      this.#pool.apply({ added: [], removed: [], updated });
     }
     this.#list = list;
     this.#listed = true;

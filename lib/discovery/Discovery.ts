@@ -19,6 +19,7 @@ import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
+import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList } from './EndpointList';
 import { type Overrides, OverrideList } from './OverrideList';
 import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
@@ -86,6 +87,94 @@ export class Discovery implements LiveListOwner {
       ),
       valid,
     );
+  }
+
+  /**
+   * What changes in a service's list, with operators' overrides applied: first every endpoint as added,
+   * then what each change added, removed or updated, at etcd's revision. The list behind it is shared
+   * with `endpoints$`, and never copied for subscribers of changes alone.
+   */
+  changes$(service: string): Observable<EndpointChanges> {
+    let valid: string;
+    try {
+      valid = this.layout.validateService(service);
+    } catch (error) {
+      return throwError(() => error);
+    }
+    const prefix = this.layout.servicePrefix(valid);
+    return new Observable<EndpointChanges>((subscriber) => {
+      let overrides: ReadonlyMap<string, Maintenance> | undefined;
+      let ready = false;
+      const waiting: EndpointChanges[] = [];
+      const overridden = (endpoint: Endpoint): Endpoint => {
+        const maintenance = overrides?.get(endpoint.address);
+        return maintenance === undefined
+          ? endpoint
+          : Object.freeze({ ...endpoint, state: 'maintenance' as const, maintenance });
+      };
+      const send = (changes: EndpointChanges): void =>
+        subscriber.next(
+          overrides === undefined
+            ? changes
+            : {
+                ...changes,
+                added: changes.added.map(overridden),
+                updated: changes.updated.map(overridden),
+              },
+        );
+      // Overrides first, as endpoints$ waits for them: the first changes already say maintenance.
+      subscriber.add(
+        this.overrides$()
+          .pipe(
+            map((all) => all.get(valid)),
+            distinctUntilChanged(),
+          )
+          .subscribe({
+            next: (next) => {
+              const before = overrides;
+              overrides = next;
+              if (!ready) {
+                ready = true;
+                waiting.splice(0).forEach(send);
+                return;
+              }
+              // Endpoints whose override came, went or changed: updated, as the list holds them.
+              const list = this.#lists.get(prefix)?.state;
+              const updated: Endpoint[] = [];
+              for (const address of new Set([...(before?.keys() ?? []), ...(next?.keys() ?? [])])) {
+                const endpoint =
+                  before?.get(address) === next?.get(address)
+                    ? undefined
+                    : list instanceof EndpointList
+                      ? list.endpointAt(address)
+                      : undefined;
+                if (endpoint !== undefined) {
+                  updated.push(overridden(endpoint));
+                }
+              }
+              if (updated.length > 0) {
+                subscriber.next({ added: [], removed: [], updated });
+              }
+            },
+            error: (error: unknown) => subscriber.error(error),
+          }),
+      );
+      subscriber.add(
+        new Observable<EndpointChanges>((changes) => {
+          if (this.context.closing.aborted) {
+            changes.error(new RegistryClosedError(`watch ${prefix}`));
+            return undefined;
+          }
+          const list = this.#listOf(prefix, () => this.#endpointList(valid, prefix));
+          const { state } = list;
+          return state instanceof EndpointList ? list.addChanges(changes, state) : undefined;
+        }).subscribe({
+          next: (changes) => (ready ? send(changes) : waiting.push(changes)),
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
+    });
   }
 
   /** A service's endpoints as its keys say, without overrides: what registrations guard. */
@@ -185,6 +274,11 @@ export class Discovery implements LiveListOwner {
       subscriber.error(new RegistryClosedError(`watch ${prefix}`));
       return undefined;
     }
+    return this.#listOf(prefix, createState).add(subscriber);
+  }
+
+  /** The live list of `prefix`, started when there is none. */
+  #listOf<T>(prefix: string, createState: () => PrefixState<T>): LiveList<T> {
     let list = this.#lists.get(prefix) as LiveList<T> | undefined;
     if (list === undefined) {
       const state = createState();
@@ -194,7 +288,7 @@ export class Discovery implements LiveListOwner {
         this.context.metrics.watchedServices.add(1);
       }
     }
-    return list.add(subscriber);
+    return list;
   }
 
   /** `list` with the endpoints that `overrides` names in maintenance. */

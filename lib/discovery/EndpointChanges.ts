@@ -16,8 +16,6 @@ export interface EndpointChanges {
   readonly removed: readonly Endpoint[];
   /** Endpoints whose address was listed before, with what they are now. */
   readonly updated: readonly Endpoint[];
-  /** The etcd revision the new list is etcd's state at, when the list came from a registry. */
+  /** The etcd revision the list is etcd's state at after these changes, when it came from a registry. */
   readonly revision?: bigint;
-  /** The new list, whole: what `endpoints$` emitted. */
-  readonly endpoints: readonly Endpoint[];
 }

@@ -4,6 +4,8 @@ import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
 import type { OnceLog } from '../logging/OnceLog';
 import { decodeUtf8 } from '../text/decodeUtf8';
 import { escapeBytes } from '../text/escapeBytes';
+import type { EndpointChanges } from './EndpointChanges';
+import type { ChangeTracker } from './LiveList';
 import { recordChanges } from './listChanges';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
 
@@ -23,7 +25,7 @@ import type { KeyChange, PrefixState } from './PrefixUpdate';
  * copy made ahead, right after the previous emission, so that a change does not wait for it.
  * @internal
  */
-export class EndpointList implements PrefixState<readonly Endpoint[]> {
+export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTracker {
   readonly #service: string;
   readonly #layout: KeyLayout;
   readonly #log: OnceLog;
@@ -48,6 +50,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
   readonly #before = new Map<string, Endpoint | undefined>();
   /** Whether `#before` says all that changed (not after a reset). */
   #tracked = true;
+  /** While someone follows the changes: each address changed since they were last taken, as it was. */
+  #changeLog: Map<string, Endpoint | undefined> | undefined;
 
   constructor(service: string, prefix: string, layout: KeyLayout, log: OnceLog) {
     this.#service = service;
@@ -102,6 +106,9 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
       // Otherwise keep the objects subscribers already hold.
       this.#tracked = false;
       this.#before.clear();
+      if (this.#changeLog !== undefined) {
+        this.#logAll(this.#endpoints, endpoints);
+      }
       this.#endpoints = endpoints;
       this.#snapshot = undefined;
       this.#shared = false;
@@ -141,12 +148,57 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     return snapshot;
   }
 
-  /** What changed since the last snapshot, from `#before`. */
-  #delta(): { added: Endpoint[]; removed: Endpoint[]; updated: Endpoint[] } {
+  /** The endpoint listed at `address`, if any: O(log n). */
+  endpointAt(address: string): Endpoint | undefined {
+    const endpoint = this.#endpoints[this.#indexOf(address)];
+    return endpoint?.address === address ? endpoint : undefined;
+  }
+
+  trackChanges(on: boolean): void {
+    this.#changeLog = on ? (this.#changeLog ?? new Map()) : undefined;
+  }
+
+  takeChanges(revision: bigint | undefined): EndpointChanges {
+    const log = this.#changeLog ?? new Map<string, Endpoint | undefined>();
+    const changes = this.#delta(log);
+    log.clear();
+    return revision === undefined ? changes : { ...changes, revision };
+  }
+
+  everything(value: readonly Endpoint[], revision: bigint | undefined): EndpointChanges {
+    this.#changeLog?.clear();
+    const changes = { added: value, removed: [], updated: [] };
+    return revision === undefined ? changes : { ...changes, revision };
+  }
+
+  /** Logs every address whose endpoint differs between two sorted lists (a reset, while tracked). */
+  #logAll(before: readonly Endpoint[], after: readonly Endpoint[]): void {
+    const log = this.#changeLog as Map<string, Endpoint | undefined>;
+    const now = new Map(after.map((endpoint) => [endpoint.address, endpoint]));
+    for (const endpoint of before) {
+      const next = now.get(endpoint.address);
+      if ((next === undefined || !sameEndpoint(next, endpoint)) && !log.has(endpoint.address)) {
+        log.set(endpoint.address, endpoint);
+      }
+      now.delete(endpoint.address);
+    }
+    for (const address of now.keys()) {
+      if (!log.has(address)) {
+        log.set(address, undefined);
+      }
+    }
+  }
+
+  /** What changed, from each changed address's former endpoint: as the list holds them now. */
+  #delta(before: ReadonlyMap<string, Endpoint | undefined> = this.#before): {
+    added: Endpoint[];
+    removed: Endpoint[];
+    updated: Endpoint[];
+  } {
     const added: Endpoint[] = [];
     const removed: Endpoint[] = [];
     const updated: Endpoint[] = [];
-    for (const [address, old] of this.#before) {
+    for (const [address, old] of before) {
       const index = this.#indexOf(address);
       const now = this.#endpoints[index];
       const listed = now?.address === address ? now : undefined;
@@ -249,6 +301,9 @@ export class EndpointList implements PrefixState<readonly Endpoint[]> {
     if (this.#tracked && !this.#before.has(address)) {
       // What it listed at the last snapshot (a no-op change is sorted out then).
       this.#before.set(address, present ? this.#endpoints[index] : undefined);
+    }
+    if (this.#changeLog !== undefined && !this.#changeLog.has(address)) {
+      this.#changeLog.set(address, present ? this.#endpoints[index] : undefined);
     }
     if (endpoint === undefined) {
       if (!present) {

@@ -22,6 +22,18 @@ export interface LiveListOwner {
  */
 export type KeyObserver = (entry: EtcdEntry | undefined, revision: bigint) => void;
 
+/**
+ * A state that can say what changed since it last said so, for subscribers of changes. @internal
+ */
+export interface ChangeTracker {
+  /** Starts (or stops) remembering what changes. */
+  trackChanges(on: boolean): void;
+  /** What changed since the last call (or since tracking started), at `revision`. */
+  takeChanges(revision: bigint | undefined): unknown;
+  /** The whole value as changes: everything added. */
+  everything(value: never, revision: bigint | undefined): unknown;
+}
+
 /** A read waiting for the list to reach a revision. */
 interface Fence {
   readonly revision: bigint;
@@ -63,7 +75,16 @@ export class LiveList<T> {
   readonly #owner: LiveListOwner;
   readonly #state: PrefixState<T>;
   #subscribers: Subscriber<T>[] = [];
+  /**
+   * Subscribers of what changed (a state that tracks changes): they never need the whole value, so a
+   * list only they follow is never copied.
+   */
+  #changeSubscribers: Subscriber<unknown>[] = [];
   #value: T | undefined;
+  /** Whether `#value` is behind the state (no list subscriber wanted it): made when asked for. */
+  #stale = false;
+  /** Whether the first value was emitted. */
+  #started = false;
   /** The revision the state is etcd's state at; `undefined` until read, or when it must be read again. */
   #applied: bigint | undefined;
   /** The last revision received: ahead of `#applied` while changes wait for their microtask. */
@@ -97,8 +118,16 @@ export class LiveList<T> {
     return this.#state;
   }
 
-  /** The value last emitted, if any. */
+  /** The current value, if the list has one. */
   get value(): T | undefined {
+    return this.#current();
+  }
+
+  #current(): T | undefined {
+    if (this.#stale) {
+      this.#stale = false;
+      this.#value = this.#state.snapshot(this.#applied);
+    }
     return this.#value;
   }
 
@@ -107,10 +136,35 @@ export class LiveList<T> {
     this.#cancelGrace?.();
     this.#cancelGrace = undefined;
     this.#subscribers.push(subscriber);
-    if (this.#value !== undefined) {
-      subscriber.next(this.#value);
+    const value = this.#current();
+    if (value !== undefined) {
+      subscriber.next(value);
     }
     return () => this.#remove(subscriber);
+  }
+
+  /**
+   * Adds a subscriber of what changed: first everything the list holds as added (once it has a value),
+   * then each change as the state tracks it, without the list's value being made for it.
+   */
+  addChanges(subscriber: Subscriber<unknown>, tracker: ChangeTracker): TeardownLogic {
+    this.#cancelGrace?.();
+    this.#cancelGrace = undefined;
+    tracker.trackChanges(true);
+    this.#changeSubscribers.push(subscriber);
+    if (this.#started) {
+      subscriber.next(tracker.everything(this.#current() as never, this.#applied));
+    }
+    return () => {
+      const index = this.#changeSubscribers.indexOf(subscriber);
+      if (index >= 0) {
+        this.#changeSubscribers.splice(index, 1);
+      }
+      if (this.#changeSubscribers.length === 0) {
+        tracker.trackChanges(false);
+      }
+      this.#released();
+    };
   }
 
   /**
@@ -142,7 +196,7 @@ export class LiveList<T> {
   async read(): Promise<T | undefined> {
     const { etcd, clock } = this.#owner.context;
     const applied = this.#applied;
-    if (this.#ended || this.#value === undefined || applied === undefined) {
+    if (this.#ended || !this.#started || applied === undefined) {
       return undefined;
     }
     const progressUsable =
@@ -152,13 +206,13 @@ export class LiveList<T> {
         clock.now() - this.#progressMissedAt >= PROGRESS_RETRY_MS);
     if (progressUsable) {
       const revision = await etcd.revision(this.prefix);
-      return (await this.#reached(revision)) ? this.#value : undefined;
+      return (await this.#reached(revision)) ? this.#current() : undefined;
     }
     const count = this.#count;
     const delta = await etcd.delta(this.prefix, applied);
     const unchanged =
       delta.changed === 0 && delta.count === count && this.#applied === applied && !this.#ended;
-    return unchanged ? this.#value : undefined;
+    return unchanged ? this.#current() : undefined;
   }
 
   /** Completes every subscriber and ends: the registry is closing. */
@@ -219,7 +273,17 @@ export class LiveList<T> {
     if (index >= 0) {
       this.#subscribers.splice(index, 1);
     }
-    if (this.#subscribers.length > 0 || this.#ended || this.#cancelGrace !== undefined) {
+    this.#released();
+  }
+
+  /** A subscriber left: with none left, the grace period starts. */
+  #released(): void {
+    if (
+      this.#subscribers.length > 0 ||
+      this.#changeSubscribers.length > 0 ||
+      this.#ended ||
+      this.#cancelGrace !== undefined
+    ) {
       return;
     }
     const { gracePeriodMs, context } = this.#owner;
@@ -238,14 +302,20 @@ export class LiveList<T> {
     subscribers.forEach((subscriber) => subscriber.error(error));
   }
 
+  /** Every subscriber, of values and of changes. */
+  #everyone(): Subscriber<unknown>[] {
+    return [...this.#subscribers, ...this.#changeSubscribers];
+  }
+
   /** Releases everything this list holds and tells its owner; returns the subscribers it had. */
   #end(): Subscriber<T>[] {
-    const subscribers = this.#subscribers;
+    const subscribers = this.#everyone();
     if (this.#ended) {
       return [];
     }
     this.#ended = true;
     this.#subscribers = [];
+    this.#changeSubscribers = [];
     this.#cancelGrace?.();
     this.#retrier?.cancel();
     this.#dropWatch();
@@ -256,14 +326,31 @@ export class LiveList<T> {
   }
 
   #emit(update: PrefixUpdate): void {
-    if (!applyUpdate(this.#state, update, this.#value === undefined)) {
+    const first = !this.#started;
+    if (!applyUpdate(this.#state, update, first)) {
       return;
     }
-    const value = this.#state.snapshot(this.#applied);
-    this.#value = value;
-    // A subscriber may leave (or end the list) from its own `next`.
-    for (const subscriber of this.#subscribers.slice()) {
-      subscriber.next(value);
+    this.#started = true;
+    const changeSubscribers = this.#changeSubscribers.slice();
+    const tracker =
+      changeSubscribers.length > 0 ? (this.#state as unknown as ChangeTracker) : undefined;
+    // Taken before any subscriber runs: a `next` may subscribe anew and must not see them twice.
+    const changes = tracker?.takeChanges(this.#applied);
+    if (this.#subscribers.length > 0) {
+      const value = this.#state.snapshot(this.#applied);
+      this.#value = value;
+      this.#stale = false;
+      // A subscriber may leave (or end the list) from its own `next`.
+      for (const subscriber of this.#subscribers.slice()) {
+        subscriber.next(value);
+      }
+    } else {
+      this.#stale = true;
+    }
+    for (const subscriber of changeSubscribers) {
+      subscriber.next(
+        first ? tracker?.everything(this.#current() as never, this.#applied) : changes,
+      );
     }
   }
 

@@ -4,8 +4,11 @@ import type { EndpointChanges } from './EndpointChanges';
 
 /** What a list that a registry emitted knows of the one before it. */
 interface Delta {
-  /** `undefined` for the first list of a stream. */
-  readonly previous: readonly Endpoint[] | undefined;
+  /**
+   * The list before (`undefined` for the first of a stream), held weakly: a strong reference would
+   * chain every list ever emitted, 100,000-endpoint arrays among them, to the latest.
+   */
+  readonly previous: WeakRef<readonly Endpoint[]> | undefined;
   /** Worked out when first asked for, when the registry did not track them (a fresh read). */
   changes: EndpointChanges | undefined;
   readonly revision: bigint | undefined;
@@ -23,16 +26,12 @@ export function recordChanges(
   list: readonly Endpoint[],
   previous: readonly Endpoint[] | undefined,
   revision: bigint | undefined,
-  changes?: Pick<EndpointChanges, 'added' | 'removed' | 'updated'>,
+  changes?: Omit<EndpointChanges, 'revision'>,
 ): void {
   deltas.set(list, {
-    previous,
+    previous: previous === undefined ? undefined : new WeakRef(previous),
     revision,
-    changes: changes && {
-      ...changes,
-      ...(revision !== undefined && { revision }),
-      endpoints: list,
-    },
+    changes: changes && { ...changes, ...(revision !== undefined && { revision }) },
   });
 }
 
@@ -47,7 +46,7 @@ export function changesBetween(
   list: readonly Endpoint[],
 ): EndpointChanges {
   const known = deltas.get(list);
-  if (known !== undefined && known.previous === previous) {
+  if (known !== undefined && known.previous?.deref() === previous) {
     known.changes ??= compare(previous, list, known.revision);
     return known.changes;
   }
@@ -76,7 +75,7 @@ function compare(
     }
   }
   const removed = [...before.values()].filter((endpoint) => !seen.has(endpoint.address));
-  return { added, removed, updated, ...(revision !== undefined && { revision }), endpoints: list };
+  return { added, removed, updated, ...(revision !== undefined && { revision }) };
 }
 
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {

@@ -40,6 +40,7 @@ import { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { RegisterOptions } from '../registration/RegisterOptions';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
+import type { EndpointChanges } from '../discovery/EndpointChanges';
 import type { Maintenance } from '../endpoint/Maintenance';
 import type { DrainOptions } from './DrainOptions';
 import { latestValues } from './latestValues';
@@ -392,6 +393,25 @@ export class Registry {
    */
   endpoints(service: string): Promise<readonly Endpoint[]> {
     return this.#discovery.endpoints(service);
+  }
+
+  /**
+   * What changes in a service's list, rather than the list: first every endpoint as added, then for
+   * each change the endpoints added, removed and updated (metadata or state, an operator's maintenance
+   * among them), with etcd's revision. It shares `endpoints$`'s watch; subscribers of changes alone never
+   * have the list copied for them, so that a 100,000-endpoint service costs each change what changed.
+   * A `Balancer` reads lists the same way inside; `changes()` turns any stream of lists into this.
+   *
+   * @example
+   * ```ts
+   * registry.changes$('api').subscribe(({ added, removed, updated, revision }) => {
+   *   added.forEach((endpoint) => connections.open(endpoint.address));
+   *   removed.forEach((endpoint) => connections.close(endpoint.address));
+   * });
+   * ```
+   */
+  changes$(service: string): Observable<EndpointChanges> {
+    return this.#discovery.changes$(service);
   }
 
   /**
