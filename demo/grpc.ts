@@ -85,12 +85,13 @@ async function main(): Promise<void> {
       ? { keyLayout: 'etcd-naming', keyPrefix: process.env.GSR_KEY_PREFIX }
       : { keyPrefix: process.env.GSR_KEY_PREFIX ?? (own ? 'gsr/' : 'gsr-demo/') }),
   });
-  console.log(
-    `key layout ${registry.config.keyLayout}: ${registry.layout.servicePrefix(service)}<address>`,
-  );
   const servers = await Promise.all([startGreeter('greeter-1'), startGreeter('greeter-2')]);
-  const registrations = servers.map(({ address }) =>
-    registry.register({ service, address }).subscribe(),
+  const registrations = servers.map(({ address }, i) =>
+    registry.register({ service, address }).subscribe((registration) => {
+      if (i === 0 && !registration.reregistered) {
+        console.log(`key layout ${registry.config.keyLayout}: ${registration.key}`);
+      }
+    }),
   );
   const until = (count: number) =>
     firstValueFrom(registry.endpoints$(service).pipe(filter((list) => list.length === count)));

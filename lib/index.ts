@@ -19,7 +19,7 @@ export type { EndpointChanges } from './discovery/EndpointChanges';
 export { changes } from './discovery/changes';
 
 // Load balancing
-export { Balancer } from './balancing/Balancer';
+export { Balancer, isBalancer } from './balancing/Balancer';
 export type {
   BalancerOptions,
   CallOptions,

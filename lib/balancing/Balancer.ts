@@ -21,6 +21,7 @@ import { defaultLogger } from '../logging/defaultLogger';
 import { OnceLog } from '../logging/OnceLog';
 import { BalancerMetrics } from '../metrics/BalancerMetrics';
 import { gsrMeter } from '../metrics/instruments';
+import { hasBrand } from '../errors/hasBrand';
 import { escapeText } from '../text/escapeText';
 import { type Attempt, recordAttempts } from './attemptsOf';
 import {
@@ -92,9 +93,12 @@ export class Balancer<T = unknown> {
   #waiting = 0;
   #waitWarning: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #logger: Logger;
+  /** The logger given, else gsr's default one, built only when something is logged. */
+  readonly #givenLogger: Logger | undefined;
   readonly #metrics: BalancerMetrics;
-  readonly #warnings: OnceLog;
+  #onceLog: OnceLog | undefined;
+  /** Brands it for {@link isBalancer}: true across copies of gsr, where `instanceof` is not. */
+  readonly isGsrBalancer = true;
   /** Every endpoint of the latest list, by address, and the candidate sets picks draw from. */
   readonly #pool: EndpointPool;
   /** The latest list (this client's subset of it, with subsetting). */
@@ -130,13 +134,12 @@ export class Balancer<T = unknown> {
     );
     this.#timeout = options.timeout ?? DEFAULT_WAIT_MS;
     this.#service = listedService(endpoints$);
-    this.#logger = options.logger ?? defaultLogger();
+    this.#givenLogger = options.logger;
     this.#metrics = new BalancerMetrics(
       gsrMeter(options.meterProvider),
       options.endpointMetrics === true,
       listedService(endpoints$),
     );
-    this.#warnings = new OnceLog(this.#logger);
     const { subset } = options;
     const source$: Observable<{
       readonly list: readonly Endpoint[];
@@ -156,6 +159,15 @@ export class Balancer<T = unknown> {
       },
       complete: () => this.#list$.complete(),
     });
+  }
+
+  get #logger(): Logger {
+    return this.#givenLogger ?? defaultLogger();
+  }
+
+  get #warnings(): OnceLog {
+    this.#onceLog ??= new OnceLog(this.#logger);
+    return this.#onceLog;
   }
 
   /** The latest list. */
@@ -575,7 +587,7 @@ export class Balancer<T = unknown> {
 
   #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {
     const wasEjected = record.isEjected();
-    record.succeeded(Date.now(), latencyMs, inFlight, this.#latency);
+    record.succeeded({ now: Date.now(), latencyMs, inFlight }, this.#latency);
     this.#metrics.called(record.endpoint, true);
     if (wasEjected && !record.isEjected()) {
       this.#pool.ejectionChanged(record, false);
@@ -594,10 +606,7 @@ export class Balancer<T = unknown> {
     const refused = isConnectionRefused(error);
     this.#metrics.called(record.endpoint, false);
     const eject = record.failed(
-      now,
-      latencyMs,
-      inFlight,
-      refused,
+      { now, latencyMs, inFlight, refused },
       outlier ?? NO_EJECTION,
       this.#latency,
     );
@@ -643,6 +652,19 @@ function subsetOf(
   );
   const factors = aperture(servers, index, clients, size);
   return { list: list.filter((endpoint) => factors.has(endpoint.address)), factors };
+}
+
+/**
+ * Whether `value` is a {@link Balancer}, whichever copy of gsr made it (`instanceof` is false across
+ * two copies: a monorepo, a plugin).
+ *
+ * @example
+ * ```ts
+ * const balancer = isBalancer(source) ? source : new Balancer(source);
+ * ```
+ */
+export function isBalancer<T = unknown>(value: unknown): value is Balancer<T> {
+  return hasBrand(value, 'isGsrBalancer');
 }
 
 /** How often, at most, slow start works out ramping weights again. */

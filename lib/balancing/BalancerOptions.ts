@@ -143,6 +143,16 @@ function check(value: unknown, option: string, what: string, ok: (n: number) => 
   }
 }
 
+/** The built-in strategies, by name. @internal */
+export const STRATEGIES = ['round-robin', 'random', 'least-outstanding', 'latency'] as const;
+
+/** The error for a strategy that is none of {@link STRATEGIES} nor a function. @internal */
+export function unknownStrategy(strategy: unknown): TypeError {
+  return new TypeError(
+    `Expected \`strategy\` to be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')} or a function, got \`${String(strategy)}\` (${typeof strategy})`,
+  );
+}
+
 const wholeAtLeast = (min: number) => (n: number) => Number.isSafeInteger(n) && n >= min;
 const positiveMs = (n: number) => Number.isFinite(n) && n > 0 && n <= LONGEST_TIMER_MS;
 const percentage = (n: number) => Number.isFinite(n) && n >= 0 && n <= 100;
@@ -153,6 +163,7 @@ const percentage = (n: number) => Number.isFinite(n) && n >= 0 && n <= 100;
  * @internal
  */
 export function validateBalancerOptions(options: {
+  readonly strategy?: unknown;
   readonly retries?: unknown;
   readonly timeout?: unknown;
   readonly retryable?: unknown;
@@ -167,6 +178,14 @@ export function validateBalancerOptions(options: {
     readonly minWeightPercent?: unknown;
   };
 }): void {
+  const { strategy } = options;
+  if (
+    strategy !== undefined &&
+    typeof strategy !== 'function' &&
+    !(STRATEGIES as readonly unknown[]).includes(strategy)
+  ) {
+    throw unknownStrategy(strategy);
+  }
   check(options.retries, 'retries', 'a whole number >= 0', wholeAtLeast(0));
   check(
     options.timeout,

@@ -15,6 +15,17 @@ export interface LatencyPolicy {
   readonly defaultMs: number;
 }
 
+/** How a call on an endpoint ended: when, after how long, and how. @internal */
+export interface EndedCall {
+  readonly now: number;
+  /** How long it took, when measured. */
+  readonly latencyMs: number | undefined;
+  /** Whether {@link EndpointRecord.started} counted it in flight (a `report()` after `pick()` is not). */
+  readonly inFlight: boolean;
+  /** For a failure: whether the endpoint refused the connection (ejected at once). */
+  readonly refused?: boolean;
+}
+
 /**
  * What a balancer knows of one endpoint from the calls it made: calls in flight, outcomes, a peak-EWMA
  * of latency (a slower answer counts at once; a faster one pulls it down over `decayMs`, as Finagle and
@@ -78,14 +89,10 @@ export class EndpointRecord {
     this.trial = false;
   }
 
-  /** A call on it succeeded, after `latencyMs`; `inFlight` says whether {@link started} counted it. */
-  succeeded(
-    now: number,
-    latencyMs: number | undefined,
-    inFlight: boolean,
-    latency: LatencyPolicy,
-  ): void {
-    this.#ended(now, latencyMs, inFlight, latency);
+  /** A call on it succeeded. */
+  succeeded(call: EndedCall, latency: LatencyPolicy): void {
+    const { now } = call;
+    this.#ended(call, latency);
     this.successes += 1;
     this.consecutiveFailures = 0;
     if (this.ejectedUntil !== undefined && now >= this.ejectedUntil) {
@@ -100,15 +107,9 @@ export class EndpointRecord {
    * `consecutiveFailures` in a row, at once for a refused connection, and again when a probation trial
    * fails; the caller decides (no more than a share of the list may be ejected) and calls {@link eject}.
    */
-  failed(
-    now: number,
-    latencyMs: number | undefined,
-    inFlight: boolean,
-    refused: boolean,
-    policy: OutlierPolicy,
-    latency: LatencyPolicy,
-  ): boolean {
-    this.#ended(now, latencyMs, inFlight, latency);
+  failed(call: EndedCall, policy: OutlierPolicy, latency: LatencyPolicy): boolean {
+    const { now, refused = false } = call;
+    this.#ended(call, latency);
     this.failures += 1;
     this.consecutiveFailures += 1;
     const onProbation = this.ejectedUntil !== undefined && now >= this.ejectedUntil;
@@ -121,12 +122,7 @@ export class EndpointRecord {
   }
 
   /** What ends every call, whatever its outcome: no longer in flight, and its latency measured. */
-  #ended(
-    now: number,
-    latencyMs: number | undefined,
-    inFlight: boolean,
-    latency: LatencyPolicy,
-  ): void {
+  #ended({ now, latencyMs, inFlight }: EndedCall, latency: LatencyPolicy): void {
     if (inFlight) {
       this.inFlight -= 1;
     }

@@ -9,8 +9,8 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { Balancer } from './Balancer';
-import type { BalancerOptions } from './BalancerOptions';
+import { Balancer, isBalancer } from './Balancer';
+import { type BalancerOptions, validateBalancerOptions } from './BalancerOptions';
 
 /** Options of {@link callEndpoint}. */
 export interface CallEndpointOptions<T> extends BalancerOptions<T> {
@@ -58,9 +58,9 @@ export function callEndpoint<T, R>(
       `Expected \`concurrency\` to be a whole number >= 1 or Infinity, got \`${String(concurrency)}\` (${typeof concurrency})`,
     );
   }
-  const shared = endpoints instanceof Balancer ? endpoints : undefined;
+  const shared = isBalancer<T>(endpoints) ? endpoints : undefined;
   if (shared === undefined) {
-    new Balancer<T>(new Observable(), balancing).close(); // Bad options fail here, not at subscription.
+    validateBalancerOptions(balancing); // Bad options fail here, not at subscription.
   }
   return (source) =>
     defer(() => {

@@ -1,6 +1,7 @@
 import { StrategyError } from '../errors/StrategyError';
 import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 import type { WeightedSet } from './WeightedSet';
+import { unknownStrategy } from './BalancerOptions';
 import type { Strategy } from './Strategy';
 
 /**
@@ -16,7 +17,6 @@ export type Chooser<T> = (
   inListOrder: () => readonly EndpointRecord[],
 ) => EndpointRecord | undefined;
 
-const STRATEGIES = ['round-robin', 'random', 'least-outstanding', 'latency'];
 /** Draws before a chooser gives up sampling and scans the set: a pick skips few ejected records. */
 const DRAWS = 8;
 
@@ -73,9 +73,7 @@ export function createChooser<T>(
         return (rtt * (record.inFlight + 1)) / record.weight;
       });
     default:
-      throw new TypeError(
-        `Expected \`strategy\` to be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')} or a function, got \`${String(strategy)}\` (${typeof strategy})`,
-      );
+      throw unknownStrategy(strategy);
   }
 }
 

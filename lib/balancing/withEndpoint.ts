@@ -6,8 +6,8 @@ import {
 } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { NoEndpointError } from '../errors/NoEndpointError';
-import { Balancer } from './Balancer';
-import type { BalancerOptions } from './BalancerOptions';
+import { Balancer, isBalancer } from './Balancer';
+import { type BalancerOptions, validateBalancerOptions } from './BalancerOptions';
 
 /** A value and the endpoint it goes to. */
 export interface WithEndpoint<T> {
@@ -67,10 +67,9 @@ export function withEndpoint<T>(
       `Expected \`timeout\` to be a number of milliseconds >= 0, got \`${String(timeout)}\` (${typeof timeout})`,
     );
   }
-  const shared = endpoints instanceof Balancer ? endpoints : undefined;
+  const shared = isBalancer<T>(endpoints) ? endpoints : undefined;
   if (shared === undefined) {
-    // Fail at once on bad options, not at subscription.
-    new Balancer<T>(new Observable(), options).close();
+    validateBalancerOptions(options); // At once, not at subscription.
   }
   return (source) =>
     new Observable<WithEndpoint<T>>((subscriber) => {

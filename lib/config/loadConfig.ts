@@ -7,7 +7,30 @@ import type { Environment, GsrConfig, GsrOptions } from './GsrConfig';
 import { normalizeKeyPrefix } from './normalizeKeyPrefix';
 import { parseEtcdEndpoints } from './parseEtcdEndpoints';
 
-convict.addFormats(configFormats);
+/**
+ * What convict's validation refused, by variable, while one `validate()` runs (it is synchronous): each
+ * format says why as data, where convict's own error is one line of text for all of them.
+ */
+let refused: Map<string, string> | undefined;
+
+convict.addFormats(
+  Object.fromEntries(
+    Object.entries(configFormats).map(([name, format]) => [
+      name,
+      {
+        ...format,
+        validate(value: unknown, schema: { readonly env?: string }) {
+          try {
+            format.validate(value);
+          } catch (error) {
+            refused?.set(schema.env ?? name, messageOf(error));
+            throw error;
+          }
+        },
+      },
+    ]),
+  ),
+);
 
 type Key = keyof GsrConfig;
 const KEYS = Object.keys(configSchema) as Key[];
@@ -76,12 +99,13 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
       settings.set(name, value);
     }
   }
+  const refusals = new Map<string, string>();
+  refused = refusals;
   try {
     settings.validate({ allowed: 'strict' });
   } catch (error) {
-    // convict's message lists the failures as text; each format says again, as data, what it refused.
     for (const key of KEYS) {
-      const reason = refusal(key, settings.get(key));
+      const reason = refusals.get(configSchema[key].env);
       if (reason !== undefined) {
         const shown = sources[key] === 'environment' ? env[configSchema[key].env] : options[key];
         problems.push({
@@ -93,6 +117,8 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     }
     throwIfAny(problems, error);
     throw error;
+  } finally {
+    refused = undefined;
   }
   throwIfAny(problems);
 
@@ -142,20 +168,6 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
   }
   throwIfAny(problems);
   return { config: Object.freeze(config), sources: Object.freeze(sources) };
-}
-
-/** Why `key`'s format refuses `value`, or `undefined` when it accepts it. */
-function refusal(key: Key, value: unknown): string | undefined {
-  const setting = configSchema[key];
-  if (setting.nullable === true && value === null) {
-    return undefined;
-  }
-  try {
-    configFormats[setting.format].validate(value);
-    return undefined;
-  } catch (error) {
-    return messageOf(error);
-  }
 }
 
 function throwIfAny(problems: readonly ConfigProblem[], cause?: unknown): void {

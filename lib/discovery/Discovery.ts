@@ -15,9 +15,10 @@ import { isAuthenticationError } from '../errors/AuthenticationError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
-import { ValidationError } from '../errors/ValidationError';
+import type { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { KeyLayout } from '../keys/KeyLayout';
+import { noServiceList } from '../keys/noServiceList';
 import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList } from './EndpointList';
@@ -333,12 +334,9 @@ export class Discovery implements LiveListOwner {
   #servicesPrefix(): string | ValidationError {
     return (
       this.layout.servicesPrefix ??
-      new ValidationError(
+      noServiceList(
         'keyLayout',
-        'etcd-naming',
-        "services$() and services() need gsr's layout: etcd's naming layout has no services root " +
-          '(a target is any string, and its endpoint keys may hold "/"), so the targets cannot be ' +
-          'listed; watch each target with endpoints$(target)',
+        "services$() and services() need gsr's layout; watch each target with endpoints$(target)",
       )
     );
   }

@@ -53,9 +53,16 @@ export class ServiceNames implements PrefixState<readonly string[]> {
     return this.#snapshot;
   }
 
+  /** The service and id of an entry (only layouts with a services root have a ServiceNames). */
+  #partsOf(
+    entry: KeyValue,
+  ): { readonly service: string; readonly id: string } | { readonly skip: string } {
+    return this.#layout.serviceOfEntry?.(entry) ?? { skip: 'the layout has no services root' };
+  }
+
   /** Whether the entry brought a new service. */
   #add(entry: KeyValue): boolean {
-    const parts = this.#layout.serviceOfEntry(entry);
+    const parts = this.#partsOf(entry);
     if ('skip' in parts) {
       this.#log.warn(`skipping malformed key "${escapeBytes(entry.key)}": ${parts.skip}`);
       return false;
@@ -71,7 +78,7 @@ export class ServiceNames implements PrefixState<readonly string[]> {
 
   /** Whether the entry took a service's last endpoint. */
   #remove(entry: KeyValue): boolean {
-    const parts = this.#layout.serviceOfEntry(entry);
+    const parts = this.#partsOf(entry);
     const ids = 'skip' in parts ? undefined : this.#ids.get(parts.service);
     if (ids === undefined || 'skip' in parts || !ids.delete(parts.id) || ids.size > 0) {
       return false;

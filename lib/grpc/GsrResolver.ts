@@ -21,7 +21,7 @@ export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstruct
 
   const serviceOf = (target: Grpc.experimental.GrpcUri): string =>
     serviceOfTarget(target, experimental.uriToString(target), (service) =>
-      registry.layout.validateService(service),
+      registry.validateService(service),
     );
 
   return class GsrResolver implements Grpc.experimental.Resolver {

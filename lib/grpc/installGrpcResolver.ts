@@ -73,6 +73,6 @@ export function installGrpcResolver(
   grpc.experimental.registerResolver(scheme, gsrResolver(registry, grpc));
   return {
     scheme,
-    target: (service) => `${scheme}:///${registry.layout.validateService(service)}`,
+    target: (service) => `${scheme}:///${registry.validateService(service)}`,
   };
 }

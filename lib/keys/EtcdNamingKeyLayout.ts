@@ -7,7 +7,7 @@ import { parseBoundedJson } from '../endpoint/parseBoundedJson';
 import { validateEndpoint } from '../endpoint/validateEndpoint';
 import { ValidationError } from '../errors/ValidationError';
 import { decodeUtf8 } from '../text/decodeUtf8';
-import type { DecodedEntry, KeyLayout, KeyValue } from './KeyLayout';
+import type { DecodedEntry, KeyLayout } from './KeyLayout';
 
 /** The largest value read: an address and 64 KiB of metadata, escaped once more as a JSON string. */
 const MAX_VALUE_BYTES = 2 * MAX_METADATA_BYTES + 2 * MAX_NAME_BYTES;
@@ -127,10 +127,6 @@ export class EtcdNamingKeyLayout implements KeyLayout {
       return { skip: `its "Addr" ${problem}` };
     }
     return listedEndpoint(target, address, readMetadata(written));
-  }
-
-  serviceOfEntry(_entry: KeyValue): { readonly skip: string } {
-    return { skip: "etcd's naming layout has no services root" };
   }
 }
 

@@ -44,9 +44,9 @@ export interface KeyLayout {
   readonly servicesPrefix: string | undefined;
   /**
    * The service an entry under {@link KeyLayout.servicesPrefix} belongs to, and its endpoint's id, or
-   * why it is skipped.
+   * why it is skipped; a layout without a services root has none.
    */
-  serviceOfEntry(
+  serviceOfEntry?(
     entry: KeyValue,
   ): { readonly service: string; readonly id: string } | { readonly skip: string };
   /** Whether an endpoint's id (the rest of its key) is always its address, as in gsr's layout. */

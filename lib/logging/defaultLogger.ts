@@ -9,6 +9,14 @@ import { createLogger } from './createLogger';
  * @internal
  */
 export function defaultLogger(): Logger {
+  built ??= build();
+  return built;
+}
+
+/** Built once, when first needed: a balancer that never logs never builds it. */
+let built: Logger | undefined;
+
+function build(): Logger {
   try {
     return createLogger(loadConfig());
   } catch {

@@ -8,7 +8,6 @@ import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import { isLeaseNotFound } from '../etcd/EtcdFailure';
 import type { EtcdEntry } from '../etcd/EtcdPort';
 import { abortable } from '../etcd/abortable';
 import type { PendingWork } from '../etcd/PendingWork';
@@ -344,7 +343,7 @@ export class Registrar {
     const { abort, key } = record;
     const put = (): Promise<bigint> =>
       this.#puts.put(key, value, lease).catch((error: unknown) => {
-        if (isLeaseNotFound(error)) {
+        if (this.#leaseLost(error, key)) {
           abort.abort(); // Wait for the replacement lease instead of retrying this one.
           this.#lease.invalidate(lease);
         }
@@ -374,13 +373,20 @@ export class Registrar {
       this.#announce(record, true, rewrite);
       this.#judge(record); // What etcd was seen to hold after this write, if anything.
     } catch (error) {
-      if (isEtcdUnavailableError(error) || isLeaseNotFound(error)) {
+      if (isEtcdUnavailableError(error) || this.#leaseLost(error, key)) {
         // Moot (its registrations left, the lease was lost) or the registry is closing: go round again.
         record.again = !this.#context.closing.aborted || record.holders.length === 0;
       } else {
         this.#fail(record, error);
       }
     }
+  }
+
+  /** Whether the one classifier says `error` lost the lease (the write goes again on a new one). */
+  #leaseLost(error: unknown, key: string): boolean {
+    return (
+      this.#context.verdict(error, { key, description: `register ${key}` }).kind === 'lease-lost'
+    );
   }
 
   /** Deletes the key, which no registration of this registry wants any more, if we wrote it. */

@@ -9,7 +9,10 @@ import type { EndpointState } from '../endpoint/EndpointState';
 export interface Registration {
   /** The endpoint as registered. */
   readonly endpoint: Endpoint;
-  /** Its etcd key, `<prefix>services/<service>/<address>`. */
+  /**
+   * Its etcd key: `<prefix>services/<service>/<address>` in gsr's layout, `<prefix><target>/<address>`
+   * under etcd's naming layout.
+   */
   readonly key: string;
   /** The lease the key is bound to (decimal; etcd's lease ids are 64-bit). */
   readonly leaseId: string;

@@ -148,8 +148,7 @@ export class Registry {
    * Every watch, keepalive and request reports to it, and while a watch or keepalive stream is open,
    * gRPC's keepalive pings notice a dead connection (within ~9 s) without an etcd request. While it is
    * subscribed, gsr asks etcd itself (one serializable, keys-only read) only when nothing proved etcd
-   * answers within 2 s and no stream is open. Each transition is logged once, at info level. A registration emits a new `Registration` (with `reregistered: true`) when it had to be
-   * written again on a new lease.
+   * answers within 2 s and no stream is open. Each transition is logged once, as a warning.
    *
    * @example
    * ```ts
@@ -198,19 +197,43 @@ export class Registry {
   }
 
   /**
-   * The key layout this registry reads and writes.
-   * @internal
-   */
-  get layout(): KeyLayout {
-    return this.#layout;
-  }
-
-  /**
-   * The logger this registry writes to, for integrations that report through it.
-   * @internal
+   * The logger this registry writes to (the one given to `connect()`, else gsr's stderr logger), for
+   * integrations that report through it.
+   *
+   * @example
+   * ```ts
+   * registry.logger.warn('cache warm-up took 12 s');
+   * ```
    */
   get logger(): Logger {
     return this.#context.logger;
+  }
+
+  /**
+   * Whether `services$()` and `services()` can list services: `false` under etcd's naming layout, whose
+   * targets cannot be listed (name them instead).
+   *
+   * @example
+   * ```ts
+   * const names = registry.listsServices ? await registry.services() : ['greeter'];
+   * ```
+   */
+  get listsServices(): boolean {
+    return this.#layout.servicesPrefix !== undefined;
+  }
+
+  /**
+   * Checks a service name (a target under etcd's naming layout) as this registry's layout takes it.
+   *
+   * @returns The name.
+   * @throws ValidationError naming `field` (`service` by default) and the value.
+   * @example
+   * ```ts
+   * const service = registry.validateService(request.query.service, 'service');
+   * ```
+   */
+  validateService(service: unknown, field = 'service'): string {
+    return this.#layout.validateService(service, field);
   }
 
   /**
@@ -582,7 +605,7 @@ export class Registry {
    * Deregisters an endpoint, like the Go gsr's `Unregister()`: completes this registry's live
    * registrations of it and deletes its key (only while bound to this registry's lease, when this registry
    * holds it; unconditionally otherwise). Resolves once etcd has deleted it; while etcd is unreachable it
-   * keeps trying, and rejects with `EtcdUnavailableError` if the registry is closed first.
+   * keeps trying, and rejects with `RegistryClosedError` if the registry is closed first.
    *
    * @example
    * ```ts

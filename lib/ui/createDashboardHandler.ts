@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { of } from 'rxjs';
 import { ValidationError } from '../errors/ValidationError';
+import { noServiceList } from '../keys/noServiceList';
 import { hostAllowed, hostOf } from '../http/hostAllowed';
 import { requestPath } from '../http/requestPath';
 import type { Registry } from '../registry/Registry';
@@ -106,14 +107,9 @@ export function createDashboardHandler(
   registry: Registry,
   options: DashboardOptions = {},
 ): DashboardHandler {
-  const { layout } = registry;
-  const fixed = options.services?.map((service) => layout.validateService(service));
-  if (fixed === undefined && layout.servicesPrefix === undefined) {
-    throw new ValidationError(
-      'services',
-      undefined,
-      "etcd's naming layout has no list of services to read: name the targets to show",
-    );
+  const fixed = options.services?.map((service) => registry.validateService(service, 'services'));
+  if (fixed === undefined && !registry.listsServices) {
+    throw noServiceList('services', 'name the targets to show');
   }
   const names$ = fixed === undefined ? registry.services$() : of([...new Set(fixed)].sort());
   const allowedHosts = validateHosts(options.allowedHosts);

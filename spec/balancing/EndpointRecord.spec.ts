@@ -4,13 +4,13 @@ const outlier = { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 5
 const latency = { decayMs: 10_000, defaultMs: 5 };
 const fresh = () => new EndpointRecord({ service: 'web', address: 'a:1' }, 1);
 const fail = (record: EndpointRecord, now: number, refused = false) =>
-  record.failed(now, 1, false, refused, outlier, latency);
+  record.failed({ now: now, latencyMs: 1, inFlight: false, refused: refused }, outlier, latency);
 
 describe('EndpointRecord', () => {
   it('asks for ejection after the third failure in a row, and not before', () => {
     const record = fresh();
     expect([fail(record, 0), fail(record, 1)]).toEqual([false, false]);
-    record.succeeded(2, 1, false, latency);
+    record.succeeded({ now: 2, latencyMs: 1, inFlight: false }, latency);
     expect([fail(record, 3), fail(record, 4), fail(record, 5)]).toEqual([false, false, true]);
   });
 
@@ -32,7 +32,7 @@ describe('EndpointRecord', () => {
     expect(record.eligible(1000)).toBe(true);
     record.started(1000); // the trial
     expect(record.eligible(1001)).toBe(false);
-    record.succeeded(1010, 1, true, latency);
+    record.succeeded({ now: 1010, latencyMs: 1, inFlight: true }, latency);
     expect(record.isEjected()).toBe(false);
     expect(record.eligible(1011)).toBe(true);
     expect(record.ejections).toBe(0);
@@ -42,7 +42,9 @@ describe('EndpointRecord', () => {
     const record = fresh();
     record.eject(0, outlier);
     record.started(1000);
-    expect(record.failed(1010, 1, true, false, outlier, latency)).toBe(true);
+    expect(
+      record.failed({ now: 1010, latencyMs: 1, inFlight: true, refused: false }, outlier, latency),
+    ).toBe(true);
     expect(record.eject(1010, outlier)).toBe(2000);
     expect(record.eligible(2999)).toBe(false);
   });
@@ -52,7 +54,7 @@ describe('EndpointRecord', () => {
     record.started(0);
     record.started(0);
     expect(record.inFlight).toBe(2);
-    record.succeeded(1, 1, true, latency);
+    record.succeeded({ now: 1, latencyMs: 1, inFlight: true }, latency);
     record.abandoned();
     expect([record.inFlight, record.successes, record.failures]).toEqual([0, 1, 0]);
   });
@@ -60,11 +62,11 @@ describe('EndpointRecord', () => {
   it('keeps a peak-EWMA of latency: a slow answer counts at once, a fast one pulls it down over time', () => {
     const record = fresh();
     expect(record.latency(0, latency)).toBeUndefined();
-    record.succeeded(0, 10, false, latency);
+    record.succeeded({ now: 0, latencyMs: 10, inFlight: false }, latency);
     expect(record.latency(0, latency)).toBe(10);
-    record.succeeded(1, 200, false, latency); // a peak
+    record.succeeded({ now: 1, latencyMs: 200, inFlight: false }, latency); // a peak
     expect(record.latency(1, latency)).toBe(200);
-    record.succeeded(10_001, 10, false, latency); // one time constant later
+    record.succeeded({ now: 10_001, latencyMs: 10, inFlight: false }, latency); // one time constant later
     const pulled = record.latency(10_001, latency) ?? NaN;
     expect(pulled).toBeLessThan(200 * Math.exp(-1) + 10);
     expect(pulled).toBeGreaterThan(10);

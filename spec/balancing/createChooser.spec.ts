@@ -81,15 +81,15 @@ describe('createChooser', () => {
     const choose = createChooser('latency', latency, seeded());
     const slow = record('slow');
     const fast = record('fast');
-    slow.succeeded(0, 100, false, latency);
-    fast.succeeded(0, 2, false, latency);
+    slow.succeeded({ now: 0, latencyMs: 100, inFlight: false }, latency);
+    fast.succeeded({ now: 0, latencyMs: 2, inFlight: false }, latency);
     expect(counts(() => on(choose, [slow, fast], undefined, 0), 100)).toEqual({ fast: 100 });
     // Not measured yet: as fast as the one it is compared with, so a new endpoint gets its trials.
     const unmeasured = record('new');
     const seen = counts(() => on(choose, [fast, unmeasured], undefined, 0), 200);
     expect(seen.new).toBeGreaterThan(60);
     expect(seen.fast).toBeGreaterThan(60);
-    unmeasured.succeeded(0, 100, false, latency);
+    unmeasured.succeeded({ now: 0, latencyMs: 100, inFlight: false }, latency);
     expect(counts(() => on(choose, [fast, unmeasured], undefined, 0), 100)).toEqual({ fast: 100 });
   });
 

@@ -24,7 +24,7 @@ export async function listEndpoints(
         : endpoints.map((endpoint) => `${endpointLine(endpoint)}\n`).join(''),
     );
     if (endpoints.length === 0) {
-      const known = registry.layout.servicesPrefix === undefined ? [] : await registry.services();
+      const known = registry.listsServices ? await registry.services() : [];
       const shown = known.slice(0, 10).map(printable).join(', ');
       const more = known.length > 10 ? `, and ${known.length - 10} more` : '';
       io.stderr.write(

@@ -5,6 +5,7 @@ import type { GsrOptions } from '../../config/GsrConfig';
 import { loadConfig } from '../../config/loadConfig';
 import { messageOf } from '../../errors/messageOf';
 import { ValidationError } from '../../errors/ValidationError';
+import { noServiceList } from '../../keys/noServiceList';
 import { createKeyLayout } from '../../keys/createKeyLayout';
 import { hostOf } from '../../http/hostAllowed';
 import { Registry } from '../../registry/Registry';
@@ -46,11 +47,7 @@ export async function serveDashboard(
   const layout = createKeyLayout(loadConfig(settings, io.env));
   services?.forEach((service) => layout.validateService(service, '--service'));
   if (services === undefined && layout.servicesPrefix === undefined) {
-    throw new ValidationError(
-      '--service',
-      undefined,
-      "etcd's naming layout (GSR_KEY_LAYOUT=etcd-naming) has no list of services: name the targets to show",
-    );
+    throw noServiceList('--service', 'name the targets to show');
   }
   let dashboard: DashboardHandler | undefined;
   const server = await listen(options.host, port, (request, response) => {

@@ -54,11 +54,6 @@ export class CallTracker {
     return call;
   };
 
-  /** How many calls are open. */
-  get size(): number {
-    return this.#calls.size;
-  }
-
   /** Cancels every call still open. */
   cancelAll(): void {
     for (const call of [...this.#calls]) {
