@@ -12,7 +12,9 @@ import type { Endpoint } from '../endpoint/Endpoint';
  * ```
  */
 export interface EndpointChanges {
+  /** Endpoints whose address was not listed before. */
   readonly added: readonly Endpoint[];
+  /** Endpoints no longer listed, as they were. */
   readonly removed: readonly Endpoint[];
   /** Endpoints whose address was listed before, with what they are now. */
   readonly updated: readonly Endpoint[];
