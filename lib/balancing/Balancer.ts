@@ -11,7 +11,6 @@ import {
 import type { Logger } from 'winston';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { changesBetween } from '../discovery/listChanges';
-import { pickableEndpoints } from '../endpoint/EndpointState';
 import { listedService } from '../endpoint/listedService';
 import { NoEndpointError } from '../errors/NoEndpointError';
 import { messageOf } from '../errors/messageOf';
@@ -36,9 +35,7 @@ import type { EndpointRecord, LatencyPolicy, OutlierPolicy } from './EndpointRec
 import type { EndpointStats } from './EndpointStats';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
 import { RetryBudget } from './RetryBudget';
-import { type SlowStartOptions, slowStartFactor } from './SlowStart';
-import type { SubsetOptions } from './SubsetOptions';
-import { aperture, placeAmong } from './aperture';
+import { subsetOf } from './aperture';
 import type { WeightedSet } from './WeightedSet';
 
 /**
@@ -80,12 +77,6 @@ export class Balancer<T = unknown> {
   readonly #budget: RetryBudget | undefined;
   readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
   readonly #latency: LatencyPolicy;
-  readonly #slowStart: SlowStartOptions | undefined;
-  /** Records whose weight slow start is ramping; and when their weights were last worked out. */
-  readonly #ramping = new Set<EndpointRecord>();
-  #rampedAt = -Infinity;
-  /** Whether a first list was seen: endpoints of later lists ramp up. */
-  #listed = false;
   readonly #timeout: number;
   /** The service of the list, when it says (a registry's `endpoints$`) or once one endpoint did. */
   #service: string | undefined;
@@ -126,11 +117,8 @@ export class Balancer<T = unknown> {
     this.#retries = options.retries ?? 2;
     this.#retryable = options.retryable ?? isRetryableError;
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#slowStart = options.slowStart;
-    this.#pool = new EndpointPool(
-      options.zone,
-      (endpoint) => this.#weightOf(endpoint),
-      (record) => this.#arrived(record),
+    this.#pool = new EndpointPool(options.zone, options.slowStart, (endpoint) =>
+      this.#weightOf(endpoint),
     );
     this.#timeout = options.timeout ?? DEFAULT_WAIT_MS;
     this.#service = listedService(endpoints$);
@@ -257,7 +245,7 @@ export class Balancer<T = unknown> {
         const retry =
           attempts.length <= retries &&
           this.#mayRetry(retryable, error) &&
-          this.#pool.candidates().size > tried.size &&
+          this.#pool.candidates(Date.now()).size > tried.size &&
           (this.#budget?.tryWithdraw(Date.now()) ?? true);
         if (!retry) {
           recordAttempts(error, attempts);
@@ -383,43 +371,8 @@ export class Balancer<T = unknown> {
       this.#pool.apply({ added: [], removed: [], updated });
     }
     this.#list = list;
-    this.#listed = true;
     if (!this.#list$.closed) {
       this.#list$.next(list);
-    }
-  }
-
-  /** A new endpoint: slow start ramps it when it came after the first list. */
-  #arrived(record: EndpointRecord): void {
-    if (this.#slowStart !== undefined && this.#listed) {
-      record.arrivedAt = Date.now();
-      record.ramp = slowStartFactor(0, this.#slowStart);
-      this.#ramping.add(record);
-    }
-  }
-
-  /** Works out the weights of ramping records (at most every 50 ms: a pick stays cheap). */
-  #ramp(now: number): void {
-    const slowStart = this.#slowStart;
-    if (
-      this.#ramping.size === 0 ||
-      slowStart === undefined ||
-      now - this.#rampedAt < RAMP_EVERY_MS
-    ) {
-      return;
-    }
-    this.#rampedAt = now;
-    for (const record of this.#ramping) {
-      if (this.#pool.get(record.endpoint.address) !== record) {
-        this.#ramping.delete(record); // It left.
-        continue;
-      }
-      record.ramp = slowStartFactor(now - (record.arrivedAt ?? now), slowStart);
-      this.#pool.reweigh(record);
-      if (record.ramp === 1) {
-        record.arrivedAt = undefined;
-        this.#ramping.delete(record);
-      }
     }
   }
 
@@ -452,8 +405,7 @@ export class Balancer<T = unknown> {
    */
   #pickNow(value: T, tried: ReadonlySet<EndpointRecord> | undefined): EndpointRecord | undefined {
     const now = Date.now();
-    this.#ramp(now);
-    const set = this.#pool.candidates();
+    const set = this.#pool.candidates(now);
     if (set.size === 0) {
       return undefined;
     }
@@ -636,40 +588,6 @@ export class Balancer<T = unknown> {
   }
 }
 
-/**
- * This client's subset of `list`: the aperture over the endpoints a new call may go to (serving, else
- * draining, else failing), sorted by address, from this client's place among `peers`.
- */
-function subsetOf(
-  list: readonly Endpoint[],
-  peers: readonly Endpoint[],
-  { size, self }: SubsetOptions,
-): { list: readonly Endpoint[]; factors: ReadonlyMap<string, number> } {
-  const servers = [...new Set(pickableEndpoints(list).map((endpoint) => endpoint.address))].sort();
-  const { index, clients } = placeAmong(
-    peers.map((peer) => peer.address),
-    self,
-  );
-  const factors = aperture(servers, index, clients, size);
-  return { list: list.filter((endpoint) => factors.has(endpoint.address)), factors };
-}
-
-/**
- * Whether `value` is a {@link Balancer}, whichever copy of gsr made it (`instanceof` is false across
- * two copies: a monorepo, a plugin).
- *
- * @example
- * ```ts
- * const balancer = isBalancer(source) ? source : new Balancer(source);
- * ```
- */
-export function isBalancer<T = unknown>(value: unknown): value is Balancer<T> {
-  return hasBrand(value, 'isGsrBalancer');
-}
-
-/** How often, at most, slow start works out ramping weights again. */
-const RAMP_EVERY_MS = 50;
-
 /** How long a call waits for an endpoint, by default: then it rejects with a `NoEndpointError`. */
 const DEFAULT_WAIT_MS = 30_000;
 /** How long calls wait before a warning says so. */
@@ -684,3 +602,16 @@ const NO_EJECTION: OutlierPolicy = {
   baseEjectionMs: 0,
   maxEjectionMs: 0,
 };
+
+/**
+ * Whether `value` is a {@link Balancer}, whichever copy of gsr made it (`instanceof` is false across
+ * two copies: a monorepo, a plugin).
+ *
+ * @example
+ * ```ts
+ * const balancer = isBalancer(source) ? source : new Balancer(source);
+ * ```
+ */
+export function isBalancer<T = unknown>(value: unknown): value is Balancer<T> {
+  return hasBrand(value, 'isGsrBalancer');
+}

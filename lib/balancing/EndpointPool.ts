@@ -2,6 +2,7 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import { endpointState, PICKABLE_STATES } from '../endpoint/EndpointState';
 import type { EndpointChanges } from '../discovery/EndpointChanges';
 import { EndpointRecord } from './EndpointRecord';
+import { type SlowStartOptions, slowStartFactor } from './SlowStart';
 import { WeightedSet } from './WeightedSet';
 
 /** The candidates of one state: all of them, and those in the balancer's zone. */
@@ -23,8 +24,13 @@ interface Tier {
  */
 export class EndpointPool {
   readonly #zone: string | undefined;
+  readonly #slowStart: SlowStartOptions | undefined;
   readonly #weightOf: (endpoint: Endpoint) => number;
-  readonly #onAdded: (record: EndpointRecord) => void;
+  /** Records whose weight slow start is ramping; and when their weights were last worked out. */
+  readonly #ramping = new Set<EndpointRecord>();
+  #rampedAt = -Infinity;
+  /** Whether a first list was applied: endpoints of later lists ramp up. */
+  #listed = false;
   readonly #records = new Map<string, EndpointRecord>();
   readonly #tiers = new Map<string, Tier>();
   #heaviest = 0;
@@ -32,17 +38,18 @@ export class EndpointPool {
   #stale = false;
 
   /**
+   * @param zone The zone to prefer, if any.
+   * @param slowStart How endpoints that arrive after the first list ramp up, if they do.
    * @param weightOf An endpoint's declared weight (positive, finite).
-   * @param onAdded Told of each record created (slow start ramps it).
    */
   constructor(
     zone: string | undefined,
+    slowStart: SlowStartOptions | undefined,
     weightOf: (endpoint: Endpoint) => number,
-    onAdded: (record: EndpointRecord) => void,
   ) {
     this.#zone = zone;
+    this.#slowStart = slowStart;
     this.#weightOf = weightOf;
-    this.#onAdded = onAdded;
     for (const state of PICKABLE_STATES) {
       this.#tiers.set(state, {
         all: new WeightedSet(),
@@ -76,7 +83,11 @@ export class EndpointPool {
       if (record === undefined) {
         record = new EndpointRecord(endpoint, declared);
         this.#records.set(endpoint.address, record);
-        this.#onAdded(record);
+        if (this.#slowStart !== undefined && this.#listed) {
+          record.arrivedAt = Date.now();
+          record.ramp = slowStartFactor(0, this.#slowStart);
+          this.#ramping.add(record);
+        }
       } else {
         this.#leave(record);
         this.#stale ||= record.declaredWeight >= this.#heaviest && declared < this.#heaviest;
@@ -93,13 +104,16 @@ export class EndpointPool {
     if (this.#stale) {
       this.#reweighAll();
     }
+    this.#listed = true;
+    this.#rampedAt = -Infinity;
   }
 
   /**
    * The set a new call picks from: the serving endpoints (else the draining ones, else the failing
    * ones), narrowed to the zone while at least half of its endpoints there (and one) are not ejected.
    */
-  candidates(): WeightedSet {
+  candidates(now: number): WeightedSet {
+    this.#ramp(now);
     for (const state of PICKABLE_STATES) {
       const tier = this.#tiers.get(state) as Tier;
       if (tier.all.size === 0) {
@@ -122,8 +136,33 @@ export class EndpointPool {
     return this.#tiers.get(endpointState(record.endpoint))?.all;
   }
 
+  /** Works out the weights of ramping records (at most every 50 ms: a pick stays cheap). */
+  #ramp(now: number): void {
+    const slowStart = this.#slowStart;
+    if (
+      this.#ramping.size === 0 ||
+      slowStart === undefined ||
+      now - this.#rampedAt < RAMP_EVERY_MS
+    ) {
+      return;
+    }
+    this.#rampedAt = now;
+    for (const record of this.#ramping) {
+      if (this.#records.get(record.endpoint.address) !== record) {
+        this.#ramping.delete(record); // It left.
+        continue;
+      }
+      record.ramp = slowStartFactor(now - (record.arrivedAt ?? now), slowStart);
+      this.#reweigh(record);
+      if (record.ramp === 1) {
+        record.arrivedAt = undefined;
+        this.#ramping.delete(record);
+      }
+    }
+  }
+
   /** The record's weight changed (slow start ramped it): `ramp` times its share of the largest. */
-  reweigh(record: EndpointRecord): void {
+  #reweigh(record: EndpointRecord): void {
     record.weight = (record.declaredWeight / this.#heaviest) * record.ramp;
     const tier = this.#tiers.get(endpointState(record.endpoint));
     tier?.all.reweigh(record);
@@ -172,3 +211,5 @@ export class EndpointPool {
 }
 
 const EMPTY = new WeightedSet();
+/** How often, at most, slow start works out ramping weights again. */
+const RAMP_EVERY_MS = 50;

@@ -1,3 +1,7 @@
+import type { Endpoint } from '../endpoint/Endpoint';
+import { pickableEndpoints } from '../endpoint/EndpointState';
+import type { SubsetOptions } from './SubsetOptions';
+
 /**
  * Deterministic subsetting, as Finagle's deterministic aperture does it: clients and servers each
  * share the same ring [0, 1), clients at evenly spaced offsets in address order (client `i` of `N` at
@@ -68,4 +72,24 @@ export function placeAmong(
   }
   const index = sorted.findIndex((peer) => peer > self);
   return { index: index < 0 ? sorted.length : index, clients: sorted.length + 1 };
+}
+
+/**
+ * This client's subset of `list`: the aperture over the endpoints a new call may go to (serving, else
+ * draining, else failing), sorted by address, from this client's place among `peers`, with each
+ * endpoint's share of its weight.
+ * @internal
+ */
+export function subsetOf(
+  list: readonly Endpoint[],
+  peers: readonly Endpoint[],
+  { size, self }: SubsetOptions,
+): { list: readonly Endpoint[]; factors: ReadonlyMap<string, number> } {
+  const servers = [...new Set(pickableEndpoints(list).map((endpoint) => endpoint.address))].sort();
+  const { index, clients } = placeAmong(
+    peers.map((peer) => peer.address),
+    self,
+  );
+  const factors = aperture(servers, index, clients, size);
+  return { list: list.filter((endpoint) => factors.has(endpoint.address)), factors };
 }
