@@ -218,8 +218,15 @@ export class Discovery implements LiveListOwner {
 
   async endpoints(service: string): Promise<readonly Endpoint[]> {
     const valid = this.layout.validateService(service);
-    const [list, overrides] = await Promise.all([this.keys(valid), this.overrides()]);
-    return this.#overrideIn(list, overrides.get(valid));
+    // Side by side; the service's own failure is the one to report when both fail.
+    const [list, overrides] = await Promise.allSettled([this.keys(valid), this.overrides()]);
+    if (list.status === 'rejected') {
+      throw list.reason;
+    }
+    if (overrides.status === 'rejected') {
+      throw overrides.reason;
+    }
+    return this.#overrideIn(list.value, overrides.value.get(valid));
   }
 
   /** A service's endpoints now, as its keys say, without overrides. */
@@ -336,6 +343,7 @@ export class Discovery implements LiveListOwner {
       this.layout.servicesPrefix ??
       noServiceList(
         'keyLayout',
+        'etcd-naming',
         "services$() and services() need gsr's layout; watch each target with endpoints$(target)",
       )
     );

@@ -6,10 +6,10 @@ import { ValidationError } from '../errors/ValidationError';
  * would list them must be given them (`field`) instead.
  * @internal
  */
-export function noServiceList(field: string, instead: string): ValidationError {
+export function noServiceList(field: string, value: unknown, instead: string): ValidationError {
   return new ValidationError(
     field,
-    undefined,
-    `etcd's naming layout (GSR_KEY_LAYOUT=etcd-naming) has no list of services: ${instead}`,
+    value,
+    `etcd's naming layout has no services root (a target is any string, and its keys may hold "/"), so its targets cannot be listed: ${instead}`,
   );
 }

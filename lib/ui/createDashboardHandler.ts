@@ -109,7 +109,7 @@ export function createDashboardHandler(
 ): DashboardHandler {
   const fixed = options.services?.map((service) => registry.validateService(service, 'services'));
   if (fixed === undefined && !registry.listsServices) {
-    throw noServiceList('services', 'name the targets to show');
+    throw noServiceList('services', undefined, 'name the targets to show');
   }
   const names$ = fixed === undefined ? registry.services$() : of([...new Set(fixed)].sort());
   const allowedHosts = validateHosts(options.allowedHosts);

@@ -89,12 +89,13 @@ describe('endpoints$', () => {
     const before = await watchers();
     const recordings = Array.from({ length: 50 }, () => record(registry.endpoints$('shared')));
     await eventually(() => recordings.every((r) => r.values.length === 1));
-    expect(await watchers()).toBe(before + 1);
+    // The service's watch, and the registry's one watch of operators' overrides.
+    expect(await watchers()).toBe(before + 2);
     await etcd.raw.put(`${prefix}services/shared/a`).value('');
     await eventually(() => recordings.every((r) => r.latest?.length === 1));
     // Every subscriber holds the very same array.
     expect(new Set(recordings.map((r) => r.latest)).size).toBe(1);
-    expect(await watchers()).toBe(before + 1);
+    expect(await watchers()).toBe(before + 2);
   });
 
   it('gives a late subscriber the current list at once, without asking etcd', async () => {
@@ -115,12 +116,12 @@ describe('endpoints$', () => {
     const first = record(registry.endpoints$('kept'));
     await eventually(() => first.values.length === 1);
     first.subscription.unsubscribe();
-    expect(await watchers()).toBe(before + 1);
+    expect(await watchers()).toBe(before + 2); // The service's and the overrides', both kept warm.
     const ranges = await metric('etcd_mvcc_range_total');
     const back = record(registry.endpoints$('kept'));
     expect(back.values).toEqual([[]]); // synchronously, from the list kept warm
     expect(await metric('etcd_mvcc_range_total')).toBe(ranges);
-    expect(await watchers()).toBe(before + 1);
+    expect(await watchers()).toBe(before + 2);
   });
 
   it('cancels the watch once the grace period is over, and starts afresh for the next', async () => {

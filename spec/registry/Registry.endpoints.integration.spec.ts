@@ -11,7 +11,7 @@ describe('endpoints (one-off)', () => {
 
   const etcd = useEtcd();
 
-  it("lists a service's endpoints with one range get", async () => {
+  it("lists a service's endpoints with one range get of it, and one of operators' overrides beside it", async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints);
     await etcd.raw.put(`${prefix}services/db/10.0.0.2:5432`).value('{"primary":true}');
     await etcd.raw.put(`${prefix}services/db/10.0.0.1:5432`).value('');
@@ -21,7 +21,7 @@ describe('endpoints (one-off)', () => {
       { service: 'db', address: '10.0.0.1:5432' },
       { service: 'db', address: '10.0.0.2:5432', metadata: { primary: true } },
     ]);
-    expect(await ranges()).toBe(before + 1);
+    expect(await ranges()).toBe(before + 2);
   });
 
   it('answers from the live list (the same array) while a stream of the service is subscribed', async () => {

@@ -39,6 +39,7 @@ describe('register', () => {
       key: `${prefix}services/web/10.0.0.1:80`,
       leaseId: expect.stringMatching(/^\d+$/) as string,
       reregistered: false,
+      state: 'serving',
     });
     expect(Object.isFrozen(registration)).toBe(true);
     expect(await value(`${prefix}services/web/10.0.0.1:80`)).toBe('{"zone":"a"}');

@@ -283,8 +283,8 @@ describe('the dashboard, in Chromium', () => {
     const pages = [await open(url), await open(url)];
     await eventually(async () => (await liveAddresses(pages[1] as Page, 'api')).length === 1);
     expect(handler.pages).toBe(2);
-    // Two pages, one watch per prefix: the services root and "api".
-    expect(await watchers()).toBe(before + 2);
+    // Two pages, one watch per prefix: the services root, "api" and operators' overrides.
+    expect(await watchers()).toBe(before + 3);
 
     await Promise.all(pages.map((page) => page.context().close()));
     await eventually(() => handler.pages === 0, 5000, 'pages released');

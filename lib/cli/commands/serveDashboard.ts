@@ -47,7 +47,7 @@ export async function serveDashboard(
   const layout = createKeyLayout(loadConfig(settings, io.env));
   services?.forEach((service) => layout.validateService(service, '--service'));
   if (services === undefined && layout.servicesPrefix === undefined) {
-    throw noServiceList('--service', 'name the targets to show');
+    throw noServiceList('--service', undefined, 'name the targets to show');
   }
   let dashboard: DashboardHandler | undefined;
   const server = await listen(options.host, port, (request, response) => {
