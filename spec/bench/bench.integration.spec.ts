@@ -47,7 +47,9 @@ describe('npm run bench -- --quick', () => {
     ]) {
       expect(run.stdout).toContain(row);
     }
-    expect(run.stdout).toMatch(/gsr watched 20 services over 1 gRPC watch stream/);
+    expect(run.stdout).toMatch(
+      /gsr watched 20 services \(and operators' overrides\) over 1 gRPC watch stream/,
+    );
 
     const results = JSON.parse(
       readFileSync(join(repoRoot, 'bench', 'results', 'latest.json'), 'utf8'),

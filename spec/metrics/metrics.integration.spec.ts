@@ -89,10 +89,10 @@ describe('OpenTelemetry metrics', () => {
 
       await eventually(() => list.latest?.length === 1, 15_000);
       expect(await meter.value('gsr.discovery.watch.resumes')).toBeGreaterThanOrEqual(1);
-      // Both of the registry's watches were compacted past: the service's and the overrides'.
-      expect(await meter.value('gsr.discovery.watch.rereads', { 'gsr.reason': 'cancelled' })).toBe(
-        2,
-      );
+      // The service's watch was compacted past (the overrides' may be too, as its revision falls).
+      expect(
+        await meter.value('gsr.discovery.watch.rereads', { 'gsr.reason': 'cancelled' }),
+      ).toBeGreaterThanOrEqual(1);
       await eventually(async () => (await meter.value('gsr.etcd.health')) === 1);
       const ranges = (await meter.read()).get('gsr.etcd.request.duration') ?? [];
       expect(
