@@ -33,6 +33,15 @@ convict.addFormats(
 );
 
 type Key = keyof GsrConfig;
+
+/**
+ * The settings as convict holds them once its formats accepted them: what {@link GsrConfig} is before
+ * the endpoints are parsed, the prefix normalised and unset optional settings made `undefined`.
+ */
+type Settings = Omit<GsrConfig, 'etcdEndpoints' | OptionalKey> & {
+  readonly etcdEndpoints: string | readonly string[];
+} & { readonly [K in OptionalKey]: string | null };
+type OptionalKey = 'tlsCaPath' | 'etcdUsername' | 'etcdPassword';
 const KEYS = Object.keys(configSchema) as Key[];
 
 /** Where a setting's effective value came from. */
@@ -93,10 +102,14 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     .filter(([name]) => !(name in configSchema))
     .map(([name]) => ({ variable: name, value: undefined, reason: 'is not a gsr option' }));
 
-  const settings = convict(configSchema, { env, args: [] });
+  // gsr's schema in convict's terms: its formats and `nullable` make the values what Settings says.
+  const settings = convict<Settings>(configSchema as unknown as convict.Schema<Settings>, {
+    env,
+    args: [],
+  });
   for (const [name, value] of given) {
     if (name in configSchema) {
-      settings.set(name, value);
+      settings.set(name as Key, value as never);
     }
   }
   const refusals = new Map<string, string>();
@@ -122,31 +135,29 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
   }
   throwIfAny(problems);
 
-  const raw = settings.getProperties() as Record<Key, unknown>;
-  const optional = (key: Key): string | undefined => (raw[key] as string | null) ?? undefined;
-  const useTls = raw.useTls as boolean;
-  const keyLayout = raw.keyLayout as GsrConfig['keyLayout'];
+  const raw = settings.getProperties();
+  const { useTls, keyLayout } = raw;
   // etcd's naming layout names keys from the root of the keyspace, as Go's endpoints manager does.
   const rootByDefault = keyLayout === 'etcd-naming' && sources.keyPrefix === 'default';
   const config: GsrConfig = {
     etcdEndpoints: Object.freeze(parseEtcdEndpoints(raw.etcdEndpoints, useTls ? 'https' : 'http')),
     keyLayout,
     keyPrefix: rootByDefault ? '' : normalizeKeyPrefix(raw.keyPrefix),
-    namingMetadata: raw.namingMetadata as GsrConfig['namingMetadata'],
-    connectTimeoutSeconds: raw.connectTimeoutSeconds as number,
-    dialTimeoutSeconds: raw.dialTimeoutSeconds as number,
-    requestTimeoutSeconds: raw.requestTimeoutSeconds as number,
+    namingMetadata: raw.namingMetadata,
+    connectTimeoutSeconds: raw.connectTimeoutSeconds,
+    dialTimeoutSeconds: raw.dialTimeoutSeconds,
+    requestTimeoutSeconds: raw.requestTimeoutSeconds,
     useTls,
-    tlsCertPath: raw.tlsCertPath as string,
-    tlsKeyPath: raw.tlsKeyPath as string,
-    tlsCaPath: optional('tlsCaPath'),
-    etcdUsername: optional('etcdUsername'),
-    etcdPassword: optional('etcdPassword'),
-    logLevel: raw.logLevel as number,
-    logMicroseconds: raw.logMicroseconds as boolean,
-    logFileTrace: raw.logFileTrace as boolean,
-    leaseSeconds: raw.leaseSeconds as number,
-    drainDelayMs: raw.drainDelayMs as number,
+    tlsCertPath: raw.tlsCertPath,
+    tlsKeyPath: raw.tlsKeyPath,
+    tlsCaPath: raw.tlsCaPath ?? undefined,
+    etcdUsername: raw.etcdUsername ?? undefined,
+    etcdPassword: raw.etcdPassword ?? undefined,
+    logLevel: raw.logLevel,
+    logMicroseconds: raw.logMicroseconds,
+    logFileTrace: raw.logFileTrace,
+    leaseSeconds: raw.leaseSeconds,
+    drainDelayMs: raw.drainDelayMs,
   };
 
   // Settings that are only wrong together.

@@ -2,6 +2,7 @@ import type * as Grpc from '@grpc/grpc-js';
 import { asapScheduler, distinctUntilChanged, map, observeOn, type Subscription } from 'rxjs';
 import type { Registry } from '../registry/Registry';
 import { serviceOfTarget } from './serviceOfTarget';
+import { foldChanges } from '../discovery/foldChanges';
 import { pickableEndpoints } from '../endpoint/EndpointState';
 import { toGrpcEndpoints, type GrpcEndpoints } from './toGrpcEndpoints';
 
@@ -49,10 +50,12 @@ export function gsrResolver(registry: Registry, grpc: GrpcJs): ResolverConstruct
         return;
       }
       this.#subscription = registry
-        .endpoints$(this.#service)
+        .changes$(this.#service)
         .pipe(
+          // What changed, folded into the whole list grpc-js's listener takes.
+          foldChanges(),
           // New calls go where a Balancer would send them: serving endpoints, else draining ones.
-          map((list) => toGrpcEndpoints(pickableEndpoints(list), experimental.splitHostPort)),
+          map((list) => toGrpcEndpoints(pickableEndpoints(list()), experimental.splitHostPort)),
           distinctUntilChanged(sameAddresses),
           // grpc-js forbids calling the listener synchronously from updateResolution, and the shared
           // list replays synchronously to a late subscriber.

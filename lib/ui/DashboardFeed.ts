@@ -4,6 +4,7 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import { messageOf } from '../errors/messageOf';
 import type { Health } from '../etcd/Health';
 import type { Registry } from '../registry/Registry';
+import { foldChanges } from '../discovery/foldChanges';
 
 /** How often one service's list may be sent to a page: its first change at once, then at most this. */
 const SERVICE_THROTTLE_MS = 200;
@@ -96,12 +97,15 @@ export class DashboardFeed {
 
   #watch(service: string): Subscription {
     const key = `endpoints ${service}`;
+    // What changed, folded as it comes; the whole list (what an event carries) made once per throttle.
     return this.#registry
-      .endpoints$(service)
-      .pipe(throttleTime(SERVICE_THROTTLE_MS, asyncScheduler, { leading: true, trailing: true }))
+      .changes$(service)
+      .pipe(
+        foldChanges(),
+        throttleTime(SERVICE_THROTTLE_MS, asyncScheduler, { leading: true, trailing: true }),
+      )
       .subscribe({
-        next: (endpoints) =>
-          this.#send('endpoints', key, { service, endpoints: endpoints.map(toShown) }),
+        next: (list) => this.#send('endpoints', key, { service, endpoints: list().map(toShown) }),
         error: (error: unknown) =>
           this.#send('problem', key, { service, message: messageOf(error) }),
       });

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { BehaviorSubject, of } from 'rxjs';
+import type { EndpointChanges } from '../../lib/discovery/EndpointChanges';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import type { Registry } from '../../lib/registry/Registry';
 import { DashboardFeed, MAX_HELD_BYTES } from '../../lib/ui/DashboardFeed';
@@ -34,7 +35,8 @@ describe('DashboardFeed', () => {
       }));
     const registry = {
       health$: of({ connected: true, since: new Date(0) }),
-      endpoints$: (service: string) => new BehaviorSubject<readonly Endpoint[]>(big(service)),
+      changes$: (service: string) =>
+        new BehaviorSubject<EndpointChanges>({ added: big(service), removed: [], updated: [] }),
     } as unknown as Registry;
     const response = new StuckResponse();
     let ended = false;
