@@ -1,19 +1,11 @@
-import {
-  catchError,
-  combineLatest,
-  distinctUntilChanged,
-  map,
-  Observable,
-  of,
-  type Subscriber,
-  throwError,
-} from 'rxjs';
+import { catchError, Observable, of, type Subscriber, type Subscription, throwError } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Maintenance } from '../endpoint/Maintenance';
 import { markService } from '../endpoint/listedService';
 import { isAuthenticationError } from '../errors/AuthenticationError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
+import { messageOf } from '../errors/messageOf';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
@@ -43,6 +35,10 @@ export class Discovery implements LiveListOwner {
   readonly layout: KeyLayout;
   readonly #log: OnceLog;
   readonly #lists = new Map<string, LiveList<unknown>>();
+  /** Operators' overrides as last read (`undefined` until then), and who follows them, by service. */
+  #overrides: Overrides | undefined;
+  #overridesSubscription: Subscription | undefined;
+  readonly #overrideListeners = new Map<string, Set<() => void>>();
   /** Each list as overrides made it, so that every subscriber gets the same array. */
   readonly #overridden = new WeakMap<
     readonly Endpoint[],
@@ -78,16 +74,84 @@ export class Discovery implements LiveListOwner {
     } catch (error) {
       return throwError(() => error);
     }
-    const overrides$ = this.overrides$().pipe(
-      map((overrides) => overrides.get(valid)),
-      distinctUntilChanged(),
-    );
     return markService(
-      combineLatest([this.keys$(valid), overrides$]).pipe(
-        map(([list, overrides]) => this.#overrideIn(list, overrides)),
-      ),
+      new Observable<readonly Endpoint[]>((subscriber) => {
+        // The keys' list, shown with the registry's overrides once they were read: one listener per
+        // subscriber, no operator chain (a watched service stays about a kilobyte).
+        let keys: readonly Endpoint[] | undefined;
+        const emit = (): void => {
+          const overrides = this.#overrides;
+          if (keys !== undefined && overrides !== undefined) {
+            subscriber.next(this.#overrideIn(keys, overrides.get(valid)));
+          }
+        };
+        subscriber.add(this.#followOverrides(valid, emit));
+        subscriber.add(
+          this.keys$(valid).subscribe({
+            next: (list) => {
+              keys = list;
+              emit();
+            },
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => subscriber.complete(),
+          }),
+        );
+      }),
       valid,
     );
+  }
+
+  /**
+   * Calls `changed` each time the overrides of `service` change (and once they were first read), from
+   * the registry's one watch of overrides, started with its first follower and released with its last.
+   */
+  #followOverrides(service: string, changed: () => void): () => void {
+    let listeners = this.#overrideListeners.get(service);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#overrideListeners.set(service, listeners);
+    }
+    listeners.add(changed);
+    if (this.#overridesSubscription !== undefined) {
+      if (this.#overrides !== undefined) {
+        changed(); // Already read: a new follower has them at once.
+      }
+      return () => this.#unfollowOverrides(service, changed);
+    }
+    this.#overridesSubscription = this.overrides$().subscribe({
+      next: (all) => {
+        const before = this.#overrides;
+        this.#overrides = all;
+        for (const [name, followers] of [...this.#overrideListeners]) {
+          if (before === undefined || before.get(name) !== all.get(name)) {
+            followers.forEach((follower) => follower());
+          }
+        }
+      },
+      error: (error: unknown) => {
+        // What retrying cannot fix: lists go on without overrides.
+        this.#log.warn(`cannot follow operators' overrides (${messageOf(error)}); lists show none`);
+        this.#overrides = new Map();
+        [...this.#overrideListeners.values()].forEach((followers) =>
+          followers.forEach((follower) => follower()),
+        );
+      },
+    });
+    return () => this.#unfollowOverrides(service, changed);
+  }
+
+  /** A follower left: with none left, the watch of overrides is released (after its grace period). */
+  #unfollowOverrides(service: string, changed: () => void): void {
+    const followers = this.#overrideListeners.get(service);
+    followers?.delete(changed);
+    if (followers?.size === 0) {
+      this.#overrideListeners.delete(service);
+    }
+    if (this.#overrideListeners.size === 0) {
+      this.#overridesSubscription?.unsubscribe();
+      this.#overridesSubscription = undefined;
+      this.#overrides = undefined;
+    }
   }
 
   /**
@@ -125,40 +189,33 @@ export class Discovery implements LiveListOwner {
         );
       // Overrides first, as endpoints$ waits for them: the first changes already say maintenance.
       subscriber.add(
-        this.overrides$()
-          .pipe(
-            map((all) => all.get(valid)),
-            distinctUntilChanged(),
-          )
-          .subscribe({
-            next: (next) => {
-              const before = overrides;
-              overrides = next;
-              if (!ready) {
-                ready = true;
-                waiting.splice(0).forEach(send);
-                return;
-              }
-              // Endpoints whose override came, went or changed: updated, as the list holds them.
-              const list = this.#lists.get(prefix)?.state;
-              const updated: Endpoint[] = [];
-              for (const address of new Set([...(before?.keys() ?? []), ...(next?.keys() ?? [])])) {
-                const endpoint =
-                  before?.get(address) === next?.get(address)
-                    ? undefined
-                    : list instanceof EndpointList
-                      ? list.endpointAt(address)
-                      : undefined;
-                if (endpoint !== undefined) {
-                  updated.push(overridden(endpoint));
-                }
-              }
-              if (updated.length > 0) {
-                subscriber.next({ added: [], removed: [], updated });
-              }
-            },
-            error: (error: unknown) => subscriber.error(error),
-          }),
+        this.#followOverrides(valid, () => {
+          const before = overrides;
+          const next = this.#overrides?.get(valid);
+          overrides = next;
+          if (!ready) {
+            ready = true;
+            waiting.splice(0).forEach(send);
+            return;
+          }
+          // Endpoints whose override came, went or changed: updated, as the list holds them.
+          const list = this.#lists.get(prefix)?.state;
+          const updated: Endpoint[] = [];
+          for (const address of new Set([...(before?.keys() ?? []), ...(next?.keys() ?? [])])) {
+            const endpoint =
+              before?.get(address) === next?.get(address)
+                ? undefined
+                : list instanceof EndpointList
+                  ? list.endpointAt(address)
+                  : undefined;
+            if (endpoint !== undefined) {
+              updated.push(overridden(endpoint));
+            }
+          }
+          if (updated.length > 0) {
+            subscriber.next({ added: [], removed: [], updated });
+          }
+        }),
       );
       subscriber.add(
         new Observable<EndpointChanges>((changes) => {

@@ -5,10 +5,11 @@ import type { EndpointChanges } from './EndpointChanges';
 /** What a list that a registry emitted knows of the one before it. */
 interface Delta {
   /**
-   * The list before (`undefined` for the first of a stream), held weakly: a strong reference would
-   * chain every list ever emitted, 100,000-endpoint arrays among them, to the latest.
+   * The list before (`undefined` for the first of a stream). Only the latest list keeps its delta (the
+   * one before it forgets its own), so that no chain of lists, 100,000-endpoint arrays among them,
+   * stays reachable from the latest.
    */
-  readonly previous: WeakRef<readonly Endpoint[]> | undefined;
+  readonly previous: readonly Endpoint[] | undefined;
   /** Worked out when first asked for, when the registry did not track them (a fresh read). */
   changes: EndpointChanges | undefined;
   readonly revision: bigint | undefined;
@@ -28,8 +29,11 @@ export function recordChanges(
   revision: bigint | undefined,
   changes?: Omit<EndpointChanges, 'revision'>,
 ): void {
+  if (previous !== undefined) {
+    deltas.delete(previous);
+  }
   deltas.set(list, {
-    previous: previous === undefined ? undefined : new WeakRef(previous),
+    previous,
     revision,
     changes: changes && { ...changes, ...(revision !== undefined && { revision }) },
   });
@@ -46,7 +50,7 @@ export function changesBetween(
   list: readonly Endpoint[],
 ): EndpointChanges {
   const known = deltas.get(list);
-  if (known !== undefined && known.previous?.deref() === previous) {
+  if (known !== undefined && known.previous === previous) {
     known.changes ??= compare(previous, list, known.revision);
     return known.changes;
   }
