@@ -66,10 +66,16 @@ describe.each(LAYOUTS)('the $name layout', (layout) => {
     await eventually(() => first.values.length === 1 && second.values.length === 1);
     expect(first.values).toEqual([[]]);
     const key = layout.key(prefix, 'api', 'a:1');
+    // Each change waited for: events that arrive together are applied as one (a busy machine), and
+    // this test is about what each change emits.
+    const seen = (count: number) => eventually(() => first.values.length >= count);
     await etcd.raw.put(key).value(layout.value('a:1'));
+    await seen(2);
     await etcd.raw.put(key).value(layout.value('a:1')); // the same value again: no emission
     await etcd.raw.put(key).value(layout.value('a:1', { v: 2 }));
+    await seen(3);
     await etcd.raw.delete().key(key);
+    await seen(4);
     // A last change as a barrier: an emission the writes above should not have caused comes before it.
     await etcd.raw.put(layout.key(prefix, 'api', 'b:1')).value(layout.value('b:1'));
     await eventually(() => first.latest?.length === 1);
