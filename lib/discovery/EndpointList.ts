@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { sameEndpoint } from '../endpoint/sameEndpoint';
 import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
 import type { OnceLog } from '../logging/OnceLog';
 import { decodeUtf8 } from '../text/decodeUtf8';
@@ -391,13 +391,4 @@ function isSorted(endpoints: readonly Endpoint[]): boolean {
     }
   }
   return true;
-}
-
-function sameEndpoint(a: Endpoint, b: Endpoint | undefined): boolean {
-  return (
-    a.address === b?.address &&
-    a.state === b.state &&
-    isDeepStrictEqual(a.metadata, b.metadata) &&
-    isDeepStrictEqual(a.maintenance, b.maintenance)
-  );
 }

@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { sameEndpoint } from '../endpoint/sameEndpoint';
 import type { EndpointChanges } from './EndpointChanges';
 
 /** What a list that a registry emitted knows of the one before it. */
@@ -80,12 +80,4 @@ function compare(
   }
   const removed = [...before.values()].filter((endpoint) => !seen.has(endpoint.address));
   return { added, removed, updated, ...(revision !== undefined && { revision }) };
-}
-
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return (
-    a.state === b.state &&
-    isDeepStrictEqual(a.metadata, b.metadata) &&
-    isDeepStrictEqual(a.maintenance, b.maintenance)
-  );
 }
