@@ -5,6 +5,7 @@
 #   - openssl, with which the TLS tests make a throwaway CA;
 #   - chromium (Debian's), which the dashboard's browser tests drive, unless GSR_CHROMIUM names one;
 #   - firefox-esr (Debian's), which they drive too, unless GSR_FIREFOX names one;
+#   - prometheus (Debian's), which the HTTP service discovery's test runs, unless GSR_PROMETHEUS names one;
 #   - Go with grpc-go and etcd's client and resolver (Debian's golang-go, golang-google-grpc-dev,
 #     golang-etcd-server-dev), for the test of a grpc-go client on etcd's resolver against a Node server.
 # Uses sudo when not root. Needs no standard input.
@@ -24,6 +25,9 @@ if [ -z "${GSR_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ -z "${GSR_FIREFOX:-}" ] && ! command -v firefox-esr >/dev/null 2>&1; then
   missing+=(firefox-esr)
+fi
+if [ -z "${GSR_PROMETHEUS:-}" ] && ! command -v prometheus >/dev/null 2>&1; then
+  missing+=(prometheus)
 fi
 if ! command -v go >/dev/null 2>&1; then
   missing+=(golang-go)
@@ -46,4 +50,5 @@ else
 fi
 echo "setup: chromium: ${GSR_CHROMIUM:-$(command -v chromium)}"
 echo "setup: firefox: ${GSR_FIREFOX:-$(command -v firefox-esr)}"
+echo "setup: prometheus: ${GSR_PROMETHEUS:-$(command -v prometheus)}"
 echo "setup: go: $(go version)"

@@ -21,6 +21,7 @@ const LAYERS = [
   'grpc',
   'http',
   'ui',
+  'http-sd',
   'cli',
 ];
 const lib = join(__dirname, '..', 'lib');

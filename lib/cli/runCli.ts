@@ -5,8 +5,8 @@ import { messageOf } from '../errors/messageOf';
 import { maskCredentials } from '../text/maskCredentials';
 import type { CliIo } from './CliIo';
 import { cliOptions, CLI_CONNECT_TIMEOUT_SECONDS, type GlobalFlags } from './cliOptions';
-import type { DashboardCliOptions } from './commands/serveDashboard';
 import { exitCodeFor } from './exitCodeFor';
+import type { ServeCliOptions } from './serveOverHttp';
 
 const ENVIRONMENT_HELP = `
 Configuration (environment; the flags above win):
@@ -150,26 +150,34 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
         require('./commands/listOverrides') as typeof import('./commands/listOverrides')
       ).listOverrides(io, options(), flags),
     );
-  program
-    .command('ui')
-    .description(
-      'serve a live dashboard of the registry in the browser (read-only), until interrupted',
-    )
-    .option('--port <port>', 'the port to listen on (0: any free port)', '7700')
-    .option('--host <host>', 'the address to listen on; not loopback exposes it', '127.0.0.1')
-    .option(
-      '--allow-host <name...>',
-      'host names it answers to besides loopback and the address it listens on (a proxy, a DNS name)',
-    )
-    .option(
-      '--service <name...>',
-      'show these services only (required with GSR_KEY_LAYOUT=etcd-naming)',
-    )
-    .action((flags: DashboardCliOptions) =>
-      (
-        require('./commands/serveDashboard') as typeof import('./commands/serveDashboard')
-      ).serveDashboard(io, options(), flags),
-    );
+  serving(
+    program
+      .command('ui')
+      .description(
+        'serve a live dashboard of the registry in the browser (read-only), until interrupted',
+      ),
+    '7700',
+    'show these services only',
+  ).action((flags: ServeCliOptions) =>
+    (
+      require('./commands/serveDashboard') as typeof import('./commands/serveDashboard')
+    ).serveDashboard(io, options(), flags),
+  );
+  serving(
+    program
+      .command('http-sd')
+      .description(
+        "serve Prometheus' HTTP service discovery (http_sd_configs) of the registry, until interrupted",
+      ),
+    '7701',
+    'serve these services only',
+  ).action((flags: ServeCliOptions) =>
+    (require('./commands/serveHttpSd') as typeof import('./commands/serveHttpSd')).serveHttpSd(
+      io,
+      options(),
+      flags,
+    ),
+  );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -182,4 +190,16 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     io.stderr.write(`gsr: ${maskCredentials(messageOf(error))}\n`);
     return exitCodeFor(error);
   }
+}
+
+/** The options every command that serves the registry takes: where to listen, what to answer. */
+function serving(command: Command, port: string, services: string): Command {
+  return command
+    .option('--port <port>', 'the port to listen on (0: any free port)', port)
+    .option('--host <host>', 'the address to listen on; not loopback exposes it', '127.0.0.1')
+    .option(
+      '--allow-host <name...>',
+      'host names it answers to besides loopback and the address it listens on (a proxy, a DNS name)',
+    )
+    .option('--service <name...>', `${services} (required with GSR_KEY_LAYOUT=etcd-naming)`);
 }

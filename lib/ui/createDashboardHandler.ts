@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { of } from 'rxjs';
 import { ValidationError } from '../errors/ValidationError';
 import { noServiceList } from '../keys/noServiceList';
-import { hostAllowed, hostOf } from '../http/hostAllowed';
+import { hostAllowed } from '../http/hostAllowed';
+import { validateHosts } from '../http/validateHosts';
 import { requestPath } from '../http/requestPath';
 import type { Registry } from '../registry/Registry';
 import { DashboardFeed } from './DashboardFeed';
@@ -234,15 +235,6 @@ export function createDashboardHandler(
 /** A last path segment a redirect may name: nothing a browser would read as another origin. */
 const SAFE_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const DEFAULT_MAX_PAGES = 100;
-
-function validateHosts(hosts: readonly string[] | undefined): readonly string[] {
-  for (const host of hosts ?? []) {
-    if (hostOf(host) === undefined) {
-      throw new ValidationError('allowedHosts', host, 'expected a host name or address');
-    }
-  }
-  return hosts ?? [];
-}
 
 function answer(response: ServerResponse, status: number, text: string): void {
   response

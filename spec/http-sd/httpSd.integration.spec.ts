@@ -1,0 +1,267 @@
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Subscription } from 'rxjs';
+import { ValidationError } from '../../lib/errors/ValidationError';
+import {
+  createHttpSdHandler,
+  type HttpSdHandler,
+  type HttpSdOptions,
+} from '../../lib/http-sd/createHttpSdHandler';
+import type { TargetGroup } from '../../lib/http-sd/targetGroups';
+import type { Registry } from '../../lib/registry/Registry';
+import { eventually } from '../support/observe';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
+
+const servers: Server[] = [];
+const handlers: HttpSdHandler[] = [];
+const subscriptions: Subscription[] = [];
+afterEach(() => {
+  subscriptions.splice(0).forEach((subscription) => subscription.unsubscribe());
+  handlers.splice(0).forEach((handler) => handler.close());
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/** Serves `handler` on a free loopback port; returns its URL. */
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler).listen(0, '127.0.0.1');
+  servers.push(server);
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+async function serve(registry: Registry, options?: HttpSdOptions): Promise<string> {
+  const handler = createHttpSdHandler(registry, options);
+  handlers.push(handler);
+  return listen(handler);
+}
+
+/** An instance Prometheus can scrape: a `/metrics` of one gauge. */
+async function instance(): Promise<string> {
+  const url = await listen((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+    response.end('gsr_test_up 1\n');
+  });
+  return new URL(url).host;
+}
+
+/** The status of a GET with this Host header (fetch will not send one of its own). */
+function statusWithHost(url: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+const groupsOf = async (url: string): Promise<TargetGroup[]> =>
+  (await (await fetch(url)).json()) as TargetGroup[];
+
+describe('Prometheus HTTP service discovery, with a real Prometheus', () => {
+  const etcd = useEtcd();
+  let prometheus: TestPrometheus | undefined;
+  afterEach(async () => {
+    await prometheus?.close();
+    prometheus = undefined;
+  });
+
+  it('lists registered instances with their labels, scrapes them, and drops departed ones', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const [a, b] = [await instance(), await instance()];
+    subscriptions.push(
+      registry.register({ service: 'web', address: a, metadata: { zone: 'eu-1a' } }).subscribe(),
+    );
+    const leaving = registry
+      .register({ service: 'web', address: b, metadata: { zone: 'eu-1b' } })
+      .subscribe();
+    subscriptions.push(leaving);
+    prometheus = await startPrometheus(await serve(registry));
+    const targets = prometheus.targets.bind(prometheus);
+
+    await eventually(
+      async () => (await targets()).filter((target) => target.health === 'up').length === 2,
+      20_000,
+      'both instances scraped',
+    );
+    expect(
+      (await targets())
+        .map(({ labels, discoveredLabels }) => ({
+          instance: labels.instance,
+          service: labels.service,
+          zone: labels.zone,
+          state: discoveredLabels.__meta_gsr_state,
+          metadata: discoveredLabels.__meta_gsr_metadata_zone,
+        }))
+        .sort((x, y) => (x.zone ?? '').localeCompare(y.zone ?? '')),
+    ).toEqual([
+      { instance: a, service: 'web', zone: 'eu-1a', state: 'serving', metadata: 'eu-1a' },
+      { instance: b, service: 'web', zone: 'eu-1b', state: 'serving', metadata: 'eu-1b' },
+    ]);
+
+    leaving.unsubscribe(); // deregisters: its key is deleted
+    await eventually(
+      async () => (await targets()).map((target) => target.labels.instance).join() === a,
+      20_000,
+      'the departed instance dropped',
+    );
+
+    // An operator's maintenance reaches Prometheus as a state the scrape config can act on.
+    await registry.setMaintenance('web', a, { reason: 'disk' });
+    await eventually(
+      async () => (await targets()).length === 0,
+      20_000,
+      'the instance in maintenance dropped by relabelling',
+    );
+  });
+});
+
+describe('createHttpSdHandler', () => {
+  const etcd = useEtcd();
+  const metric = async (name: string): Promise<number> =>
+    (await etcd.members[0]?.metrics())?.get(name) ?? NaN;
+
+  it('serves every service, or those asked for, from its live lists: no etcd request per scrape', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('{"zone":"a"}');
+    await etcd.raw.put(`${prefix}services/db/10.0.1.1:5432`).value('');
+    const url = await serve(registry);
+    expect(await groupsOf(url)).toEqual([
+      {
+        targets: ['10.0.1.1:5432'],
+        labels: { __meta_gsr_service: 'db', __meta_gsr_state: 'serving' },
+      },
+      {
+        targets: ['10.0.0.1:80'],
+        labels: {
+          __meta_gsr_service: 'web',
+          __meta_gsr_state: 'serving',
+          __meta_gsr_metadata_zone: 'a',
+        },
+      },
+    ]);
+    expect((await groupsOf(`${url}?service=db`)).map((group) => group.targets)).toEqual([
+      ['10.0.1.1:5432'],
+    ]);
+    expect((await groupsOf(`${url}?service=db&service=web`)).map((group) => group.targets)).toEqual(
+      [['10.0.1.1:5432'], ['10.0.0.1:80']],
+    );
+    expect(await groupsOf(`${url}?service=none`)).toEqual([]);
+
+    const ranges = await metric('etcd_mvcc_range_total');
+    for (let i = 0; i < 20; i += 1) {
+      expect((await fetch(url)).status).toBe(200);
+    }
+    expect(await metric('etcd_mvcc_range_total')).toBe(ranges);
+
+    await etcd.raw.put(`${prefix}services/web/10.0.0.2:80`).value('{"zone":"a"}');
+    await eventually(async () => (await groupsOf(url))[1]?.targets.length === 2);
+    await etcd.raw.delete().key(`${prefix}services/db/10.0.1.1:5432`);
+    await eventually(async () => (await groupsOf(url)).length === 1);
+  });
+
+  it('tags each answer, answers 304 to a tag that still holds, and a new tag once anything changed', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    const url = await serve(registry);
+    const first = await fetch(url);
+    const etag = first.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^"[^"]+"$/);
+    const again = await fetch(url, { headers: { 'If-None-Match': `"other", W/${etag}` } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const one = await fetch(`${url}?service=web`);
+    const oneTag = one.headers.get('etag') ?? '';
+    expect(
+      (await fetch(`${url}?service=web`, { headers: { 'If-None-Match': oneTag } })).status,
+    ).toBe(304);
+
+    await etcd.raw.put(`${prefix}services/web/10.0.0.2:80`).value('');
+    await eventually(
+      async () => (await fetch(url, { headers: { 'If-None-Match': etag } })).status === 200,
+    );
+    const changed = await fetch(`${url}?service=web`, { headers: { 'If-None-Match': oneTag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(oneTag);
+    // Another service's change leaves this one's tag as it was.
+    const now = changed.headers.get('etag') ?? '';
+    await etcd.raw.put(`${prefix}services/db/10.0.1.1:5432`).value('');
+    await eventually(async () => (await groupsOf(url)).length === 2);
+    expect((await fetch(`${url}?service=web`, { headers: { 'If-None-Match': now } })).status).toBe(
+      304,
+    );
+
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
+  it('answers what it will not serve with a clear status, and keeps serving', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const url = await serve(registry, { services: ['web'] });
+    const answer = async (target: string, init?: RequestInit) => {
+      const response = await fetch(new URL(target, url), init);
+      return `${response.status} ${(await response.text()).trim()}`;
+    };
+    expect(await answer('/?service=db')).toBe('404 service "db" is not served here');
+    expect(await answer('/?service=a%2Fb')).toMatch(
+      /^400 Invalid service "a\/b": must not contain/,
+    );
+    expect(await answer('/?services=web')).toBe(
+      '400 unknown parameter "services"; expected service=<name>',
+    );
+    expect(await answer('/targets')).toBe('404 not found; targets are served at /');
+    expect(await answer('/', { method: 'POST' })).toBe('405 service discovery is read-only');
+    expect(await statusWithHost(url, 'rebound.example')).toBe(421);
+    expect(await statusWithHost(url, 'localhost')).toBe(200);
+    expect(await answer('/')).toBe('200 []');
+    expect(() => createHttpSdHandler(registry, { services: ['a/b'] })).toThrow(ValidationError);
+    expect(() => createHttpSdHandler(registry, { allowedHosts: ['a b'] })).toThrow(/allowedHosts/);
+  });
+
+  it('skips what others wrote that Prometheus cannot use, with one log line each', async () => {
+    const { registry, prefix, logs } = await connectTest(etcd.endpoints);
+    await etcd.raw.put(`${prefix}services/web/not-an-address`).value('');
+    await etcd.raw
+      .put(`${prefix}services/web/10.0.0.1:80`)
+      .value(JSON.stringify({ 'x\u0000y': 'a\u001b[31m', deep: { '</script>': '\ud800' } }));
+    const url = await serve(registry);
+    const [group] = await groupsOf(url);
+    expect(group).toEqual({
+      targets: ['10.0.0.1:80'],
+      labels: {
+        __meta_gsr_service: 'web',
+        __meta_gsr_state: 'serving',
+        __meta_gsr_metadata_deep___script_: '\ufffd',
+        __meta_gsr_metadata_x_y: 'a\u001b[31m',
+      },
+    });
+    await groupsOf(url);
+    expect(logs.filter((line) => line.includes('http-sd skips'))).toEqual([
+      expect.stringContaining('endpoint "not-an-address" of service "web"'),
+    ]);
+  });
+
+  it('answers 503 once closed, having released what it followed', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints, { watchGracePeriodMs: 0 });
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    const watchers = () => metric('etcd_debugging_mvcc_watcher_total');
+    const before = await watchers();
+    const handler = createHttpSdHandler(registry);
+    const url = await listen(handler);
+    expect((await fetch(url)).status).toBe(200);
+    expect(await watchers()).toBeGreaterThan(before);
+    handler.close();
+    const closed = await fetch(url);
+    expect(closed.status).toBe(503);
+    expect(closed.headers.get('retry-after')).toBe('5');
+    await eventually(async () => (await watchers()) === before, 10_000, 'watches released');
+  });
+});
