@@ -22,6 +22,7 @@ const LAYERS = [
   'http',
   'ui',
   'http-sd',
+  'xds',
   'cli',
 ];
 const lib = join(__dirname, '..', 'lib');

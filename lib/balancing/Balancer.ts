@@ -9,6 +9,7 @@ import {
   timer,
 } from 'rxjs';
 import type { Logger } from 'winston';
+import { declaredWeight } from '../endpoint/declaredWeight';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { changesBetween } from '../discovery/listChanges';
 import { listedService } from '../endpoint/listedService';
@@ -385,17 +386,13 @@ export class Balancer<T = unknown> {
   }
 
   #declaredWeightOf(endpoint: Endpoint): number {
-    const weight = endpoint.metadata?.weight;
-    if (weight === undefined) {
-      return 1;
+    const weight = declaredWeight(endpoint);
+    if (weight === undefined && endpoint.metadata?.weight !== undefined) {
+      this.#warnings.warn(
+        `endpoint ${escapeText(endpoint.address)} of "${escapeText(endpoint.service)}" has metadata.weight ${showValue(endpoint.metadata.weight, 40)}, not a positive number: treated as 1`,
+      );
     }
-    if (typeof weight === 'number' && Number.isFinite(weight) && weight > 0) {
-      return weight;
-    }
-    this.#warnings.warn(
-      `endpoint ${escapeText(endpoint.address)} of "${escapeText(endpoint.service)}" has metadata.weight ${showValue(weight, 40)}, not a positive number: treated as 1`,
-    );
-    return 1;
+    return weight ?? 1;
   }
 
   /**

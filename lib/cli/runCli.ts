@@ -178,6 +178,21 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       flags,
     ),
   );
+  serving(
+    program
+      .command('xds')
+      .description(
+        'serve the registry to xDS clients (proxyless gRPC on xds:///<service>, Envoy), until interrupted',
+      ),
+    '18000',
+    'serve these services only',
+  ).action((flags: ServeCliOptions) =>
+    (require('./commands/serveXds') as typeof import('./commands/serveXds')).serveXds(
+      io,
+      options(),
+      flags,
+    ),
+  );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -44,16 +44,29 @@ export function isLoopbackHost(host: string): boolean {
  * @internal
  */
 export function hostAllowed(request: IncomingMessage, allowed: readonly string[]): boolean {
-  const host = hostOf(request.headers.host);
+  const local = request.socket.localAddress?.replace(/^::ffff:/, '').toLowerCase();
+  return authorityAllowed(
+    request.headers.host,
+    allowed,
+    (host) => local !== undefined && (host === local || host === `::ffff:${local}`),
+  );
+}
+
+/**
+ * The same rule for any authority (a `Host` header, gRPC's `:authority`): a loopback name, an address
+ * `isLocalAddress` says the server is reached at, or one of `allowed`.
+ * @internal
+ */
+export function authorityAllowed(
+  authority: string | undefined,
+  allowed: readonly string[],
+  isLocalAddress: (host: string) => boolean,
+): boolean {
+  const host = hostOf(authority);
   if (host === undefined) {
     return false;
   }
-  if (isLoopbackHost(host)) {
-    return true;
-  }
-  const local = request.socket.localAddress?.replace(/^::ffff:/, '').toLowerCase();
-  if (local !== undefined && (host === local || host === `::ffff:${local}`)) {
-    return true;
-  }
-  return allowed.some((name) => hostOf(name) === host);
+  return (
+    isLoopbackHost(host) || isLocalAddress(host) || allowed.some((name) => hostOf(name) === host)
+  );
 }

@@ -1,0 +1,255 @@
+import { status } from '@grpc/grpc-js';
+import { Subscription } from 'rxjs';
+import type { OnceLog } from '../logging/OnceLog';
+import { escapeText } from '../text/escapeText';
+import { kindOf, type ResourceSet, type Subscribed, type XdsCatalog } from './XdsCatalog';
+import { type EncodedResource, sameResource } from './xdsResources';
+
+/** The fields of a `DiscoveryRequest` gsr reads. */
+export interface AdsRequest {
+  readonly type_url: string;
+  readonly resource_names: readonly string[];
+  readonly version_info: string;
+  readonly response_nonce: string;
+  readonly error_detail?: { readonly code?: number; readonly message?: string } | null;
+  readonly node?: { readonly id?: string } | null;
+}
+
+/** A `DiscoveryResponse`. */
+export interface AdsResponse {
+  readonly version_info: string;
+  readonly resources: readonly EncodedResource[];
+  readonly type_url: string;
+  readonly nonce: string;
+}
+
+/** What every stream counts into, for the server's `stats()`. */
+export interface AdsCounters {
+  responses: number;
+  acks: number;
+  nacks: number;
+  /** Requests of a type URL gsr does not serve. */
+  unknownTypes: number;
+  /** Requests ignored for a nonce that is not the last one sent (the spec's stale requests). */
+  stale: number;
+}
+
+/** What a stream sends to, and how it ends. */
+export interface AdsPeer {
+  send(response: AdsResponse): void;
+  /** Ends the stream with a gRPC status: the client asked for what it must not. */
+  refuse(code: status, message: string): void;
+}
+
+/** One type's subscription on a stream. */
+interface TypeState {
+  subscribed: Subscribed;
+  subscription: Subscription | undefined;
+  /** The resources of the subscription now; `undefined` until they are first known. */
+  latest: ResourceSet | undefined;
+  /** The resources of the last response. */
+  sent: ResourceSet | undefined;
+  /** The nonce of the last response; a request with another (but for none) is stale. */
+  nonce: string | undefined;
+  version: number;
+  /** Whether the last response awaits its ACK or NACK: no other is sent meanwhile. */
+  inFlight: boolean;
+}
+
+/** Limits of one stream. */
+export interface AdsLimits {
+  /** The most resource names one request may subscribe to, for one type. */
+  readonly maxResourceNames: number;
+  /** The most type URLs one stream may subscribe to (gsr serves four). */
+  readonly maxTypes: number;
+}
+
+/**
+ * One Aggregated Discovery Service stream (xDS v3, state of the world), as the xDS protocol has it:
+ * per type URL, a subscription (names, or all for a listener or cluster request without names), a
+ * version and a nonce. A response goes out when the subscription's resources differ from the last sent,
+ * and never while the last one awaits its ACK or NACK: however fast the registry changes, a client is
+ * sent at most one response per round trip, the latest, and one that never answers is sent one. A NACK
+ * is logged and counted, and the rejected resources are not sent again until they change. Requests
+ * with a stale nonce are ignored, as the protocol says.
+ * @internal
+ */
+export class AdsStream {
+  readonly #catalog: XdsCatalog;
+  readonly #peer: AdsPeer;
+  readonly #limits: AdsLimits;
+  readonly #counters: AdsCounters;
+  readonly #log: OnceLog;
+  readonly #types = new Map<string, TypeState>();
+  #nonces = 0;
+  #node = '';
+  #closed = false;
+
+  constructor(options: {
+    catalog: XdsCatalog;
+    peer: AdsPeer;
+    limits: AdsLimits;
+    counters: AdsCounters;
+    log: OnceLog;
+  }) {
+    this.#catalog = options.catalog;
+    this.#peer = options.peer;
+    this.#limits = options.limits;
+    this.#counters = options.counters;
+    this.#log = options.log;
+  }
+
+  /** Takes one request from the client. */
+  receive(request: AdsRequest): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#node ||= escapeText(request.node?.id ?? '', 100);
+    const typeUrl = request.type_url;
+    if (typeUrl === '') {
+      this.#refuse(status.INVALID_ARGUMENT, 'a request without type_url: ADS needs one');
+      return;
+    }
+    let state = this.#types.get(typeUrl);
+    if (
+      state !== undefined &&
+      request.response_nonce !== '' &&
+      request.response_nonce !== state.nonce
+    ) {
+      this.#counters.stale += 1;
+      return;
+    }
+    if (request.resource_names.length > this.#limits.maxResourceNames) {
+      this.#refuse(
+        status.RESOURCE_EXHAUSTED,
+        `a request for ${request.resource_names.length} resources of ${escapeText(typeUrl, 200)}; at most ${this.#limits.maxResourceNames}`,
+      );
+      return;
+    }
+    if (state === undefined) {
+      if (this.#types.size >= this.#limits.maxTypes) {
+        this.#refuse(
+          status.RESOURCE_EXHAUSTED,
+          `subscriptions to ${this.#types.size + 1} type URLs; at most ${this.#limits.maxTypes}`,
+        );
+        return;
+      }
+      state = {
+        subscribed: [],
+        subscription: undefined,
+        latest: undefined,
+        sent: undefined,
+        nonce: undefined,
+        version: 0,
+        inFlight: false,
+      };
+      this.#types.set(typeUrl, state);
+    }
+    if (request.response_nonce !== '' && request.response_nonce === state.nonce) {
+      state.inFlight = false;
+      this.#acknowledged(typeUrl, state, request);
+    }
+    this.#subscribe(typeUrl, state, subscribedBy(typeUrl, request.resource_names));
+    this.#maybeSend(typeUrl, state);
+  }
+
+  /** Releases every subscription; nothing more is sent. */
+  close(): void {
+    this.#closed = true;
+    this.#types.forEach((state) => state.subscription?.unsubscribe());
+    this.#types.clear();
+  }
+
+  #acknowledged(typeUrl: string, state: TypeState, request: AdsRequest): void {
+    const error = request.error_detail;
+    if (error === undefined || error === null || (!error.code && !error.message)) {
+      this.#counters.acks += 1;
+      return;
+    }
+    this.#counters.nacks += 1;
+    this.#log.warn(
+      `xDS client "${this.#node}" rejected ${escapeText(typeUrl, 200)} version ${escapeText(request.version_info, 40)}: ` +
+        `${escapeText(error.message ?? '', 500)} (not sent again until it changes)`,
+    );
+  }
+
+  #subscribe(typeUrl: string, state: TypeState, subscribed: Subscribed): void {
+    if (state.subscription !== undefined && sameSubscription(state.subscribed, subscribed)) {
+      return;
+    }
+    state.subscription?.unsubscribe();
+    state.subscribed = subscribed;
+    state.latest = undefined;
+    const kind = kindOf(typeUrl);
+    if (kind === undefined) {
+      this.#counters.unknownTypes += 1;
+      this.#log.warn(
+        `xDS client "${this.#node}" asked for ${escapeText(typeUrl, 200)}, which gsr does not serve: answered with no resources`,
+      );
+      state.latest = new Map();
+      state.subscription = Subscription.EMPTY;
+      return;
+    }
+    state.subscription = this.#catalog.resources$(kind, subscribed).subscribe((resources) => {
+      state.latest = resources;
+      this.#maybeSend(typeUrl, state);
+    });
+  }
+
+  #maybeSend(typeUrl: string, state: TypeState): void {
+    const { latest } = state;
+    if (this.#closed || state.inFlight || latest === undefined || sameSet(latest, state.sent)) {
+      return;
+    }
+    state.version += 1;
+    this.#nonces += 1;
+    state.nonce = String(this.#nonces);
+    state.sent = latest;
+    state.inFlight = true;
+    this.#counters.responses += 1;
+    this.#peer.send({
+      version_info: String(state.version),
+      resources: [...latest.values()],
+      type_url: typeUrl,
+      nonce: state.nonce,
+    });
+  }
+
+  #refuse(code: status, message: string): void {
+    this.close();
+    this.#peer.refuse(code, message);
+  }
+}
+
+/**
+ * What a request's names subscribe to: for listeners and clusters, none (or `*`) means every one there
+ * is (what Envoy asks); for routes and assignments, exactly the names.
+ */
+function subscribedBy(typeUrl: string, names: readonly string[]): Subscribed {
+  const kind = kindOf(typeUrl);
+  const wildcardable = kind === 'listener' || kind === 'cluster';
+  if (wildcardable && (names.length === 0 || names.includes('*'))) {
+    return 'wildcard';
+  }
+  return [...new Set(names)].sort();
+}
+
+function sameSubscription(a: Subscribed, b: Subscribed): boolean {
+  if (a === 'wildcard' || b === 'wildcard') {
+    return a === b;
+  }
+  return a.length === b.length && a.every((name, i) => name === b[i]);
+}
+
+function sameSet(a: ResourceSet, b: ResourceSet | undefined): boolean {
+  if (b === undefined || a.size !== b.size) {
+    return false;
+  }
+  for (const [name, resource] of a) {
+    const other = b.get(name);
+    if (other === undefined || !sameResource(resource, other)) {
+      return false;
+    }
+  }
+  return true;
+}

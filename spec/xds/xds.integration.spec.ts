@@ -1,0 +1,371 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Subscription } from 'rxjs';
+import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import type { Registry } from '../../lib/registry/Registry';
+import { createXdsServer, type XdsServer } from '../../lib/xds/createXdsServer';
+import { decodeAny, openAds, type AdsTestStream, TYPE } from '../support/adsClient';
+import { eventually } from '../support/observe';
+import { repoRoot } from '../support/runNode';
+import { connectTest } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
+import { startWhoAmIServer, type WhoAmIServer } from '../support/whoAmIServer';
+
+const servers: XdsServer[] = [];
+const streams: AdsTestStream[] = [];
+const registrations: Subscription[] = [];
+const whoAmIs: WhoAmIServer[] = [];
+afterEach(async () => {
+  streams.splice(0).forEach((stream) => stream.close());
+  registrations.splice(0).forEach((registration) => registration.unsubscribe());
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  whoAmIs.splice(0).forEach((server) => server.kill());
+});
+
+async function serve(registry: Registry, options?: Parameters<typeof createXdsServer>[1]) {
+  const server = await createXdsServer(registry, options);
+  servers.push(server);
+  return server;
+}
+
+function ads(port: number, authority?: string): AdsTestStream {
+  const stream = openAds(port, authority);
+  streams.push(stream);
+  return stream;
+}
+
+/** Registers `endpoint` and resolves once its key is written. */
+function live(registry: Registry, endpoint: Endpoint): Promise<Subscription> {
+  return new Promise((resolve, reject) => {
+    const subscription: Subscription = registry.register(endpoint).subscribe({
+      next: () => resolve(subscription),
+      error: reject,
+    });
+    registrations.push(subscription);
+  });
+}
+
+describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its own process', () => {
+  const etcd = useEtcd();
+  let client: ChildProcess | undefined;
+  afterEach(() => {
+    client?.kill('SIGKILL');
+    client = undefined;
+  });
+
+  /** Starts the client on `services`; every call it makes is recorded as `[time, service, outcome]`. */
+  function startClient(port: number, services: readonly string[]): [number, string, string][] {
+    const bootstrap = {
+      xds_servers: [
+        {
+          server_uri: `127.0.0.1:${port}`,
+          channel_creds: [{ type: 'insecure' }],
+          server_features: ['xds_v3'],
+        },
+      ],
+      node: { id: 'gsr-test', locality: {} },
+    };
+    client = spawn(
+      process.execPath,
+      [join(repoRoot, 'spec', 'support', 'xdsClientProcess.cjs'), ...services],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const calls: [number, string, string][] = [];
+    createInterface({ input: client.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const [time, service, ...outcome] = line.split(' ');
+      calls.push([Number(time), service ?? '', outcome.join(' ')]);
+    });
+    return calls;
+  }
+
+  /** What the calls to `service` since `since` were answered with. */
+  const answers = (calls: [number, string, string][], service: string, since = 0): string[] =>
+    calls
+      .filter(([time, name]) => name === service && time >= since)
+      .map(([, , outcome]) => outcome);
+
+  it('reaches servers registered with gsr through xds:///<service>, follows arrivals and departures, and keeps services apart', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const xds = await serve(registry);
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startWhoAmIServer(name)));
+    whoAmIs.push(...[a, b, c].filter((server) => server !== undefined));
+    if (a === undefined || b === undefined || c === undefined) {
+      throw new Error('three servers expected');
+    }
+    const leaving = await live(registry, { service: 'greeter', address: a.address });
+    await live(registry, { service: 'other', address: c.address });
+    const calls = startClient(xds.port, ['greeter', 'other']);
+    await eventually(
+      () => answers(calls, 'greeter').includes('ok a'),
+      20_000,
+      'the first call through xDS',
+    );
+
+    await live(registry, { service: 'greeter', address: b.address });
+    const arrived = Date.now();
+    await eventually(
+      () => answers(calls, 'greeter', arrived).includes('ok b'),
+      10_000,
+      'the arrival reaching the client',
+    );
+
+    leaving.unsubscribe();
+    await eventually(async () => (await registry.endpoints('greeter')).length === 1);
+    const departed = Date.now();
+    await eventually(
+      () =>
+        answers(calls, 'greeter', departed).filter((outcome) => outcome === 'ok b').length >= 20,
+      10_000,
+      'calls going to the remaining server',
+    );
+    const settled = answers(calls, 'greeter', departed);
+    expect(settled.slice(settled.lastIndexOf('ok a') + 1).length).toBeGreaterThanOrEqual(20);
+
+    // The other service was reached all along, by its own server only; no call failed anywhere.
+    expect(new Set(answers(calls, 'other'))).toEqual(new Set(['ok c']));
+    expect(new Set(answers(calls, 'greeter'))).toEqual(new Set(['ok a', 'ok b']));
+    expect(xds.stats()).toMatchObject({ streams: 1, nacks: 0, refused: 0 });
+  });
+});
+
+describe('createXdsServer, speaking ADS', () => {
+  const etcd = useEtcd();
+
+  it('serves a listener, route, cluster and assignment per service, with zones, weights and states', async () => {
+    const { registry, prefix, logs } = await connectTest(etcd.endpoints);
+    const put = (address: string, metadata: object) =>
+      etcd.raw.put(`${prefix}services/web/${address}`).value(JSON.stringify(metadata));
+    await put('10.0.0.1:80', { zone: 'eu-1a', weight: 2 });
+    await put('10.0.0.2:80', { zone: 'eu-1a', weight: 0.5 });
+    await put('10.0.0.3:80', { zone: 'eu-1b', 'gsr.state': 'draining' });
+    await put('10.0.0.4:80', { region: 'eu', zone: 'eu-1b', 'gsr.state': 'failing' });
+    await put('[::1]:80', {});
+    await put('web.internal:80', {});
+    await etcd.raw.put(`${prefix}services/db/10.0.1.1:5432`).value('');
+    await registry.setMaintenance('web', '10.0.0.2:80', { reason: 'disk' });
+    await eventually(async () => (await registry.endpoints('web')).length === 6);
+    const xds = await serve(registry);
+    const stream = ads(xds.port);
+
+    stream.send({ type_url: TYPE.listener, resource_names: ['web'], node: { id: 'n' } });
+    const listeners = await stream.next();
+    expect(listeners).toMatchObject({ type_url: TYPE.listener, version_info: '1' });
+    const [listener] = listeners.resources as [
+      { name: string; api_listener: { api_listener: { type_url: string; value: Uint8Array } } },
+    ];
+    expect(listener.name).toBe('web');
+    const manager = decodeAny(
+      listener.api_listener.api_listener.type_url,
+      listener.api_listener.api_listener.value,
+    );
+    expect(manager).toMatchObject({
+      rds: { route_config_name: 'web', config_source: { ads: {}, resource_api_version: 'V3' } },
+      http_filters: [{ name: 'envoy.filters.http.router' }],
+    });
+    stream.send({
+      type_url: TYPE.listener,
+      resource_names: ['web'],
+      response_nonce: listeners.nonce,
+      version_info: '1',
+    });
+
+    stream.send({ type_url: TYPE.route, resource_names: ['web'] });
+    expect((await stream.next()).resources).toEqual([
+      {
+        name: 'web',
+        virtual_hosts: [
+          {
+            name: 'web',
+            domains: ['*'],
+            routes: [{ match: { prefix: '' }, route: { cluster: 'web' } }],
+          },
+        ],
+      },
+    ]);
+
+    stream.send({ type_url: TYPE.cluster, resource_names: [] }); // every cluster, as Envoy asks
+    const clusters = await stream.next();
+    expect(clusters.resources.map((cluster) => cluster.name)).toEqual(['db', 'web']);
+    expect(clusters.resources[1]).toMatchObject({
+      type: 'EDS',
+      eds_cluster_config: { service_name: 'web', eds_config: { ads: {} } },
+    });
+
+    stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
+    const [assignment] = (await stream.next()).resources;
+    const endpoint = (address: string, port: number, health: string, weight: number) => ({
+      endpoint: { address: { socket_address: { address, port_value: port } } },
+      health_status: health,
+      load_balancing_weight: { value: weight },
+    });
+    expect(assignment).toEqual({
+      cluster_name: 'web',
+      endpoints: [
+        {
+          locality: { zone: 'eu-1a' },
+          lb_endpoints: [endpoint('10.0.0.1', 80, 'HEALTHY', 200)],
+          load_balancing_weight: { value: 200 },
+        },
+        {
+          locality: { zone: 'eu-1b' },
+          lb_endpoints: [endpoint('10.0.0.3', 80, 'DRAINING', 100)],
+          load_balancing_weight: { value: 100 },
+        },
+        {
+          locality: { region: 'eu', zone: 'eu-1b' },
+          lb_endpoints: [endpoint('10.0.0.4', 80, 'UNHEALTHY', 100)],
+          load_balancing_weight: { value: 100 },
+        },
+        {
+          locality: {},
+          lb_endpoints: [endpoint('::1', 80, 'HEALTHY', 100)],
+          load_balancing_weight: { value: 100 },
+        },
+      ],
+    });
+    expect(logs.filter((line) => line.includes('xDS leaves out'))).toEqual([
+      expect.stringContaining('endpoint "web.internal:80" of service "web": not IP:port'),
+    ]);
+  });
+
+  it('sends one response per round trip, the latest; a NACK is logged and counted, never resent', async () => {
+    const { registry, prefix, logs } = await connectTest(etcd.endpoints);
+    const put = (address: string) => etcd.raw.put(`${prefix}services/web/${address}`).value('');
+    await put('10.0.0.1:80');
+    const xds = await serve(registry, { coalesceMs: 0 });
+    const stream = ads(xds.port);
+    stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
+    const first = await stream.next();
+    const addresses = (response: { resources: Record<string, unknown>[] }): string[] =>
+      JSON.stringify(response.resources).match(/10\.0\.0\.\d+/g) ?? [];
+    expect(addresses(first)).toEqual(['10.0.0.1']);
+
+    // Not acknowledged: changes wait, however many.
+    for (const n of [2, 3, 4, 5]) {
+      await put(`10.0.0.${n}:80`);
+    }
+    await eventually(async () => (await registry.endpoints('web')).length === 5);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stream.responses).toHaveLength(1);
+
+    stream.send({
+      type_url: TYPE.endpoints,
+      resource_names: ['web'],
+      response_nonce: first.nonce,
+      version_info: first.version_info,
+    });
+    const latest = await stream.next();
+    expect(addresses(latest)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5']);
+    expect(latest.version_info).toBe('2');
+
+    // Rejected: logged, counted, and not sent again.
+    stream.send({
+      type_url: TYPE.endpoints,
+      resource_names: ['web'],
+      response_nonce: latest.nonce,
+      version_info: first.version_info,
+      error_detail: { code: 3, message: 'bad\u001b[31m endpoint' },
+    });
+    await eventually(() => xds.stats().nacks === 1);
+    expect(logs).toContainEqual(
+      expect.stringContaining(
+        'xDS client "" rejected type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment version 1: bad\\u001b[31m endpoint',
+      ),
+    );
+    // A stale nonce is ignored.
+    stream.send({ type_url: TYPE.endpoints, resource_names: ['web'], response_nonce: 'bogus' });
+    await eventually(() => xds.stats().stale === 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stream.responses).toHaveLength(2);
+
+    // The next change is sent.
+    await etcd.raw.delete().key(`${prefix}services/web/10.0.0.1:80`);
+    expect(addresses(await stream.next())).toEqual([
+      '10.0.0.2',
+      '10.0.0.3',
+      '10.0.0.4',
+      '10.0.0.5',
+    ]);
+    expect(xds.stats()).toMatchObject({ streams: 1, responses: 3, acks: 1, nacks: 1 });
+  });
+
+  it('refuses what it must not serve, clearly, and keeps serving', async () => {
+    const { registry, logs } = await connectTest(etcd.endpoints);
+    const xds = await serve(registry, { maxStreams: 3, maxResourceNames: 5 });
+
+    const unknown = ads(xds.port);
+    unknown.send({
+      type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+      resource_names: ['x'],
+    });
+    expect((await unknown.next()).resources).toEqual([]);
+    expect(logs).toContainEqual(expect.stringContaining('which gsr does not serve'));
+
+    const untyped = ads(xds.port);
+    untyped.send({ resource_names: ['web'] });
+    expect(await untyped.ended).toEqual({
+      code: 3,
+      details: 'a request without type_url: ADS needs one',
+    });
+
+    const flood = ads(xds.port);
+    flood.send({ type_url: TYPE.endpoints, resource_names: ['a', 'b', 'c', 'd', 'e', 'f'] });
+    expect(await flood.ended).toEqual({
+      code: 8,
+      details: `a request for 6 resources of ${TYPE.endpoints}; at most 5`,
+    });
+
+    const garbage = ads(xds.port);
+    garbage.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    expect((await garbage.ended).code).toBe(13); // INTERNAL: the request could not be read
+
+    const rebound = ads(xds.port, 'rebound.example');
+    rebound.send({ type_url: TYPE.listener, resource_names: ['web'] });
+    expect(await rebound.ended).toMatchObject({ code: 7 });
+
+    const invalid = ads(xds.port);
+    invalid.send({ type_url: TYPE.listener, resource_names: ['a/b', '..'] });
+    expect((await invalid.next()).resources).toEqual([]); // no such service: no listener
+
+    unknown.close();
+    invalid.close();
+    await eventually(() => xds.stats().streams === 0);
+    const held = [ads(xds.port), ads(xds.port), ads(xds.port)];
+    held.forEach((stream) => stream.send({ type_url: TYPE.listener, resource_names: ['web'] }));
+    await Promise.all(held.map((stream) => stream.next()));
+    const tooMany = ads(xds.port);
+    tooMany.send({ type_url: TYPE.listener, resource_names: ['web'] });
+    expect(await tooMany.ended).toEqual({ code: 8, details: '3 xDS streams are open already' });
+    expect(xds.stats()).toMatchObject({ streams: 3, unknownTypes: 1, refused: 4 });
+  });
+
+  it('releases what its clients subscribed to when they leave, and everything when closed', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints, { watchGracePeriodMs: 0 });
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    const xds = await serve(registry);
+    const one = ads(xds.port);
+    const two = ads(xds.port);
+    for (const stream of [one, two]) {
+      stream.send({ type_url: TYPE.endpoints, resource_names: ['web', 'db'] });
+      await stream.next();
+    }
+    expect(xds.stats()).toMatchObject({ streams: 2, services: 2 });
+    one.close();
+    await eventually(() => xds.stats().streams === 1);
+    expect(xds.stats().services).toBe(2);
+    two.close();
+    await eventually(() => xds.stats().streams === 0 && xds.stats().services === 0);
+
+    const three = ads(xds.port);
+    three.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
+    await three.next();
+    await xds.close();
+    expect((await three.ended).code).not.toBe(0);
+    expect(xds.stats()).toMatchObject({ streams: 0, services: 0 });
+  });
+});
