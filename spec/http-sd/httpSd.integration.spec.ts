@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { ValidationError } from '../../lib/errors/ValidationError';
 import {
@@ -11,8 +12,10 @@ import {
 import type { TargetGroup } from '../../lib/http-sd/targetGroups';
 import type { Registry } from '../../lib/registry/Registry';
 import { eventually } from '../support/observe';
+import { requireBuild } from '../support/requireBuild';
+import { repoRoot, runNode } from '../support/runNode';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
-import { connectTest } from '../support/testRegistries';
+import { connectTest, uniquePrefix } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
 
 const servers: Server[] = [];
@@ -263,5 +266,55 @@ describe('createHttpSdHandler', () => {
     expect(closed.status).toBe(503);
     expect(closed.headers.get('retry-after')).toBe('5');
     await eventually(async () => (await watchers()) === before, 10_000, 'watches released');
+  });
+});
+
+describe('gsr http-sd', () => {
+  const etcd = useEtcd();
+  const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+  beforeAll(() => {
+    requireBuild();
+  });
+
+  it('serves the targets on loopback, prints its URL, and stops on SIGINT', async () => {
+    const prefix = uniquePrefix();
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('{"zone":"a"}');
+    let served: unknown;
+    const run = await runNode([bin, 'http-sd', '--port', '0'], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_PREFIX: prefix },
+      onStdout: (text, child) => {
+        const url = /gsr http-sd: serving Prometheus' HTTP service discovery at (\S+) /.exec(
+          text,
+        )?.[1];
+        if (url !== undefined) {
+          void eventually(async () => {
+            const response = await fetch(url).catch(() => undefined);
+            if (response?.status !== 200) return false;
+            served = await response.json();
+            return true;
+          }).finally(() => child.kill('SIGINT'));
+        }
+      },
+    });
+    expect(served).toEqual([
+      {
+        targets: ['10.0.0.1:80'],
+        labels: {
+          __meta_gsr_service: 'web',
+          __meta_gsr_state: 'serving',
+          __meta_gsr_metadata_zone: 'a',
+        },
+      },
+    ]);
+    expect(run.stdout).toContain('SIGINT: stopping');
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 2 naming the option it cannot use', async () => {
+    const run = await runNode([bin, 'http-sd', '--port', '70000'], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
+    });
+    expect(run.stderr).toContain('Invalid --port "70000": expected a port number from 0 to 65535');
+    expect(run.code).toBe(2);
   });
 });

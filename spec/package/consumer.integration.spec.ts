@@ -126,20 +126,20 @@ describe('the packed package, installed by a consumer', () => {
     expect(check).toMatchObject({ code: 0, stdout: 'true\n', stderr: '' });
   });
 
-  it('loads gsr, gsr/grpc, gsr/testing and gsr/ui with require and with import', async () => {
+  it('loads gsr, gsr/grpc, gsr/testing, gsr/ui, gsr/http-sd and gsr/xds with require and with import', async () => {
     const required = await run(
       process.execPath,
       [
         '-e',
         "const gsr = require('gsr'), grpc = require('gsr/grpc'), testing = require('gsr/testing');" +
-          "const ui = require('gsr/ui');" +
-          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler)',
+          "const ui = require('gsr/ui'), httpSd = require('gsr/http-sd'), xds = require('gsr/xds');" +
+          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler, typeof httpSd.createHttpSdHandler, typeof xds.createXdsServer)',
       ],
       app,
     );
     expect(required).toMatchObject({
       code: 0,
-      stdout: 'function function function function\n',
+      stdout: 'function function function function function function\n',
       stderr: '',
     });
     const imported = await run(
@@ -149,15 +149,30 @@ describe('the packed package, installed by a consumer', () => {
         '-e',
         "import { Registry } from 'gsr'; import { installGrpcResolver } from 'gsr/grpc';" +
           "import { EtcdCluster } from 'gsr/testing'; import { createDashboardHandler } from 'gsr/ui';" +
-          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler)',
+          "import { createHttpSdHandler } from 'gsr/http-sd'; import { createXdsServer } from 'gsr/xds';" +
+          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler, typeof createHttpSdHandler, typeof createXdsServer)',
       ],
       app,
     );
     expect(imported).toMatchObject({
       code: 0,
-      stdout: 'function function function function\n',
+      stdout: 'function function function function function function\n',
       stderr: '',
     });
+  });
+
+  it('says what gsr/xds needs when its optional peer @grpc/grpc-js-xds is not installed', async () => {
+    const check = await run(
+      process.execPath,
+      [
+        '-e',
+        "require('gsr/xds').createXdsServer({}).catch((error) => console.log(error.name, error.message));",
+      ],
+      app,
+    );
+    expect(check.stdout).toContain(
+      'ValidationError Invalid gsr/xds "@grpc/grpc-js-xds": needs the package @grpc/grpc-js-xds for Envoy\'s protos: npm install @grpc/grpc-js-xds',
+    );
   });
 
   it('passes publint and "are the types wrong?" (every entry point, every resolution mode)', async () => {

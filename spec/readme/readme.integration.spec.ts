@@ -7,6 +7,7 @@ import { loadSync } from '@grpc/proto-loader';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import type { Registry } from '../../lib/registry/Registry';
 import { TcpProxy } from '../../lib/testing/TcpProxy';
+import { openAds, TYPE } from '../support/adsClient';
 import { closeServers } from '../support/httpServers';
 import { requireBuild } from '../support/requireBuild';
 import { connectTest, uniquePrefix } from '../support/testRegistries';
@@ -272,6 +273,40 @@ const scenarios: Record<string, (run: Run) => Promise<void>> = {
       Metadata: null,
     });
     await terminate(snippet);
+  },
+
+  'Beyond Node: Prometheus and xDS #1': async (run) => {
+    const world = await run.world();
+    await registered(world, {
+      service: 'greeter',
+      address: '10.0.0.5:50051',
+      metadata: { zone: 'a' },
+    });
+    const snippet = run.start();
+    await snippet.printed(/^targets on http:\/\/127\.0\.0\.1:7701\/, xDS on port 18000\n/);
+    const targets = await get('http://127.0.0.1:7701/');
+    expect(JSON.parse(targets.body)).toEqual([
+      {
+        targets: ['10.0.0.5:50051'],
+        labels: {
+          __meta_gsr_service: 'greeter',
+          __meta_gsr_state: 'serving',
+          __meta_gsr_metadata_zone: 'a',
+        },
+      },
+    ]);
+    const stream = openAds(18000);
+    started.push(stream);
+    stream.send({ type_url: TYPE.endpoints, resource_names: ['greeter'] });
+    expect((await stream.next()).resources).toMatchObject([
+      {
+        cluster_name: 'greeter',
+        endpoints: [{ locality: { zone: 'a' }, lb_endpoints: [{ health_status: 'HEALTHY' }] }],
+      },
+    ]);
+    stream.close();
+    await terminate(snippet);
+    expect(snippet.stderr).toBe('');
   },
 
   'Dashboard #1': async (run) => {

@@ -57,3 +57,22 @@ function leadingEnv(code: string): Record<string, string> {
   }
   return env;
 }
+
+/**
+ * The text of the README's first ```<language> block that contains `containing`: configuration the
+ * tests run as printed (Prometheus' scrape config, an xDS bootstrap file).
+ */
+export function readmeBlock(
+  language: string,
+  containing: string,
+  readme = readFileSync(join(repoRoot, 'README.md'), 'utf8'),
+): string {
+  const blocks = readme.split(/^```/m).filter((_, index) => index % 2 === 1);
+  const found = blocks.find(
+    (block) => block.startsWith(`${language}\n`) && block.includes(containing),
+  );
+  if (found === undefined) {
+    throw new Error(`README.md has no ${language} block with ${JSON.stringify(containing)}`);
+  }
+  return found.slice(language.length + 1);
+}

@@ -4,6 +4,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../lib/testing/freePorts';
+import { readmeBlock } from '../readme/readmeSnippets';
 import { eventually } from './observe';
 
 /** Debian's prometheus (`npm run setup` installs it), or the one GSR_PROMETHEUS names. */
@@ -26,27 +27,18 @@ export interface TestPrometheus {
 }
 
 /**
- * Starts Prometheus with one job whose targets come from gsr's HTTP service discovery at `sdUrl`
- * (refreshed every second, scraped every second), relabelled as the README's scrape config does.
+ * Starts Prometheus with the README's scrape config: one job whose targets come from gsr's HTTP service
+ * discovery at `sdUrl` (refreshed and scraped every second here).
  */
 export async function startPrometheus(sdUrl: string): Promise<TestPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'gsr-prometheus-'));
   const [port] = await freePorts(1);
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
-      'scrape_configs:',
-      '  - job_name: gsr',
-      '    http_sd_configs: [{ url: "' + sdUrl + '", refresh_interval: 1s }]',
-      '    relabel_configs:',
-      '      - { source_labels: [__meta_gsr_service], target_label: service }',
-      '      - { source_labels: [__meta_gsr_metadata_zone], target_label: zone }',
-      '      - { source_labels: [__meta_gsr_state], regex: maintenance, action: drop }',
-      '',
-    ].join('\n'),
-  );
+  // The README's scrape config, as printed, pointed at `sdUrl` and refreshed every second.
+  const printed = readmeBlock('yaml', 'http_sd_configs')
+    .replace('http://127.0.0.1:7701/', sdUrl)
+    .replace('refresh_interval: 15s', 'refresh_interval: 1s');
+  writeFileSync(config, `global: { scrape_interval: 1s, scrape_timeout: 1s }\n${printed}`);
   const logFile = join(dir, 'prometheus.log');
   const log = openSync(logFile, 'w');
   const child: ChildProcess = spawn(

@@ -5,10 +5,12 @@ import type { Subscription } from 'rxjs';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import type { Registry } from '../../lib/registry/Registry';
 import { createXdsServer, type XdsServer } from '../../lib/xds/createXdsServer';
+import { readmeBlock } from '../readme/readmeSnippets';
 import { decodeAny, openAds, type AdsTestStream, TYPE } from '../support/adsClient';
 import { eventually } from '../support/observe';
-import { repoRoot } from '../support/runNode';
-import { connectTest } from '../support/testRegistries';
+import { requireBuild } from '../support/requireBuild';
+import { repoRoot, runNode } from '../support/runNode';
+import { connectTest, uniquePrefix } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
 import { startWhoAmIServer, type WhoAmIServer } from '../support/whoAmIServer';
 
@@ -56,22 +58,17 @@ describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its o
 
   /** Starts the client on `services`; every call it makes is recorded as `[time, service, outcome]`. */
   function startClient(port: number, services: readonly string[]): [number, string, string][] {
-    const bootstrap = {
-      xds_servers: [
-        {
-          server_uri: `127.0.0.1:${port}`,
-          channel_creds: [{ type: 'insecure' }],
-          server_features: ['xds_v3'],
-        },
-      ],
-      node: { id: 'gsr-test', locality: {} },
-    };
+    // The README's bootstrap file, as printed, naming this server.
+    const bootstrap = readmeBlock('json', 'xds_servers').replace(
+      '127.0.0.1:18000',
+      `127.0.0.1:${port}`,
+    );
     client = spawn(
       process.execPath,
       [join(repoRoot, 'spec', 'support', 'xdsClientProcess.cjs'), ...services],
       {
         cwd: repoRoot,
-        env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap) },
+        env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: bootstrap },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
@@ -367,5 +364,50 @@ describe('createXdsServer, speaking ADS', () => {
     await xds.close();
     expect((await three.ended).code).not.toBe(0);
     expect(xds.stats()).toMatchObject({ streams: 0, services: 0 });
+  });
+});
+
+describe('gsr xds', () => {
+  const etcd = useEtcd();
+  const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+  beforeAll(() => {
+    requireBuild();
+  });
+
+  it('serves xDS on loopback, says where, and stops on SIGINT saying what it served', async () => {
+    const prefix = uniquePrefix();
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    let assignment: unknown;
+    const run = await runNode([bin, 'xds', '--port', '0'], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','), GSR_KEY_PREFIX: prefix },
+      onStdout: (text, child) => {
+        const port = /gsr xds: serving xDS \(ADS, v3\) at 127\.0\.0\.1:(\d+) /.exec(text)?.[1];
+        if (port !== undefined) {
+          const stream = ads(Number(port));
+          stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
+          void stream
+            .next()
+            .then((response) => {
+              assignment = response.resources[0];
+              stream.close();
+            })
+            .finally(() => child.kill('SIGINT'));
+        }
+      },
+    });
+    expect(JSON.stringify(assignment)).toContain('"address":"10.0.0.1","port_value":80');
+    expect(run.stdout).toContain('SIGINT: stopping (1 responses sent, 0 rejected)');
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 2 naming the port when it is taken', async () => {
+    const taken = await serve((await connectTest(etcd.endpoints)).registry);
+    const run = await runNode([bin, 'xds', '--port', String(taken.port)], {
+      env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
+    });
+    expect(run.stderr).toContain(
+      `Invalid --port ${taken.port}: port ${taken.port} on 127.0.0.1 is taken`,
+    );
+    expect(run.code).toBe(2);
   });
 });
