@@ -7,14 +7,20 @@
  * `demo/greeter`, keys `demo/greeter/<address>` with etcd's JSON values), where grpc-go clients on
  * etcd's resolver find the same servers.
  *
+ * Last, the same servers through gsr's xDS control plane: a client of @grpc/grpc-js-xds dials
+ * `xds:///greeter`, bootstrapped to a `createXdsServer` on the same registry, as a grpc-go or grpc-java
+ * client would (not with `--layout etcd-naming`, whose targets hold "/").
+ *
  * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. The service is defined in code with
  * JSON messages, so that the demo needs no .proto file; a generated client works the same way.
  */
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { register as registerXdsScheme } from '@grpc/grpc-js-xds';
 import { firstValueFrom, filter } from 'rxjs';
 import { Registry } from '../lib';
 import { installGrpcResolver } from '../lib/grpc';
+import { createXdsServer } from '../lib/xds';
 import { EtcdCluster } from '../lib/testing';
 
 interface Greeting {
@@ -117,6 +123,12 @@ async function main(): Promise<void> {
     for (let call = 7; call <= 10; call++) {
       console.log(`call ${call}: ${await sayHello(client, `call ${call}`)}`);
     }
+
+    if (!naming) {
+      registrations[0] = registry.register({ service, address: servers[0].address }).subscribe();
+      await until(2);
+      await throughXds(registry, service);
+    }
   } finally {
     client?.close();
     registrations.forEach((registration) => {
@@ -125,6 +137,39 @@ async function main(): Promise<void> {
     await registry.close();
     servers.forEach(({ server }) => server.forceShutdown());
     await own?.close();
+  }
+}
+
+/** The same service through gsr's xDS server, as a proxyless gRPC client in any language finds it. */
+async function throughXds(registry: Registry, service: string): Promise<void> {
+  const xds = await createXdsServer(registry);
+  // What a bootstrap file says (GRPC_XDS_BOOTSTRAP names one): where the xDS server is.
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
+    xds_servers: [
+      {
+        server_uri: `127.0.0.1:${xds.port}`,
+        channel_creds: [{ type: 'insecure' }],
+        server_features: ['xds_v3'],
+      },
+    ],
+    node: { id: 'gsr-demo', locality: {} },
+  });
+  registerXdsScheme();
+  console.log(
+    `greeter-1 registered again; an xDS client dials xds:///${service} (gsr xds at 127.0.0.1:${xds.port})`,
+  );
+  const client = new grpc.Client(`xds:///${service}`, grpc.credentials.createInsecure());
+  try {
+    for (let call = 11; call <= 14; call++) {
+      console.log(`call ${call}: ${await sayHello(client, `call ${call}`)}`);
+    }
+    const { responses, nacks } = xds.stats();
+    console.log(
+      `xDS: ${responses} responses (listener, route, cluster, endpoints), ${nacks} rejected`,
+    );
+  } finally {
+    client.close();
+    await xds.close();
   }
 }
 

@@ -5,7 +5,8 @@
  * demo scales `data-access` up, kills one instance hard (no request fails: the balancer retries and
  * ejects it), makes one slow (the latency strategy moves traffic away) and stops another gracefully
  * (drained first: not one call fails, none is retried), and prints every change of the registry and
- * which instance served each request. It checks that each step happened, stops everything it started, and exits 0.
+ * which instance served each request; last, what Prometheus would scrape, from gsr's HTTP service
+ * discovery. It checks that each step happened, stops everything it started, and exits 0.
  *
  * Without GSR_ETCD_ENDPOINTS it starts a throwaway etcd of its own. `--fast` shortens the pauses; `--ui`
  * also serves the dashboard (`gsr ui`'s) and prints its URL, so that every step can be watched live.
@@ -16,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from '../lib';
 import { EtcdCluster } from '../lib/testing';
+import { createHttpSdHandler, type TargetGroup } from '../lib/http-sd';
 import { createDashboardHandler, type DashboardHandler } from '../lib/ui';
 import { holds, RegistryView } from './RegistryView';
 import { ServiceProcess } from './ServiceProcess';
@@ -195,6 +197,13 @@ async function main(): Promise<void> {
     );
     await pause(2000);
 
+    const targets = await prometheusTargets(registry);
+    step(
+      `what Prometheus would scrape, from gsr's HTTP service discovery (gsr http-sd): ${targets.join(', ')}`,
+    );
+    check(targets.length === 3, 'one target of each service in the HTTP service discovery');
+    await pause(1000);
+
     step('shutting everything down gracefully');
     await Promise.all([...running].map((child) => child.signal('SIGTERM')));
     await view.until('data-access', (l) => l.length === 0, 5000, 'an empty registry');
@@ -229,6 +238,29 @@ async function serveDashboard(
       server.closeAllConnections();
     },
   };
+}
+
+/**
+ * The targets Prometheus' `http_sd_configs` would get from `registry` now, as `<service> <address>
+ * [<state>]`: what `gsr http-sd` serves, from a handler mounted on a loopback port for one request.
+ */
+async function prometheusTargets(registry: Registry): Promise<string[]> {
+  const handler = createHttpSdHandler(registry);
+  const server = createServer(handler).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const groups = (await (await fetch(url)).json()) as TargetGroup[];
+    return groups.flatMap(({ targets, labels }) =>
+      targets.map(
+        (target) => `${labels.__meta_gsr_service} ${target} [${labels.__meta_gsr_state}]`,
+      ),
+    );
+  } finally {
+    handler.close();
+    server.close();
+    server.closeAllConnections();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -51,6 +51,9 @@ describe('npm run demo (fast)', () => {
     expect(out).toMatch(
       /data-access-\d exited with 0 and is gone, [\d.]+s after SIGTERM; meanwhile web served [1-9]\d* requests, 0 failed, and no attempt needed a retry \(0 did\)/,
     );
+    expect(out).toMatch(
+      /== what Prometheus would scrape, from gsr's HTTP service discovery \(gsr http-sd\): background 127\.0\.0\.1:\d+ \[serving\], data-access 127\.0\.0\.1:\d+ \[serving\], web 127\.0\.0\.1:\d+ \[serving\]\n/,
+    );
     expect(out).toContain('== done: every service deregistered');
   });
 
