@@ -31,6 +31,7 @@ import { registration } from './scenarios/registration';
 import { pickCost } from './scenarios/pickCost';
 import { subsetting } from './scenarios/subsetting';
 import { rollingRestart } from './scenarios/rollingRestart';
+import { httpSd, xdsPropagation } from './scenarios/beyondNode';
 
 const FULL: Sizes = {
   // Large-service and churn figures are one sample per repetition: 9 keep their medians steady on a
@@ -84,6 +85,8 @@ const SCENARIOS: readonly Scenario[] = [
   pickCost,
   subsetting,
   rollingRestart,
+  httpSd,
+  xdsPropagation,
   cliStart,
 ];
 

@@ -73,6 +73,8 @@ describe('npm run bench -- --quick', () => {
       'pick',
       'subset',
       'rolling-restart',
+      'http-sd',
+      'xds-propagation',
       'cli-start',
     ]);
     for (const row of results.scenarios.flatMap((s) => s.rows)) {

@@ -53,10 +53,13 @@ async function instance(): Promise<string> {
   return new URL(url).host;
 }
 
-/** The status of a GET with this Host header (fetch will not send one of its own). */
-function statusWithHost(url: string, host: string): Promise<number | undefined> {
+/**
+ * The status of a GET with this Host header (fetch will not send one of its own), of `path` when given
+ * (a request target as it is, which fetch would normalise).
+ */
+function statusWithHost(url: string, host: string, path?: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
-    request(url, { headers: { host } }, (response) => {
+    request(url, { headers: { host }, ...(path !== undefined && { path }) }, (response) => {
       response.resume();
       resolve(response.statusCode);
     })
@@ -224,6 +227,8 @@ describe('createHttpSdHandler', () => {
     expect(await answer('/', { method: 'POST' })).toBe('405 service discovery is read-only');
     expect(await statusWithHost(url, 'rebound.example')).toBe(421);
     expect(await statusWithHost(url, 'localhost')).toBe(200);
+    expect(await statusWithHost(url, 'localhost', '*')).toBe(400);
+    expect(await statusWithHost(url, 'localhost', 'http://x:99999/')).toBe(400);
     expect(await answer('/')).toBe('200 []');
     expect(() => createHttpSdHandler(registry, { services: ['a/b'] })).toThrow(ValidationError);
     expect(() => createHttpSdHandler(registry, { allowedHosts: ['a b'] })).toThrow(/allowedHosts/);
