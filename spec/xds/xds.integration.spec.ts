@@ -291,6 +291,32 @@ describe('createXdsServer, speaking ADS', () => {
     expect(xds.stats()).toMatchObject({ streams: 1, responses: 3, acks: 1, nacks: 1 });
   });
 
+  it('pushes nothing for writes that change no resource: a key written again, another service', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const put = (service: string, address: string) =>
+      etcd.raw.put(`${prefix}services/${service}/${address}`).value('{"zone":"a"}');
+    await put('web', '10.0.0.1:80');
+    const xds = await serve(registry, { coalesceMs: 0 });
+    const stream = ads(xds.port);
+    stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
+    const first = await stream.next();
+    stream.send({
+      type_url: TYPE.endpoints,
+      resource_names: ['web'],
+      response_nonce: first.nonce,
+      version_info: first.version_info,
+    });
+    for (let i = 0; i < 5; i += 1) {
+      await put('web', '10.0.0.1:80'); // the same value: etcd sends an event, nothing changed
+      await put('other', `10.0.1.${i}:80`);
+    }
+    await put('web', '10.0.0.2:80');
+    const next = await stream.next();
+    expect(next.version_info).toBe('2');
+    expect(JSON.stringify(next.resources)).toContain('10.0.0.2');
+    expect(xds.stats()).toMatchObject({ responses: 2 });
+  });
+
   it('refuses what it must not serve, clearly, and keeps serving', async () => {
     const { registry, logs } = await connectTest(etcd.endpoints);
     const xds = await serve(registry, { maxStreams: 3, maxResourceNames: 5 });
