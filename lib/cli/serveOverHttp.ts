@@ -26,6 +26,8 @@ export interface HttpService {
   readonly command: string;
   /** What it serves, for its first line: `the dashboard`. */
   readonly serves: string;
+  /** What to do instead under etcd's naming layout, which has no list of services: `name the ...`. */
+  readonly withoutServiceList: string;
   /** A request handler on a connected registry. */
   create(
     registry: Registry,
@@ -47,7 +49,7 @@ export async function serveOverHttp(
   options: ServeCliOptions,
   service: HttpService,
 ): Promise<void> {
-  const { port, services } = checkServeOptions(io, settings, options);
+  const { port, services } = checkServeOptions(io, settings, options, service.withoutServiceList);
   let handler: ReturnType<HttpService['create']> | undefined;
   const server = await listen(options.host, port, (request, response) => {
     if (handler === undefined) {
@@ -93,6 +95,7 @@ export function checkServeOptions(
   io: CliIo,
   settings: GsrOptions,
   options: ServeCliOptions,
+  withoutServiceList = 'name the services to serve',
 ): { port: number; services: readonly string[] | undefined } {
   const port = Number(options.port);
   if (!/^\d+$/.test(options.port) || port > 65535) {
@@ -110,7 +113,7 @@ export function checkServeOptions(
   const layout = createKeyLayout(loadConfig(settings, io.env));
   services?.forEach((name) => layout.validateService(name, '--service'));
   if (services === undefined && layout.servicesPrefix === undefined) {
-    throw noServiceList('--service', undefined, 'name the services to serve');
+    throw noServiceList('--service', undefined, withoutServiceList);
   }
   return { port, services };
 }

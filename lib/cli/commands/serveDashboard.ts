@@ -15,6 +15,7 @@ export function serveDashboard(
   return serveOverHttp(io, settings, options, {
     command: 'gsr ui',
     serves: 'the dashboard',
+    withoutServiceList: 'name the targets to show',
     create: createDashboardHandler,
   });
 }

@@ -15,6 +15,7 @@ export function serveHttpSd(
   return serveOverHttp(io, settings, options, {
     command: 'gsr http-sd',
     serves: "Prometheus' HTTP service discovery",
+    withoutServiceList: 'name the services to serve',
     create: createHttpSdHandler,
   });
 }
