@@ -13,7 +13,6 @@ import { declaredWeight } from '../endpoint/declaredWeight';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { changesBetween } from '../discovery/listChanges';
 import { listedService } from '../endpoint/listedService';
-import { NoEndpointError } from '../errors/NoEndpointError';
 import { messageOf } from '../errors/messageOf';
 import { showValue } from '../errors/showValue';
 import { ValidationError } from '../errors/ValidationError';
@@ -32,6 +31,7 @@ import {
 } from './BalancerOptions';
 import { type Chooser, createChooser } from './createChooser';
 import { EndpointPool } from './EndpointPool';
+import { EndpointWait } from './EndpointWait';
 import type { EndpointRecord, LatencyPolicy, OutlierPolicy } from './EndpointRecord';
 import type { EndpointStats } from './EndpointStats';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
@@ -78,12 +78,10 @@ export class Balancer<T = unknown> {
   readonly #budget: RetryBudget | undefined;
   readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
   readonly #latency: LatencyPolicy;
-  readonly #timeout: number;
   /** The service of the list, when it says (a registry's `endpoints$`) or once one endpoint did. */
   #service: string | undefined;
-  /** Calls waiting for an endpoint, and the warning that says so when they wait long. */
-  #waiting = 0;
-  #waitWarning: NodeJS.Timeout | undefined;
+  /** Calls waiting for an endpoint. */
+  readonly #waits: EndpointWait;
   #closed = false;
   /** The logger given, else gsr's default one, built only when something is logged. */
   readonly #givenLogger: Logger | undefined;
@@ -121,7 +119,13 @@ export class Balancer<T = unknown> {
     this.#pool = new EndpointPool(options.zone, options.slowStart, (endpoint) =>
       this.#weightOf(endpoint),
     );
-    this.#timeout = options.timeout ?? DEFAULT_WAIT_MS;
+    this.#waits = new EndpointWait({
+      list$: this.#list$,
+      timeoutMs: options.timeout ?? DEFAULT_WAIT_MS,
+      service: () => this.#service,
+      closed: () => this.#closed,
+      logger: () => this.#logger,
+    });
     this.#service = listedService(endpoints$);
     this.#givenLogger = options.logger;
     this.#metrics = new BalancerMetrics(
@@ -224,7 +228,7 @@ export class Balancer<T = unknown> {
       // Picked and counted in flight in the same tick: calls started together must see each other.
       const record =
         this.#pickNow(options.value as T, tried) ??
-        (await this.#whenPicked(options.value as T, tried, signal));
+        (await this.#waits.until(() => this.#pickNow(options.value as T, tried), signal));
       signal?.throwIfAborted();
       tried.add(record);
       const started = performance.now();
@@ -433,92 +437,6 @@ export class Balancer<T = unknown> {
     return records;
   }
 
-  /** A record for the next attempt, once the list has one (up to the timeout, or an abort). */
-  #whenPicked(
-    value: T,
-    tried: ReadonlySet<EndpointRecord>,
-    signal: AbortSignal | undefined,
-  ): Promise<EndpointRecord> {
-    const since = Date.now();
-    this.#startWaiting();
-    return new Promise((resolve, reject) => {
-      let timeout: NodeJS.Timeout | undefined;
-      let settled = false;
-      const done = (): void => {
-        if (!settled) {
-          settled = true;
-          this.#stopWaiting();
-        }
-        clearTimeout(timeout);
-        signal?.removeEventListener('abort', aborted);
-        subscription.unsubscribe();
-      };
-      const aborted = (): void => {
-        done();
-        reject(signal?.reason as Error);
-      };
-      const subscription = this.#list$.subscribe({
-        next: () => {
-          let ready: EndpointRecord | undefined;
-          try {
-            ready = this.#pickNow(value, tried);
-          } catch (error) {
-            // A StrategyError: the call's, never the list's subscriber's.
-            queueMicrotask(done);
-            reject(error instanceof Error ? error : new Error(String(error)));
-            return;
-          }
-          if (ready !== undefined) {
-            queueMicrotask(done);
-            resolve(ready);
-          }
-        },
-        error: (error: unknown) => {
-          queueMicrotask(done);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-        complete: () => {
-          queueMicrotask(done);
-          const reason = this.#closed ? 'closed' : 'completed';
-          reject(new NoEndpointError(Date.now() - since, reason, this.#service));
-        },
-      });
-      signal?.addEventListener('abort', aborted, { once: true });
-      if (this.#timeout !== Infinity) {
-        timeout = setTimeout(() => {
-          done();
-          reject(new NoEndpointError(Date.now() - since, 'timeout', this.#service));
-        }, this.#timeout);
-      }
-    });
-  }
-
-  /** A call starts waiting: past {@link WAIT_WARNING_MS}, a warning says what they wait for. */
-  #startWaiting(): void {
-    this.#waiting += 1;
-    if (this.#waitWarning === undefined) {
-      this.#waitWarning = setTimeout(() => {
-        const what =
-          this.#service === undefined
-            ? 'an endpoint'
-            : `an endpoint of "${escapeText(this.#service)}"`;
-        const until = this.#timeout === Infinity ? 'until one comes' : `up to ${this.#timeout}ms`;
-        this.#logger.warn(
-          `balancer: ${this.#waiting} call(s) have waited ${WAIT_WARNING_MS}ms for ${what} (the list has none that may be picked); they wait ${until}`,
-        );
-      }, WAIT_WARNING_MS);
-      this.#waitWarning.unref(); // A warning must not keep a process alive.
-    }
-  }
-
-  #stopWaiting(): void {
-    this.#waiting -= 1;
-    if (this.#waiting === 0) {
-      clearTimeout(this.#waitWarning);
-      this.#waitWarning = undefined;
-    }
-  }
-
   /**
    * Whether the user's `retryable` lets a failure be retried. One that throws (or a failure whose getters
    * throw in it) is a no, logged once: the call then rejects with what `fn` threw.
@@ -587,8 +505,6 @@ export class Balancer<T = unknown> {
 
 /** How long a call waits for an endpoint, by default: then it rejects with a `NoEndpointError`. */
 const DEFAULT_WAIT_MS = 30_000;
-/** How long calls wait before a warning says so. */
-const WAIT_WARNING_MS = 5000;
 
 /** `call()` without options: nothing to validate. */
 const NO_CALL_OPTIONS: CallOptions<never> = Object.freeze({});
