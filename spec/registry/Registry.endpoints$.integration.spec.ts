@@ -57,14 +57,19 @@ describe('endpoints$', () => {
     const key = (address: string) => `${prefix}services/api/${address}`;
     const api = record(registry.endpoints$('api'));
     await eventually(() => api.values.length === 1);
+    // Each change waits for its list before the next write: changes that arrive together (a busy
+    // machine) are applied as one. A write that must not emit is followed by one that must, which
+    // would come after the emission it should not have caused.
     await etcd.raw.put(key('10.0.0.9:80')).value('');
+    await eventually(() => api.values.length === 2);
     await etcd.raw.put(key('10.0.0.1:80')).value('{"zone":"a"}');
+    await eventually(() => api.values.length === 3);
     await etcd.raw.put(key('10.0.0.1:80')).value('{"zone":"a"}'); // same value: no emission
     await etcd.raw.put(key('10.0.0.1:80')).value('{"zone":"b"}');
+    await eventually(() => JSON.stringify(api.latest).includes('"zone":"b"'));
     await etcd.raw.delete().key(key('10.0.0.9:80'));
+    await eventually(() => api.latest?.length === 1);
     await etcd.raw.delete().key(key('10.0.0.5:80')); // never existed: no emission
-    // A last change as a barrier: etcd sends changes in order, so an emission the writes above should
-    // not have caused would come before this one.
     await etcd.raw.put(key('10.0.0.2:80')).value('');
     await eventually(() => api.latest?.length === 2);
     expect(api.values.slice(0, -1)).toEqual([
