@@ -265,7 +265,8 @@ describe('createHttpSdHandler', () => {
     const handler = createHttpSdHandler(registry);
     const url = await listen(handler);
     expect((await fetch(url)).status).toBe(200);
-    expect(await watchers()).toBeGreaterThan(before);
+    // Created after the first lists (from their revision): etcd may count them a moment later.
+    await eventually(async () => (await watchers()) > before, 5000, 'the watches');
     handler.close();
     const closed = await fetch(url);
     expect(closed.status).toBe(503);

@@ -80,6 +80,8 @@ describe('deploys without a failed call (real etcd)', () => {
     await eventually(() => states(list.latest).join() === '10.0.0.1:80 failing', 5000, 'failing');
     healthy = true;
     await eventually(() => states(list.latest).join() === '10.0.0.1:80 serving', 5000, 'serving');
+    // The registration says so once etcd confirmed the write, which a watcher may see first.
+    await eventually(() => registration.values.length === 3, 5000, 'the registration to say so');
     expect(registration.values.map((r) => r.state)).toEqual(['serving', 'failing', 'serving']);
   });
 

@@ -94,7 +94,9 @@ describe('endpoints$', () => {
     const before = await watchers();
     const recordings = Array.from({ length: 50 }, () => record(registry.endpoints$('shared')));
     await eventually(() => recordings.every((r) => r.values.length === 1));
-    // The service's watch, and the registry's one watch of operators' overrides.
+    // The service's watch, and the registry's one watch of operators' overrides: created after the
+    // first list is emitted (from its revision), so etcd may count them a moment later.
+    await eventually(async () => (await watchers()) === before + 2, 5000, 'two watches');
     expect(await watchers()).toBe(before + 2);
     await etcd.raw.put(`${prefix}services/shared/a`).value('');
     await eventually(() => recordings.every((r) => r.latest?.length === 1));
@@ -120,6 +122,8 @@ describe('endpoints$', () => {
     const before = await watchers();
     const first = record(registry.endpoints$('kept'));
     await eventually(() => first.values.length === 1);
+    // Created after the first list (from its revision): etcd may count them a moment later.
+    await eventually(async () => (await watchers()) === before + 2, 5000, 'two watches');
     first.subscription.unsubscribe();
     expect(await watchers()).toBe(before + 2); // The service's and the overrides', both kept warm.
     const ranges = await metric('etcd_mvcc_range_total');

@@ -34,6 +34,8 @@ describe('services$', () => {
     const before = (await watchers()) ?? NaN;
     const all = Array.from({ length: 20 }, () => record(registry.services$()));
     await eventually(() => all.every((r) => r.values.length === 1));
+    // Created after the first list (from its revision): etcd may count it a moment later.
+    await eventually(async () => (await watchers()) === before + 1, 5000, 'one watch');
     expect(await watchers()).toBe(before + 1);
     all.forEach((r) => r.subscription.unsubscribe());
     await eventually(async () => (await watchers()) === before, 5000, 'watch released');

@@ -283,7 +283,9 @@ describe('the dashboard, in Chromium', () => {
     const pages = [await open(url), await open(url)];
     await eventually(async () => (await liveAddresses(pages[1] as Page, 'api')).length === 1);
     expect(handler.pages).toBe(2);
-    // Two pages, one watch per prefix: the services root, "api" and operators' overrides.
+    // Two pages, one watch per prefix: the services root, "api" and operators' overrides (each created
+    // after its first list, so etcd may count it a moment later).
+    await eventually(async () => (await watchers()) === before + 3, 5000, 'three watches');
     expect(await watchers()).toBe(before + 3);
 
     await Promise.all(pages.map((page) => page.context().close()));
