@@ -107,10 +107,14 @@ export class TargetCatalog {
     return this.#all;
   }
 
-  /** One service's target groups; `[]` for a service that has no endpoints. */
-  one(service: string): CatalogAnswer {
-    const changed = this.#services.get(service)?.changed ?? 0;
-    return { body: Buffer.from(`[${this.#jsonOf(service)}]`), etag: `"${this.#tag}-s${changed}"` };
+  /** The target groups of `services`, in that order; none for a service without endpoints. */
+  some(services: readonly string[]): CatalogAnswer {
+    const json = services.map((service) => this.#jsonOf(service)).filter((groups) => groups !== '');
+    const changed = services.map((service) => `s${this.#services.get(service)?.changed ?? 0}`);
+    return {
+      body: Buffer.from(`[${json.join(',')}]`),
+      etag: `"${this.#tag}-${changed.join('.')}"`,
+    };
   }
 
   /** Releases every subscription; the catalog serves nothing more. */

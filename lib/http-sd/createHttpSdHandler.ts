@@ -7,7 +7,7 @@ import { validateHosts } from '../http/validateHosts';
 import { noServiceList } from '../keys/noServiceList';
 import type { Registry } from '../registry/Registry';
 import { escapeText } from '../text/escapeText';
-import { type CatalogAnswer, TargetCatalog } from './TargetCatalog';
+import { TargetCatalog } from './TargetCatalog';
 
 /** Options of {@link createHttpSdHandler}. */
 export interface HttpSdOptions {
@@ -139,7 +139,7 @@ export function createHttpSdHandler(
       answer(response, 503, `service discovery is not ready: ${escapeText(why, 300)}`);
       return;
     }
-    const found = asked === undefined ? catalog.all() : answerFor(asked, catalog);
+    const found = asked === undefined ? catalog.all() : catalog.some(asked);
     const etagMatches = matches(request.headers['if-none-match'], found.etag);
     response.writeHead(etagMatches ? 304 : 200, {
       ...HEADERS,
@@ -199,18 +199,6 @@ function servicesAsked(target: string, registry: Registry): readonly string[] | 
     }
   }
   return services.length === 0 ? undefined : [...new Set(services)];
-}
-
-function answerFor(services: readonly string[], catalog: TargetCatalog): CatalogAnswer {
-  if (services.length === 1) {
-    return catalog.one(services[0] ?? '');
-  }
-  const parts = services.map((service) => catalog.one(service));
-  const json = parts.map(({ body }) => body.toString().slice(1, -1)).filter((s) => s !== '');
-  return {
-    body: Buffer.from(`[${json.join(',')}]`),
-    etag: `"${parts.map(({ etag }) => etag.slice(1, -1)).join('.')}"`,
-  };
 }
 
 /** Whether an `If-None-Match` header names `etag` (weakly, as RFC 9110 compares for GET) or is `*`. */

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { Subscription } from 'rxjs';
+import { messageOf } from '../errors/messageOf';
 import type { OnceLog } from '../logging/OnceLog';
 import { escapeText } from '../text/escapeText';
 import { kindOf, type ResourceSet, type Subscribed, type XdsCatalog } from './XdsCatalog';
@@ -190,9 +191,13 @@ export class AdsStream {
       state.subscription = Subscription.EMPTY;
       return;
     }
-    state.subscription = this.#catalog.resources$(kind, subscribed).subscribe((resources) => {
-      state.latest = resources;
-      this.#maybeSend(typeUrl, state);
+    state.subscription = this.#catalog.resources$(kind, subscribed).subscribe({
+      next: (resources) => {
+        state.latest = resources;
+        this.#maybeSend(typeUrl, state);
+      },
+      // The catalog's streams do not fail; should one, this stream ends, never the process.
+      error: (error: unknown) => this.#refuse(status.UNAVAILABLE, messageOf(error)),
     });
   }
 

@@ -51,6 +51,8 @@ export class XdsCatalog {
   readonly #coalesceMs: number;
   readonly #log: OnceLog;
   readonly #assignments = new Map<string, Observable<EncodedResource>>();
+  /** Every listener, or every cluster: one set per kind, made once per change of the names for all. */
+  readonly #wildcards = new Map<ResourceKind, Observable<ResourceSet>>();
 
   constructor(options: {
     registry: Registry;
@@ -78,7 +80,21 @@ export class XdsCatalog {
     if (subscribed !== 'wildcard') {
       return this.#setOf(kind, subscribed);
     }
-    return this.#names$.pipe(switchMap((names) => this.#setOf(kind, names)));
+    let wildcard$ = this.#wildcards.get(kind);
+    if (wildcard$ === undefined) {
+      wildcard$ = this.#names$.pipe(
+        // What retrying cannot mend (a services root etcd refuses): every one there is, is none.
+        catchError((error: unknown) => {
+          this.#log.warn(`xDS serves no services to requests for all: ${messageOf(error)}`);
+          return of<readonly string[]>([]);
+        }),
+        switchMap((names) => this.#setOf(kind, names)),
+        finalize(() => this.#wildcards.delete(kind)),
+        share({ connector: () => new ReplaySubject(1), resetOnRefCountZero: true }),
+      );
+      this.#wildcards.set(kind, wildcard$);
+    }
+    return wildcard$;
   }
 
   #setOf(kind: ResourceKind, names: readonly string[]): Observable<ResourceSet> {

@@ -191,7 +191,16 @@ export async function createXdsServer(
         streams.delete(stream);
         stream.close();
       };
-      call.on('data', (request: AdsRequest) => stream.receive(request));
+      call.on('data', (request: AdsRequest) => {
+        // Whatever a request holds, it ends at most its own stream, never the server's process.
+        try {
+          stream.receive(request);
+        } catch (error) {
+          streams.delete(stream);
+          stream.close();
+          refuse(status.INTERNAL, `this request could not be served: ${messageOf(error)}`);
+        }
+      });
       call.on('end', () => {
         end();
         call.end();

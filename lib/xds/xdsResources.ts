@@ -156,12 +156,20 @@ function socketAddress(address: string): { address: string; port_value: number }
     : { address: host, port_value: Number(address.slice(colon + 1)) };
 }
 
+/** The longest locality name sent: metadata may hold a 64 KiB string. */
+const MAX_LOCALITY_CHARS = 256;
+
 function localityOf(endpoint: Endpoint): Record<string, string> {
   const { region, zone } = endpoint.metadata ?? {};
   return {
-    ...(typeof region === 'string' && { region }),
-    ...(typeof zone === 'string' && { zone }),
+    ...(typeof region === 'string' && { region: localityName(region) }),
+    ...(typeof zone === 'string' && { zone: localityName(zone) }),
   };
+}
+
+/** Well-formed (a lone surrogate has no UTF-8: a client would refuse the message) and bounded. */
+function localityName(name: string): string {
+  return name.slice(0, MAX_LOCALITY_CHARS).toWellFormed();
 }
 
 function any(protos: XdsProtos, type: keyof XdsProtos, message: object): object {

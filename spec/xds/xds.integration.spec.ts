@@ -230,6 +230,23 @@ describe('createXdsServer, speaking ADS', () => {
     ]);
   });
 
+  it('sends what others wrote as locality names well-formed and bounded, which clients can decode', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    await etcd.raw
+      .put(`${prefix}services/web/10.0.0.1:80`)
+      .value(JSON.stringify({ zone: `\ud800${'z'.repeat(5000)}`, region: 'eu\u0000' }));
+    const xds = await serve(registry);
+    const stream = ads(xds.port);
+    stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
+    const [assignment] = (await stream.next()).resources as [
+      { endpoints: [{ locality: { zone: string; region: string } }] },
+    ];
+    expect(assignment.endpoints[0].locality).toEqual({
+      region: 'eu\u0000',
+      zone: `\ufffd${'z'.repeat(255)}`,
+    });
+  });
+
   it('sends one response per round trip, the latest; a NACK is logged and counted, never resent', async () => {
     const { registry, prefix, logs } = await connectTest(etcd.endpoints);
     const put = (address: string) => etcd.raw.put(`${prefix}services/web/${address}`).value('');
