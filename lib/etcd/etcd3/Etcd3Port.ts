@@ -26,7 +26,8 @@ import type {
   WatchListener,
 } from '../EtcdPort';
 import { toEtcdFailure } from './toEtcdFailure';
-import { dropStream, prefixRange, WatchStream } from './WatchStream';
+import { prefixRange } from '../prefixRange';
+import { dropStream, WatchStream } from './WatchStream';
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
 

@@ -2,7 +2,7 @@ import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'coc
 import { Etcd3, isRecoverableError } from 'etcd3';
 import type { GsrConfig } from '../../config/GsrConfig';
 import type { CallTracker } from './CallTracker';
-import { readTlsCredentials } from './readTlsCredentials';
+import { readTlsFiles } from '../readTlsFiles';
 import { RETRY_INITIAL_DELAY_MS, RETRY_MAX_DELAY_MS } from '../retryBackoff';
 
 /**
@@ -28,10 +28,16 @@ const MEMBER_HALF_OPEN_AFTER_MS = 1000;
 export function createEtcdClient(config: GsrConfig, calls: CallTracker): Etcd3 {
   const hosts = [...config.etcdEndpoints];
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
-  const credentials = readTlsCredentials(config);
+  const tls = readTlsFiles(config);
   return new Etcd3({
     hosts,
-    ...(credentials && { credentials }),
+    ...(tls && {
+      credentials: {
+        // etcd3 types this as required, but grpc-js reads `null` as "the system's root certificates".
+        rootCertificate: tls.ca ?? (null as unknown as Buffer),
+        ...(tls.cert && tls.key && { certChain: tls.cert, privateKey: tls.key }),
+      },
+    }),
     ...(config.etcdUsername !== undefined && {
       auth: { username: config.etcdUsername, password: config.etcdPassword ?? '' },
     }),

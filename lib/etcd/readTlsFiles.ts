@@ -1,32 +1,35 @@
 import { readFileSync } from 'node:fs';
-import type { IOptions } from 'etcd3';
-import { configSchema } from '../../config/configSchema';
-import type { GsrConfig } from '../../config/GsrConfig';
-import { ConfigError } from '../../errors/ConfigError';
+import { configSchema } from '../config/configSchema';
+import type { GsrConfig } from '../config/GsrConfig';
+import { ConfigError } from '../errors/ConfigError';
 
-type Credentials = NonNullable<IOptions['credentials']>;
+/** The PEM files of a TLS connection to etcd; `ca` absent: the system's root certificates. @internal */
+export interface TlsFiles {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
 
 /**
  * Reads the TLS files the configuration names, at once, so that a missing or unreadable file is a
  * `ConfigError` at connect time rather than a plain-text fallback (the Go gsr's behaviour) or a
- * handshake failure retried until the connect timeout.
+ * handshake failure retried until the connect timeout. Every way gsr talks to etcd (gRPC, and the JSON
+ * gateway of one-off reads) reads them here.
  *
  * With GSR_USE_TLS the client certificate and key are required; `https://` endpoints without it use TLS
  * without a client certificate. Returns `undefined` for plain text.
  * @internal
  */
-export function readTlsCredentials(config: GsrConfig): Credentials | undefined {
+export function readTlsFiles(config: GsrConfig): TlsFiles | undefined {
   const secure = config.etcdEndpoints.some((url) => url.startsWith('https:'));
   if (!secure) {
     return undefined;
   }
-  const ca = config.tlsCaPath === undefined ? undefined : read('tlsCaPath', config.tlsCaPath);
   return {
-    // etcd3 types this as required, but grpc-js reads `null` as "the system's root certificates".
-    rootCertificate: ca ?? (null as unknown as Buffer),
+    ...(config.tlsCaPath !== undefined && { ca: read('tlsCaPath', config.tlsCaPath) }),
     ...(config.useTls && {
-      certChain: read('tlsCertPath', config.tlsCertPath),
-      privateKey: read('tlsKeyPath', config.tlsKeyPath),
+      cert: read('tlsCertPath', config.tlsCertPath),
+      key: read('tlsKeyPath', config.tlsKeyPath),
     }),
   };
 }
