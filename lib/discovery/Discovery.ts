@@ -2,21 +2,19 @@ import { catchError, Observable, of, type Subscriber, type Subscription, throwEr
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Maintenance } from '../endpoint/Maintenance';
 import { markService } from '../endpoint/listedService';
-import { isAuthenticationError } from '../errors/AuthenticationError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
-import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
 import { messageOf } from '../errors/messageOf';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
-import type { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { KeyLayout } from '../keys/KeyLayout';
-import { noServiceList } from '../keys/noServiceList';
 import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList } from './EndpointList';
 import { type Overrides, OverrideList } from './OverrideList';
+import { applyOverrides } from './applyOverrides';
 import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
+import { PrefixReads } from './PrefixReads';
 import { ServiceNames } from './ServiceNames';
 
 /**
@@ -34,6 +32,7 @@ export class Discovery implements LiveListOwner {
   /** The key layout it reads (and registrations write). */
   readonly layout: KeyLayout;
   readonly #log: OnceLog;
+  readonly #reads: PrefixReads;
   readonly #lists = new Map<string, LiveList<unknown>>();
   /** Operators' overrides as last read (`undefined` until then), and who follows them, by service. */
   #overrides: Overrides | undefined;
@@ -50,6 +49,9 @@ export class Discovery implements LiveListOwner {
     this.gracePeriodMs = gracePeriodMs;
     this.layout = layout;
     this.#log = new OnceLog(context.logger);
+    this.#reads = new PrefixReads(layout, this.#log, (prefix, operation, createState) =>
+      this.#read(prefix, operation, createState),
+    );
     // The registry's close completes every live list (which releases its watch).
     context.closing.addEventListener(
       'abort',
@@ -251,12 +253,12 @@ export class Discovery implements LiveListOwner {
     const prefix = this.layout.overridesPrefix;
     return new Observable<Overrides>((subscriber) =>
       this.#attach(subscriber, prefix, () => new OverrideList(this.layout, this.#log)),
-    ).pipe(catchError((error: unknown) => of(this.#noOverrides(error))));
+    ).pipe(catchError((error: unknown) => of(this.#reads.noOverrides(error))));
   }
 
   services$(): Observable<readonly string[]> {
-    const prefix = this.#servicesPrefix();
-    if (prefix instanceof Error) {
+    const prefix = this.#reads.servicesPrefix();
+    if (typeof prefix !== 'string') {
       return throwError(() => prefix);
     }
     return new Observable((subscriber) =>
@@ -273,46 +275,22 @@ export class Discovery implements LiveListOwner {
     return this.#lists.get(this.layout.servicePrefix(service))?.observe(key, observer);
   }
 
-  async endpoints(service: string): Promise<readonly Endpoint[]> {
-    const valid = this.layout.validateService(service);
-    // Side by side; the service's own failure is the one to report when both fail.
-    const [list, overrides] = await Promise.allSettled([this.keys(valid), this.overrides()]);
-    if (list.status === 'rejected') {
-      throw list.reason;
-    }
-    if (overrides.status === 'rejected') {
-      throw overrides.reason;
-    }
-    return this.#overrideIn(list.value, overrides.value.get(valid));
+  endpoints(service: string): Promise<readonly Endpoint[]> {
+    return this.#reads.endpoints(service);
   }
 
   /** A service's endpoints now, as its keys say, without overrides. */
   keys(service: string): Promise<readonly Endpoint[]> {
-    const prefix = this.layout.servicePrefix(service);
-    return this.#read(prefix, `list endpoints of "${service}"`, () =>
-      this.#endpointList(service, prefix),
-    );
+    return this.#reads.keys(service);
   }
 
   /** Operators' overrides now (none for a user that may not read them, as in `overrides$`). */
-  async overrides(): Promise<Overrides> {
-    try {
-      return await this.#read(
-        this.layout.overridesPrefix,
-        'list overrides',
-        () => new OverrideList(this.layout, this.#log),
-      );
-    } catch (error) {
-      return this.#noOverrides(error);
-    }
+  overrides(): Promise<Overrides> {
+    return this.#reads.overrides();
   }
 
-  async services(): Promise<readonly string[]> {
-    const prefix = this.#servicesPrefix();
-    if (prefix instanceof Error) {
-      throw prefix;
-    }
-    return this.#read(prefix, 'list services', () => new ServiceNames(this.layout, this.#log));
+  services(): Promise<readonly string[]> {
+    return this.#reads.services();
   }
 
   /** Each watched service whose list has a value, with its number of endpoints: for metrics. */
@@ -356,7 +334,7 @@ export class Discovery implements LiveListOwner {
     return list;
   }
 
-  /** `list` with the endpoints that `overrides` names in maintenance. */
+  /** `list` with the endpoints that `overrides` names in maintenance: the same array each time. */
   #overrideIn(
     list: readonly Endpoint[],
     overrides: ReadonlyMap<string, Maintenance> | undefined,
@@ -368,42 +346,13 @@ export class Discovery implements LiveListOwner {
     if (known?.overrides === overrides) {
       return known.list;
     }
-    const overridden = Object.freeze(
-      list.map((endpoint) => {
-        const maintenance = overrides.get(endpoint.address);
-        return maintenance === undefined
-          ? endpoint
-          : Object.freeze({ ...endpoint, state: 'maintenance' as const, maintenance });
-      }),
-    );
+    const overridden = applyOverrides(list, overrides);
     this.#overridden.set(list, { overrides, list: overridden });
     return overridden;
   }
 
-  /** No overrides, when reading them failed for good (a denial): said once. */
-  #noOverrides(error: unknown): Overrides {
-    if (!isPermissionDeniedError(error) && !isAuthenticationError(error)) {
-      throw error;
-    }
-    this.#log.warn(
-      `cannot read operators' overrides under "${this.layout.overridesPrefix}" (${(error as Error).message}): lists show none`,
-    );
-    return new Map();
-  }
-
   #endpointList(service: string, prefix: string): EndpointList {
     return new EndpointList(service, prefix, this.layout, this.#log);
-  }
-
-  #servicesPrefix(): string | ValidationError {
-    return (
-      this.layout.servicesPrefix ??
-      noServiceList(
-        'keyLayout',
-        'etcd-naming',
-        "services$() and services() need gsr's layout; watch each target with endpoints$(target)",
-      )
-    );
   }
 
   /**

@@ -1,4 +1,7 @@
-import type { Logger } from 'winston';
+/** Where warnings go: a winston logger, or anything with its `warn`. @internal */
+export interface WarnLog {
+  warn(message: string, fields?: Readonly<Record<string, unknown>>): unknown;
+}
 
 /** How many distinct messages are remembered before the memory starts afresh. */
 const REMEMBERED = 1024;
@@ -11,10 +14,10 @@ const REMEMBERED = 1024;
  * @internal
  */
 export class OnceLog {
-  readonly #logger: Logger;
+  readonly #logger: WarnLog;
   #seen = new Set<string>();
 
-  constructor(logger: Logger) {
+  constructor(logger: WarnLog) {
     this.#logger = logger;
   }
 

@@ -17,7 +17,6 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
-import { unknownVariables } from '../config/unknownVariables';
 import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { ConfigError } from '../errors/ConfigError';
@@ -35,6 +34,7 @@ import { waitForEtcd } from '../etcd/waitForEtcd';
 import { createKeyLayout } from '../keys/createKeyLayout';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { createLogger } from '../logging/createLogger';
+import { warnUnknownVariables } from '../logging/warnUnknownVariables';
 import { gsrMeter } from '../metrics/instruments';
 import { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { RegisterOptions } from '../registration/RegisterOptions';
@@ -263,11 +263,7 @@ export class Registry {
     }
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
-    for (const { variable, suggestion } of unknownVariables(env ?? process.env)) {
-      log.warn(
-        `ignoring ${variable}: gsr reads no such variable${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
-      );
-    }
+    warnUnknownVariables(log, env ?? process.env);
     const layout = createKeyLayout(config);
     const metrics = new RegistryMetrics(gsrMeter(meterProvider));
     const health = new ConnectionHealth(log);

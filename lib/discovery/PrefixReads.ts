@@ -1,0 +1,116 @@
+import type { Endpoint } from '../endpoint/Endpoint';
+import { isAuthenticationError } from '../errors/AuthenticationError';
+import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
+import type { ValidationError } from '../errors/ValidationError';
+import type { KeyLayout } from '../keys/KeyLayout';
+import { noServiceList } from '../keys/noServiceList';
+import type { OnceLog } from '../logging/OnceLog';
+import { applyOverrides } from './applyOverrides';
+import { EndpointList } from './EndpointList';
+import { type Overrides, OverrideList } from './OverrideList';
+import type { PrefixState } from './PrefixUpdate';
+import { ServiceNames } from './ServiceNames';
+
+/**
+ * Reads `prefix` once into the state `createState` makes and resolves with its snapshot; rejects with a
+ * typed error (`operation` says what was being done).
+ * @internal
+ */
+export type ReadPrefix = <T>(
+  prefix: string,
+  operation: string,
+  createState: () => PrefixState<T>,
+) => Promise<T>;
+
+/**
+ * A registry's one-off reads (a service's endpoints with operators' overrides, its keys alone, the
+ * overrides, the services) over any way of reading a prefix once: a registry's (from a live list when
+ * one is live, else a range get over gRPC), or a command line's (etcd's JSON gateway, which loads no
+ * gRPC). What etcd holds is made into lists here, the same way for both.
+ * @internal
+ */
+export class PrefixReads {
+  readonly #layout: KeyLayout;
+  readonly #log: OnceLog;
+  readonly #read: ReadPrefix;
+
+  constructor(layout: KeyLayout, log: OnceLog, read: ReadPrefix) {
+    this.#layout = layout;
+    this.#log = log;
+    this.#read = read;
+  }
+
+  /** Whether the layout has a services root (gsr's does, etcd's naming layout does not). */
+  get listsServices(): boolean {
+    return this.#layout.servicesPrefix !== undefined;
+  }
+
+  /** A service's endpoints now, with operators' overrides applied. */
+  async endpoints(service: string): Promise<readonly Endpoint[]> {
+    const valid = this.#layout.validateService(service);
+    // Side by side; the service's own failure is the one to report when both fail.
+    const [list, overrides] = await Promise.allSettled([this.keys(valid), this.overrides()]);
+    if (list.status === 'rejected') {
+      throw list.reason;
+    }
+    if (overrides.status === 'rejected') {
+      throw overrides.reason;
+    }
+    return applyOverrides(list.value, overrides.value.get(valid));
+  }
+
+  /** A service's endpoints now, as its keys say, without overrides. */
+  keys(service: string): Promise<readonly Endpoint[]> {
+    const prefix = this.#layout.servicePrefix(service);
+    return this.#read(
+      prefix,
+      `list endpoints of "${service}"`,
+      () => new EndpointList(service, prefix, this.#layout, this.#log),
+    );
+  }
+
+  /** Operators' overrides now (none for a user that may not read them, said once). */
+  async overrides(): Promise<Overrides> {
+    try {
+      return await this.#read(
+        this.#layout.overridesPrefix,
+        'list overrides',
+        () => new OverrideList(this.#layout, this.#log),
+      );
+    } catch (error) {
+      return this.noOverrides(error);
+    }
+  }
+
+  /** The services that have endpoints now. */
+  async services(): Promise<readonly string[]> {
+    const prefix = this.servicesPrefix();
+    if (typeof prefix !== 'string') {
+      throw prefix;
+    }
+    return this.#read(prefix, 'list services', () => new ServiceNames(this.#layout, this.#log));
+  }
+
+  /** No overrides, when reading them failed for good (a denial): said once. Anything else rethrown. */
+  noOverrides(error: unknown): Overrides {
+    if (!isPermissionDeniedError(error) && !isAuthenticationError(error)) {
+      throw error;
+    }
+    this.#log.warn(
+      `cannot read operators' overrides under "${this.#layout.overridesPrefix}" (${(error as Error).message}): lists show none`,
+    );
+    return new Map();
+  }
+
+  /** The services root, or why the layout has none. */
+  servicesPrefix(): string | ValidationError {
+    return (
+      this.#layout.servicesPrefix ??
+      noServiceList(
+        'keyLayout',
+        'etcd-naming',
+        "services$() and services() need gsr's layout; watch each target with endpoints$(target)",
+      )
+    );
+  }
+}
