@@ -1,0 +1,242 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type * as https from 'node:https';
+import type { GsrConfig } from '../../config/GsrConfig';
+import { messageOf } from '../../errors/messageOf';
+import { EtcdFailure, type EtcdFailureKind } from '../EtcdFailure';
+import type { EtcdEntry, RangeResult } from '../EtcdPort';
+import { prefixRange } from '../prefixRange';
+import { readTlsFiles } from '../readTlsFiles';
+
+/** An answer of the gateway, as bytes, with its HTTP status. */
+interface HttpAnswer {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+/**
+ * What etcd's refusals say, as the kinds of {@link EtcdFailure}: the gateway answers with etcd's gRPC
+ * status (`code`) and message, the same messages etcd3 turns into its error classes.
+ */
+const REFUSALS: readonly (readonly [string, EtcdFailureKind])[] = [
+  ['etcdserver: invalid auth token', 'auth-expired'],
+  ['etcdserver: user name is empty', 'unauthenticated'],
+  ['etcdserver: user name not found', 'unauthenticated'],
+  ['etcdserver: authentication failed', 'unauthenticated'],
+  ['etcdserver: permission denied', 'permission-denied'],
+  ['etcdserver: role is not granted to the user', 'permission-denied'],
+];
+/** google.rpc.Code values the gateway puts in `code`. */
+const INVALID_ARGUMENT = 3;
+const PERMISSION_DENIED = 7;
+const UNAUTHENTICATED = 16;
+
+/**
+ * A reader of etcd through its JSON gateway (`POST /v3/kv/range` over HTTP/1.1, which etcd serves on
+ * its client URLs beside gRPC unless started with `--enable-grpc-gateway=false`): for a command that
+ * reads once, it answers without loading gRPC, etcd3 and their protocol files, which cost a command
+ * line several times Node's own start. It reads only; {@link EtcdPort}'s other requests stay gRPC's.
+ *
+ * It honours the same configuration as the gRPC client: every endpoint in turn, TLS (the same files),
+ * authentication (a token from `/v3/auth/authenticate`), each request within the dial and request
+ * timeouts together, whichever members it tries. A range is linearizable, as over gRPC. It does not retry: a failure rejects with an
+ * {@link EtcdFailure}, for its caller to take the gRPC path, which waits for etcd and says so.
+ * @internal
+ */
+export class EtcdGateway {
+  readonly #members: readonly URL[];
+  readonly #timeoutMs: number;
+  readonly #config: GsrConfig;
+  #http: HttpAgent | undefined;
+  /** node:https and its agent, loaded only for `https://` members (TLS costs a command line ~10 ms). */
+  readonly #https: { readonly client: typeof https; readonly agent: https.Agent } | undefined;
+  #token: Promise<string | undefined> | undefined;
+  /** The member that answered last: asked first next time. */
+  #member = 0;
+
+  /** Reads the TLS files at once (a `ConfigError` when one cannot be read); connects to nothing. */
+  constructor(config: GsrConfig) {
+    this.#config = config;
+    this.#members = config.etcdEndpoints.map((url) => new URL(url));
+    this.#timeoutMs = (config.dialTimeoutSeconds + config.requestTimeoutSeconds) * 1000;
+    if (this.#members.some((member) => member.protocol === 'https:')) {
+      const tls = readTlsFiles(config);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const client = require('node:https') as typeof https;
+      this.#https = { client, agent: new client.Agent({ keepAlive: true, ...tls }) };
+    }
+  }
+
+  /** Everything under `prefix`, sorted by key bytes, and the revision etcd read it at. */
+  async range(prefix: string): Promise<RangeResult> {
+    const { key, range_end } = prefixRange(prefix);
+    const answer = await this.#call(
+      '/v3/kv/range',
+      { key: key.toString('base64'), range_end: range_end.toString('base64') },
+      await this.#authenticated(),
+    );
+    const { header, kvs } = answer as { header?: unknown; kvs?: unknown };
+    const revision = decimal((header as { revision?: unknown } | undefined)?.revision);
+    if (revision === undefined || (kvs !== undefined && !Array.isArray(kvs))) {
+      throw malformed('a range without its revision or keys');
+    }
+    return { revision, entries: ((kvs ?? []) as unknown[]).map(entryOf) };
+  }
+
+  /** Closes its connections: nothing of it keeps the process alive afterwards. */
+  close(): void {
+    this.#http?.destroy();
+    this.#https?.agent.destroy();
+  }
+
+  /** The token of the configured user (`undefined`: no authentication), asked for once. */
+  #authenticated(): Promise<string | undefined> {
+    const { etcdUsername: name, etcdPassword: password } = this.#config;
+    this.#token ??=
+      name === undefined
+        ? Promise.resolve(undefined)
+        : this.#call('/v3/auth/authenticate', { name, password: password ?? '' }, undefined).then(
+            (answer) => {
+              const { token } = answer as { token?: unknown };
+              if (typeof token !== 'string' || token === '') {
+                throw malformed('an authentication without a token');
+              }
+              return token;
+            },
+          );
+    return this.#token;
+  }
+
+  /** POSTs `body` to each member in turn, from the last that answered, until one answers. */
+  async #call(path: string, body: object, token: string | undefined): Promise<object> {
+    const json = JSON.stringify(body);
+    // One deadline for the call, whichever members it tries: a caller falls back to gRPC in time.
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    let failure: unknown;
+    for (let tried = 0; tried < this.#members.length; tried++) {
+      const index = (this.#member + tried) % this.#members.length;
+      const member = this.#members[index] as URL;
+      let answer: HttpAnswer;
+      try {
+        answer = await this.#post(member, path, json, token, signal);
+      } catch (error) {
+        failure = error;
+        continue;
+      }
+      this.#member = index;
+      return answerOf(member, answer);
+    }
+    throw new EtcdFailure('unavailable', `no etcd endpoint answered: ${messageOf(failure)}`, {
+      cause: failure,
+    });
+  }
+
+  #post(
+    member: URL,
+    path: string,
+    body: string,
+    token: string | undefined,
+    signal: AbortSignal,
+  ): Promise<HttpAnswer> {
+    const secure = member.protocol === 'https:' ? this.#https : undefined;
+    const agent = secure?.agent ?? (this.#http ??= new HttpAgent({ keepAlive: true }));
+    return new Promise((resolve, reject) => {
+      const request = (secure?.client.request ?? httpRequest)(
+        new URL(path, member),
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            ...(token !== undefined && { authorization: token }),
+          },
+          signal,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+}
+
+/** The JSON object of a 200 answer; etcd's refusal, or anything else, as an {@link EtcdFailure}. */
+function answerOf(member: URL, { status, body }: HttpAnswer): object {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  if (typeof json !== 'object' || json === null) {
+    // A grpc-proxy, a gateway turned off, or not etcd at all.
+    throw new EtcdFailure(
+      'unavailable',
+      `${member.origin} serves no etcd JSON gateway (HTTP ${status})`,
+    );
+  }
+  if (status === 200) {
+    return json;
+  }
+  const { code, message } = json as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : `HTTP ${status}`;
+  throw new EtcdFailure(refusalKind(code, text), text);
+}
+
+function refusalKind(code: unknown, message: string): EtcdFailureKind {
+  const known = REFUSALS.find(([start]) => message.startsWith(start));
+  if (known !== undefined) {
+    return known[1];
+  }
+  switch (code) {
+    case UNAUTHENTICATED:
+      return 'unauthenticated';
+    case PERMISSION_DENIED:
+      return 'permission-denied';
+    case INVALID_ARGUMENT:
+      return 'invalid';
+    default:
+      // No leader, timed out, too many requests: nothing said for good.
+      return 'unavailable';
+  }
+}
+
+/** One key of a range answer; etcd's JSON leaves out empty fields (an empty value, no lease). */
+function entryOf(raw: unknown): EtcdEntry {
+  const kv = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const modRevision = decimal(kv.mod_revision);
+  const version = decimal(kv.version ?? '0');
+  const lease = kv.lease ?? '0';
+  if (
+    typeof kv.key !== 'string' ||
+    (kv.value !== undefined && typeof kv.value !== 'string') ||
+    modRevision === undefined ||
+    version === undefined ||
+    typeof lease !== 'string' ||
+    decimal(lease) === undefined
+  ) {
+    throw malformed('a key without its name, value or revisions');
+  }
+  return {
+    key: Buffer.from(kv.key, 'base64'),
+    value: Buffer.from(kv.value ?? '', 'base64'),
+    modRevision,
+    version: Number(version),
+    lease,
+  };
+}
+
+/** An int64 as etcd's JSON writes it (a decimal string), or `undefined`. */
+function decimal(value: unknown): bigint | undefined {
+  return typeof value === 'string' && /^\d{1,20}$/.test(value) ? BigInt(value) : undefined;
+}
+
+function malformed(what: string): EtcdFailure {
+  return new EtcdFailure('unavailable', `etcd's JSON gateway answered ${what}`);
+}

@@ -1,0 +1,255 @@
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import fc from 'fast-check';
+import { loadConfig } from '../../lib/config/loadConfig';
+import type { GsrOptions } from '../../lib/config/GsrConfig';
+import { ConfigError } from '../../lib/errors/ConfigError';
+import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
+import { Etcd3Port } from '../../lib/etcd/etcd3/Etcd3Port';
+import { EtcdFailure } from '../../lib/etcd/EtcdFailure';
+import { EtcdGateway } from '../../lib/etcd/gateway/EtcdGateway';
+import { gsrMeter } from '../../lib/metrics/instruments';
+import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { EtcdGrpcProxy } from '../../lib/testing/EtcdGrpcProxy';
+import { freePorts } from '../../lib/testing/freePorts';
+import { enableEtcdAuth } from '../support/etcdAuth';
+import { propertyParameters } from '../support/propertyParameters';
+import {
+  createTestCertificates,
+  etcdTls,
+  type TestCertificates,
+} from '../support/testCertificates';
+import { testLogger } from '../support/testLogger';
+import { uniquePrefix } from '../support/testRegistries';
+import { useEtcd } from '../support/useEtcd';
+
+/** Reads `prefix` once through a gateway made for `options`, and closes it. */
+async function rangeOnce(options: GsrOptions, prefix: string) {
+  const gateway = new EtcdGateway(loadConfig(options, {}));
+  try {
+    return await gateway.range(prefix);
+  } finally {
+    gateway.close();
+  }
+}
+
+/** How a read rejects: the kind of its EtcdFailure and its message. */
+async function failureOf(read: Promise<unknown>): Promise<{ kind: string; message: string }> {
+  const error = await read.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(EtcdFailure);
+  const { kind, message } = error as EtcdFailure;
+  return { kind, message };
+}
+
+describe("EtcdGateway (etcd's JSON gateway)", () => {
+  const etcd = useEtcd();
+
+  it('reads what the gRPC port reads: the same keys, bytes, revisions and leases', async () => {
+    const port = new Etcd3Port(
+      loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
+      new ConnectionHealth(testLogger().logger),
+      new RegistryMetrics(gsrMeter(undefined)),
+    );
+    const gateway = new EtcdGateway(loadConfig({ etcdEndpoints: etcd.endpoints }, {}));
+    const lease = etcd.raw.lease(60, { autoKeepAlive: false });
+    try {
+      // Keys and values are any bytes anyone wrote: not UTF-8, empty, 0xff at the end of a prefix.
+      const bytes = fc.uint8Array({ maxLength: 12 }).map((array) => Buffer.from(array));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(bytes, bytes, fc.boolean(), fc.integer({ min: 1, max: 3 })), {
+            maxLength: 8,
+          }),
+          fc.constantFrom('', '\u00ff', 'x/'),
+          async (keys, tail) => {
+            const prefix = `${uniquePrefix()}${tail}`;
+            for (const [key, value, leased, writes] of keys) {
+              for (let i = 0; i < writes; i++) {
+                const put = etcd.raw.put(Buffer.concat([Buffer.from(prefix), key])).value(value);
+                await (leased ? put.lease(await lease.grant()) : put);
+              }
+            }
+            const [viaGrpc, viaGateway] = await Promise.all([
+              port.range(prefix),
+              gateway.range(prefix),
+            ]);
+            expect(viaGateway).toEqual(viaGrpc);
+          },
+        ),
+        propertyParameters(15),
+      );
+    } finally {
+      await lease.revoke();
+      gateway.close();
+      port.close();
+    }
+  });
+
+  it('reads an empty prefix as no keys at the current revision', async () => {
+    const prefix = uniquePrefix();
+    const { header } = await etcd.raw.put(`${uniquePrefix()}other`).value('');
+    const read = await rangeOnce({ etcdEndpoints: etcd.endpoints }, prefix);
+    expect(read.entries).toEqual([]);
+    expect(read.revision).toBeGreaterThanOrEqual(BigInt(header.revision));
+  });
+
+  it('asks the next member when one does not answer, and the one that answered first next time', async () => {
+    // A member that hangs up on every connection, and counts them.
+    let connections = 0;
+    const hangingUp = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => hangingUp.listen(0, '127.0.0.1', resolve));
+    const { port } = hangingUp.address() as AddressInfo;
+    const prefix = uniquePrefix();
+    await etcd.raw.put(`${prefix}a`).value('1');
+    const gateway = new EtcdGateway(
+      loadConfig({ etcdEndpoints: [`http://127.0.0.1:${port}`, ...etcd.endpoints] }, {}),
+    );
+    try {
+      expect((await gateway.range(prefix)).entries).toHaveLength(1);
+      expect(connections).toBe(1);
+      expect((await gateway.range(prefix)).entries).toHaveLength(1);
+      expect(connections).toBe(1);
+    } finally {
+      gateway.close();
+      await new Promise((resolve) => hangingUp.close(resolve));
+    }
+  });
+
+  it('says when no member answers, naming the last error', async () => {
+    const [dead] = await freePorts(1);
+    const failure = await failureOf(
+      rangeOnce({ etcdEndpoints: `127.0.0.1:${dead ?? 0}` }, 'gsr/services/web/'),
+    );
+    expect(failure.kind).toBe('unavailable');
+    // Node's errors come from another realm than jest's, which shows them with their name.
+    expect(failure.message).toMatch(/^no etcd endpoint answered: (Error: )?connect ECONNREFUSED/);
+  });
+
+  it('gives up within the dial and request timeouts on a member that accepts and never answers', async () => {
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const failure = await failureOf(
+        rangeOnce(
+          {
+            etcdEndpoints: `127.0.0.1:${port}`,
+            dialTimeoutSeconds: 0.2,
+            requestTimeoutSeconds: 0.2,
+          },
+          'gsr/',
+        ),
+      );
+      expect(failure.kind).toBe('unavailable');
+      expect(failure.message).toMatch(/abort|timeout/i);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("says a server that is no etcd gateway is none (etcd's grpc-proxy answers 404)", async () => {
+    const proxy = await EtcdGrpcProxy.start({ endpoints: etcd.endpoints });
+    try {
+      const failure = await failureOf(rangeOnce({ etcdEndpoints: proxy.url }, 'gsr/'));
+      expect(failure).toEqual({
+        kind: 'unavailable',
+        message: `${proxy.url} serves no etcd JSON gateway (HTTP 404)`,
+      });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  describe('with etcd authentication', () => {
+    let secured: EtcdCluster;
+    beforeAll(async () => {
+      secured = await EtcdCluster.start();
+      await enableEtcdAuth(secured.endpoints, 'rootpw', [
+        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
+      ]);
+    });
+    afterAll(async () => {
+      await secured.close();
+    });
+    const as = (user: Partial<GsrOptions>) => ({ etcdEndpoints: secured.endpoints, ...user });
+
+    it('reads as the configured user', async () => {
+      const read = await rangeOnce(as({ etcdUsername: 'svc', etcdPassword: 'good' }), 'gsr/');
+      expect(read.entries).toEqual([]);
+    });
+
+    it.each([
+      ['without credentials', {}, 'etcdserver: user name is empty'],
+      [
+        'with a wrong password',
+        { etcdUsername: 'svc', etcdPassword: 'wrong' },
+        'etcdserver: authentication failed, invalid user ID or password',
+      ],
+    ])('refuses a read %s as unauthenticated', async (_case, user, message) => {
+      expect(await failureOf(rangeOnce(as(user), 'gsr/'))).toEqual({
+        kind: 'unauthenticated',
+        message,
+      });
+    });
+
+    it('says a prefix the user may not read is denied', async () => {
+      expect(
+        await failureOf(rangeOnce(as({ etcdUsername: 'svc', etcdPassword: 'good' }), 'other/')),
+      ).toEqual({ kind: 'permission-denied', message: 'etcdserver: permission denied' });
+    });
+  });
+
+  describe('over TLS', () => {
+    let certs: TestCertificates;
+    let mutual: EtcdCluster;
+    beforeAll(async () => {
+      certs = createTestCertificates();
+      mutual = await EtcdCluster.start({ tls: etcdTls(certs, true) });
+    });
+    afterAll(async () => {
+      await mutual.close();
+    });
+    const tls = () => ({
+      useTls: true,
+      tlsCertPath: certs.clientCertFile,
+      tlsKeyPath: certs.clientKeyFile,
+      tlsCaPath: certs.caFile,
+    });
+
+    it('reads with the client certificate and CA the configuration names', async () => {
+      const read = await rangeOnce({ etcdEndpoints: mutual.endpoints, ...tls() }, 'gsr/');
+      expect(read.entries).toEqual([]);
+    });
+
+    it('does not read from a server its CA did not sign', async () => {
+      const failure = await failureOf(
+        rangeOnce(
+          { etcdEndpoints: mutual.endpoints, ...tls(), tlsCaPath: certs.otherCaFile },
+          'gsr/',
+        ),
+      );
+      expect(failure.kind).toBe('unavailable');
+      expect(failure.message).toMatch(/certificate/);
+    });
+
+    it('rejects an unreadable TLS file with a ConfigError before connecting', () => {
+      expect(
+        () =>
+          new EtcdGateway(
+            loadConfig(
+              { etcdEndpoints: mutual.endpoints, ...tls(), tlsKeyPath: '/nonexistent' },
+              {},
+            ),
+          ),
+      ).toThrow(ConfigError);
+    });
+  });
+});
