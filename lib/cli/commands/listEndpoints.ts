@@ -2,7 +2,7 @@ import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
 import { endpointLine } from '../endpointLine';
 import { printable } from '../printable';
-import { withRegistry } from '../withRegistry';
+import { readOnce } from '../readOnce';
 
 /**
  * `gsr endpoints <service> [--json]`: one address per line (followed by its state when it is not
@@ -16,23 +16,27 @@ export async function listEndpoints(
   service: string,
   flags: { readonly json?: boolean },
 ): Promise<void> {
-  await withRegistry(io, options, service, async (registry) => {
-    const endpoints = await registry.endpoints(service);
-    io.stdout.write(
-      flags.json === true
-        ? `${printable(endpoints)}\n`
-        : endpoints.map((endpoint) => `${endpointLine(endpoint)}\n`).join(''),
-    );
-    if (endpoints.length === 0) {
-      const known = registry.listsServices ? await registry.services() : [];
-      const shown = known.slice(0, 10).map(printable).join(', ');
-      const more = known.length > 10 ? `, and ${known.length - 10} more` : '';
-      io.stderr.write(
-        `gsr: no endpoints of "${printable(service)}"` +
-          (known.length === 0
-            ? ' (no service has any)\n'
-            : ` (services with endpoints: ${shown}${more})\n`),
-      );
-    }
+  const { endpoints, known } = await readOnce(io, options, service, async (reads) => {
+    const list = await reads.endpoints(service);
+    return {
+      endpoints: list,
+      // Only when there are none: what the user may have meant.
+      known: list.length === 0 && reads.listsServices ? await reads.services() : [],
+    };
   });
+  io.stdout.write(
+    flags.json === true
+      ? `${printable(endpoints)}\n`
+      : endpoints.map((endpoint) => `${endpointLine(endpoint)}\n`).join(''),
+  );
+  if (endpoints.length === 0) {
+    const shown = known.slice(0, 10).map(printable).join(', ');
+    const more = known.length > 10 ? `, and ${known.length - 10} more` : '';
+    io.stderr.write(
+      `gsr: no endpoints of "${printable(service)}"` +
+        (known.length === 0
+          ? ' (no service has any)\n'
+          : ` (services with endpoints: ${shown}${more})\n`),
+    );
+  }
 }

@@ -1,0 +1,99 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- winston, and the gRPC path, load only when needed */
+import type { Logger } from 'winston';
+import type { GsrOptions } from '../config/GsrConfig';
+import { loadConfig } from '../config/loadConfig';
+import type { Endpoint } from '../endpoint/Endpoint';
+import { EtcdUnavailableError, isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { messageOf } from '../errors/messageOf';
+import { classifyEtcdError } from '../etcd/classifyEtcdError';
+import { EtcdGateway } from '../etcd/gateway/EtcdGateway';
+import { PrefixReads } from '../discovery/PrefixReads';
+import { createKeyLayout } from '../keys/createKeyLayout';
+import { OnceLog, type WarnLog } from '../logging/OnceLog';
+import { warnUnknownVariables } from '../logging/warnUnknownVariables';
+import type { CliIo } from './CliIo';
+
+/** What a read-only command asks: a registry's one-off reads, whichever way they travel. */
+export interface OneOffReads {
+  readonly listsServices: boolean;
+  endpoints(service: string): Promise<readonly Endpoint[]>;
+  services(): Promise<readonly string[]>;
+}
+
+/**
+ * Runs a read-only command's `read`: first through etcd's JSON gateway, which loads no gRPC (so that
+ * `gsr endpoints` answers in little more than Node's own start-up), and when the gateway cannot answer —
+ * etcd's grpc-proxy, a gateway turned off, etcd not reachable yet — through a registry, which waits for
+ * etcd and says what it waits for. Both paths read the same configuration and make lists the same way
+ * ({@link PrefixReads}); a refusal (credentials, permissions) or an invalid name is the same error on
+ * either, said at once.
+ */
+export async function readOnce<T>(
+  io: CliIo,
+  options: GsrOptions,
+  service: string | undefined,
+  read: (reads: OneOffReads) => Promise<T>,
+): Promise<T> {
+  const answered = await readThroughGateway(io, options, read);
+  if (answered !== undefined) {
+    return answered.value;
+  }
+  // etcd3, gRPC and RxJS load only now.
+  const { withRegistry } = require('./withRegistry') as typeof import('./withRegistry');
+  return withRegistry(io, options, service, (registry) => read(registry));
+}
+
+async function readThroughGateway<T>(
+  io: CliIo,
+  options: GsrOptions,
+  read: (reads: OneOffReads) => Promise<T>,
+): Promise<{ readonly value: T } | undefined> {
+  const config = loadConfig(options, io.env);
+  // Made on first use: a command whose answer needs no log line never loads winston.
+  let logger: Logger | undefined;
+  const log = (): Logger => {
+    if (logger === undefined) {
+      const { createLogger } =
+        require('../logging/createLogger') as typeof import('../logging/createLogger');
+      logger = createLogger(config);
+    }
+    return logger;
+  };
+  const warnings: WarnLog = { warn: (message, fields) => log().warn(message, fields) };
+  const gateway = new EtcdGateway(config);
+  const reads = new PrefixReads(
+    createKeyLayout(config),
+    new OnceLog(warnings),
+    async (prefix, operation, createState) => {
+      let result;
+      try {
+        result = await gateway.range(prefix);
+      } catch (error) {
+        const verdict = classifyEtcdError(
+          error,
+          { key: prefix, description: operation },
+          config.etcdUsername,
+        );
+        throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);
+      }
+      const state = createState();
+      state.reset(result.entries);
+      return state.snapshot();
+    },
+  );
+  try {
+    const value = await read(reads);
+    warnUnknownVariables(warnings, io.env);
+    return { value };
+  } catch (error) {
+    if (!isEtcdUnavailableError(error)) {
+      throw error;
+    }
+    log().debug(
+      `etcd's JSON gateway did not answer (${messageOf(error.cause)}): reading over gRPC`,
+    );
+    return undefined;
+  } finally {
+    gateway.close();
+  }
+}
