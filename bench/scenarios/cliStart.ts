@@ -23,9 +23,9 @@ const hasEtcdctl = (): boolean => spawnSync('etcdctl', ['version']).status === 0
 
 /**
  * How long the `gsr` command takes from start to exit, as an operator runs it: `gsr --version` against
- * Node's bare start (`node -e 0`), and `gsr endpoints <service>` (connect, one read of a 10-endpoint
- * service, print, close) against etcdctl doing the same read and against a 10-line script on the raw
- * etcd3 client. The "raw" column holds those baselines, run alternately with gsr.
+ * Node's bare start (`node -e 0`), and `gsr endpoints <service>` (one read of a 10-endpoint service and
+ * one of the overrides through etcd's JSON gateway, print, exit) against Node's bare start, etcdctl
+ * doing the same read and a 10-line script on the raw etcd3 client. The "raw" column holds those baselines, run alternately with gsr.
  */
 export const cliStart: Scenario = {
   name: 'cli-start',
@@ -33,13 +33,14 @@ export const cliStart: Scenario = {
   metrics: [
     { key: 'version', label: 'gsr --version vs node -e 0', unit: 'ms', reduce: 'p50', maxRatio: 2 },
     {
-      key: 'endpoints',
-      label: 'gsr endpoints vs etcdctl get --prefix',
+      key: 'endpointsNode',
+      label: 'gsr endpoints vs node -e 0',
       unit: 'ms',
       reduce: 'p50',
-      maxValue: 150,
+      // Issue 25's 150 ms, set where `node -e 0` took 56-62 ms: 2.5 times Node's own start.
+      maxRatio: 2.5,
     },
-    { key: 'endpointsNode', label: 'gsr endpoints vs node -e 0', unit: 'ms', reduce: 'p50' },
+    { key: 'endpoints', label: 'gsr endpoints vs etcdctl get --prefix', unit: 'ms', reduce: 'p50' },
     {
       key: 'endpointsRaw',
       label: 'gsr endpoints vs a raw etcd3 script',
@@ -104,6 +105,6 @@ export const cliStart: Scenario = {
     return Promise.resolve(samples);
   },
   notes: () => [
-    'the 150 ms target for gsr endpoints was set on a machine whose `node -e 0` takes 56-62 ms; compare the node -e 0 row here',
+    "gsr endpoints reads through etcd's JSON gateway (no gRPC loaded); the 150 ms target was set on a machine whose `node -e 0` took 56-62 ms, so it is held here as 2.5 times this machine's node -e 0",
   ],
 };
