@@ -168,6 +168,100 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
     }
   });
 
+  describe('from a server that answers what etcd would not', () => {
+    let answer: { status: number; body: string };
+    let server: Server;
+    beforeAll(async () => {
+      server = createServer((_request, response) => {
+        response.writeHead(answer.status, { 'content-type': 'application/json' });
+        response.end(answer.body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    const read = () =>
+      failureOf(
+        rangeOnce({ etcdEndpoints: `127.0.0.1:${(server.address() as AddressInfo).port}` }, 'a/'),
+      );
+
+    it.each([
+      [200, 'not json', "etcd's JSON gateway answered a body that is not a JSON object"],
+      [200, '[1]', "etcd's JSON gateway answered a range without its revision or keys"],
+      [200, '{"header":{}}', "etcd's JSON gateway answered a range without its revision or keys"],
+      [
+        200,
+        '{"header":{"revision":"-1"}}',
+        "etcd's JSON gateway answered a range without its revision or keys",
+      ],
+      [
+        200,
+        '{"header":{"revision":"5"},"kvs":{}}',
+        "etcd's JSON gateway answered a range without its revision or keys",
+      ],
+      [
+        200,
+        '{"header":{"revision":"5"},"kvs":[{"key":"YQ==","mod_revision":"1e3"}]}',
+        "etcd's JSON gateway answered a key without its name, value or revisions",
+      ],
+      [
+        200,
+        '{"header":{"revision":"5"},"kvs":[{"key":"YQ==","value":7,"mod_revision":"3"}]}',
+        "etcd's JSON gateway answered a key without its name, value or revisions",
+      ],
+      [503, '{"code":14,"message":"etcdserver: no leader"}', 'etcdserver: no leader'],
+      [502, '<html>bad gateway</html>', 'serves no etcd JSON gateway (HTTP 502)'],
+    ])('says an answer %i %s is unavailable, not a list', async (status, body, message) => {
+      answer = { status, body };
+      const failure = await read();
+      expect(failure.kind).toBe('unavailable');
+      expect(failure.message).toContain(message);
+    });
+
+    it('says a request etcd refuses for good is invalid', async () => {
+      answer = { status: 400, body: '{"code":3,"message":"etcdserver: request is too large"}' };
+      expect(await read()).toEqual({
+        kind: 'invalid',
+        message: 'etcdserver: request is too large',
+      });
+    });
+
+    it('reads a key with an empty value, no lease and a value of any bytes', async () => {
+      answer = {
+        status: 200,
+        body: '{"header":{"revision":"9"},"kvs":[{"key":"YS94","mod_revision":"7","version":"2"},{"key":"YS95","value":"/w==","mod_revision":"8","lease":"12"}]}',
+      };
+      const gateway = new EtcdGateway(
+        loadConfig({ etcdEndpoints: `127.0.0.1:${(server.address() as AddressInfo).port}` }, {}),
+      );
+      try {
+        expect(await gateway.range('a/')).toEqual({
+          revision: 9n,
+          entries: [
+            {
+              key: Buffer.from('a/x'),
+              value: Buffer.alloc(0),
+              modRevision: 7n,
+              version: 2,
+              lease: '0',
+            },
+            {
+              key: Buffer.from('a/y'),
+              value: Buffer.from([0xff]),
+              modRevision: 8n,
+              version: 0,
+              lease: '12',
+            },
+          ],
+        });
+      } finally {
+        gateway.close();
+      }
+    });
+  });
+
   describe('with etcd authentication', () => {
     let secured: EtcdCluster;
     beforeAll(async () => {

@@ -38,8 +38,9 @@ const UNAUTHENTICATED = 16;
  *
  * It honours the same configuration as the gRPC client: every endpoint in turn, TLS (the same files),
  * authentication (a token from `/v3/auth/authenticate`), each request within the dial and request
- * timeouts together, whichever members it tries. A range is linearizable, as over gRPC. It does not retry: a failure rejects with an
- * {@link EtcdFailure}, for its caller to take the gRPC path, which waits for etcd and says so.
+ * timeouts together, whichever members it tries. A range is linearizable, as over gRPC. It does not
+ * retry: a failure rejects with an {@link EtcdFailure}, for its caller to take the gRPC path, which
+ * waits for etcd and says so.
  * @internal
  */
 export class EtcdGateway {
@@ -174,15 +175,19 @@ function answerOf(member: URL, { status, body }: HttpAnswer): object {
   } catch {
     json = undefined;
   }
+  if (status === 200) {
+    // A body too large for one string (V8's limit, ~512 MiB) is no JSON here either.
+    if (typeof json !== 'object' || json === null) {
+      throw malformed('a body that is not a JSON object');
+    }
+    return json;
+  }
   if (typeof json !== 'object' || json === null) {
     // A grpc-proxy, a gateway turned off, or not etcd at all.
     throw new EtcdFailure(
       'unavailable',
       `${member.origin} serves no etcd JSON gateway (HTTP ${status})`,
     );
-  }
-  if (status === 200) {
-    return json;
   }
   const { code, message } = json as { code?: unknown; message?: unknown };
   const text = typeof message === 'string' ? message : `HTTP ${status}`;
