@@ -17,6 +17,21 @@ describe("through etcd's gRPC proxy", () => {
   };
   const serverWatchers = async () =>
     (await etcd.members[0]?.metrics())?.get('etcd_debugging_mvcc_watcher_total') ?? NaN;
+  /**
+   * The server's watchers once the count holds still for a second: a proxy closed by the test before
+   * has its watchers cancelled a moment after its connection went.
+   */
+  const settledWatchers = async () => {
+    let last = await serverWatchers();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = await serverWatchers();
+      if (now === last) {
+        return now;
+      }
+      last = now;
+    }
+  };
 
   afterEach(() => Promise.all(proxies.splice(0).map((p) => p.close())));
 
@@ -37,7 +52,7 @@ describe("through etcd's gRPC proxy", () => {
 
   it('costs the etcd server one watcher (and one of overrides) for eight registries watching one service', async () => {
     const front = await proxy();
-    const before = await serverWatchers();
+    const before = await settledWatchers();
     const { prefix } = await connectTest([front.url]);
     const registries = [(await connectTest([front.url], { keyPrefix: prefix })).registry];
     for (let i = 0; i < 7; i++) {
@@ -47,9 +62,21 @@ describe("through etcd's gRPC proxy", () => {
     await eventually(() => streams.every((s) => s.latest !== undefined));
     await etcd.raw.put(`${prefix}services/shared/x:1`).value('');
     await eventually(() => streams.every((s) => addresses(s.latest) === 'x:1'));
+    await etcd.raw
+      .put(`${prefix}overrides/shared/x:1`)
+      .value('{"state":"maintenance","reason":"test"}');
+    await eventually(() => streams.every((s) => s.latest?.[0]?.state === 'maintenance'));
     // The proxy coalesces the eight registries' watches of the service, and of operators' overrides.
-    // The proxy coalesces a watcher once it caught up: on a busy machine, give it time.
-    await eventually(async () => (await serverWatchers()) === before + 2, 15_000, 'two watchers');
+    // It merges two watches that started at different revisions when an event brings them level (the
+    // writes above), and only once both had an answer: on a busy machine, give it time.
+    let now = NaN;
+    await eventually(
+      async () => (now = await serverWatchers()) === before + 2,
+      15_000,
+      'two watchers',
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}: ${now} watchers, ${before} before`);
+    });
     expect(await serverWatchers()).toBe(before + 2);
   });
 
