@@ -48,7 +48,7 @@ describe('churn under load', () => {
             ...process.env,
             GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','),
             GSR_KEY_PREFIX: prefix,
-            GSR_TEST_NAME: name,
+            SPEC_NAME: name,
             ...env,
           },
           stdio: ['ignore', 'pipe', 'inherit'],
@@ -62,13 +62,13 @@ describe('churn under load', () => {
     // A victim holds many endpoints on one lease; killed mid-churn, its lease expires and etcd deletes
     // all of them in one revision: a list with only some of them gone was never a state of etcd.
     const victim = churner('victim', {
-      GSR_TEST_POOL: '1000000',
-      GSR_TEST_OPS: '12',
+      SPEC_POOL: '1000000',
+      SPEC_OPS: '12',
       GSR_LEASE_SECONDS: '2',
     });
     await done(victim);
     const children = ['p1', 'p2', 'p3'].map((name) =>
-      churner(name, { GSR_TEST_POOL: '12', GSR_TEST_OPS: '150' }),
+      churner(name, { SPEC_POOL: '12', SPEC_OPS: '150' }),
     );
     try {
       victim.kill('SIGKILL');

@@ -260,8 +260,8 @@ describe('register', () => {
         GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','),
         GSR_KEY_PREFIX: prefix,
         GSR_LEASE_SECONDS: '2',
-        GSR_TEST_SERVICE: 'victim',
-        GSR_TEST_ADDRESS: '10.9.9.9:80',
+        SPEC_SERVICE: 'victim',
+        SPEC_ADDRESS: '10.9.9.9:80',
       });
       expect(await etcd.raw.get(key).exists()).toBe(true);
       const killedAt = Date.now();
@@ -283,8 +283,8 @@ describe('register', () => {
         GSR_ETCD_ENDPOINTS: etcd.endpoints.join(','),
         GSR_KEY_PREFIX: prefix,
         GSR_LEASE_SECONDS: '60',
-        GSR_TEST_SERVICE: 'polite',
-        GSR_TEST_ADDRESS: '10.9.9.8:80',
+        SPEC_SERVICE: 'polite',
+        SPEC_ADDRESS: '10.9.9.8:80',
       });
       expect(await etcd.raw.get(key).exists()).toBe(true);
       child.kill('SIGTERM');

@@ -1,6 +1,6 @@
 /**
- * A service process that churns: registers and deregisters GSR_TEST_OPS times among GSR_TEST_POOL
- * addresses of its own (`<GSR_TEST_NAME>-<n>:80`, metadata `{ op }`), prints "done", then holds what it
+ * A service process that churns: registers and deregisters SPEC_OPS times among SPEC_POOL
+ * addresses of its own (`<SPEC_NAME>-<n>:80`, metadata `{ op }`), prints "done", then holds what it
  * has until SIGTERM, when it follows the README's recipe.
  * Run with `node --import tsx spec/support/churningProcess.ts`.
  */
@@ -9,9 +9,9 @@ import type { Subscription } from 'rxjs';
 import { Registry } from '../../lib';
 
 async function main(): Promise<void> {
-  const name = process.env.GSR_TEST_NAME ?? 'churner';
-  const pool = Number(process.env.GSR_TEST_POOL ?? 10);
-  const ops = Number(process.env.GSR_TEST_OPS ?? 100);
+  const name = process.env.SPEC_NAME ?? 'churner';
+  const pool = Number(process.env.SPEC_POOL ?? 10);
+  const ops = Number(process.env.SPEC_OPS ?? 100);
   const registry = await Registry.connect();
   const held = new Map<string, Subscription>();
   for (let op = 0; op < ops; op++) {

@@ -1,5 +1,5 @@
 /**
- * A service process for the specs: registers GSR_TEST_SERVICE at GSR_TEST_ADDRESS, prints "registered
+ * A service process for the specs: registers SPEC_SERVICE at SPEC_ADDRESS, prints "registered
  * <leaseId>" once it is, and on SIGTERM follows the README's shutdown recipe.
  * Run with `node --import tsx spec/support/registeringProcess.ts`.
  */
@@ -9,8 +9,8 @@ async function main(): Promise<void> {
   const registry = await Registry.connect();
   const subscription = registry
     .register({
-      service: process.env.GSR_TEST_SERVICE ?? 'child',
-      address: process.env.GSR_TEST_ADDRESS ?? 'child:1',
+      service: process.env.SPEC_SERVICE ?? 'child',
+      address: process.env.SPEC_ADDRESS ?? 'child:1',
     })
     .subscribe((registration) => console.log(`registered ${registration.leaseId}`));
 
