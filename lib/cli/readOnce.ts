@@ -3,11 +3,13 @@ import type { Logger } from 'winston';
 import type { GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
 import type { Endpoint } from '../endpoint/Endpoint';
+import type { Override } from '../endpoint/Override';
 import { EtcdUnavailableError, isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
 import { classifyEtcdError } from '../etcd/classifyEtcdError';
 import { EtcdGateway } from '../etcd/gateway/EtcdGateway';
 import { PrefixReads } from '../discovery/PrefixReads';
+import { sortedOverrides } from '../discovery/sortedOverrides';
 import { createKeyLayout } from '../keys/createKeyLayout';
 import { OnceLog, type WarnLog } from '../logging/OnceLog';
 import { warnUnknownVariables } from '../logging/warnUnknownVariables';
@@ -18,10 +20,11 @@ export interface OneOffReads {
   readonly listsServices: boolean;
   endpoints(service: string): Promise<readonly Endpoint[]>;
   services(): Promise<readonly string[]>;
+  overrides(): Promise<readonly Override[]>;
 }
 
 /**
- * Runs a read-only command's `read`: first through etcd's JSON gateway, which loads no gRPC (so that
+ * Runs a read-only command's `read` (`gsr endpoints`, `gsr services`, `gsr overrides`): first through etcd's JSON gateway, which loads no gRPC (so that
  * `gsr endpoints` answers in little more than Node's own start-up), and when the gateway cannot answer —
  * etcd's grpc-proxy, a gateway turned off, etcd not reachable yet — through a registry, which waits for
  * etcd and says what it waits for. Both paths read the same configuration and make lists the same way
@@ -81,8 +84,14 @@ async function readThroughGateway<T>(
       return state.snapshot();
     },
   );
+  const oneOff: OneOffReads = {
+    listsServices: reads.listsServices,
+    endpoints: (service) => reads.endpoints(service),
+    services: () => reads.services(),
+    overrides: async () => sortedOverrides(await reads.overrides()),
+  };
   try {
-    const value = await read(reads);
+    const value = await read(oneOff);
     warnUnknownVariables(warnings, io.env);
     return { value };
   } catch (error) {

@@ -41,23 +41,12 @@ import type { RegisterOptions } from '../registration/RegisterOptions';
 import type { Registration } from '../registration/Registration';
 import { Registrar } from '../registration/Registrar';
 import type { EndpointChanges } from '../discovery/EndpointChanges';
-import type { Maintenance } from '../endpoint/Maintenance';
+import type { Override } from '../endpoint/Override';
+import { sortedOverrides } from '../discovery/sortedOverrides';
 import type { DrainOptions } from './DrainOptions';
 import { latestValues } from './latestValues';
 
-/** An operator's override of one address: {@link Registry.overrides}. */
-export interface Override {
-  /** The service the endpoint belongs to. */
-  readonly service: string;
-  /** The endpoint's address: it may no longer be listed (an override outlives its endpoint). */
-  readonly address: string;
-  /** Why the operator took it out, and since when. */
-  readonly maintenance: Maintenance;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export type { Override } from '../endpoint/Override';
 
 /** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
 const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
@@ -585,16 +574,7 @@ export class Registry {
    * ```
    */
   async overrides(): Promise<readonly Override[]> {
-    const overrides = await this.#discovery.overrides();
-    const all: Override[] = [];
-    for (const [service, addresses] of overrides) {
-      for (const [address, maintenance] of addresses) {
-        all.push(Object.freeze({ service, address, maintenance }));
-      }
-    }
-    return all.sort((a, b) =>
-      a.service === b.service ? compare(a.address, b.address) : compare(a.service, b.service),
-    );
+    return sortedOverrides(await this.#discovery.overrides());
   }
 
   /**

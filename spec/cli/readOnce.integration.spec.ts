@@ -28,7 +28,7 @@ async function gsr(
   return { ...run, packages: readFileSync(file, 'utf8').split('\n') };
 }
 
-describe("one-off commands (gsr endpoints, gsr services) read through etcd's JSON gateway", () => {
+describe("one-off commands (gsr endpoints, services, overrides) read through etcd's JSON gateway", () => {
   const etcd = useEtcd();
   let env: NodeJS.ProcessEnv;
   let prefix: string;
@@ -56,7 +56,10 @@ describe("one-off commands (gsr endpoints, gsr services) read through etcd's JSO
     expect(endpoints.code).toBe(0);
     const services = await gsr(['services'], env);
     expect(services).toMatchObject({ code: 0, stdout: 'api\nweb\n', stderr: '' });
-    for (const run of [endpoints, services]) {
+    const overrides = await gsr(['overrides'], env);
+    expect(overrides.stdout).toMatch(/^web 10\.0\.0\.1:80 \[maintenance: "disk", set .* ago\]\n$/);
+    expect(overrides).toMatchObject({ code: 0, stderr: '' });
+    for (const run of [endpoints, services, overrides]) {
       expect(run.packages).toContain('convict');
       expect(run.packages.filter((name) => [...GRPC_PATH, 'winston'].includes(name))).toEqual([]);
     }

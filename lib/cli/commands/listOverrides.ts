@@ -2,7 +2,7 @@ import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
 import { maintenanceNote } from '../endpointLine';
 import { printable } from '../printable';
-import { withRegistry } from '../withRegistry';
+import { readOnce } from '../readOnce';
 
 /**
  * `gsr overrides [--json]`: every endpoint an operator put in maintenance, one per line: the service,
@@ -13,31 +13,31 @@ export async function listOverrides(
   options: GsrOptions,
   flags: { readonly json?: boolean },
 ): Promise<void> {
-  await withRegistry(io, options, undefined, async (registry) => {
-    const overrides = await registry.overrides();
+  const rows = await readOnce(io, options, undefined, async (reads) => {
+    const overrides = await reads.overrides();
     const services = [...new Set(overrides.map((override) => override.service))];
     const listed = new Set<string>();
     for (const service of services) {
-      for (const endpoint of await registry.endpoints(service)) {
+      for (const endpoint of await reads.endpoints(service)) {
         listed.add(`${service}/${endpoint.address}`);
       }
     }
-    const rows = overrides.map((override) => ({
+    return overrides.map((override) => ({
       ...override,
       listed: listed.has(`${override.service}/${override.address}`),
     }));
-    io.stdout.write(
-      flags.json === true
-        ? `${printable(rows)}\n`
-        : rows
-            .map(
-              (row) =>
-                `${printable(row.service)} ${printable(row.address)} [maintenance: ${maintenanceNote(row.maintenance)}]${row.listed ? '' : ' (not listed now)'}\n`,
-            )
-            .join(''),
-    );
-    if (rows.length === 0) {
-      io.stderr.write('gsr: no endpoint is in maintenance\n');
-    }
   });
+  io.stdout.write(
+    flags.json === true
+      ? `${printable(rows)}\n`
+      : rows
+          .map(
+            (row) =>
+              `${printable(row.service)} ${printable(row.address)} [maintenance: ${maintenanceNote(row.maintenance)}]${row.listed ? '' : ' (not listed now)'}\n`,
+          )
+          .join(''),
+  );
+  if (rows.length === 0) {
+    io.stderr.write('gsr: no endpoint is in maintenance\n');
+  }
 }
