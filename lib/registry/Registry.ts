@@ -508,21 +508,23 @@ export class Registry {
     this.#context.logger.info(
       `drained ${drained} registration${drained === 1 ? '' : 's'}; waiting ${delayMs}ms for clients to see it`,
     );
-    // close() ends the wait too: nothing of a closed registry keeps the process alive.
+    // close() ends the wait too: nothing of a closed registry keeps the process alive. However it
+    // ends (the delay, close(), the caller's signal), it releases the timer and the listener.
     const closing = this.#closing.signal;
-    let cancel: () => void = () => undefined;
+    let cancelTimer: () => void = () => undefined;
+    let finish: () => void = () => undefined;
     await abortable(
       new Promise<void>((resolve) => {
-        const done = () => {
-          cancel();
-          closing.removeEventListener('abort', done);
+        finish = () => {
+          cancelTimer();
+          closing.removeEventListener('abort', finish);
           resolve();
         };
-        cancel = this.#context.clock.schedule(delayMs, done);
-        closing.addEventListener('abort', done, { once: true });
+        closing.addEventListener('abort', finish, { once: true });
+        cancelTimer = this.#context.clock.schedule(delayMs, finish);
       }),
       signal,
-      () => cancel(),
+      () => finish(),
     );
   }
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { endpointState } from '../../lib/endpoint/EndpointState';
 import { isRegistryClosedError } from '../../lib/errors/RegistryClosedError';
 import { isValidationError } from '../../lib/errors/ValidationError';
@@ -53,6 +54,21 @@ describe('registry.drain (on a simulated etcd)', () => {
     await expect(registry.drain({ delayMs: -1 })).rejects.toThrow(/delayMs.*-1/);
     await until(registry.close());
     expect(await registry.drain().catch(isRegistryClosedError)).toBe(true);
+  });
+
+  it('releases its listener on the registry when its signal aborts the delay', async () => {
+    const { registry, run, until, closing } = setUp();
+    record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    const listeners = getEventListeners(closing.signal, 'abort').length;
+    const abort = new AbortController();
+    const drained = registry.drain({ delayMs: 60_000, signal: abort.signal });
+    await run(100); // Drained; waiting for the delay.
+    expect(getEventListeners(closing.signal, 'abort')).toHaveLength(listeners + 1);
+    abort.abort(new Error('enough'));
+    await expect(drained).rejects.toThrow('enough');
+    expect(getEventListeners(closing.signal, 'abort')).toHaveLength(listeners);
+    await until(registry.close());
   });
 
   it('stops waiting when its signal aborts, during an outage, and writes once etcd answers', async () => {
