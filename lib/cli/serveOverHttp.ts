@@ -131,6 +131,17 @@ export function allowedHostsOf(options: ServeCliOptions): readonly string[] {
   ];
 }
 
+/**
+ * Throws what {@link listenProblem} says when nothing could listen on `host`:`port` now, so that a
+ * command serving another protocol (gRPC's own server) reports a taken port before connecting, and in
+ * gsr's words rather than its server's log line. A port taken in between is still reported by that
+ * server's own bind.
+ */
+export async function checkCanListen(host: string, port: number): Promise<void> {
+  const server = await listen(host, port, () => undefined);
+  await new Promise((resolve) => server.close(resolve));
+}
+
 /** A failure to listen, named by the option that caused it: the user's to fix. */
 export function listenProblem(error: unknown, host: string, port: number): ValidationError {
   const code = (error as NodeJS.ErrnoException).code;

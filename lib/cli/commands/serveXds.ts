@@ -3,7 +3,12 @@ import { isValidationError, ValidationError } from '../../errors/ValidationError
 import { Registry } from '../../registry/Registry';
 import { createXdsServer } from '../../xds/createXdsServer';
 import type { CliIo } from '../CliIo';
-import { allowedHostsOf, checkServeOptions, type ServeCliOptions } from '../serveOverHttp';
+import {
+  allowedHostsOf,
+  checkCanListen,
+  checkServeOptions,
+  type ServeCliOptions,
+} from '../serveOverHttp';
 
 /**
  * `gsr xds [--port 18000] [--host 127.0.0.1] [--service <name>...]`: serves the registry to xDS clients
@@ -15,6 +20,7 @@ export async function serveXds(
   options: ServeCliOptions,
 ): Promise<void> {
   const { port, services } = checkServeOptions(io, settings, options);
+  await checkCanListen(options.host, port);
   const registry = await Registry.connect({ ...settings, env: io.env });
   try {
     const xds = await createXdsServer(registry, {
