@@ -1,10 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { EtcdGrpcProxy } from '../../lib/testing/EtcdGrpcProxy';
-import { enableEtcdAuth } from '../support/etcdAuth';
+import { useEtcdWithAuth } from '../support/etcdAuth';
 import { requireBuild } from '../support/requireBuild';
 import { repoRoot, runNode, type NodeRun } from '../support/runNode';
 import { uniquePrefix } from '../support/testRegistries';
@@ -97,7 +95,19 @@ describe("one-off commands (gsr endpoints, services, overrides) read through etc
   });
 
   describe('with etcd authentication', () => {
-    let secured: EtcdCluster;
+    const secured = useEtcdWithAuth(
+      [
+        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
+        // May read the endpoints, not operators' overrides.
+        { name: 'reader', password: 'good', readPrefix: 'gsr/services/' },
+      ],
+      async (raw) => {
+        await raw.put('gsr/services/web/10.0.0.1:80').value('');
+        await raw
+          .put('gsr/overrides/web/10.0.0.1:80')
+          .value('{"state":"maintenance","reason":"disk","since":"2026-01-01T00:00:00Z"}');
+      },
+    );
     const passwordFile = join(dir, 'password');
     const as = (user: string, password: string) => {
       writeFileSync(passwordFile, `${password}\n`);
@@ -110,23 +120,6 @@ describe("one-off commands (gsr endpoints, services, overrides) read through etc
         passwordFile,
       ];
     };
-    beforeAll(async () => {
-      secured = await EtcdCluster.start();
-      const raw = new Etcd3({ hosts: secured.endpoints });
-      await raw.put('gsr/services/web/10.0.0.1:80').value('');
-      await raw
-        .put('gsr/overrides/web/10.0.0.1:80')
-        .value('{"state":"maintenance","reason":"disk","since":"2026-01-01T00:00:00Z"}');
-      raw.close();
-      await enableEtcdAuth(secured.endpoints, 'rootpw', [
-        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
-        // May read the endpoints, not operators' overrides.
-        { name: 'reader', password: 'good', readPrefix: 'gsr/services/' },
-      ]);
-    });
-    afterAll(async () => {
-      await secured.close();
-    });
 
     it('read as the user the flags name', async () => {
       const run = await gsr([...as('svc', 'good'), 'endpoints', 'web'], {});

@@ -13,7 +13,7 @@ import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { EtcdGrpcProxy } from '../../lib/testing/EtcdGrpcProxy';
 import { freePorts } from '../../lib/testing/freePorts';
-import { enableEtcdAuth } from '../support/etcdAuth';
+import { useEtcdWithAuth } from '../support/etcdAuth';
 import { propertyParameters } from '../support/propertyParameters';
 import {
   createTestCertificates,
@@ -263,17 +263,8 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
   });
 
   describe('with etcd authentication', () => {
-    let secured: EtcdCluster;
-    beforeAll(async () => {
-      secured = await EtcdCluster.start();
-      await enableEtcdAuth(secured.endpoints, 'rootpw', [
-        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
-      ]);
-    });
-    afterAll(async () => {
-      await secured.close();
-    });
-    const as = (user: Partial<GsrOptions>) => ({ etcdEndpoints: secured.endpoints, ...user });
+    const secured = useEtcdWithAuth([{ name: 'svc', password: 'good', readWritePrefix: 'gsr/' }]);
+    const as = (user: Partial<GsrOptions>) => ({ etcdEndpoints: [...secured.endpoints], ...user });
 
     it('reads as the configured user', async () => {
       const read = await rangeOnce(as({ etcdUsername: 'svc', etcdPassword: 'good' }), 'gsr/');

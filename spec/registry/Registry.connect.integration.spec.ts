@@ -9,7 +9,7 @@ import { PermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
 import { Registry } from '../../lib/registry/Registry';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { freePorts } from '../../lib/testing/freePorts';
-import { enableEtcdAuth } from '../support/etcdAuth';
+import { useEtcdWithAuth } from '../support/etcdAuth';
 import { testLogger } from '../support/testLogger';
 
 describe('Registry.connect', () => {
@@ -148,21 +148,14 @@ describe('Registry.connect', () => {
   });
 
   describe('with etcd authentication', () => {
-    let secured: EtcdCluster;
-    beforeAll(async () => {
-      secured = await EtcdCluster.start();
-      await enableEtcdAuth(secured.endpoints, 'rootpw', [
-        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
-        { name: 'outsider', password: 'good', readWritePrefix: 'other/' },
-      ]);
-    });
-    afterAll(async () => {
-      await secured.close();
-    });
+    const secured = useEtcdWithAuth([
+      { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
+      { name: 'outsider', password: 'good', readWritePrefix: 'other/' },
+    ]);
 
     it('connects with the right credentials', async () => {
       const registry = await Registry.connect({
-        etcdEndpoints: secured.endpoints,
+        etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'svc',
         etcdPassword: 'good',
         logger: testLogger().logger,
@@ -174,7 +167,7 @@ describe('Registry.connect', () => {
     it('rejects a wrong password at once with an AuthenticationError', async () => {
       const started = Date.now();
       const attempt = Registry.connect({
-        etcdEndpoints: secured.endpoints,
+        etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'svc',
         etcdPassword: 'wrong',
         connectTimeoutSeconds: 60,
@@ -188,7 +181,7 @@ describe('Registry.connect', () => {
 
     it('rejects at once a user without access to the key prefix', async () => {
       const attempt = Registry.connect({
-        etcdEndpoints: secured.endpoints,
+        etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'outsider',
         etcdPassword: 'good',
         connectTimeoutSeconds: 60,

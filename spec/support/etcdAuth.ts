@@ -1,4 +1,5 @@
 import { Etcd3, Range } from 'etcd3';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 
 export interface EtcdUserSpec {
   readonly name: string;
@@ -37,4 +38,39 @@ export async function enableEtcdAuth(
   } finally {
     client.close();
   }
+}
+
+/**
+ * An etcd with authentication on, for a `describe` block: started before its tests with `root`
+ * (password `rootpw`) and `users`, after `seed` wrote what the tests read; stopped after them. Read
+ * `endpoints` inside hooks and tests.
+ */
+export function useEtcdWithAuth(
+  users: readonly EtcdUserSpec[],
+  seed?: (raw: Etcd3) => Promise<void>,
+): { readonly endpoints: readonly string[] } {
+  let cluster: EtcdCluster | undefined;
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start();
+    if (seed !== undefined) {
+      const raw = new Etcd3({ hosts: [...cluster.endpoints] });
+      try {
+        await seed(raw);
+      } finally {
+        raw.close();
+      }
+    }
+    await enableEtcdAuth(cluster.endpoints, 'rootpw', users);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+  return {
+    get endpoints() {
+      if (cluster === undefined) {
+        throw new Error('useEtcdWithAuth: read endpoints inside hooks and tests');
+      }
+      return cluster.endpoints;
+    },
+  };
 }
