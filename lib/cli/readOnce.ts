@@ -15,6 +15,9 @@ import { OnceLog, type WarnLog } from '../logging/OnceLog';
 import { warnUnknownVariables } from '../logging/warnUnknownVariables';
 import type { CliIo } from './CliIo';
 
+/** How long a gateway that did not answer may have made a command wait before it says so. */
+const NOTICEABLE_WAIT_MS = 1000;
+
 /** What a read-only command asks: a registry's one-off reads, whichever way they travel. */
 export interface OneOffReads {
   readonly listsServices: boolean;
@@ -90,6 +93,7 @@ async function readThroughGateway<T>(
     services: () => reads.services(),
     overrides: async () => sortedOverrides(await reads.overrides()),
   };
+  const started = Date.now();
   try {
     const value = await read(oneOff);
     warnUnknownVariables(warnings, io.env);
@@ -98,9 +102,15 @@ async function readThroughGateway<T>(
     if (!isEtcdUnavailableError(error)) {
       throw error;
     }
-    log().debug(
-      `etcd's JSON gateway did not answer (${messageOf(error.cause)}): reading over gRPC`,
-    );
+    const waited = Date.now() - started;
+    const line = `etcd's JSON gateway did not answer (${messageOf(error.cause)}): reading over gRPC`;
+    // A miss that cost a noticeable wait (a member that never answers) is said at the default level;
+    // a quick one (no gateway there, a refused connection) only at debug: gRPC says the rest.
+    if (waited >= NOTICEABLE_WAIT_MS) {
+      log().warn(`${line} after ${(waited / 1000).toFixed(1)}s`);
+    } else {
+      log().debug(line);
+    }
     return undefined;
   } finally {
     gateway.close();

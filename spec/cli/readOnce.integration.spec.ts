@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdGrpcProxy } from '../../lib/testing/EtcdGrpcProxy';
@@ -91,6 +93,27 @@ describe("one-off commands (gsr endpoints, services, overrides) read through etc
       expect(run.packages).toContain('etcd3');
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('say so at the default log level when a member that never answers made them wait', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const run = await gsr(['services'], {
+        ...env,
+        GSR_ETCD_ENDPOINTS: url,
+        GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '1',
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /warn gsr: etcd's JSON gateway did not answer \(no etcd endpoint answered within 2s \(the dial and request timeouts\)\): reading over gRPC after \d+\.\ds/,
+      );
+      expect(run.stderr).toContain(`gsr: Could not reach etcd at ${url} within 1s`);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

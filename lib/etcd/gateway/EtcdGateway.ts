@@ -126,9 +126,10 @@ export class EtcdGateway {
       this.#member = index;
       return answerOf(member, answer);
     }
-    throw new EtcdFailure('unavailable', `no etcd endpoint answered: ${messageOf(failure)}`, {
-      cause: failure,
-    });
+    const message = signal.aborted
+      ? `no etcd endpoint answered within ${this.#timeoutMs / 1000}s (the dial and request timeouts)`
+      : `no etcd endpoint answered: ${messageOf(failure)}`;
+    throw new EtcdFailure('unavailable', message, { cause: failure });
   }
 
   #post(
