@@ -298,6 +298,12 @@ export class Registrar {
       }
     })().finally(() => {
       record.converging = undefined;
+      if (record.again) {
+        // Asked after the loop's last round but before this callback (a health check that threw at
+        // once reports a tick after the loop found nothing to write): not lost, run again.
+        this.#converge(record);
+        return;
+      }
       if (record.holders.length === 0 && record.written === undefined) {
         this.#forget(record);
       }

@@ -155,6 +155,19 @@ describe('health-checked registrations (on a simulated etcd)', () => {
     await until(registry.close());
   });
 
+  it('writes failing when the first check throws at once, as a check of an undefined client does', async () => {
+    const { registry, run, until, held, logs } = setUp();
+    const db = undefined as unknown as { ping(): Promise<void> };
+    const registration = record(
+      registry.register({ service: 'web', address: 'a:1' }, { check: () => db.ping() }),
+    );
+    await run(100);
+    expect(held('a:1')).toBe('{"gsr.state":"failing"}');
+    expect(registration.latest?.state).toBe('failing');
+    expect(logs).toContainEqual(expect.stringContaining("reading 'ping'"));
+    await until(registry.close());
+  });
+
   it('counts a check that never settles as failed, and aborts its signal', async () => {
     const { registry, run, until, held } = setUp();
     const signals: AbortSignal[] = [];
