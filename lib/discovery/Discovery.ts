@@ -1,3 +1,4 @@
+import { type BulkheadPolicy, bulkhead } from 'cockatiel';
 import { catchError, Observable, of, type Subscriber, type Subscription, throwError } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Maintenance } from '../endpoint/Maintenance';
@@ -18,6 +19,14 @@ import { PrefixReads } from './PrefixReads';
 import { ServiceNames } from './ServiceNames';
 
 /**
+ * How many whole-prefix reads (a list's first read, a re-read, a one-off read) run at once; more wait
+ * their turn. Thousands of lists started together (an xDS client naming thousands of services, every
+ * list re-read after etcd was restored) would otherwise all race their deadlines on one connection,
+ * and a list started a moment later would wait behind the retries of those that missed theirs.
+ */
+const MAX_CONCURRENT_RANGES = 32;
+
+/**
  * The discovery half of a registry: one shared {@link LiveList} per watched prefix (a service's, or the
  * services root), and one-off lists served from them when they are live.
  *
@@ -29,6 +38,7 @@ import { ServiceNames } from './ServiceNames';
 export class Discovery implements LiveListOwner {
   readonly context: EtcdContext;
   readonly gracePeriodMs: number;
+  readonly ranges: BulkheadPolicy = bulkhead(MAX_CONCURRENT_RANGES, Infinity);
   /** The key layout it reads (and registrations write). */
   readonly layout: KeyLayout;
   readonly #log: OnceLog;
@@ -370,7 +380,7 @@ export class Discovery implements LiveListOwner {
         return live;
       }
       const state = createState();
-      state.reset((await etcd.range(prefix)).entries);
+      state.reset((await this.ranges.execute(() => etcd.range(prefix))).entries);
       return state.snapshot();
     } catch (error) {
       const verdict = this.context.verdict(error, { key: prefix, description: operation });

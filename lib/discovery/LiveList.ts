@@ -1,3 +1,4 @@
+import type { BulkheadPolicy } from 'cockatiel';
 import type { Subscriber, TeardownLogic } from 'rxjs';
 import type { Cancel } from '../etcd/Clock';
 import type { EtcdContext } from '../etcd/EtcdContext';
@@ -11,6 +12,8 @@ export interface LiveListOwner {
   readonly context: EtcdContext;
   /** How long a list nobody subscribes to keeps its watch. */
   readonly gracePeriodMs: number;
+  /** Where every whole-prefix read waits its turn: a bounded number run at once. */
+  readonly ranges: BulkheadPolicy;
   /** The list has ended (its last subscriber left, it failed, or the registry closed): forget it. */
   released(list: LiveList<unknown>): void;
 }
@@ -358,8 +361,11 @@ export class LiveList<T> {
     const { etcd, metrics } = this.#owner.context;
     try {
       if (this.#received === undefined) {
-        const range = await etcd.range(this.prefix);
-        if (this.#ended) {
+        // A list that ended while its read waited for a turn reads nothing.
+        const range = await this.#owner.ranges.execute(() =>
+          this.#ended ? undefined : etcd.range(this.prefix),
+        );
+        if (this.#ended || range === undefined) {
           return;
         }
         this.#retrier?.succeeded();

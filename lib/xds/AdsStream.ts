@@ -1,10 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import { Subscription } from 'rxjs';
 import { messageOf } from '../errors/messageOf';
-import type { OnceLog } from '../logging/OnceLog';
+import type { LogBudget } from '../logging/LogBudget';
 import { escapeText } from '../text/escapeText';
 import { kindOf, type ResourceSet, type Subscribed, type XdsCatalog } from './XdsCatalog';
 import { type EncodedResource, sameResource } from './xdsResources';
+
+/** The most characters of a client's own text (a NACK's message) that a log line repeats. */
+const MAX_CLIENT_TEXT = 200;
 
 /** The fields of a `DiscoveryRequest` gsr reads. */
 export interface AdsRequest {
@@ -80,7 +83,7 @@ export class AdsStream {
   readonly #peer: AdsPeer;
   readonly #limits: AdsLimits;
   readonly #counters: AdsCounters;
-  readonly #log: OnceLog;
+  readonly #log: LogBudget;
   readonly #types = new Map<string, TypeState>();
   #nonces = 0;
   #node = '';
@@ -91,7 +94,8 @@ export class AdsStream {
     peer: AdsPeer;
     limits: AdsLimits;
     counters: AdsCounters;
-    log: OnceLog;
+    /** Where what clients did wrong is said: they decide how often, so it is bounded. */
+    log: LogBudget;
   }) {
     this.#catalog = options.catalog;
     this.#peer = options.peer;
@@ -146,9 +150,10 @@ export class AdsStream {
       };
       this.#types.set(typeUrl, state);
     }
-    if (request.response_nonce !== '' && request.response_nonce === state.nonce) {
+    if (request.response_nonce !== '' && request.response_nonce === state.nonce && state.inFlight) {
+      // Only the first answer to a response counts: the same nonce again is a new subscription at most.
       state.inFlight = false;
-      this.#acknowledged(typeUrl, state, request);
+      this.#acknowledged(typeUrl, request);
     }
     this.#subscribe(typeUrl, state, subscribedBy(typeUrl, request.resource_names));
     this.#maybeSend(typeUrl, state);
@@ -161,7 +166,7 @@ export class AdsStream {
     this.#types.clear();
   }
 
-  #acknowledged(typeUrl: string, state: TypeState, request: AdsRequest): void {
+  #acknowledged(typeUrl: string, request: AdsRequest): void {
     const error = request.error_detail;
     if (error === undefined || error === null || (!error.code && !error.message)) {
       this.#counters.acks += 1;
@@ -170,7 +175,7 @@ export class AdsStream {
     this.#counters.nacks += 1;
     this.#log.warn(
       `xDS client "${this.#node}" rejected ${escapeText(typeUrl, 200)} version ${escapeText(request.version_info, 40)}: ` +
-        `${escapeText(error.message ?? '', 500)} (not sent again until it changes)`,
+        `${escapeText(error.message ?? '', MAX_CLIENT_TEXT)} (not sent again until it changes)`,
     );
   }
 

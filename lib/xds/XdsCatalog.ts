@@ -1,14 +1,14 @@
 import {
   asyncScheduler,
   catchError,
-  combineLatest,
   distinctUntilChanged,
   finalize,
   map,
-  type Observable,
+  Observable,
   of,
   ReplaySubject,
   share,
+  type Subscription,
   switchMap,
   throttleTime,
 } from 'rxjs';
@@ -30,6 +30,16 @@ const KINDS = new Map(
   Object.entries(TYPE_URLS).map(([kind, url]) => [url as string, kind as ResourceKind]),
 );
 
+/**
+ * How many services of one request may wait for their first list at once. A client naming thousands
+ * of services has them read a few at a time, so that another client's first answer never queues
+ * behind all of them.
+ */
+export const FIRST_LISTS_PER_REQUEST = 16;
+
+/** The services that exist now (have endpoints), or `'any'`: follow every valid name asked for. */
+type Existing = ReadonlySet<string> | 'any';
+
 /** The kind of resource a type URL names, `undefined` for one gsr does not serve. @internal */
 export function kindOf(typeUrl: string): ResourceKind | undefined {
   return KINDS.get(typeUrl);
@@ -41,6 +51,11 @@ export function kindOf(typeUrl: string): ResourceKind | undefined {
  * last subscriber), at most once per `coalesceMs` (the first change at once); the other resources are
  * static and made when asked for. A name exists when it is a valid service name (and one of `services`,
  * when given): a client may dial a service before its first instance registers.
+ *
+ * What a client asks for costs what exists: a name no service has now (the registry's list of
+ * services says so) is answered with an empty assignment and watches nothing, until the service
+ * appears; and one request's services wait for their first lists {@link FIRST_LISTS_PER_REQUEST} at a
+ * time.
  * @internal
  */
 export class XdsCatalog {
@@ -51,6 +66,8 @@ export class XdsCatalog {
   readonly #coalesceMs: number;
   readonly #log: OnceLog;
   readonly #assignments = new Map<string, Observable<EncodedResource>>();
+  /** The services that exist now, shared by every request for assignments. */
+  readonly #existing$: Observable<Existing>;
   /** Every listener, or every cluster: one set per kind, made once per change of the names for all. */
   readonly #wildcards = new Map<ResourceKind, Observable<ResourceSet>>();
 
@@ -68,6 +85,15 @@ export class XdsCatalog {
     this.#fixed = options.fixed === undefined ? undefined : new Set(options.fixed);
     this.#coalesceMs = options.coalesceMs;
     this.#log = options.log;
+    this.#existing$ =
+      this.#fixed !== undefined || !options.registry.listsServices
+        ? of('any')
+        : options.names$.pipe(
+            map((names): Existing => new Set(names)),
+            // Without the list of services, every name asked for is followed, as it was asked.
+            catchError(() => of<Existing>('any')),
+            share({ connector: () => new ReplaySubject(1), resetOnRefCountZero: true }),
+          );
   }
 
   /** How many services' assignments are followed now, for every client together. */
@@ -105,9 +131,98 @@ export class XdsCatalog {
     if (kind !== 'endpoints') {
       return of(new Map(existing.map((name) => [name, staticResource(this.#protos, kind, name)])));
     }
-    return combineLatest(existing.map((name) => this.#assignment$(name))).pipe(
-      map((resources) => new Map(resources.map((resource) => [resource.name, resource]))),
-    );
+    return this.#assignments$(existing);
+  }
+
+  /**
+   * The assignments of `names`, once each has one, then as any changes. A name whose service does not
+   * exist has an empty assignment and follows nothing; one that exists is followed, at most
+   * {@link FIRST_LISTS_PER_REQUEST} waiting for their first list at a time. A service that appears
+   * later keeps its empty assignment until its first list arrives.
+   */
+  #assignments$(names: readonly string[]): Observable<ResourceSet> {
+    return new Observable<ResourceSet>((subscriber) => {
+      /** Each name's assignment now: `undefined` until its service's first list (or its absence) is known. */
+      const resources = new Map<string, EncodedResource | undefined>(
+        names.map((name) => [name, undefined]),
+      );
+      /** Names whose service exists, followed; `awaiting` until their first list. */
+      const followed = new Map<string, { subscription?: Subscription; awaiting: boolean }>();
+      /** Names whose service exists, waiting for a turn to be followed (a Set keeps their order). */
+      const queued = new Set<string>();
+      let awaiting = 0;
+      /** How many names have no assignment yet: the set is sent once there are none. */
+      let missing = resources.size;
+      /** Whether an assignment changed since the set was last sent. */
+      let changed = false;
+      const set = (name: string, resource: EncodedResource): void => {
+        const before = resources.get(name);
+        missing -= before === undefined ? 1 : 0;
+        changed ||= before !== resource;
+        resources.set(name, resource);
+      };
+      const emit = (): void => {
+        if (missing === 0 && changed) {
+          changed = false;
+          subscriber.next(new Map(resources as Map<string, EncodedResource>));
+        }
+      };
+      let following = false;
+      const follow = (): void => {
+        if (following) {
+          return; // A list replayed at once frees its turn inside the loop below: it goes on.
+        }
+        following = true;
+        for (const name of queued) {
+          if (awaiting >= FIRST_LISTS_PER_REQUEST) {
+            break;
+          }
+          queued.delete(name);
+          const state: { subscription?: Subscription; awaiting: boolean } = { awaiting: true };
+          followed.set(name, state);
+          awaiting += 1;
+          state.subscription = this.#assignment$(name).subscribe((resource) => {
+            set(name, resource);
+            if (state.awaiting) {
+              state.awaiting = false;
+              awaiting -= 1;
+              follow();
+            }
+            emit();
+          });
+        }
+        following = false;
+      };
+      const absent = (name: string): void => {
+        const state = followed.get(name);
+        if (state !== undefined) {
+          followed.delete(name);
+          state.subscription?.unsubscribe();
+          awaiting -= state.awaiting ? 1 : 0;
+        } else if (!queued.delete(name) && resources.get(name) !== undefined) {
+          return; // Absent already: its empty assignment stands.
+        }
+        set(
+          name,
+          loadAssignment(this.#protos, name, [], (text) => this.#log.warn(text)),
+        );
+      };
+      subscriber.add(
+        this.#existing$.subscribe((existing) => {
+          for (const name of names) {
+            if (existing !== 'any' && !existing.has(name)) {
+              absent(name);
+            } else if (!followed.has(name) && !queued.has(name)) {
+              // A service that appears later keeps its empty assignment until its first list.
+              queued.add(name);
+            }
+          }
+          follow();
+          emit();
+        }),
+      );
+      return () => followed.forEach((state) => state.subscription?.unsubscribe());
+    });
   }
 
   #exists(name: string): boolean {

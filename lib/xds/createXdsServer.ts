@@ -11,6 +11,7 @@ import { messageOf } from '../errors/messageOf';
 import { ValidationError } from '../errors/ValidationError';
 import { authorityAllowed, hostOf } from '../http/hostAllowed';
 import { validateHosts } from '../http/validateHosts';
+import { LogBudget } from '../logging/LogBudget';
 import { OnceLog } from '../logging/OnceLog';
 import type { Registry } from '../registry/Registry';
 import { escapeText } from '../text/escapeText';
@@ -83,6 +84,8 @@ export interface XdsServer {
 
 const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 const MAX_REQUEST_BYTES = 1024 * 1024;
+/** How many lines a minute what clients send wrong may cost the log, however many clients send it. */
+const CLIENT_LINES_PER_MINUTE = 20;
 
 /**
  * An xDS control plane (v3 Aggregated Discovery Service, state of the world) fed by the registry's live
@@ -133,6 +136,12 @@ export async function createXdsServer(
   const coalesceMs = whole('coalesceMs', options.coalesceMs ?? 50, 0);
   const protos = xdsProtos();
   const log = new OnceLog(registry.logger);
+  // What clients send wrong (NACKs, unknown types) is said at most this often, whatever they send.
+  const clientLog = new LogBudget(registry.logger, {
+    lines: CLIENT_LINES_PER_MINUTE,
+    windowMs: 60_000,
+    now: Date.now,
+  });
   const catalog = new XdsCatalog({
     registry,
     protos,
@@ -184,7 +193,7 @@ export async function createXdsServer(
         },
         limits: { maxResourceNames, maxTypes: 16 },
         counters,
-        log,
+        log: clientLog,
       });
       streams.add(stream);
       const end = (): void => {

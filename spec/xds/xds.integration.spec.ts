@@ -387,6 +387,7 @@ describe('createXdsServer, speaking ADS', () => {
   it('releases what its clients subscribed to when they leave, and everything when closed', async () => {
     const { registry, prefix } = await connectTest(etcd.endpoints, { watchGracePeriodMs: 0 });
     await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    await etcd.raw.put(`${prefix}services/db/10.0.0.2:5432`).value('');
     const xds = await serve(registry);
     const one = ads(xds.port);
     const two = ads(xds.port);
@@ -407,6 +408,102 @@ describe('createXdsServer, speaking ADS', () => {
     await xds.close();
     expect((await three.ended).code).not.toBe(0);
     expect(xds.stats()).toMatchObject({ streams: 0, services: 0 });
+  });
+});
+
+describe('createXdsServer, under a greedy client', () => {
+  const etcd = useEtcd();
+
+  /** Writes one endpoint for each of `services`, 128 at a time. */
+  async function registerEach(prefix: string, services: readonly string[]): Promise<void> {
+    for (let i = 0; i < services.length; i += 128) {
+      await Promise.all(
+        services
+          .slice(i, i + 128)
+          .map((service, j) =>
+            etcd.raw
+              .put(`${prefix}services/${service}/10.1.${(i + j) >> 8}.${(i + j) & 255}:80`)
+              .value(''),
+          ),
+      );
+    }
+  }
+
+  it('answers names no service has at once and follows nothing for them, until one registers', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    const xds = await serve(registry, { coalesceMs: 0 });
+    const greedy = ads(xds.port);
+    const names = Array.from({ length: 10_000 }, (_, i) => `nosuch-${i}`);
+    greedy.send({ type_url: TYPE.endpoints, resource_names: names });
+    const first = await greedy.next();
+    expect(first.resources).toHaveLength(10_000);
+    const named = (resources: Record<string, unknown>[], name: string) =>
+      resources.find((resource) => resource.cluster_name === name);
+    expect(named(first.resources, 'nosuch-7')).toEqual({ cluster_name: 'nosuch-7' });
+    expect(xds.stats().services).toBe(0); // not one service's endpoints followed
+
+    greedy.send({
+      type_url: TYPE.endpoints,
+      resource_names: names,
+      response_nonce: first.nonce,
+      version_info: first.version_info,
+    });
+    await etcd.raw.put(`${prefix}services/nosuch-7/10.0.0.7:80`).value('');
+    const next = await greedy.next();
+    expect(JSON.stringify(named(next.resources, 'nosuch-7'))).toContain('10.0.0.7');
+    expect(xds.stats().services).toBe(1);
+  });
+
+  it("reads one client's thousands of services a few at a time: another client's first answer comes first", async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const services = Array.from({ length: 2000 }, (_, i) => `svc-${i}`);
+    await registerEach(prefix, [...services, 'bystander']);
+    const xds = await serve(registry);
+    const greedy = ads(xds.port);
+    greedy.send({ type_url: TYPE.endpoints, resource_names: services });
+    await eventually(() => xds.stats().services > 0);
+    const bystander = ads(xds.port);
+    bystander.send({ type_url: TYPE.endpoints, resource_names: ['bystander'] });
+    expect(JSON.stringify((await bystander.next()).resources)).toContain(
+      '"cluster_name":"bystander"',
+    );
+    // Still reading its 2,000, a few at a time (all at once, they would all be followed by now).
+    expect(greedy.responses).toHaveLength(0);
+    expect(xds.stats().services).toBeLessThan(1000);
+    const all = await greedy.next(60_000);
+    expect(all.resources).toHaveLength(2000);
+    expect(all.resources.every((resource) => JSON.stringify(resource).includes('10.1.'))).toBe(
+      true,
+    );
+  });
+
+  it('says what clients reject in a few lines a minute, each NACK counted once', async () => {
+    const { registry, prefix, logs } = await connectTest(etcd.endpoints);
+    await etcd.raw.put(`${prefix}services/web/10.0.0.1:80`).value('');
+    const xds = await serve(registry);
+    const stream = ads(xds.port);
+    let names = ['web'];
+    stream.send({ type_url: TYPE.endpoints, resource_names: names });
+    for (let i = 0; i < 100; i += 1) {
+      const response = await stream.next();
+      const nack = {
+        type_url: TYPE.endpoints,
+        resource_names: names,
+        response_nonce: response.nonce,
+        version_info: response.version_info,
+        error_detail: { code: 3, message: `no ${'!'.repeat(5000)}` },
+      };
+      stream.send(nack);
+      stream.send(nack); // the same answer again: not another NACK
+      names = i % 2 === 0 ? ['web', `other-${i}`] : ['web'];
+      stream.send({ ...nack, resource_names: names, error_detail: undefined });
+    }
+    await eventually(() => xds.stats().nacks === 100);
+    const said = logs.filter((line) => line.includes('rejected'));
+    expect(said.length).toBeGreaterThan(0);
+    expect(said.length).toBeLessThanOrEqual(20);
+    expect(Math.max(...said.map((line) => line.length))).toBeLessThan(1000);
   });
 });
 
