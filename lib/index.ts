@@ -55,6 +55,7 @@ export { EtcdRefusedError, isEtcdRefusedError } from './errors/EtcdRefusedError'
 export { EtcdUnavailableError, isEtcdUnavailableError } from './errors/EtcdUnavailableError';
 export { NoEndpointError, isNoEndpointError } from './errors/NoEndpointError';
 export { PermissionDeniedError, isPermissionDeniedError } from './errors/PermissionDeniedError';
+export { PreconditionError, isPreconditionError } from './errors/PreconditionError';
 export { RegistryClosedError, isRegistryClosedError } from './errors/RegistryClosedError';
 export { StrategyError, isStrategyError } from './errors/StrategyError';
 export { TlsError, isTlsError } from './errors/TlsError';

@@ -22,6 +22,8 @@ const NOTICEABLE_WAIT_MS = 1000;
 export interface OneOffReads {
   readonly listsServices: boolean;
   endpoints(service: string): Promise<readonly Endpoint[]>;
+  /** A service's endpoints as their keys say, without reading the overrides. */
+  keys(service: string): Promise<readonly Endpoint[]>;
   services(): Promise<readonly string[]>;
   overrides(): Promise<readonly Override[]>;
 }
@@ -90,6 +92,7 @@ async function readThroughGateway<T>(
   const oneOff: OneOffReads = {
     listsServices: reads.listsServices,
     endpoints: (service) => reads.endpoints(service),
+    keys: (service) => reads.keys(service),
     services: () => reads.services(),
     overrides: async () => sortedOverrides(await reads.overrides()),
   };

@@ -11,7 +11,7 @@ import type { KeyLayout } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList } from './EndpointList';
-import { type Overrides, OverrideList } from './OverrideList';
+import { OverrideList, Overrides } from './OverrideList';
 import { applyOverrides } from './applyOverrides';
 import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
@@ -143,7 +143,7 @@ export class Discovery implements LiveListOwner {
       error: (error: unknown) => {
         // What retrying cannot fix: lists go on without overrides.
         this.#log.warn(`cannot follow operators' overrides (${messageOf(error)}); lists show none`);
-        this.#overrides = new Map();
+        this.#overrides = Overrides.none;
         [...this.#overrideListeners.values()].forEach((followers) =>
           followers.forEach((follower) => follower()),
         );
@@ -294,7 +294,7 @@ export class Discovery implements LiveListOwner {
     return this.#reads.keys(service);
   }
 
-  /** Operators' overrides now (none for a user that may not read them, as in `overrides$`). */
+  /** Operators' overrides now; rejects a user that may not read them (lists show none instead). */
   overrides(): Promise<Overrides> {
     return this.#reads.overrides();
   }

@@ -458,6 +458,11 @@ export class LiveList<T> {
     this.#emit({ kind: 'changes', changes });
     this.#tellChanges(changes);
     this.#settleFences();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a subscriber's `next` may end the list
+    if (this.#state.needsRead === true && !this.#ended) {
+      this.#owner.context.logger.debug(`reading ${this.prefix} again for what it left out`);
+      this.#reread();
+    }
   }
 
   #watchEnded(reason: WatchEnd): void {

@@ -7,7 +7,7 @@ import { noServiceList } from '../keys/noServiceList';
 import type { OnceLog } from '../logging/OnceLog';
 import { applyOverrides } from './applyOverrides';
 import { EndpointList } from './EndpointList';
-import { type Overrides, OverrideList } from './OverrideList';
+import { OverrideList, Overrides } from './OverrideList';
 import type { PrefixState } from './PrefixUpdate';
 import { ServiceNames } from './ServiceNames';
 
@@ -49,7 +49,10 @@ export class PrefixReads {
   async endpoints(service: string): Promise<readonly Endpoint[]> {
     const valid = this.#layout.validateService(service);
     // Side by side; the service's own failure is the one to report when both fail.
-    const [list, overrides] = await Promise.allSettled([this.keys(valid), this.overrides()]);
+    const [list, overrides] = await Promise.allSettled([
+      this.keys(valid),
+      this.overrides().catch((error: unknown) => this.noOverrides(error)),
+    ]);
     if (list.status === 'rejected') {
       throw list.reason;
     }
@@ -69,17 +72,17 @@ export class PrefixReads {
     );
   }
 
-  /** Operators' overrides now (none for a user that may not read them, said once). */
-  async overrides(): Promise<Overrides> {
-    try {
-      return await this.#read(
-        this.#layout.overridesPrefix,
-        'list overrides',
-        () => new OverrideList(this.#layout, this.#log),
-      );
-    } catch (error) {
-      return this.noOverrides(error);
-    }
+  /**
+   * Operators' overrides now. Rejects like any read, a refusal too: lists go on without overrides a
+   * user may not read ({@link PrefixReads.noOverrides}), but a list of the overrides themselves must not
+   * say "none" for "you may not know".
+   */
+  overrides(): Promise<Overrides> {
+    return this.#read(
+      this.#layout.overridesPrefix,
+      'list overrides',
+      () => new OverrideList(this.#layout, this.#log),
+    );
   }
 
   /** The services that have endpoints now. */
@@ -91,7 +94,10 @@ export class PrefixReads {
     return this.#read(prefix, 'list services', () => new ServiceNames(this.#layout, this.#log));
   }
 
-  /** No overrides, when reading them failed for good (a denial): said once. Anything else rethrown. */
+  /**
+   * No overrides, for a list whose overrides could not be read for good (a denial): said once.
+   * Anything else is rethrown.
+   */
   noOverrides(error: unknown): Overrides {
     if (!isPermissionDeniedError(error) && !isAuthenticationError(error)) {
       throw error;
@@ -99,7 +105,7 @@ export class PrefixReads {
     this.#log.warn(
       `cannot read operators' overrides under "${this.#layout.overridesPrefix}" (${(error as Error).message}): lists show none`,
     );
-    return new Map();
+    return Overrides.none;
   }
 
   /** The services root, or why the layout has none. */

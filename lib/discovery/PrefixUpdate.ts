@@ -3,6 +3,8 @@ import type { KeyValue } from '../keys/KeyLayout';
 /** A change to one key. @internal */
 export interface KeyChange extends KeyValue {
   readonly type: 'put' | 'delete';
+  /** The key's version after the change: 1 for a put that created it, 0 for a delete. */
+  readonly version: number;
 }
 
 /**
@@ -22,6 +24,11 @@ export type PrefixUpdate =
 export interface PrefixState<T> {
   reset(entries: readonly KeyValue[]): boolean;
   apply(changes: readonly KeyChange[]): boolean;
+  /**
+   * Whether the state left out what it could not hold and can be right again only by a new read of the
+   * whole prefix (then {@link PrefixState.reset}).
+   */
+  readonly needsRead?: boolean;
   /** @param revision The etcd revision the state is at, when known. */
   snapshot(revision?: bigint): T;
 }

@@ -5,6 +5,7 @@ import { encodeMaintenance, MAX_REASON_LENGTH } from '../endpoint/maintenanceCod
 import { type OwnState, withOwnState } from '../endpoint/ownState';
 import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { PreconditionError } from '../errors/PreconditionError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
@@ -192,6 +193,9 @@ export class Registrar {
         since: new Date(this.#context.clock.now()).toISOString(),
       });
     const description = `${value === undefined ? 'clear' : 'set'} maintenance of ${key}`;
+    if (value !== undefined) {
+      await this.#checkRoomFor(valid.service, valid.address);
+    }
     try {
       await retryEtcd(
         this.#context,
@@ -207,6 +211,22 @@ export class Registrar {
       throw this.#context.closing.aborted && isEtcdUnavailableError(error)
         ? new RegistryClosedError(description)
         : error;
+    }
+  }
+
+  /**
+   * Refuses an override that would not apply: one more than the limits allow turns off every override
+   * it counts with, the operator's own among them. A user that may not read overrides is not checked.
+   */
+  async #checkRoomFor(service: string, address: string): Promise<void> {
+    const overrides = await this.#discovery.overrides().catch(() => undefined);
+    const refusal =
+      overrides?.get(service)?.has(address) === true ? undefined : overrides?.refusal(service);
+    if (refusal !== undefined) {
+      throw new PreconditionError(
+        `put ${service} ${address} in maintenance`,
+        `${refusal}; clear some first (gsr overrides lists them, gsr undrain clears one)`,
+      );
     }
   }
 

@@ -404,6 +404,15 @@ export class Registry {
   }
 
   /**
+   * A service's endpoints once, as their keys say, without operators' overrides: for the command line,
+   * which lists overrides beside what each service lists and must not read the overrides per service.
+   * @internal
+   */
+  keys(service: string): Promise<readonly Endpoint[]> {
+    return this.#discovery.keys(service);
+  }
+
+  /**
    * What changes in a service's list, rather than the list: first every endpoint as added, then for
    * each change the endpoints added, removed and updated (metadata or state, an operator's maintenance
    * among them), with etcd's revision. It shares `endpoints$`'s watch; subscribers of changes alone never
@@ -566,7 +575,9 @@ export class Registry {
 
   /**
    * Every operator's override now: the endpoints in maintenance, by service and address, whether or not
-   * they are still listed.
+   * they are still listed. Rejects like {@link Registry.endpoints}, a user that may not read the
+   * overrides too (`PermissionDeniedError`): lists go on without overrides they cannot read, but this
+   * list must not say "none" for "you may not know".
    *
    * @example
    * ```ts

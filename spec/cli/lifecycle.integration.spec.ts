@@ -89,6 +89,55 @@ describe('the gsr command, for deploys and operators', () => {
     expect((await gsr(['overrides'])).stdout).toContain('10.0.0.9:80');
   });
 
+  /** Writes `count` overrides (or endpoints) under `root`, `<service>/<address>` as `name(i)` says. */
+  async function writeMany(count: number, name: (i: number) => string, value: string) {
+    for (let i = 0; i < count; i += 128) {
+      await Promise.all(
+        Array.from({ length: Math.min(128, count - i) }, (_, j) =>
+          raw.put(`${prefix}${name(i + j)}`).value(value),
+        ),
+      );
+    }
+  }
+  const junk = JSON.stringify({ state: 'maintenance', reason: 'years ago' });
+  const address = (i: number) => `10.9.${i >> 8}.${i & 255}:80`;
+
+  it("drains past other services' overrides, and refuses one more than a service may hold (exit 1)", async () => {
+    await writeMany(10_000, (i) => `overrides/junk/${address(i)}`, junk);
+    const drained = await gsr(['drain', 'web', '10.0.0.1:80', '--reason', 'disk']);
+    expect(drained).toMatchObject({ code: 0, stderr: '' });
+    expect((await gsr(['endpoints', 'web'])).stdout).toMatch(
+      /^10\.0\.0\.1:80 \[maintenance: "disk"/,
+    );
+
+    await writeMany(9_999, (i) => `overrides/web/${address(i)}`, junk);
+    const refused = await gsr(['drain', 'web', '10.0.0.2:80']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(
+      'Cannot put web 10.0.0.2:80 in maintenance: "web" holds 10000 overrides, the most gsr applies to one service (10000)',
+    );
+    expect(await raw.get(`${prefix}overrides/web/10.0.0.2:80`).string()).toBeNull();
+    // What applied still applies, whatever order the overrides were written in.
+    expect((await gsr(['endpoints', 'web'])).stdout).toMatch(
+      /^10\.0\.0\.1:80 \[maintenance: "disk"/,
+    );
+  });
+
+  it('lists a thousand overrides with one read of them and one of each service', async () => {
+    await writeMany(1000, (i) => `overrides/svc-${i}/10.0.0.1:80`, junk);
+    await writeMany(500, (i) => `services/svc-${i * 2}/10.0.0.1:80`, '');
+    const member = etcd.members[0] as (typeof etcd.members)[number];
+    const before = await member.requestsByMethod();
+    const run = await gsr(['overrides']);
+    const after = await member.requestsByMethod();
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1000);
+    expect(lines.filter((line) => line.endsWith('(not listed now)'))).toHaveLength(500);
+    expect((after.Range ?? 0) - (before.Range ?? 0)).toBeLessThanOrEqual(1000 + 5);
+  });
+
   it('prints a hostile override escaped, one line each', async () => {
     await raw
       .put(`${prefix}overrides/web/10.0.0.1:80`)

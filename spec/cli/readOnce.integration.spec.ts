@@ -160,6 +160,22 @@ describe("one-off commands (gsr endpoints, services, overrides) read through etc
       expect(run.packages.filter((name) => GRPC_PATH.includes(name))).toEqual([]);
     });
 
+    it('refuse `gsr overrides` (exit 1) rather than say "none" to who may not read them', async () => {
+      const denied = await gsr([...as('reader', 'good'), 'overrides'], {});
+      expect(denied).toMatchObject({ code: 1, stdout: '' });
+      expect(denied.stderr).toContain('etcd denied gsr access');
+      expect(denied.stderr).not.toContain('no endpoint is in maintenance');
+      const wrong = await gsr([...as('svc', 'wrong'), 'overrides'], {});
+      expect(wrong).toMatchObject({ code: 1, stdout: '' });
+      expect(wrong.stderr).toContain('etcd refused to authenticate gsr as user "svc"');
+      const anonymous = await gsr(['--endpoints', secured.endpoints.join(','), 'overrides'], {});
+      expect(anonymous).toMatchObject({ code: 1, stdout: '' });
+      expect(anonymous.stderr).not.toContain('no endpoint is in maintenance');
+      const allowed = await gsr([...as('svc', 'good'), 'overrides'], {});
+      expect(allowed).toMatchObject({ code: 0, stderr: '' });
+      expect(allowed.stdout).toMatch(/^web 10\.0\.0\.1:80 \[maintenance: "disk"/);
+    });
+
     it('show no overrides, said once, to a user who may not read them', async () => {
       const run = await gsr([...as('reader', 'good'), 'endpoints', 'web'], {});
       expect(run).toMatchObject({ code: 0, stdout: '10.0.0.1:80\n' });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { OverrideList } from '../../lib/discovery/OverrideList';
+import { OVERRIDE_LIMITS, OverrideList } from '../../lib/discovery/OverrideList';
+import { isPreconditionError } from '../../lib/errors/PreconditionError';
 import { endpointState } from '../../lib/endpoint/EndpointState';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { isValidationError } from '../../lib/errors/ValidationError';
@@ -117,6 +118,60 @@ describe("operators' overrides (on a simulated etcd)", () => {
   });
 });
 
+describe("operators' overrides at their limit (on a simulated etcd)", () => {
+  it('refuse one more than a service may hold before writing, apply none past it, and all again below', async () => {
+    const world = simWorld();
+    const registry = simRegistry(world);
+    const { run, until, etcd, logs } = world;
+    record(registry.register({ service: 'web', address: 'a:1' }));
+    record(registry.register({ service: 'api', address: 'b:1' }));
+    const web = record(registry.endpoints$('web'));
+    const api = record(registry.endpoints$('api'));
+    await run(100);
+    await until(registry.setMaintenance('web', 'a:1', { reason: 'disk' }));
+    const junk = Array.from({ length: OVERRIDE_LIMITS.perService - 1 }, (_, i) => ({
+      key: `sim/overrides/web/10.9.${i >> 8}.${i & 255}:80`,
+      value: '{"state":"maintenance","reason":"years ago"}',
+      lease: '0',
+    }));
+    for (let i = 0; i < junk.length; i += 128) {
+      etcd.putAll(junk.slice(i, i + 128), 'someone');
+    }
+    await run(100);
+    expect(states(web.latest)).toEqual(['a:1 maintenance']);
+
+    // One more for web would turn them all off: refused, nothing written.
+    const refused = await until(
+      registry.setMaintenance('web', '10.0.0.9:80').then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    expect(isPreconditionError(refused)).toBe(true);
+    expect(refused).toHaveProperty(
+      'message',
+      expect.stringContaining('"web" holds 10000 overrides, the most gsr applies to one service'),
+    );
+    expect(etcd.get('sim/overrides/web/10.0.0.9:80')).toBeUndefined();
+    // Another service's drain is not affected by web's.
+    await until(registry.setMaintenance('api', 'b:1'));
+    await run(100);
+    expect(states(api.latest)).toEqual(['b:1 maintenance']);
+
+    // Someone writes one more all the same: none of web's applies, said once.
+    etcd.putAll([{ ...junk[0], key: 'sim/overrides/web/10.8.0.1:80' } as never], 'someone');
+    await run(100);
+    expect(states(web.latest)).toEqual(['a:1 serving']);
+    expect(logs.filter((line) => line.includes('holds more than 10000 overrides'))).toHaveLength(1);
+    // One cleared: all of them apply again, read anew.
+    etcd.deleteKey('sim/overrides/web/10.8.0.1:80', undefined, 'someone');
+    await run(100);
+    expect(states(web.latest)).toEqual(['a:1 maintenance']);
+    expect(states(api.latest)).toEqual(['b:1 maintenance']);
+    await until(registry.close());
+  });
+});
+
 describe('OverrideList', () => {
   const layout = new GsrKeyLayout('gsr/');
   const entry = (service: string, address: string, reason: string) => ({
@@ -138,11 +193,19 @@ describe('OverrideList', () => {
         list.reset([]);
         for (const { put, service, address, reason } of ops) {
           const before = list.snapshot();
-          const changed = list.apply([
-            { type: put ? 'put' : 'delete', ...entry(service, address, reason) },
-          ]);
           const key = `${service}/${address}`;
-          const expectedChange = put ? model.get(key) !== reason : model.has(key);
+          if (!put && !model.has(key)) {
+            continue; // etcd sends no delete for a key it does not hold
+          }
+          const changed = list.apply([
+            {
+              type: put ? 'put' : 'delete',
+              ...entry(service, address, reason),
+              version: put ? (model.has(key) ? 2 : 1) : 0,
+            },
+          ]);
+          // A key made or deleted changes the counts, whatever else.
+          const expectedChange = put ? model.get(key) !== reason || !model.has(key) : true;
           if (put) model.set(key, reason);
           else model.delete(key);
           expect(changed).toBe(expectedChange);
@@ -157,6 +220,71 @@ describe('OverrideList', () => {
             flat.set(`${service}/${address}`, maintenance.reason);
         }
         expect(flat).toEqual(model);
+      }),
+    );
+  });
+
+  it('applies, per service and in all, every override or none: never a subset that depends on order', () => {
+    const limits = { perService: 2, total: 4 };
+    const op = fc.record({
+      put: fc.boolean(),
+      service: fc.constantFrom('web', 'api', 'db'),
+      address: fc.constantFrom('a:1', 'b:1', 'c:1', 'd:1'),
+      junk: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const list = new OverrideList(layout, new OnceLog(testLogger().logger), limits);
+        const held = new Map<string, string>(); // key -> reason, or '' for a malformed value
+        list.reset([]);
+        const check = (): void => {
+          const total = held.size;
+          const perService = (name: string) =>
+            [...held.keys()].filter((key) => key.startsWith(`${name}/`)).length;
+          const expected = new Map<string, string>();
+          for (const [key, reason] of held) {
+            const service = key.slice(0, key.indexOf('/'));
+            if (reason !== '' && total <= 4 && perService(service) <= 2) {
+              expected.set(key, reason);
+            }
+          }
+          const flat = new Map<string, string>();
+          for (const [service, overrides] of list.snapshot()) {
+            for (const [address, maintenance] of overrides) {
+              flat.set(`${service}/${address}`, maintenance.reason);
+            }
+          }
+          expect(flat).toEqual(expected);
+          expect(list.snapshot().total).toBe(total);
+        };
+        for (const { put, service, address, junk } of ops) {
+          const key = `${service}/${address}`;
+          if (!put && !held.has(key)) {
+            continue;
+          }
+          const value = junk ? Buffer.from('junk') : entry(service, address, key).value;
+          list.apply([
+            {
+              type: put ? 'put' : 'delete',
+              key: entry(service, address, '').key,
+              value,
+              version: put ? (held.has(key) ? 2 : 1) : 0,
+            },
+          ]);
+          if (put) held.set(key, junk ? '' : key);
+          else held.delete(key);
+          if (list.needsRead) {
+            // What LiveList does: read the prefix again.
+            list.reset(
+              [...held].map(([k, reason]) => ({
+                key: Buffer.from(`gsr/overrides/${k}`),
+                value: reason === '' ? Buffer.from('junk') : entry('x', 'y:1', reason).value,
+              })),
+            );
+            expect(list.needsRead).toBe(false);
+          }
+          check();
+        }
       }),
     );
   });

@@ -7,11 +7,16 @@ export const entry = (key: string, value = ''): KeyValue => ({
   value: Buffer.from(value),
 });
 
-/** A put of `key` = `value`, as a watch response carries it. */
-export const putOf = (key: string, value = ''): KeyChange => ({
+/** A put of `key` = `value`, as a watch response carries it (`version` 1: it created the key). */
+export const putOf = (key: string, value = '', version = 1): KeyChange => ({
   type: 'put',
   ...entry(key, value),
+  version,
 });
 
 /** A delete of `key`, as a watch response carries it. */
-export const deleteOf = (key: string): KeyChange => ({ type: 'delete', ...entry(key) });
+export const deleteOf = (key: string): KeyChange => ({
+  type: 'delete',
+  ...entry(key),
+  version: 0,
+});
