@@ -41,7 +41,10 @@ export class TargetCatalog {
   #generation = 0;
   #all: CatalogAnswer | undefined;
   #problem: string | undefined;
-  readonly #waiting = new Set<() => void>();
+  /** How many followed services have no first list yet. */
+  #unread = 0;
+  /** Requests waiting for the lists they need, each with the services it asked for (all: `undefined`). */
+  readonly #waiting = new Map<() => void, readonly string[] | undefined>();
 
   constructor(registry: Registry, names$: Observable<readonly string[]>) {
     this.#registry = registry;
@@ -49,11 +52,20 @@ export class TargetCatalog {
     this.#log = new OnceLog(registry.logger);
   }
 
-  /** Whether the names and every followed service's first list have arrived. */
-  get ready(): boolean {
-    return (
-      this.#names !== undefined &&
-      [...this.#services.values()].every((followed) => followed.list !== undefined)
+  /**
+   * Whether an answer about `services` (every service when `undefined`) can be given: the names have
+   * arrived, and the first list of each of those services that has endpoints. A service still being
+   * read does not hold back an answer about another.
+   */
+  readyFor(services?: readonly string[]): boolean {
+    if (this.#names === undefined) {
+      return false;
+    }
+    if (services === undefined) {
+      return this.#unread === 0;
+    }
+    return services.every(
+      (service) => this.#services.get(service)?.list !== undefined || !this.has(service),
     );
   }
 
@@ -63,10 +75,11 @@ export class TargetCatalog {
   }
 
   /**
-   * Starts following the services (the first call does), and resolves when {@link ready} or after
+   * Starts following the services (the first call does), and resolves when an answer about `services`
+   * (every service when `undefined`) can be given ({@link TargetCatalog.readyFor}) or after
    * `timeoutMs`, whichever comes first.
    */
-  whenReady(timeoutMs: number): Promise<void> {
+  whenReady(timeoutMs: number, services?: readonly string[]): Promise<void> {
     this.#namesSubscription ??= this.#names$.subscribe({
       next: (names) => this.#follow(names),
       error: (error: unknown) => {
@@ -74,7 +87,7 @@ export class TargetCatalog {
         this.#wake();
       },
     });
-    if (this.ready || this.#problem !== undefined) {
+    if (this.readyFor(services) || this.#problem !== undefined) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -84,7 +97,7 @@ export class TargetCatalog {
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
-      this.#waiting.add(done);
+      this.#waiting.set(done, services);
     });
   }
 
@@ -122,15 +135,17 @@ export class TargetCatalog {
     this.#namesSubscription?.unsubscribe();
     this.#services.forEach(({ subscription }) => subscription?.unsubscribe());
     this.#services.clear();
+    this.#unread = 0;
     this.#wake();
   }
 
   #follow(names: readonly string[]): void {
     const current = new Set(names);
-    for (const [service, { subscription }] of this.#services) {
+    for (const [service, { subscription, list }] of this.#services) {
       if (!current.has(service)) {
         subscription?.unsubscribe();
         this.#services.delete(service);
+        this.#unread -= list === undefined ? 1 : 0;
       }
     }
     this.#names = names;
@@ -138,6 +153,7 @@ export class TargetCatalog {
       if (!this.#services.has(service)) {
         const followed: Followed = { list: undefined, json: undefined, changed: 0 };
         this.#services.set(service, followed);
+        this.#unread += 1;
         followed.subscription = this.#watch(service, followed);
       }
     }
@@ -147,6 +163,7 @@ export class TargetCatalog {
   #watch(service: string, followed: Followed): Subscription {
     return this.#registry.endpoints$(service).subscribe({
       next: (list) => {
+        this.#unread -= followed.list === undefined ? 1 : 0;
         followed.list = list;
         followed.json = undefined;
         followed.changed = this.#changed();
@@ -157,6 +174,7 @@ export class TargetCatalog {
         this.#log.warn(
           `http-sd serves service "${service}" without endpoints: ${messageOf(error)}`,
         );
+        this.#unread -= followed.list === undefined ? 1 : 0;
         followed.list = [];
         followed.json = '';
         followed.changed = this.#changed();
@@ -178,13 +196,15 @@ export class TargetCatalog {
   #changed(): number {
     this.#generation += 1;
     this.#all = undefined;
-    if (this.#waiting.size > 0 && this.ready) {
-      this.#wake();
+    for (const [done, services] of [...this.#waiting]) {
+      if (this.readyFor(services)) {
+        done();
+      }
     }
     return this.#generation;
   }
 
   #wake(): void {
-    [...this.#waiting].forEach((done) => done());
+    [...this.#waiting.keys()].forEach((done) => done());
   }
 }

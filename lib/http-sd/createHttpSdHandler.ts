@@ -131,9 +131,9 @@ export function createHttpSdHandler(
       return;
     }
     if (!closed) {
-      await catalog.whenReady(readyTimeoutMs);
+      await catalog.whenReady(readyTimeoutMs, asked);
     }
-    if (closed || !catalog.ready) {
+    if (closed || !catalog.readyFor(asked)) {
       response.setHeader('Retry-After', '5');
       const why = closed ? 'closed' : (catalog.problem ?? 'waiting for etcd');
       answer(response, 503, `service discovery is not ready: ${escapeText(why, 300)}`);
