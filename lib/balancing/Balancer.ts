@@ -1,11 +1,13 @@
 import {
   BehaviorSubject,
   combineLatest,
+  defaultIfEmpty,
   map,
   type Observable,
   Subject,
   type Subscription,
   takeUntil,
+  tap,
   timer,
 } from 'rxjs';
 import type { Logger } from 'winston';
@@ -96,6 +98,8 @@ export class Balancer<T = unknown> {
   /** With subsetting: each endpoint of the subset's share of its weight, in (0, 1]. */
   #factors: ReadonlyMap<string, number> | undefined;
   readonly #list$ = new BehaviorSubject<readonly Endpoint[]>([]);
+  /** With subsetting: whether `peers$` has given a list (until then, there is no subset). */
+  #peersKnown = false;
   readonly #closed$ = new Subject<void>();
   readonly #subscription: Subscription;
 
@@ -123,6 +127,10 @@ export class Balancer<T = unknown> {
       list$: this.#list$,
       timeoutMs: options.timeout ?? DEFAULT_WAIT_MS,
       service: () => this.#service,
+      waitingFor: () =>
+        options.subset !== undefined && !this.#peersKnown
+          ? "subset.peers$ to give this client's peers (it has given none yet)"
+          : undefined,
       closed: () => this.#closed,
       logger: () => this.#logger,
     });
@@ -140,8 +148,23 @@ export class Balancer<T = unknown> {
     }> =
       subset === undefined
         ? endpoints$.pipe(map((list) => ({ list, factors: undefined })))
-        : combineLatest([endpoints$, subset.peers$]).pipe(
-            map(([list, peers]) => subsetOf(list, peers, subset)),
+        : combineLatest([
+            endpoints$,
+            subset.peers$.pipe(
+              tap(() => (this.#peersKnown = true)),
+              // No peers ever: no place among them to take a subset from.
+              defaultIfEmpty(undefined),
+            ),
+          ]).pipe(
+            map(([list, peers]) => {
+              if (peers !== undefined) {
+                return subsetOf(list, peers, subset);
+              }
+              this.#warnings.warn(
+                'balancer: subset.peers$ completed without a list of peers; subsetting is off, calls go to every endpoint',
+              );
+              return { list, factors: undefined };
+            }),
           );
     this.#subscription = source$.subscribe({
       next: ({ list, factors }) => this.#update(list, factors),

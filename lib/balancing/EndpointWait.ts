@@ -15,6 +15,8 @@ export interface EndpointWaitContext {
   readonly timeoutMs: number;
   /** The service, for the errors and the warning, when known. */
   service(): string | undefined;
+  /** What else the list waits for before it has any endpoint, when it does (subsetting's peers). */
+  waitingFor(): string | undefined;
   /** Whether the balancer was closed (the list then completes). */
   closed(): boolean;
   logger(): Logger;
@@ -93,7 +95,14 @@ export class EndpointWait {
       if (timeoutMs !== Infinity) {
         timeout = setTimeout(() => {
           done();
-          reject(new NoEndpointError(Date.now() - since, 'timeout', this.#context.service()));
+          reject(
+            new NoEndpointError(
+              Date.now() - since,
+              'timeout',
+              this.#context.service(),
+              this.#context.waitingFor(),
+            ),
+          );
         }, timeoutMs);
       }
     });
@@ -108,10 +117,11 @@ export class EndpointWait {
           service === undefined ? 'an endpoint' : `an endpoint of "${escapeText(service)}"`;
         const { timeoutMs } = this.#context;
         const until = timeoutMs === Infinity ? 'until one comes' : `up to ${timeoutMs}ms`;
+        const why = this.#context.waitingFor() ?? 'the list has none that may be picked';
         this.#context
           .logger()
           .warn(
-            `balancer: ${this.#waiting} call(s) have waited ${WAIT_WARNING_MS}ms for ${what} (the list has none that may be picked); they wait ${until}`,
+            `balancer: ${this.#waiting} call(s) have waited ${WAIT_WARNING_MS}ms for ${what} (${why}); they wait ${until}`,
           );
       }, WAIT_WARNING_MS);
       this.#warning.unref(); // A warning must not keep a process alive.

@@ -26,11 +26,14 @@ export class NoEndpointError extends Error {
     readonly reason: 'timeout' | 'completed' | 'closed',
     /** The service whose endpoint it waited for, when known. */
     readonly service?: string,
+    /** What else it waited for, when the list itself did (subsetting's peers). */
+    readonly waitedFor?: string,
   ) {
     const of = service === undefined ? '' : ` of "${escapeText(service, 120)}"`;
+    const waiting = waitedFor === undefined ? '' : `: it waited for ${waitedFor}`;
     super(
       reason === 'timeout'
-        ? `No endpoint${of} became available within ${Math.round(waitedMs)}ms`
+        ? `No endpoint${of} became available within ${Math.round(waitedMs)}ms${waiting}`
         : reason === 'closed'
           ? `The balancer${of} was closed while a call waited ${Math.round(waitedMs)}ms for an endpoint`
           : `The endpoint list${of} ended while empty (its registry was closed): no endpoint will become available`,

@@ -1,8 +1,9 @@
-import { BehaviorSubject } from 'rxjs';
+import { BehaviorSubject, EMPTY, NEVER } from 'rxjs';
 import { aperture, placeAmong } from '../../lib/balancing/aperture';
 import { Balancer } from '../../lib/balancing/Balancer';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import type { EndpointState } from '../../lib/endpoint/EndpointState';
+import { isNoEndpointError } from '../../lib/errors/NoEndpointError';
 import { testLogger } from '../support/testLogger';
 
 const address = (prefix: string, i: number) => `${prefix}-${String(i).padStart(3, '0')}:80`;
@@ -112,6 +113,40 @@ describe('deterministic subsetting (the aperture)', () => {
     expect(balancer.endpoints.map((e) => e.address)).toEqual(['s-001:80', 's-002:80']);
     peers$.next([ep('web', 'c-000:80'), ep('web', 'c-001:80')]);
     expect(balancer.endpoints.map((e) => e.address).length).toBeGreaterThanOrEqual(2);
+    balancer.close();
+  });
+
+  it('goes to every endpoint, saying so once, when peers$ completes without giving peers', async () => {
+    const { logger, lines } = testLogger();
+    const list$ = new BehaviorSubject<readonly Endpoint[]>(servers(3).map((s) => ep('api', s)));
+    const balancer = new Balancer(list$, {
+      subset: { size: 1, self: 'c-000:80', peers$: EMPTY },
+      logger,
+    });
+    expect(balancer.endpoints).toHaveLength(3);
+    await expect(balancer.call((endpoint) => Promise.resolve(endpoint.address))).resolves.toMatch(
+      /^s-/,
+    );
+    list$.next(servers(4).map((s) => ep('api', s)));
+    expect(balancer.endpoints).toHaveLength(4);
+    expect(lines.filter((line) => line.includes('subset.peers$ completed'))).toHaveLength(1);
+    balancer.close();
+  });
+
+  it('says what calls wait for while peers$ has given no peers', async () => {
+    const list$ = new BehaviorSubject<readonly Endpoint[]>(servers(3).map((s) => ep('api', s)));
+    const balancer = new Balancer(list$, {
+      subset: { size: 1, self: 'c-000:80', peers$: NEVER },
+      timeout: 20,
+      logger: testLogger().logger,
+    });
+    const error: unknown = await balancer
+      .call(() => Promise.resolve('never'))
+      .catch((e: unknown) => e);
+    expect(isNoEndpointError(error)).toBe(true);
+    expect((error as Error).message).toContain(
+      "it waited for subset.peers$ to give this client's peers (it has given none yet)",
+    );
     balancer.close();
   });
 

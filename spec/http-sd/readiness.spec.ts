@@ -36,7 +36,7 @@ describe('createHttpSdHandler, while one service is still being read', () => {
   it('answers a request for another service at once', async () => {
     const web = await httpGet(`${url}/?service=web`);
     expect(web.status).toBe(200);
-    expect(JSON.parse(web.body)).toEqual([
+    expect(JSON.parse(web.body) as unknown).toEqual([
       { targets: ['10.0.0.1:80'], labels: expect.objectContaining({ __meta_gsr_service: 'web' }) },
     ]);
     // A service no one registered is known to have no endpoints: answered too.
