@@ -111,8 +111,15 @@ export function createHttpSdHandler(
       }
       return;
     }
-    if (!hostAllowed(request, allowedHosts)) {
-      answer(response, 421, 'this server does not answer to that Host');
+    const allowed = hostAllowed(request, allowedHosts);
+    if (allowed !== true) {
+      answer(
+        response,
+        allowed === false ? 421 : 400,
+        allowed === false
+          ? 'this server does not answer to that Host'
+          : 'one Host, or a target in absolute form, is needed',
+      );
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {

@@ -37,16 +37,39 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Whether a request names, in its `Host` header, a host this server may be reached as: a loopback name,
- * the address the request arrived on, or one of `allowed` (names, compared without case). Anything else
- * is how a page on a domain that rebinds to this machine (DNS rebinding) would read it: the server must
- * answer it nothing.
+ * Whether a request names a host this server may be reached as: a loopback name, the address the
+ * request arrived on, or one of `allowed` (names, compared without case); `'bad request'` when it
+ * names none the way HTTP says it must. Anything else is how a page on a domain that rebinds to this
+ * machine (DNS rebinding) would read it: the server must answer it nothing.
+ *
+ * The host is read as RFC 9112 (section 3.2) has it: from the target when it is in absolute form
+ * (`GET http://host/ HTTP/1.1`, whose `Host` a server must ignore), else from the `Host` header; a
+ * request with more than one `Host` line is a bad request (400), whichever the first says.
  * @internal
  */
-export function hostAllowed(request: IncomingMessage, allowed: readonly string[]): boolean {
+export function hostAllowed(
+  request: IncomingMessage,
+  allowed: readonly string[],
+): boolean | 'bad request' {
+  let hostLines = 0;
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    hostLines += request.rawHeaders[i]?.toLowerCase() === 'host' ? 1 : 0;
+  }
+  if (hostLines > 1) {
+    return 'bad request';
+  }
+  const target = request.url ?? '';
+  let authority = request.headers.host;
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      authority = new URL(target).host;
+    } catch {
+      return 'bad request';
+    }
+  }
   const local = request.socket.localAddress?.replace(/^::ffff:/, '').toLowerCase();
   return authorityAllowed(
-    request.headers.host,
+    authority,
     allowed,
     (host) => local !== undefined && (host === local || host === `::ffff:${local}`),
   );

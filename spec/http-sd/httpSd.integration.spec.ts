@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { ValidationError } from '../../lib/errors/ValidationError';
@@ -65,6 +65,22 @@ function statusWithHost(url: string, host: string, path?: string): Promise<numbe
     })
       .on('error', reject)
       .end();
+  });
+}
+
+/** The status of a GET of `/` sent with these Host lines, as they are (Node's client sends one). */
+function rawStatus(url: string, hosts: readonly string[]): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(
+        `GET / HTTP/1.1\r\n${hosts.map((host) => `Host: ${host}\r\n`).join('')}Connection: close\r\n\r\n`,
+      ),
+    );
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(received)?.[1])));
   });
 }
 
@@ -229,6 +245,10 @@ describe('createHttpSdHandler', () => {
     expect(await statusWithHost(url, 'localhost')).toBe(200);
     expect(await statusWithHost(url, 'localhost', '*')).toBe(400);
     expect(await statusWithHost(url, 'localhost', 'http://x:99999/')).toBe(400);
+    // RFC 9112: an absolute-form target names the host, whatever Host says.
+    expect(await statusWithHost(url, 'localhost', 'http://rebound.example/')).toBe(421);
+    expect(await statusWithHost(url, 'rebound.example', new URL('/', url).href)).toBe(200);
+    expect(await rawStatus(url, ['localhost', 'rebound.example'])).toBe(400);
     expect(await answer('/')).toBe('200 []');
     expect(() => createHttpSdHandler(registry, { services: ['a/b'] })).toThrow(ValidationError);
     expect(() => createHttpSdHandler(registry, { allowedHosts: ['a b'] })).toThrow(/allowedHosts/);

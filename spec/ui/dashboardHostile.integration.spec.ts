@@ -97,6 +97,25 @@ describe('the dashboard under hostile requests', () => {
     expect((await exchange(port, get('/', 'evil.example@127.0.0.1'))).status).toBe(421);
   });
 
+  it('reads the host from an absolute-form target, not from Host, and refuses two Host lines (RFC 9112)', async () => {
+    await serve();
+    const absolute = (target: string, host: string) =>
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+    const rebound = await exchange(port, absolute('http://evil.example/events', '127.0.0.1'));
+    expect(rebound.status).toBe(421);
+    expect(rebound.body).not.toContain('registry data');
+    expect(
+      (await exchange(port, absolute(`http://127.0.0.1:${port}/`, 'evil.example'))).status,
+    ).toBe(200);
+    const twice = await exchange(
+      port,
+      'GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
+    );
+    expect(twice.status).toBe(400);
+    expect(twice.body).not.toContain('registry data');
+    await stillServes();
+  });
+
   it('answers the Host names it is told to, and still no other', async () => {
     await serve({ allowedHosts: ['registry.internal'] });
     const allowed = await exchange(port, get('/events', 'registry.internal:7700'));
