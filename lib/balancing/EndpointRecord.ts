@@ -150,8 +150,13 @@ export class EndpointRecord {
       : this.#latency * Math.exp(-Math.max(0, now - this.#latencyAt) / policy.decayMs);
   }
 
-  /** tower's PeakEwma: a sample above the estimate replaces it; below, it pulls it by recency. */
-  #sample(now: number, latencyMs: number, policy: LatencyPolicy): void {
+  /**
+   * tower's PeakEwma: a sample above the estimate replaces it; below, it pulls it by recency. A sample
+   * is taken as at most {@link MAX_LATENCY_SAMPLE_MS}: one call reported to take 1e308 ms must not keep
+   * its endpoint out of the picks for the hours such an estimate takes to decay.
+   */
+  #sample(now: number, reportedMs: number, policy: LatencyPolicy): void {
+    const latencyMs = Math.min(reportedMs, MAX_LATENCY_SAMPLE_MS);
     const stored = this.#latency;
     if (stored === undefined || latencyMs > stored) {
       this.#latency = latencyMs;
@@ -162,3 +167,6 @@ export class EndpointRecord {
     this.#latencyAt = now;
   }
 }
+
+/** The longest latency a sample counts as: a minute, which decays to a few milliseconds in ~90 s. */
+const MAX_LATENCY_SAMPLE_MS = 60_000;

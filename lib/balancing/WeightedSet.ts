@@ -189,20 +189,29 @@ export class WeightedSet {
     return this.#records[Math.min(index, size - 1)];
   }
 
-  /** The record whose turn it is, by weight; `undefined` when the set is empty. */
-  turn(): EndpointRecord | undefined {
+  /** Whether every record has the same weight. */
+  get uniform(): boolean {
+    return this.#classes.size <= 1;
+  }
+
+  /**
+   * The record whose turn it is, by weight; `undefined` when the set is empty. With `weightNow`, a
+   * record's next turn is as far off as the weight it gives the record now (Envoy's weighted least
+   * request: a weight divided by the record's load when it is picked).
+   */
+  turn(weightNow?: (record: EndpointRecord) => number): EndpointRecord | undefined {
     const size = this.#slots.length;
     if (size === 0) {
       return undefined;
     }
-    if (this.#classes.size === 1) {
+    if (this.#classes.size === 1 && weightNow === undefined) {
       const record = this.#records[this.#turn % size];
       this.#turn = (this.#turn + 1) % size;
       return record;
     }
     const entry = this.#heap[0] as Entry;
     this.#now = entry.deadline;
-    entry.deadline += 1 / entry.weight;
+    entry.deadline += 1 / (weightNow?.(entry.record) ?? entry.weight);
     this.#down(0);
     return entry.record;
   }

@@ -63,15 +63,19 @@ export function createChooser<T>(
     case 'random':
       return (set, _value, _now, ok) => draw(set, ok, () => set.sample(random), random);
     case 'least-outstanding':
-      return powerOfTwo(random, (record) => (record.inFlight + 1) / record.weight);
-    case 'latency':
-      return powerOfTwo(random, (record, now, other) => {
+      return byLoad(random, (record) => record.inFlight + 1);
+    case 'latency': {
+      // Latencies made unit-free for the weighted path: relative to a running mean of those seen.
+      let typicalMs: number | undefined;
+      return byLoad(random, (record, now, other) => {
         // An endpoint not measured yet is taken to be as fast as the one it is compared with, so that
         // a new endpoint gets its share of trials (calls in flight still keep a burst off it).
         const rtt =
           record.latency(now, latency) ?? other.latency(now, latency) ?? latency.defaultMs;
-        return (rtt * (record.inFlight + 1)) / record.weight;
+        typicalMs = typicalMs === undefined ? rtt : typicalMs * 0.9 + rtt * 0.1;
+        return (rtt / Math.max(typicalMs, Number.MIN_VALUE)) * (record.inFlight + 1);
       });
+    }
     default:
       throw unknownStrategy(strategy);
   }
@@ -108,6 +112,35 @@ function byWeight(records: readonly EndpointRecord[], random: () => number): End
     }
   }
   return records[records.length - 1] as EndpointRecord;
+}
+
+/**
+ * How much less (or more) often than its weight says a record may be picked for its load, at most: a
+ * record whose load soars (one very slow call) is picked less, never put off for good.
+ */
+const MAX_LOAD_FACTOR = 100;
+
+/**
+ * Picks by `load` (unit-free, about 1 for a typical record at rest): with equal weights, the power of
+ * two choices (two records at random, the less loaded); with unequal weights, Envoy's weighted least request, a weighted round robin
+ * (earliest deadline first) in which a record's weight is divided by its load when it is picked. So
+ * calls one at a time are spread exactly by weight (1, 1 and 1.7 share 27/27/46 %), and load moves
+ * them: comparing load divided by weight in two choices would send nearly all of them to the heaviest.
+ */
+function byLoad<T>(
+  random: () => number,
+  load: (record: EndpointRecord, now: number, other: EndpointRecord) => number,
+): Chooser<T> {
+  const twoChoices = powerOfTwo<T>(random, load);
+  return (set, value, now, ok, inListOrder) => {
+    if (set.uniform) {
+      return twoChoices(set, value, now, ok, inListOrder);
+    }
+    const weightNow = (record: EndpointRecord): number =>
+      record.weight /
+      Math.min(MAX_LOAD_FACTOR, Math.max(1 / MAX_LOAD_FACTOR, load(record, now, record)));
+    return draw(set, ok, () => set.turn(weightNow), random);
+  };
 }
 
 /** The power of two choices: two records drawn by weight, the cheaper of them. */

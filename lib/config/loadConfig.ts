@@ -1,6 +1,7 @@
 import convict from 'convict';
 import { ConfigError, type ConfigProblem } from '../errors/ConfigError';
 import { messageOf } from '../errors/messageOf';
+import { maskCredentials } from '../text/maskCredentials';
 import { configFormats } from './configFormats';
 import { configSchema } from './configSchema';
 import type { Environment, GsrConfig, GsrOptions } from './GsrConfig';
@@ -128,8 +129,16 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
         });
       }
     }
-    throwIfAny(problems, error);
-    throw error;
+    // convict's own error quotes values, a password among them: it is never kept as a cause.
+    throwIfAny(problems);
+    const secrets = KEYS.filter((key) => configSchema[key].sensitive === true)
+      .map((key) => (sources[key] === 'environment' ? env[configSchema[key].env] : options[key]))
+      .filter((value): value is string => typeof value === 'string' && value !== '');
+    const reason = secrets.reduce(
+      (text, secret) => text.split(secret).join('****'),
+      maskCredentials(messageOf(error)),
+    );
+    throw new ConfigError([{ variable: 'configuration', value: undefined, reason }]);
   } finally {
     refused = undefined;
   }
@@ -181,9 +190,9 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
   return { config: Object.freeze(config), sources: Object.freeze(sources) };
 }
 
-function throwIfAny(problems: readonly ConfigProblem[], cause?: unknown): void {
+function throwIfAny(problems: readonly ConfigProblem[]): void {
   const [first, ...rest] = problems;
   if (first !== undefined) {
-    throw new ConfigError([first, ...rest], cause === undefined ? undefined : { cause });
+    throw new ConfigError([first, ...rest]);
   }
 }

@@ -145,6 +145,41 @@ describe('Balancer, given weights and latencies that are out of proportion', () 
   );
 
   it.each(['least-outstanding', 'latency'] as const)(
+    'shares %s picks one at a time as the weights say, however large (27/27/46 %%)',
+    async (strategy) => {
+      const balancer = new Balancer(new BehaviorSubject(huge), { strategy, logger });
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 3700; i++) {
+        // Calls one after another, as fast as each other: no load tells them apart, the weights do.
+        await balancer.call((endpoint) => {
+          counts.set(endpoint.address, (counts.get(endpoint.address) ?? 0) + 1);
+          return Promise.resolve();
+        });
+      }
+      const share = (address: string) => (counts.get(address) ?? 0) / 3700;
+      if (strategy === 'least-outstanding') {
+        expect(share('a:1')).toBeCloseTo(1 / 3.7, 1);
+        expect(share('c:1')).toBeCloseTo(1.7 / 3.7, 1);
+      } else {
+        // Latencies measured: faster ones take more, and every endpoint keeps a share.
+        expect(Math.min(share('a:1'), share('b:1'), share('c:1'))).toBeGreaterThan(0.01);
+      }
+      balancer.close();
+      // Picks before any latency is known: by weight alone.
+      const fresh = new Balancer(new BehaviorSubject(huge), { strategy, logger });
+      const picks = new Map<string, number>();
+      for (let i = 0; i < 3700; i++) {
+        const { address } = fresh.pick() as Endpoint;
+        picks.set(address, (picks.get(address) ?? 0) + 1);
+      }
+      expect((picks.get('a:1') ?? 0) / 3700).toBeCloseTo(1 / 3.7, 1);
+      expect((picks.get('b:1') ?? 0) / 3700).toBeCloseTo(1 / 3.7, 1);
+      expect((picks.get('c:1') ?? 0) / 3700).toBeCloseTo(1.7 / 3.7, 1);
+      fresh.close();
+    },
+  );
+
+  it.each(['least-outstanding', 'latency'] as const)(
     'keeps every endpoint in %s picks with such weights',
     (strategy) => {
       const balancer = new Balancer(new BehaviorSubject(huge), { strategy, logger });

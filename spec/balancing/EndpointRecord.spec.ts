@@ -59,6 +59,13 @@ describe('EndpointRecord', () => {
     expect([record.inFlight, record.successes, record.failures]).toEqual([0, 1, 0]);
   });
 
+  it('counts a latency reported beyond a minute as a minute, so that it decays within minutes', () => {
+    const record = new EndpointRecord({ service: 'web', address: 'a:1' }, 1);
+    record.succeeded({ now: 0, latencyMs: 1e308, inFlight: false }, latency);
+    expect(record.latency(0, latency)).toBe(60_000);
+    expect(record.latency(120_000, latency) ?? Infinity).toBeLessThan(latency.defaultMs);
+  });
+
   it('keeps a peak-EWMA of latency: a slow answer counts at once, a fast one pulls it down over time', () => {
     const record = fresh();
     expect(record.latency(0, latency)).toBeUndefined();

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { configSchema } from '../../lib/config/configSchema';
 import { loadConfig } from '../../lib/config/loadConfig';
 import { ConfigError, isConfigError } from '../../lib/errors/ConfigError';
@@ -123,6 +124,27 @@ describe('loadConfig', () => {
     } finally {
       delete process.env.GSR_LEASE_SECONDS;
     }
+  });
+
+  it('never shows a password, not even where console.error(error) looks (its cause)', () => {
+    let error: unknown;
+    try {
+      loadConfig(
+        {},
+        {
+          GSR_ETCD_USERNAME: 'svc',
+          GSR_ETCD_PASSWORD: 'hunter2-secret',
+          GSR_ETCD_ENDPOINTS: 'http://svc:hunter2-secret@10.0.0.1:2379',
+          GSR_LEASE_SECONDS: 'x',
+        },
+      );
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect(inspect(error, { depth: 10 })).toContain('GSR_LEASE_SECONDS');
+    expect(inspect(error, { depth: 10 })).toContain('GSR_ETCD_ENDPOINTS');
+    expect(inspect(error, { depth: 10 })).not.toContain('hunter2-secret');
   });
 
   describe('rejects a bad value with a ConfigError naming the variable and the value', () => {
