@@ -14,7 +14,8 @@ export interface CliIo {
   /**
    * Resolves when a long-running command should stop: SIGINT or SIGTERM, or standard output closed by
    * its reader. Only commands that run until interrupted call it, so that Ctrl-C still ends the others
-   * the default way.
+   * the default way; it listens only until it resolves, or until `stopListening` aborts (it then never
+   * resolves), so that a later Ctrl-C is the default one again.
    */
-  readonly interrupted: () => Promise<Interruption>;
+  readonly interrupted: (stopListening?: AbortSignal) => Promise<Interruption>;
 }

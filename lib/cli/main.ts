@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf } from '../errors/messageOf';
@@ -30,12 +29,29 @@ const outputClosed = new Promise<Interruption>((resolve) => {
   });
 });
 
-const interrupted = (): Promise<Interruption> =>
-  Promise.race([
-    once(process, 'SIGINT').then(() => 'SIGINT' as const),
-    once(process, 'SIGTERM').then(() => 'SIGTERM' as const),
-    outputClosed,
-  ]);
+// Each wait listens for the signals only while it waits: a listener left behind would swallow the
+// next Ctrl-C, which then neither stops the command nor ends the process.
+const interrupted = (stopListening?: AbortSignal): Promise<Interruption> =>
+  new Promise((resolve) => {
+    const stop = (why: Interruption | undefined): void => {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onTerminate);
+      stopListening?.removeEventListener('abort', onAbort);
+      if (why !== undefined) {
+        resolve(why);
+      }
+    };
+    const onInterrupt = (): void => stop('SIGINT');
+    const onTerminate = (): void => stop('SIGTERM');
+    const onAbort = (): void => stop(undefined);
+    if (stopListening?.aborted === true) {
+      return;
+    }
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onTerminate);
+    stopListening?.addEventListener('abort', onAbort, { once: true });
+    void outputClosed.then(stop);
+  });
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

@@ -170,4 +170,29 @@ describe('the gsr command, for deploys and operators', () => {
     expect(out).toMatch(/SIGTERM: draining\n[^]*SIGTERM: deregistering\nderegistered\n$/);
     expect(await raw.get(key).string()).toBeNull();
   });
+
+  it('cuts the drain short on Ctrl-C and deregisters at once, as the README says', async () => {
+    const child = spawn(process.execPath, [bin, 'register', 'api', '127.0.0.1:8081'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env, GSR_DRAIN_DELAY_MS: '600000' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const key = `${prefix}services/api/127.0.0.1:8081`;
+    await eventually(() => out.includes('registered'), 10_000, 'registered');
+    child.kill('SIGTERM');
+    await eventually(
+      async () => (await raw.get(key).string()) === '{"gsr.state":"draining"}',
+      5000,
+      'draining',
+    );
+    child.kill('SIGINT'); // the first Ctrl-C, ten minutes before the drain would end
+    expect(await exited).toBe(0);
+    expect(out).toMatch(
+      /SIGTERM: draining\n[^]*SIGINT: drain cut short\nSIGTERM: deregistering\nderegistered\n$/,
+    );
+    expect(await raw.get(key).string()).toBeNull();
+  });
 });

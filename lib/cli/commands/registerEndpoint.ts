@@ -11,7 +11,8 @@ import { withRegistry } from '../withRegistry';
  * `gsr register <service> <address> [--metadata <json>]`: registers the endpoint and holds it until
  * SIGINT or SIGTERM (or until its output is closed), then deregisters it. SIGTERM, what a supervisor
  * sends to stop it, drains first: the key says draining for `GSR_DRAIN_DELAY_MS`, so clients move
- * away before it goes; SIGINT (Ctrl-C) deregisters at once. It says "deregistered" and
+ * away before it goes; SIGINT (Ctrl-C) deregisters at once, also during that drain (a Ctrl-C while it
+ * deregisters quits at once; the key then expires with its lease). It says "deregistered" and
  * exits 0 only once etcd confirmed the key is gone; otherwise the registry's close rejects, and the
  * command exits 1 naming the key, which expires with its lease.
  */
@@ -47,9 +48,21 @@ export async function registerEndpoint(
             io.stdout.write(`${why}: draining\n`);
             // An etcd that does not answer must not keep a stopping process: deregister regardless.
             const bound = registry.config.drainDelayMs + DRAIN_CONFIRM_MS;
-            await registry.drain({ signal: AbortSignal.timeout(bound) }).catch(() => {
-              io.stderr.write(`gsr: could not drain within ${bound}ms; deregistering anyway\n`);
+            // Ctrl-C (or another signal) during the drain cuts it short: deregister at once.
+            const drained = new AbortController();
+            const cut = new AbortController();
+            void io.interrupted(drained.signal).then((again) => {
+              io.stdout.write(`${again}: drain cut short\n`);
+              cut.abort(new Error(`${again} during the drain`));
             });
+            await registry
+              .drain({ signal: AbortSignal.any([AbortSignal.timeout(bound), cut.signal]) })
+              .catch(() => {
+                if (!cut.signal.aborted) {
+                  io.stderr.write(`gsr: could not drain within ${bound}ms; deregistering anyway\n`);
+                }
+              })
+              .finally(() => drained.abort());
           }
           subscription.unsubscribe(); // close() (in withRegistry) waits for the delete.
           io.stdout.write(`${why}: deregistering\n`);
