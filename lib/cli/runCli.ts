@@ -62,6 +62,7 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
         io,
         options(),
         flags,
+        program.opts<GlobalFlags>(),
       ),
     );
   program

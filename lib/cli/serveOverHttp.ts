@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
 import { messageOf } from '../errors/messageOf';
+import { PreconditionError } from '../errors/PreconditionError';
 import { ValidationError } from '../errors/ValidationError';
 import { hostOf } from '../http/hostAllowed';
 import { createKeyLayout } from '../keys/createKeyLayout';
@@ -142,16 +143,21 @@ export async function checkCanListen(host: string, port: number): Promise<void> 
   await new Promise((resolve) => server.close(resolve));
 }
 
-/** A failure to listen, named by the option that caused it: the user's to fix. */
-export function listenProblem(error: unknown, host: string, port: number): ValidationError {
+/** A failure to listen, named by the option to change: the user's to fix. */
+export function listenProblem(error: unknown, host: string, port: number): PreconditionError {
   const code = (error as NodeJS.ErrnoException).code;
+  const where = `listen on ${printable(host.includes(':') ? `[${host}]` : host)}:${port}`;
   if (code === 'EADDRINUSE') {
-    return new ValidationError('--port', port, `port ${port} on ${printable(host)} is taken`);
+    return new PreconditionError(where, 'the port is taken (--port names another)', '--port');
   }
   if (code === 'EACCES') {
-    return new ValidationError('--port', port, `not allowed to listen on port ${port}`);
+    return new PreconditionError(where, 'this user may not listen on that port', '--port');
   }
-  return new ValidationError('--host', host, `cannot listen there (${code ?? messageOf(error)})`);
+  return new PreconditionError(
+    where,
+    `${code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine' : 'the host cannot be listened on'} (${code ?? messageOf(error)})`,
+    '--host',
+  );
 }
 
 async function listen(

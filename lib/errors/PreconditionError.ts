@@ -25,6 +25,11 @@ export class PreconditionError extends Error {
     readonly operation: string,
     /** Why it cannot be done now, and what would make it possible. */
     readonly reason: string,
+    /**
+     * The argument whose value the state refuses, when one is (`--port` for a port that is taken,
+     * `address` for one the service does not list): another value would do.
+     */
+    readonly field?: string,
   ) {
     super(`Cannot ${operation}: ${reason}`);
   }

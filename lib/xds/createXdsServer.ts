@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import { of } from 'rxjs';
 import { messageOf } from '../errors/messageOf';
+import { PreconditionError } from '../errors/PreconditionError';
 import { ValidationError } from '../errors/ValidationError';
 import { authorityAllowed, hostOf } from '../http/hostAllowed';
 import { validateHosts } from '../http/validateHosts';
@@ -102,8 +103,8 @@ const CLIENT_LINES_PER_MINUTE = 20;
  * - Each client costs what it subscribed to; streams, names per request and request size are bounded.
  * - Needs `@grpc/grpc-js-xds` installed, for Envoy's protos (an optional peer dependency).
  *
- * @throws {@link gsr!ValidationError} for an invalid option, a port that cannot be bound, or a missing
- * `@grpc/grpc-js-xds`.
+ * @throws {@link gsr!ValidationError} for an invalid option; {@link gsr!PreconditionError} for a port that
+ * cannot be bound, or a missing `@grpc/grpc-js-xds`.
  * @example
  * ```ts
  * import { Registry } from 'gsr';
@@ -225,13 +226,9 @@ export async function createXdsServer(
       error === null
         ? resolve(listening)
         : reject(
-            new ValidationError(
-              'port',
-              port,
-              messageOf(error).includes('EADDRINUSE')
-                ? `port ${port} on ${host} is taken`
-                : `cannot listen on ${address} (${messageOf(error)})`,
-            ),
+            messageOf(error).includes('EADDRINUSE')
+              ? new PreconditionError(`listen on ${address}`, 'the port is taken', 'port')
+              : new PreconditionError(`listen on ${address}`, messageOf(error), 'host'),
           ),
     ),
   );

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Root, type Type } from 'protobufjs';
-import { ValidationError } from '../errors/ValidationError';
+import { PreconditionError } from '../errors/PreconditionError';
 
 /** The type URLs of the resources gsr serves, one per xDS API. */
 export const TYPE_URLS = {
@@ -34,7 +34,7 @@ let loaded: XdsProtos | undefined;
 /**
  * Envoy's xDS v3 messages, loaded once from the protos `@grpc/grpc-js-xds` ships (Envoy's own, not
  * copies of ours), with protobufjs. The package is an optional peer dependency: only `gsr/xds` needs it.
- * @throws {@link ValidationError} naming the package when it is not installed.
+ * @throws {@link PreconditionError} naming the package when it is not installed.
  * @internal
  */
 export function xdsProtos(): XdsProtos {
@@ -47,10 +47,9 @@ function load(): XdsProtos {
   try {
     base = dirname(require.resolve(`${PROTOS_PACKAGE}/package.json`));
   } catch {
-    throw new ValidationError(
-      'gsr/xds',
-      PROTOS_PACKAGE,
-      `needs the package ${PROTOS_PACKAGE} for Envoy's protos: npm install ${PROTOS_PACKAGE}`,
+    throw new PreconditionError(
+      'load gsr/xds',
+      `it needs the package ${PROTOS_PACKAGE} for Envoy's protos: npm install ${PROTOS_PACKAGE}`,
     );
   }
   const includes = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((dir) =>

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer as createHttp2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { freePorts } from '../../lib/testing/freePorts';
@@ -8,6 +10,14 @@ import { eventually } from '../support/observe';
 import { repoRoot, runNode, type NodeRun } from '../support/runNode';
 import { uniquePrefix } from '../support/testRegistries';
 import { requireBuild } from '../support/requireBuild';
+
+/** An HTTP/2 server without TLS that answers every request 404: what a gRPC client meets at a web server. */
+function http2NotFoundServer() {
+  return createHttp2Server((_request, response) => {
+    response.statusCode = 404;
+    response.end('not here');
+  });
+}
 
 // The command as users run it: the compiled bin (npm test builds it first).
 const bin = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -212,7 +222,59 @@ describe('the gsr command', () => {
     expect(await raw.get(key).exists()).toBe(false);
     const again = await gsr(['unregister', 'web', '10.0.0.5:80']);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain('10.0.0.5:80 was not an endpoint of "web"');
+    // One thing said, not "unregistered" on stdout and "nothing" on stderr.
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toBe(
+      'gsr: "web" lists no endpoint at 10.0.0.5:80: nothing to unregister\n',
+    );
+  });
+
+  it('sorts addresses as a person reads them: 10.1.0.2 before 10.1.0.10', async () => {
+    for (const address of ['10.1.0.10:80', '10.1.0.2:80', '10.1.0.2:8080', '10.1.0.2:443']) {
+      await raw.put(`${prefix}services/web/${address}`).value('');
+    }
+    expect((await gsr(['endpoints', 'web'])).stdout).toBe(
+      '10.1.0.2:80\n10.1.0.2:443\n10.1.0.2:8080\n10.1.0.10:80\n',
+    );
+  });
+
+  it('says on stderr that no service has endpoints, naming where it looked', async () => {
+    const run = await gsr(['services']);
+    expect(run).toMatchObject({ code: 0, stdout: '' });
+    expect(run.stderr).toBe(
+      `gsr: no service has endpoints under "${prefix}" in etcd at ${etcd.endpoints.join(', ')}\n`,
+    );
+  });
+
+  it('says where each setting came from: the environment, a flag, or its own default', async () => {
+    const run = await gsr(['--endpoints', etcd.endpoints.join(','), 'config']);
+    expect(run.code).toBe(0);
+    const source = (variable: string) =>
+      run.stdout
+        .split('\n')
+        .find((line) => line.startsWith(`${variable} `))
+        ?.trim()
+        .split(/\s{2,}/)
+        .pop();
+    expect(source('GSR_ETCD_ENDPOINTS')).toBe('--endpoints');
+    expect(source('GSR_KEY_PREFIX')).toBe('environment');
+    expect(source('GSR_ETCD_CONNECT_TIMEOUT_SECONDS')).toBe("gsr's default");
+    expect(source('GSR_LEASE_SECONDS')).toBe('default');
+    expect(run.stdout).not.toContain('command line');
+  });
+
+  it('says that a server that answers HTTP but not gRPC is likely not etcd', async () => {
+    const server = http2NotFoundServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const run = await gsr(['--connect-timeout', '1', 'services'], {
+      GSR_ETCD_ENDPOINTS: `127.0.0.1:${port}`,
+    });
+    server.close();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      "the server answered HTTP 404, not gRPC: is it etcd's client URL?",
+    );
   });
 
   it('warns of a GSR_ variable it does not read, with the one it likely meant', async () => {

@@ -65,7 +65,8 @@ describe('the gsr command, for deploys and operators', () => {
     expect(await raw.get(`${prefix}overrides/web/10.0.0.1:80`).string()).toBeNull();
     const again = await gsr(['undrain', 'web', '10.0.0.1:80']);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain('was not in maintenance');
+    expect(again.stdout).toBe(''); // not "takes calls again" beside "nothing changed"
+    expect(again.stderr).toBe('gsr: web 10.0.0.1:80 was not in maintenance: nothing changed\n');
     const none = await gsr(['overrides']);
     expect(none).toMatchObject({ code: 0, stdout: '' });
     expect(none.stderr).toContain('no endpoint is in maintenance');
@@ -84,6 +85,10 @@ describe('the gsr command, for deploys and operators', () => {
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(message);
     }
+    // An address the service does not list is no invalid input: it cannot be drained now.
+    expect((await gsr(['drain', 'nosuch', '10.0.0.1:80'])).stderr).toBe(
+      'gsr: Cannot drain address 10.0.0.1:80 of "nosuch": "nosuch" has no endpoints (an unknown service?); --force drains it all the same\n',
+    );
     expect(await raw.getAll().prefix(`${prefix}overrides/`).keys()).toEqual([]);
     expect((await gsr(['drain', 'web', '10.0.0.9:80', '--force'])).code).toBe(0);
     expect((await gsr(['overrides'])).stdout).toContain('10.0.0.9:80');

@@ -171,7 +171,7 @@ describe('the packed package, installed by a consumer', () => {
       app,
     );
     expect(check.stdout).toContain(
-      'ValidationError Invalid gsr/xds "@grpc/grpc-js-xds": needs the package @grpc/grpc-js-xds for Envoy\'s protos: npm install @grpc/grpc-js-xds',
+      "PreconditionError Cannot load gsr/xds: it needs the package @grpc/grpc-js-xds for Envoy's protos: npm install @grpc/grpc-js-xds",
     );
   });
 

@@ -533,7 +533,10 @@ describe('gsr ui', () => {
   it.each([
     [['--port', 'http'], '--port "http": expected a port number from 0 to 65535'],
     [['--port', '70000'], '--port "70000": expected a port number from 0 to 65535'],
-    [['--host', '192.0.2.1'], 'Invalid --host "192.0.2.1": cannot listen there (EADDRNOTAVAIL)'],
+    [
+      ['--host', '192.0.2.1'],
+      'Cannot listen on 192.0.2.1:7700: the address is not one of this machine (EADDRNOTAVAIL)',
+    ],
     [['--service', 'a/b'], 'Invalid --service "a/b"'],
   ])('exits 2 naming the option for %j', async (args, message) => {
     const run = await runNode([bin, 'ui', ...args], {
@@ -551,7 +554,10 @@ describe('gsr ui', () => {
       const run = await runNode([bin, 'ui', '--port', port], {
         env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
       });
-      expect(run.stderr).toContain(`Invalid --port ${port}: port ${port} on 127.0.0.1 is taken`);
+      expect(run.stderr).toContain(
+        `Cannot listen on 127.0.0.1:${port}: the port is taken (--port names another)`,
+      );
+      expect(run.stderr).not.toContain('Invalid');
       expect(run.code).toBe(2);
     } finally {
       taken.close();

@@ -546,8 +546,9 @@ describe('gsr xds', () => {
       env: { GSR_ETCD_ENDPOINTS: etcd.endpoints.join(',') },
     });
     expect(run.stderr).toContain(
-      `Invalid --port ${taken.port}: port ${taken.port} on 127.0.0.1 is taken`,
+      `Cannot listen on 127.0.0.1:${taken.port}: the port is taken (--port names another)`,
     );
+    expect(run.stderr).not.toContain('Invalid');
     expect(run.stderr).not.toContain('No address added'); // grpc-js's own line: it never binds.
     expect(run.code).toBe(2);
   });

@@ -1,6 +1,6 @@
 import type { GsrOptions } from '../../config/GsrConfig';
 import { loadConfig } from '../../config/loadConfig';
-import { ValidationError } from '../../errors/ValidationError';
+import { PreconditionError } from '../../errors/PreconditionError';
 import { createKeyLayout } from '../../keys/createKeyLayout';
 import type { CliIo } from '../CliIo';
 import { printable } from '../printable';
@@ -26,7 +26,11 @@ export async function drainEndpoint(
         listed.length === 0
           ? `"${printable(service)}" has no endpoints (an unknown service?)`
           : `"${printable(service)}" lists no endpoint at it (it lists ${listed.length})`;
-      throw new ValidationError('address', address, `${why}; --force drains it all the same`);
+      throw new PreconditionError(
+        `drain address ${printable(address)} of "${printable(service)}"`,
+        `${why}; --force drains it all the same`,
+        'address',
+      );
     }
     await registry.setMaintenance(service, address, { reason: flags.reason ?? '' });
   });

@@ -1,5 +1,6 @@
 import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
+import { byAddress } from '../byAddress';
 import { endpointLine } from '../endpointLine';
 import { printable } from '../printable';
 import { readOnce } from '../readOnce';
@@ -19,7 +20,7 @@ export async function listEndpoints(
   const { endpoints, known } = await readOnce(io, options, service, async (reads) => {
     const list = await reads.endpoints(service);
     return {
-      endpoints: list,
+      endpoints: byAddress(list),
       // Only when there are none: what the user may have meant.
       known: list.length === 0 && reads.listsServices ? await reads.services() : [],
     };

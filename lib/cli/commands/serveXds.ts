@@ -1,5 +1,5 @@
 import type { GsrOptions } from '../../config/GsrConfig';
-import { isValidationError, ValidationError } from '../../errors/ValidationError';
+import { isPreconditionError, PreconditionError } from '../../errors/PreconditionError';
 import { Registry } from '../../registry/Registry';
 import { createXdsServer } from '../../xds/createXdsServer';
 import type { CliIo } from '../CliIo';
@@ -30,8 +30,8 @@ export async function serveXds(
       allowedHosts: allowedHostsOf(options),
     }).catch((error: unknown) => {
       // Named by the flag the user gave, not the option it became.
-      throw isValidationError(error) && ['port', 'host'].includes(error.field)
-        ? new ValidationError(`--${error.field}`, error.value, error.reason)
+      throw isPreconditionError(error) && (error.field === 'port' || error.field === 'host')
+        ? new PreconditionError(error.operation, error.reason, `--${error.field}`)
         : error;
     });
     const host = xds.host.includes(':') ? `[${xds.host}]` : xds.host;

@@ -13,16 +13,18 @@ export async function undrainEndpoint(
   address: string,
 ): Promise<void> {
   createKeyLayout(loadConfig(options, io.env)).validateEndpoint({ service, address });
-  await withRegistry(io, options, undefined, async (registry) => {
-    const had = (await registry.overrides()).some(
+  const had = await withRegistry(io, options, undefined, async (registry) => {
+    const before = (await registry.overrides()).some(
       (override) => override.service === service && override.address === address,
     );
     await registry.clearMaintenance(service, address);
-    if (!had) {
-      io.stderr.write(
-        `gsr: ${printable(service)} ${printable(address)} was not in maintenance; nothing changed\n`,
-      );
-    }
+    return before;
   });
-  io.stdout.write(`${printable(service)} ${printable(address)} takes calls again\n`);
+  if (had) {
+    io.stdout.write(`${printable(service)} ${printable(address)} takes calls again\n`);
+  } else {
+    io.stderr.write(
+      `gsr: ${printable(service)} ${printable(address)} was not in maintenance: nothing changed\n`,
+    );
+  }
 }

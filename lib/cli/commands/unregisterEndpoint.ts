@@ -8,7 +8,8 @@ import { withRegistry } from '../withRegistry';
 /**
  * `gsr unregister <service> <address>`: deletes an endpoint's key, as the Go gsr's `Unregister()` does:
  * for the key a process killed with SIGKILL left until its lease expires. It says `unregistered` only
- * once etcd confirmed the delete; an endpoint that was not listed is said on stderr.
+ * once etcd confirmed the delete; an endpoint that was not listed is said on stderr instead (its key,
+ * should one be there unlisted, is deleted all the same), and is no failure: what was asked holds.
  */
 export async function unregisterEndpoint(
   io: CliIo,
@@ -18,14 +19,16 @@ export async function unregisterEndpoint(
 ): Promise<void> {
   const layout = createKeyLayout(loadConfig(options, io.env));
   const endpoint = layout.validateEndpoint({ service, address });
-  await withRegistry(io, options, undefined, async (registry) => {
-    const listed = (await registry.endpoints(service)).some((e) => e.address === address);
+  const listed = await withRegistry(io, options, undefined, async (registry) => {
+    const before = (await registry.endpoints(service)).some((e) => e.address === address);
     await registry.unregister(endpoint);
-    if (!listed) {
-      io.stderr.write(
-        `gsr: ${printable(address)} was not an endpoint of "${printable(service)}"; nothing listed was deleted\n`,
-      );
-    }
+    return before;
   });
-  io.stdout.write(`unregistered ${printable(layout.endpointKey(endpoint))}\n`);
+  if (listed) {
+    io.stdout.write(`unregistered ${printable(layout.endpointKey(endpoint))}\n`);
+  } else {
+    io.stderr.write(
+      `gsr: "${printable(service)}" lists no endpoint at ${printable(address)}: nothing to unregister\n`,
+    );
+  }
 }

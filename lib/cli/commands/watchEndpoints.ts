@@ -1,5 +1,6 @@
 import type { GsrOptions } from '../../config/GsrConfig';
 import type { CliIo } from '../CliIo';
+import { byAddress } from '../byAddress';
 import { endpointLine } from '../endpointLine';
 import { printable } from '../printable';
 import { withRegistry } from '../withRegistry';
@@ -22,7 +23,8 @@ export async function watchEndpoints(
     (registry) =>
       new Promise<void>((resolve, reject) => {
         const subscription = registry.endpoints$(service).subscribe({
-          next: (endpoints) => {
+          next: (list) => {
+            const endpoints = byAddress(list);
             const time = new Date().toISOString();
             io.stdout.write(
               options.json === true

@@ -35,9 +35,19 @@ export function toEtcdFailure(raw: unknown): unknown {
   return kind === undefined ? error : new EtcdFailure(kind, clientMessage(error), { cause: error });
 }
 
-/** What the client said, without grpc-js's empty trailing `Resolution note:` (it names no resolution). */
+/**
+ * What the client said, without grpc-js's empty trailing `Resolution note:` (it names no resolution),
+ * and with what grpc-js's words for a server that is no etcd mean.
+ */
 function clientMessage(error: unknown): string {
-  return messageOf(error).replace(/\s*Resolution note:\s*$/, '');
+  const message = messageOf(error).replace(/\s*Resolution note:\s*$/, '');
+  const status = /Received HTTP status code (\d+)/.exec(message)?.[1];
+  if (status !== undefined) {
+    return `${message} (the server answered HTTP ${status}, not gRPC: is it etcd's client URL?)`;
+  }
+  return /\bProtocol error\b/.test(message)
+    ? `${message} (the server does not speak HTTP/2: is it etcd's client URL?)`
+    : message;
 }
 
 function kindOf(error: unknown): EtcdFailureKind | undefined {
