@@ -9,6 +9,7 @@ import { freePorts } from '../../lib/testing/freePorts';
 import { eventually } from '../support/observe';
 import { repoRoot, runNode, type NodeRun } from '../support/runNode';
 import { uniquePrefix } from '../support/testRegistries';
+import { documentationPages } from '../readme/readmeSnippets';
 import { requireBuild } from '../support/requireBuild';
 
 /** An HTTP/2 server without TLS that answers every request 404: what a gRPC client meets at a web server. */
@@ -66,6 +67,32 @@ describe('the gsr command', () => {
       expect(run.stdout).toContain(command);
     }
     expect(run.stdout).toContain('GSR_ETCD_ENDPOINTS');
+  });
+
+  it('has every command and flag that the README and docs/cli.md show', async () => {
+    const help = (await gsr(['--help'])).stdout;
+    const shown = documentationPages()
+      .filter(({ file }) => file === 'README.md' || file === 'docs/cli.md')
+      .flatMap(({ text }) => text.split(/^```/m).filter((_, i) => i % 2 === 1))
+      .filter((block) => block.startsWith('sh\n'))
+      .flatMap((block) => block.split('\n'))
+      .flatMap((line) => line.replace(/#.*$/, '').split('|'))
+      .map((part) =>
+        /^\s*gsr((?:\s+--?[a-z-]+(?:\s+[^\s-][^\s]*)?)*)\s+([a-z][a-z-]*)(.*)$/.exec(part),
+      )
+      .filter((match): match is RegExpExecArray => match !== null);
+    expect(shown.length).toBeGreaterThan(10);
+    for (const [, flags = '', command = '', rest = ''] of shown) {
+      expect(help).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+      for (const flag of flags.match(/--[a-z-]+/g) ?? []) {
+        expect(help).toContain(flag);
+      }
+      const ownFlags = rest.match(/(?<=\s)--[a-z-]+/g) ?? [];
+      if (ownFlags.length > 0) {
+        const own = (await gsr([command, '--help'])).stdout;
+        ownFlags.forEach((flag) => expect(own).toContain(flag));
+      }
+    }
   });
 
   it.each(['services', 'endpoints', 'watch', 'register'])('prints help for %s', async (command) => {

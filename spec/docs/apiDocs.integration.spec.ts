@@ -25,16 +25,24 @@ describe('the API reference', () => {
     }
   });
 
-  it('opens on the README', () => {
+  it('opens on the README, and holds every page of docs/ it links to', () => {
     const index = readFileSync(join(api, 'index.html'), 'utf8');
     for (const heading of [
-      'Quick start',
+      'Install',
+      'Quick start: the two commands',
       'Using gsr',
-      'Configuration',
-      'Metrics',
-      'Command line',
+      'Documentation',
     ]) {
       expect(index).toContain(`>${heading}</`);
+    }
+    for (const [page, heading] of [
+      ['configuration', 'Configuration'],
+      ['metrics', 'Metrics'],
+      ['cli', 'Command line'],
+    ]) {
+      expect(index).toContain(`href="documents/${page}.html"`);
+      const html = readFileSync(join(api, 'documents', `${page}.html`), 'utf8');
+      expect(html).toContain(`>${heading}</`);
     }
   });
 

@@ -9,9 +9,9 @@ const KINDS = {
   gauge: 'Gauge',
 } as const;
 
-/** The rows of the README's table of instruments: name, kind, unit and attributes cell. */
+/** The rows of the table of instruments (docs/metrics.md): name, kind, unit and attributes cell. */
 function readmeRows(): Map<string, { kind: string; unit: string; attributes: string }> {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const readme = readFileSync(join(__dirname, '..', '..', 'docs', 'metrics.md'), 'utf8');
   const rows = new Map<string, { kind: string; unit: string; attributes: string }>();
   for (const line of readme.split('\n')) {
     const cells = line.split('|').map((cell) => cell.trim());
@@ -27,7 +27,7 @@ function readmeRows(): Map<string, { kind: string; unit: string; attributes: str
   return rows;
 }
 
-describe("the README's table of metrics", () => {
+describe('the table of metrics (docs/metrics.md)', () => {
   const rows = readmeRows();
 
   it('lists exactly the instruments gsr makes', () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBuild } from '../support/requireBuild';
 import { repoRoot } from '../support/runNode';
@@ -80,11 +80,22 @@ describe('the packed package, installed by a consumer', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds what its README links to, its changelog, and builds dist/ when packed from a fresh clone', () => {
-    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-    const relative = [...readme.matchAll(/\]\((?!https?:|#|mailto:)([^)\s]+)\)/g)].map((m) => m[1]);
-    expect(relative.length).toBeGreaterThan(0);
-    expect(relative.filter((path) => !packedFiles.includes(path ?? ''))).toEqual([]);
+  it('holds what its README and docs link to, its changelog, and builds dist/ when packed from a fresh clone', () => {
+    const pages = ['README.md', ...packedFiles.filter((file) => /^docs\/[^/]+\.md$/.test(file))];
+    expect(pages.length).toBeGreaterThan(5);
+    const missing: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(repoRoot, page), 'utf8');
+      for (const [, target = ''] of text.matchAll(
+        /\]\((?!https?:|#|mailto:)([^)\s#]+)[^)\s]*\)/g,
+      )) {
+        const file = posix.normalize(posix.join(posix.dirname(page), target));
+        if (!packedFiles.includes(file)) {
+          missing.push(`${page} -> ${target}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
     for (const file of [
       'README.md',
       'CHANGELOG.md',
@@ -204,6 +215,7 @@ describe('the packed package, installed by a consumer', () => {
         EtcdUnavailableError: ['register', cause],
         NoEndpointError: [10, 'timeout'],
         PermissionDeniedError: ['read', 'k', cause],
+        PreconditionError: ['drain web', 'full', 'address'],
         RegistryClosedError: ['watch'],
         StrategyError: ['threw', cause],
         TlsError: [['127.0.0.1:2379'], cause],

@@ -53,6 +53,6 @@ export function compileSnippets(snippets: readonly Snippet[]): string[] {
       return text;
     }
     const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-    return `README.md:${at.snippet.line + line} (${at.snippet.name}): ${text}`;
+    return `${at.snippet.file}:${at.snippet.line + line} (${at.snippet.name}): ${text}`;
   });
 }

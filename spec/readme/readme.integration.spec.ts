@@ -168,7 +168,7 @@ const scenarios: Record<string, (run: Run) => Promise<void>> = {
     expect(snippet.stderr).toBe('');
   },
 
-  'Using gsr #2': async (run) => {
+  'Without RxJS #1': async (run) => {
     const world = await run.world();
     await registered(world, { service: 'data-access', address: '10.0.0.1:80' });
     const snippet = run.start();
@@ -366,7 +366,7 @@ describe('README', () => {
     async (_name, snippet) => {
       const scenario = scenarios[snippet.name];
       if (scenario === undefined) {
-        throw new Error(`README.md:${snippet.line}: no scenario for "${snippet.name}"`);
+        throw new Error(`${snippet.file}:${snippet.line}: no scenario for "${snippet.name}"`);
       }
       const prefix = uniquePrefix();
       const layout = snippet.env.GSR_KEY_LAYOUT;

@@ -1,12 +1,29 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../support/runNode';
 
-/** A ```ts block of the README, where it is and what it says. */
+/**
+ * The documentation a user reads: the README, then every page of docs/ (which the README links), in
+ * name order. Its snippets and configuration blocks are what the tests run.
+ */
+export function documentationPages(): { readonly file: string; readonly text: string }[] {
+  const docs = readdirSync(join(repoRoot, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`);
+  return ['README.md', ...docs].map((file) => ({
+    file,
+    text: readFileSync(join(repoRoot, file), 'utf8'),
+  }));
+}
+
+/** A ```ts block of the documentation, where it is and what it says. */
 export interface Snippet {
   /** `<section heading> #<n>`: the n-th TypeScript block under that heading. */
   readonly name: string;
-  /** The README's line of the block's first line of code (1-based). */
+  /** The page it is on (`README.md`, `docs/registration.md`). */
+  readonly file: string;
+  /** The page's line of the block's first line of code (1-based). */
   readonly line: number;
   readonly code: string;
   /**
@@ -16,13 +33,19 @@ export interface Snippet {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** Every TypeScript block of `README.md`, in order. */
-export function readmeSnippets(
-  readme = readFileSync(join(repoRoot, 'README.md'), 'utf8'),
-): Snippet[] {
+/** Every TypeScript block of the documentation ({@link documentationPages}), in order. */
+export function readmeSnippets(pages = documentationPages()): Snippet[] {
   const snippets: Snippet[] = [];
   const counts = new Map<string, number>();
-  const lines = readme.split('\n');
+  for (const { file, text } of pages) {
+    snippets.push(...snippetsOf(file, text, counts));
+  }
+  return snippets;
+}
+
+function snippetsOf(file: string, text: string, counts: Map<string, number>): Snippet[] {
+  const snippets: Snippet[] = [];
+  const lines = text.split('\n');
   let heading = '(top)';
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index] ?? '';
@@ -39,7 +62,13 @@ export function readmeSnippets(
       const code = `${lines.slice(start, end).join('\n')}\n`;
       const n = (counts.get(heading) ?? 0) + 1;
       counts.set(heading, n);
-      snippets.push({ name: `${heading} #${n}`, line: start + 1, code, env: leadingEnv(code) });
+      snippets.push({
+        name: `${heading} #${n}`,
+        file,
+        line: start + 1,
+        code,
+        env: leadingEnv(code),
+      });
       index = end;
     }
   }
@@ -59,20 +88,24 @@ function leadingEnv(code: string): Record<string, string> {
 }
 
 /**
- * The text of the README's first ```<language> block that contains `containing`: configuration the
- * tests run as printed (Prometheus' scrape config, an xDS bootstrap file).
+ * The text of the documentation's first ```<language> block that contains `containing`: configuration
+ * the tests run as printed (Prometheus' scrape config, an xDS bootstrap file).
  */
 export function readmeBlock(
   language: string,
   containing: string,
-  readme = readFileSync(join(repoRoot, 'README.md'), 'utf8'),
+  readme = documentationPages()
+    .map((page) => page.text)
+    .join('\n'),
 ): string {
   const blocks = readme.split(/^```/m).filter((_, index) => index % 2 === 1);
   const found = blocks.find(
     (block) => block.startsWith(`${language}\n`) && block.includes(containing),
   );
   if (found === undefined) {
-    throw new Error(`README.md has no ${language} block with ${JSON.stringify(containing)}`);
+    throw new Error(
+      `the documentation has no ${language} block with ${JSON.stringify(containing)}`,
+    );
   }
   return found.slice(language.length + 1);
 }

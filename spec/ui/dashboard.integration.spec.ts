@@ -217,10 +217,19 @@ describe('the dashboard, in Chromium', () => {
     expect(await page.getAttribute('li[data-address="a:1"] .state', 'title')).toBe(
       '<b>disk</b> swap',
     );
+    // Said on the page, not only on hover; as text.
+    expect(await page.textContent('li[data-address="a:1"] .reason')).toBe('<b>disk</b> swap');
+    expect(await page.isVisible('li[data-address="a:1"] .reason')).toBe(true);
+    expect(await page.isHidden('li[data-address="b:1"] .reason')).toBe(true);
+    await registry.setMaintenance('api', 'a:1', { reason: 'disk swap, then firmware' });
+    await page.waitForSelector('li[data-address="a:1"][data-reason="disk swap, then firmware"]', {
+      timeout: 2000,
+    });
     await registry.clearMaintenance('api', 'a:1');
     await page.waitForSelector('li[data-address="a:1"][data-endpoint-state="serving"]', {
       timeout: 2000,
     });
+    expect(await page.isHidden('li[data-address="a:1"] .reason')).toBe(true);
     expect(problemsOf(page)).toEqual([]);
   });
 

@@ -79,19 +79,26 @@
     row.dataset.address = address;
     const label = element('span', 'address', shown(address));
     const state = element('span', 'state');
+    const reason = element('span', 'reason');
+    reason.hidden = true;
     const metadata = element('code', 'metadata');
-    row.append(label, state, metadata);
+    row.append(label, state, reason, metadata);
     return row;
   }
 
-  // A state other than serving, as a badge; the operator's reason (anyone's text) as its title.
+  // A state other than serving, as a badge; the operator's reason (anyone's text) beside it, as text.
   function setState(row, state, reason) {
     const node = row.querySelector('.state');
     const text = state === undefined ? '' : shown(String(state));
     node.textContent = text;
     node.hidden = text === '';
-    node.title = reason === undefined ? '' : shown(String(reason), true);
+    const why = reason === undefined ? '' : shown(String(reason), true);
+    node.title = why;
+    const said = row.querySelector('.reason');
+    said.textContent = why;
+    said.hidden = why === '';
     row.dataset.endpointState = state === undefined ? 'serving' : String(state);
+    row.dataset.reason = why;
   }
 
   function setMetadata(row, metadata) {
@@ -144,7 +151,10 @@
         setMetadata(row, metadata);
         flash(row, 'changed');
       }
-      if (row.dataset.endpointState !== (state === undefined ? 'serving' : String(state))) {
+      if (
+        row.dataset.endpointState !== (state === undefined ? 'serving' : String(state)) ||
+        row.dataset.reason !== (reason === undefined ? '' : shown(String(reason), true))
+      ) {
         setState(row, state, reason);
       }
       if (row.nextSibling !== before || row.parentNode !== service.list) {
