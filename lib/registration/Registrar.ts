@@ -521,10 +521,29 @@ export class Registrar {
    */
   #judge(record: KeyRecord): void {
     const { written, seen } = record;
-    if (written?.revision === undefined || seen === undefined || seen.revision < written.revision) {
+    if (seen === undefined) {
       return;
     }
     const { entry } = seen;
+    if (
+      record.foreign &&
+      written?.revision === undefined &&
+      (entry === undefined || entry.lease === NO_LEASE)
+    ) {
+      // Left to another lease with nothing of ours written (a removal of ours ended meanwhile), and
+      // that lease's key went: ours to write, or nobody would.
+      record.foreign = false;
+      if (record.holders.length > 0) {
+        this.#context.logger.warn(
+          `${record.key} is no longer held by the other lease while registered here; writing it`,
+        );
+        this.#converge(record);
+      }
+      return;
+    }
+    if (written?.revision === undefined || seen.revision < written.revision) {
+      return;
+    }
     if (entry !== undefined && entry.lease !== written.lease && entry.lease !== NO_LEASE) {
       if (!record.foreign) {
         record.foreign = true;

@@ -59,6 +59,29 @@ describe('Registrar (on a simulated etcd)', () => {
     expect(held(k)?.lease).toBe(registration.latest?.leaseId);
   });
 
+  it('writes a key left to another lease once that lease goes, even when a removal of ours ended meanwhile', async () => {
+    const { registry, run, key, held, etcd, port, ours } = setUp();
+    const k = key('web', 'a:1');
+    record(registry.register({ service: 'web', address: 'b:1' })); // The lease outlives a:1.
+    const first = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    port.partition();
+    // Its delete retries until etcd is back, shorter than the lease: the watch sees their key first.
+    first.subscription.unsubscribe();
+    await run(2000);
+    const theirs = etcd.grant(60, 'B');
+    etcd.putAll([{ key: k, value: '{"by":"b"}', lease: theirs }], 'B');
+    const second = record(registry.register({ service: 'web', address: 'a:1' }));
+    port.heal();
+    await run(5000);
+    expect(held(k)?.lease).toBe(theirs); // Left to them, not deleted under them.
+    etcd.revoke(theirs, 'B');
+    await run(3000);
+    expect(held(k)?.lease).toBe(second.latest?.leaseId ?? ours()[0]?.id);
+    expect(held(k)?.lease).not.toBe(theirs);
+    expect(held(k)).toBeDefined();
+  });
+
   it('deletes its key when it ends only while it is bound to its lease or to none', async () => {
     const { registry, run, key, held, etcd, until } = setUp();
     const mine = record(registry.register({ service: 'web', address: 'a:1' }));
