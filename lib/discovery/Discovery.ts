@@ -6,6 +6,7 @@ import { markService } from '../endpoint/listedService';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
+import { isLate } from '../etcd/EtcdFailure';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
@@ -367,14 +368,16 @@ export class Discovery implements LiveListOwner {
 
   /**
    * The state of `prefix` now: from its live list behind a fence when one is live (it then holds every
-   * write etcd confirmed before the call), else with one range get. Typed errors, never retried.
+   * write etcd confirmed before the call), else with one range get. Typed errors; asked once more
+   * only when etcd answered late (a slow etcd or a busy process is no outage), never when it is
+   * unreachable.
    */
   async #read<T>(prefix: string, operation: string, createState: () => PrefixState<T>): Promise<T> {
-    const { etcd, closing } = this.context;
+    const { etcd, closing, logger } = this.context;
     if (closing.aborted) {
       throw new RegistryClosedError(operation);
     }
-    try {
+    const attempt = async (): Promise<T> => {
       const live = await (this.#lists.get(prefix) as LiveList<T> | undefined)?.read();
       if (live !== undefined) {
         return live;
@@ -382,6 +385,15 @@ export class Discovery implements LiveListOwner {
       const state = createState();
       state.reset((await this.ranges.execute(() => etcd.range(prefix))).entries);
       return state.snapshot();
+    };
+    try {
+      return await attempt().catch((error: unknown) => {
+        if (!isLate(error) || closing.aborted) {
+          throw error;
+        }
+        logger.debug(`${operation}: etcd answered late; asking once more`);
+        return attempt();
+      });
     } catch (error) {
       const verdict = this.context.verdict(error, { key: prefix, description: operation });
       throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);

@@ -1,8 +1,10 @@
 /**
  * The kinds of failure an {@link EtcdPort} reports, whatever etcd client is behind it:
  *
- * - `unavailable`: no answer, or no answer that says anything for good (unreachable, timed out, no
- *   leader, a broken stream, rate limited): the request may or may not have been applied;
+ * - `unavailable`: no answer that says anything for good (unreachable, refused or reset, no leader, a
+ *   broken stream, rate limited): the request may or may not have been applied;
+ * - `late`: no answer within the request's deadline: etcd may be slow, or gone, or this process too busy
+ *   to read the answer in time; it may or may not have been applied. Alone it proves no loss;
  * - `auth-expired`: etcd no longer knows the session's token (it re-authenticates);
  * - `lease-not-found`: etcd answered that it does not know the lease;
  * - `unauthenticated`, `permission-denied`, `invalid`: etcd answered no, and will again;
@@ -11,6 +13,7 @@
  */
 export type EtcdFailureKind =
   | 'unavailable'
+  | 'late'
   | 'auth-expired'
   | 'lease-not-found'
   | 'unauthenticated'
@@ -37,4 +40,9 @@ export class EtcdFailure extends Error {
 /** Whether `error` says etcd does not know a lease. @internal */
 export function isLeaseNotFound(error: unknown): boolean {
   return error instanceof EtcdFailure && error.kind === 'lease-not-found';
+}
+
+/** Whether `error` says etcd gave no answer within the deadline (slow, or gone, or this process busy). @internal */
+export function isLate(error: unknown): boolean {
+  return error instanceof EtcdFailure && error.kind === 'late';
 }

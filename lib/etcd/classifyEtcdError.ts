@@ -48,6 +48,7 @@ export function classifyEtcdError(
   }
   switch (error.kind) {
     case 'unavailable':
+    case 'late':
     case 'auth-expired':
       return RETRY;
     case 'lease-not-found':

@@ -162,6 +162,7 @@ export class Registry {
       connected: () => health.connected,
     });
     this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending);
+    health.probeWith(() => context.etcd.probe(layout.probePrefix, { serializable: true }));
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
       filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),
       // The port reports the outcome to health: a refusal (permission) is an answer too.
@@ -255,7 +256,9 @@ export class Registry {
     warnUnknownVariables(log, env ?? process.env);
     const layout = createKeyLayout(config);
     const metrics = new RegistryMetrics(gsrMeter(meterProvider));
-    const health = new ConnectionHealth(log);
+    const health = new ConnectionHealth(log, systemClock, {
+      requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    });
     const port = new Etcd3Port(config, health, metrics);
     const closing = new AbortController();
     // Every write that retries sleeps on this signal (one listener each, removed when it wakes): during

@@ -17,6 +17,7 @@ export type CutMode =
  * const registry = await Registry.connect({ etcdEndpoints: proxy.url });
  * proxy.cut();         // the registry loses etcd
  * await proxy.heal();  // and gets it back
+ * proxy.slow(400);     // every byte now takes 400 ms more each way: a slow link, not a broken one
  * await proxy.close();
  * ```
  */
@@ -25,6 +26,7 @@ export class TcpProxy {
   readonly #target: { host: string; port: number };
   readonly #pairs = new Set<[Socket, Socket | undefined]>();
   #cut: CutMode | undefined;
+  #delayMs = 0;
   /** `http://127.0.0.1:<port>` (the target's scheme): what the client under test connects to. */
   readonly url: string;
 
@@ -61,15 +63,18 @@ export class TcpProxy {
       if (mode === 'reset') {
         this.#destroy(pair);
       } else {
-        // `pipe` would resume a merely paused socket on the next 'drain'.
-        if (pair[1] !== undefined) {
-          pair[0].unpipe(pair[1]);
-          pair[1].unpipe(pair[0]);
-          pair[1].pause();
-        }
+        pair[1]?.pause();
         pair[0].pause();
       }
     }
+  }
+
+  /**
+   * Delays every chunk by `delayMs` each way, in order, on open connections and new ones (`0` ends
+   * it): a congested or distant link, which answers late but answers.
+   */
+  slow(delayMs: number): void {
+    this.#delayMs = delayMs;
   }
 
   /** Lets traffic through again: new connections reach the target. Black-holed ones are reset. */
@@ -103,8 +108,30 @@ export class TcpProxy {
     upstream.on('error', () => this.#destroy(pair));
     client.on('close', () => this.#destroy(pair));
     upstream.on('close', () => this.#destroy(pair));
-    client.pipe(upstream);
-    upstream.pipe(client);
+    this.#forward(client, upstream);
+    this.#forward(upstream, client);
+  }
+
+  /** Copies `from` to `to`, each chunk held for the delay of the moment, never overtaking another. */
+  #forward(from: Socket, to: Socket): void {
+    let lastRelease = 0;
+    from.on('data', (chunk: Buffer) => {
+      if (this.#cut === 'blackhole') {
+        return;
+      }
+      const release = Math.max(Date.now() + this.#delayMs, lastRelease);
+      lastRelease = release;
+      const send = (): void => {
+        if (!to.destroyed && this.#cut === undefined) {
+          to.write(chunk);
+        }
+      };
+      if (release <= Date.now()) {
+        send();
+      } else {
+        setTimeout(send, release - Date.now());
+      }
+    });
   }
 
   #destroy(pair: [Socket, Socket | undefined]): void {

@@ -1,3 +1,5 @@
+import { unmeasuredLag } from '../../lib/etcd/EventLoopLag';
+import { systemClock } from '../../lib/etcd/Clock';
 import { loadConfig } from '../../lib/config/loadConfig';
 import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
 import { Etcd3Port, orderedProgress } from '../../lib/etcd/etcd3/Etcd3Port';
@@ -16,7 +18,7 @@ describe('Etcd3Port', () => {
     const { logger } = testLogger();
     const port = new Etcd3Port(
       loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
-      new ConnectionHealth(logger),
+      new ConnectionHealth(logger, systemClock, { lag: unmeasuredLag }),
       new RegistryMetrics(gsrMeter(undefined)),
     );
     await port.learnVersion();
@@ -39,7 +41,7 @@ describe('Etcd3Port', () => {
     const { logger } = testLogger();
     const port = new Etcd3Port(
       loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
-      new ConnectionHealth(logger),
+      new ConnectionHealth(logger, systemClock, { lag: unmeasuredLag }),
       new RegistryMetrics(gsrMeter(undefined)),
     );
     const version = await port.learnVersion();

@@ -1,3 +1,5 @@
+import { unmeasuredLag } from '../../lib/etcd/EventLoopLag';
+import { systemClock } from '../../lib/etcd/Clock';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import fc from 'fast-check';
@@ -51,7 +53,7 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
   it('reads what the gRPC port reads: the same keys, bytes, revisions and leases', async () => {
     const port = new Etcd3Port(
       loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
-      new ConnectionHealth(testLogger().logger),
+      new ConnectionHealth(testLogger().logger, systemClock, { lag: unmeasuredLag }),
       new RegistryMetrics(gsrMeter(undefined)),
     );
     const gateway = new EtcdGateway(loadConfig({ etcdEndpoints: etcd.endpoints }, {}));

@@ -15,7 +15,6 @@ const kindOf = (error: unknown): string | undefined => {
 describe('toEtcdFailure (the etcd3 adapter)', () => {
   it.each([
     ['an unreachable member', grpcError(status.UNAVAILABLE, 'No connection established')],
-    ['a deadline', grpcError(status.DEADLINE_EXCEEDED, 'Deadline exceeded')],
     ['rate limiting', grpcError(status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests')],
     [
       'a compacted revision',
@@ -24,6 +23,12 @@ describe('toEtcdFailure (the etcd3 adapter)', () => {
     ['a typed unavailable error', new GRPCUnavailableError('down')],
   ])('calls %s unavailable', (_what, error) => {
     expect(kindOf(error)).toBe('unavailable');
+  });
+
+  it('calls a missed deadline late: no answer in time, which alone proves no loss', () => {
+    expect(kindOf(grpcError(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 1.001s'))).toBe(
+      'late',
+    );
   });
 
   it.each([

@@ -170,7 +170,9 @@ export class SimPort implements EtcdPort {
     if (stream === undefined) {
       this.#later(() => {
         if (!this.#closed) {
-          listener.ended({ kind: 'failed', error: unavailable('no connection to etcd') });
+          const failure = unavailable('no connection to etcd');
+          this.#health?.down(failure);
+          listener.ended({ kind: 'failed', error: failure });
         }
       });
       return { requestProgress: () => undefined, cancel: () => undefined };
@@ -226,7 +228,9 @@ export class SimPort implements EtcdPort {
         this.#keepAlives.delete(fail);
         this.#later(() => {
           if (!this.#closed) {
-            listener.failed(unavailable('the keepalive stream broke'));
+            const failure = unavailable('the keepalive stream broke');
+            this.#health?.down(failure);
+            listener.failed(failure);
           }
         });
       }
@@ -296,9 +300,11 @@ export class SimPort implements EtcdPort {
       this.#pending.add(fail);
       const timeout = (why: string): void => {
         this.failures += 1;
+        // No answer within the deadline: late, as etcd3's port reports a missed deadline.
         clock.at(clock.int(0, this.#network.timeoutMs), () => {
-          this.#health?.down(unavailable(why));
-          fail(unavailable(why));
+          const late = new EtcdFailure('late', why);
+          this.#health?.late(late);
+          fail(late);
         });
       };
       this.#later(() => {
@@ -312,9 +318,10 @@ export class SimPort implements EtcdPort {
         if (this.#tokenExpired) {
           this.#tokenExpired = false;
           this.failures += 1;
-          this.#later(() =>
-            fail(new EtcdFailure('auth-expired', 'etcdserver: invalid auth token')),
-          );
+          this.#later(() => {
+            this.#health?.up(); // A refusal is an answer.
+            fail(new EtcdFailure('auth-expired', 'etcdserver: invalid auth token'));
+          });
           return;
         }
         if (clock.chance(this.#network.lostRequest)) {
@@ -362,6 +369,7 @@ export class SimPort implements EtcdPort {
     stream.lastArrival = Math.max(stream.lastArrival, clock.now() + this.#delay());
     clock.at(stream.lastArrival - clock.now(), () => {
       if (!stream.broken && !watch.cancelled && !this.#closed) {
+        this.#health?.up(); // Any watch response is an answer, as etcd3's port counts it.
         deliver();
       }
     });
@@ -411,7 +419,9 @@ export class SimPort implements EtcdPort {
       if (!watch.cancelled) {
         this.#later(() => {
           if (!this.#closed) {
-            watch.listener.ended({ kind: 'failed', error: unavailable('the watch stream broke') });
+            const failure = unavailable('the watch stream broke');
+            this.#health?.down(failure);
+            watch.listener.ended({ kind: 'failed', error: failure });
           }
         });
       }

@@ -1,3 +1,4 @@
+import { unmeasuredLag } from '../../lib/etcd/EventLoopLag';
 import { PassThrough } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { Observable, Subscription } from 'rxjs';
@@ -23,6 +24,12 @@ import { SimEtcd } from './SimEtcd';
 import { type Network, SimPort } from './SimPort';
 
 /** A simulation run found a state the registry must never be in. */
+/**
+ * How long after etcd was last unreachable health may still say "lost": the silence that makes a loss
+ * (three 1 s deadlines) and the second that confirms a failure, with room for the last late answer.
+ */
+const LOST_AFTER_PARTITION_MS = 6000;
+
 export class SimulationFailure extends Error {
   override readonly name = 'SimulationFailure';
 }
@@ -100,6 +107,8 @@ export class Simulation {
   /** Virtual ms during which the registry could reach etcd. */
   #reachableMs = 0;
   #lastNow = 0;
+  /** When etcd was last unreachable (a partition began or ended), for invariant 4. */
+  #lastUnreachable = -Infinity;
   #idleSince: number | undefined = 0;
   #order = 0;
   #operations = 0;
@@ -141,7 +150,7 @@ export class Simulation {
       ? traceLogger((line) => this.#log(line))
       : winston.createLogger({ silent: true });
     this.#traceLength = tracing ? 400 : 40;
-    const health = new ConnectionHealth(logger);
+    const health = new ConnectionHealth(logger, clock, { lag: unmeasuredLag });
     this.#port = new SimPort(this.#etcd, 'A', network, { progressOrdered, health });
     const closing = new AbortController();
     const context = new EtcdContext(
@@ -152,6 +161,24 @@ export class Simulation {
       undefined,
       closing.signal,
     );
+    // 4. Health says "lost" only on evidence: never while etcd has answered all along lately, however
+    // many answers came late or streams broke.
+    let everConnected = false;
+    health.state$.subscribe(({ connected }) => {
+      const now = this.#clock.now();
+      if (connected) {
+        everConnected = true;
+      } else if (
+        everConnected &&
+        !this.#port.partitioned &&
+        now - this.#lastUnreachable > LOST_AFTER_PARTITION_MS
+      ) {
+        this.#problems.push(
+          `health said "lost" at ${now}ms, ${now - this.#lastUnreachable}ms after etcd was last ` +
+            'unreachable: only late answers or broken streams that were answered again',
+        );
+      }
+    });
     this.#registry = new Registry({
       context,
       health,
@@ -515,9 +542,11 @@ export class Simulation {
     const durationMs = this.#clock.int(500, 2500 * this.#config.leaseSeconds);
     this.#log(`partition for ${durationMs}ms`);
     this.#port.partition();
+    this.#lastUnreachable = this.#clock.now();
     this.#clock.at(durationMs, () => {
       this.#log('partition healed');
       this.#port.heal();
+      this.#lastUnreachable = this.#clock.now();
     });
   }
 

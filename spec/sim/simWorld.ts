@@ -1,3 +1,4 @@
+import { unmeasuredLag } from '../../lib/etcd/EventLoopLag';
 import { loadConfig } from '../../lib/config/loadConfig';
 import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
 import { EtcdContext } from '../../lib/etcd/EtcdContext';
@@ -26,7 +27,7 @@ export function simWorld(options: SimWorldOptions = {}) {
   const clock = new SimClock(options.seed ?? 1);
   const etcd = new SimEtcd(clock);
   const { logger, lines } = testLogger();
-  const health = new ConnectionHealth(logger);
+  const health = new ConnectionHealth(logger, clock, { lag: unmeasuredLag });
   const port = new SimPort(
     etcd,
     'A',

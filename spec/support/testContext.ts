@@ -1,3 +1,4 @@
+import { unmeasuredLag } from '../../lib/etcd/EventLoopLag';
 import { loadConfig } from '../../lib/config/loadConfig';
 import { systemClock } from '../../lib/etcd/Clock';
 import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
@@ -19,7 +20,7 @@ export function testContext(
   const metrics = new RegistryMetrics(gsrMeter(undefined));
   const port = new Etcd3Port(
     loadConfig({ etcdEndpoints: endpoints }, {}),
-    new ConnectionHealth(logger),
+    new ConnectionHealth(logger, systemClock, { lag: unmeasuredLag }),
     metrics,
   );
   const context = new EtcdContext(port, systemClock, logger, metrics, undefined, closing);

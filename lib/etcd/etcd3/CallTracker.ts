@@ -1,5 +1,6 @@
 import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
 import type { RegistryMetrics } from '../../metrics/RegistryMetrics';
+import type { ConnectionHealth } from '../ConnectionHealth';
 
 /** `OK` → `ok`, `DEADLINE_EXCEEDED` → `deadline_exceeded`: the outcomes of etcd requests in metrics. */
 const OUTCOMES = new Map(
@@ -10,7 +11,8 @@ const OUTCOMES = new Map(
 
 /**
  * Every gRPC call a registry's etcd3 client has open, so that closing the registry can end them; and,
- * since every request passes here, where their durations are measured.
+ * since every request passes here, where their durations are measured (for metrics, and for
+ * health's p99).
  *
  * etcd3 closes its watch stream only once etcd answers the watches' cancellations, and half-closes its
  * lease keepalive stream; closing the client leaves open calls open. While etcd answers, they end in
@@ -21,9 +23,11 @@ const OUTCOMES = new Map(
 export class CallTracker {
   readonly #calls = new Set<InterceptingCall>();
   readonly #metrics: RegistryMetrics;
+  readonly #health: ConnectionHealth;
 
-  constructor(metrics: RegistryMetrics) {
+  constructor(metrics: RegistryMetrics, health: ConnectionHealth) {
     this.#metrics = metrics;
+    this.#health = health;
   }
 
   /** A grpc-js client interceptor that records each call until it ends. */
@@ -40,10 +44,12 @@ export class CallTracker {
             if (unary) {
               const operation = method.path.slice(method.path.lastIndexOf('/') + 1);
               const outcome = OUTCOMES.get(received.code) ?? String(received.code);
+              const ms = performance.now() - started;
               this.#metrics.requestDuration.record(
-                (performance.now() - started) / 1000,
+                ms / 1000,
                 this.#metrics.requestAttributes(operation, outcome),
               );
+              this.#health.requestEnded(ms);
             }
             nextStatus(received);
           },

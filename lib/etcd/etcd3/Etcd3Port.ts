@@ -12,6 +12,7 @@ import type { GsrConfig } from '../../config/GsrConfig';
 import type { RegistryMetrics } from '../../metrics/RegistryMetrics';
 import { CallTracker } from './CallTracker';
 import type { ConnectionHealth } from '../ConnectionHealth';
+import { type Cancel, systemClock } from '../Clock';
 import { createEtcdClient } from './createEtcdClient';
 import { EtcdFailure } from '../EtcdFailure';
 import type {
@@ -43,10 +44,12 @@ export class Etcd3Port implements EtcdPort {
   readonly #calls: CallTracker;
   readonly #health: ConnectionHealth;
   readonly #watches: WatchStream;
+  readonly #requestTimeoutMs: number;
   #progressOrdered = false;
 
   constructor(config: GsrConfig, health: ConnectionHealth, metrics: RegistryMetrics) {
-    this.#calls = new CallTracker(metrics);
+    this.#requestTimeoutMs = config.requestTimeoutSeconds * 1000;
+    this.#calls = new CallTracker(metrics, health);
     this.#client = createEtcdClient(config, this.#calls);
     this.#health = health;
     this.#watches = new WatchStream(() => this.#client.watchClient.watch(), health);
@@ -186,7 +189,26 @@ export class Etcd3Port implements EtcdPort {
     let closed = false;
     let asked = false;
     let streaming = false;
+    // A renewal is a request like any other: unanswered within the request deadline, it is late.
+    let unanswered: Cancel | undefined;
+    const expectAnswer = (): void => {
+      unanswered ??= systemClock.schedule(
+        this.#requestTimeoutMs,
+        () => {
+          unanswered = undefined;
+          if (!closed) {
+            this.#health.late(new Error(`no keepalive answer within ${this.#requestTimeoutMs}ms`));
+          }
+        },
+        { keepsAlive: false },
+      );
+    };
+    const answered = (): void => {
+      unanswered?.();
+      unanswered = undefined;
+    };
     const drop = (): void => {
+      answered();
       if (streaming) {
         streaming = false;
         this.#health.streamClosed();
@@ -216,6 +238,7 @@ export class Etcd3Port implements EtcdPort {
         if (closed) {
           return;
         }
+        answered();
         this.#health.up();
         if (!streaming) {
           streaming = true;
@@ -227,6 +250,7 @@ export class Etcd3Port implements EtcdPort {
       opened.on('end', () => fail(new Error('etcd ended the keepalive stream')));
       if (asked) {
         opened.write({ ID: lease });
+        expectAnswer();
       }
     }, fail);
     return {
@@ -235,6 +259,7 @@ export class Etcd3Port implements EtcdPort {
           asked = true;
         } else {
           stream.write({ ID: lease });
+          expectAnswer();
         }
       },
       close: () => {
@@ -265,13 +290,18 @@ export class Etcd3Port implements EtcdPort {
     }
   }
 
-  /** A failure says etcd is unreachable, or that it answered (a refusal, an unknown lease). */
+  /**
+   * A failure says etcd is unreachable, or that it answered late (which alone proves no loss), or that
+   * it answered (a refusal, an unknown lease).
+   */
   #report(failure: unknown): void {
     if (!(failure instanceof EtcdFailure) || failure.kind === 'closed') {
       return;
     }
     if (failure.kind === 'unavailable') {
       this.#health.down(failure.cause ?? failure);
+    } else if (failure.kind === 'late') {
+      this.#health.late(failure.cause ?? failure);
     } else {
       this.#health.up();
     }

@@ -11,6 +11,7 @@ import {
   EtcdRoleNotGrantedError,
   EtcdUserNotFoundError,
   EtcdWatchStreamEnded,
+  GRPCDeadlineExceededError,
   GRPCGenericError,
   GRPCInvalidArgumentError,
   GRPCOutOfRangeError,
@@ -74,6 +75,9 @@ function kindOf(error: unknown): EtcdFailureKind | undefined {
   }
   if (isRefusal(error)) {
     return 'invalid';
+  }
+  if (error instanceof GRPCDeadlineExceededError) {
+    return 'late';
   }
   if (
     error instanceof GRPCGenericError ||
