@@ -5,6 +5,9 @@
  *   broken stream, rate limited): the request may or may not have been applied;
  * - `late`: no answer within the request's deadline: etcd may be slow, or gone, or this process too busy
  *   to read the answer in time; it may or may not have been applied. Alone it proves no loss;
+ * - `no-space`: etcd answered that its space quota is exhausted (the NOSPACE alarm, which anyone who
+ *   can write can trigger): no write or lease grant succeeds until an operator frees space and disarms
+ *   the alarm; reads and deletes still do;
  * - `auth-expired`: etcd no longer knows the session's token (it re-authenticates);
  * - `lease-not-found`: etcd answered that it does not know the lease;
  * - `unauthenticated`, `permission-denied`, `invalid`: etcd answered no, and will again;
@@ -14,6 +17,7 @@
 export type EtcdFailureKind =
   | 'unavailable'
   | 'late'
+  | 'no-space'
   | 'auth-expired'
   | 'lease-not-found'
   | 'unauthenticated'
@@ -45,4 +49,9 @@ export function isLeaseNotFound(error: unknown): boolean {
 /** Whether `error` says etcd gave no answer within the deadline (slow, or gone, or this process busy). @internal */
 export function isLate(error: unknown): boolean {
   return error instanceof EtcdFailure && error.kind === 'late';
+}
+
+/** Whether `error` says etcd's space quota is exhausted (the NOSPACE alarm). @internal */
+export function isNoSpace(error: unknown): boolean {
+  return error instanceof EtcdFailure && error.kind === 'no-space';
 }

@@ -2,6 +2,7 @@ import type { IBackoff } from 'cockatiel';
 import type { Cancel } from './Clock';
 import type { EtcdOperation, Verdict } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
+import { isNoSpace } from './EtcdFailure';
 
 /** A verdict that retrying does not settle: the caller's to act on. */
 export type StopVerdict = Exclude<Verdict, { readonly kind: 'retry' }>;
@@ -9,8 +10,8 @@ export type StopVerdict = Exclude<Verdict, { readonly kind: 'retry' }>;
 /**
  * The retry schedule of one long-lived etcd operation (a watch, a lease, a write): after each failure
  * the one classifier calls transient, the next attempt is scheduled on gsr's backoff policy; a success
- * resets it. The first failure and the recovery are logged at debug level, the attempts in between not
- * at all.
+ * resets it. The first failure and the recovery are logged at debug level (a warning when etcd is out
+ * of space: an operator must act), the attempts in between not at all.
  * @internal
  */
 export class Retrier {
@@ -18,6 +19,8 @@ export class Retrier {
   readonly #operation: EtcdOperation;
   #backoff: IBackoff<unknown> | undefined;
   #cancel: Cancel | undefined;
+  /** Whether this episode of failures began with etcd out of space (said as a warning). */
+  #noSpace = false;
 
   constructor(context: EtcdContext, operation: EtcdOperation) {
     this.#context = context;
@@ -39,9 +42,18 @@ export class Retrier {
       return verdict;
     }
     if (this.#backoff === undefined) {
-      this.#context.logger.debug(`${this.#operation.description} failed; retrying`, {
-        cause: error,
-      });
+      if (isNoSpace(error)) {
+        // Nothing retrying alone fixes: an operator must act, so it is said where operators look.
+        this.#noSpace = true;
+        this.#context.logger.warn(
+          `${this.#operation.description} waits: etcd is out of space (NOSPACE alarm); retrying ` +
+            'until an operator frees space and disarms the alarm',
+        );
+      } else {
+        this.#context.logger.debug(`${this.#operation.description} failed; retrying`, {
+          cause: error,
+        });
+      }
     }
     this.#backoff = this.#backoff?.next(undefined) ?? this.#context.backoff.next();
     this.#cancel?.();
@@ -55,8 +67,12 @@ export class Retrier {
   /** An attempt succeeded: the next failure starts the backoff afresh. */
   succeeded(): void {
     if (this.#backoff !== undefined) {
-      this.#context.logger.debug(`${this.#operation.description} succeeded after retrying`);
+      this.#context.logger.log(
+        this.#noSpace ? 'warn' : 'debug',
+        `${this.#operation.description} succeeded after retrying`,
+      );
       this.#backoff = undefined;
+      this.#noSpace = false;
     }
   }
 

@@ -49,6 +49,7 @@ export function classifyEtcdError(
   switch (error.kind) {
     case 'unavailable':
     case 'late':
+    case 'no-space':
     case 'auth-expired':
       return RETRY;
     case 'lease-not-found':

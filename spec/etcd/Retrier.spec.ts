@@ -47,6 +47,31 @@ describe('Retrier', () => {
     expect(clock.now() - before).toBeLessThanOrEqual(100);
   });
 
+  it('retries etcd out of space, and says so as a warning (an operator must act), once, and its end', async () => {
+    const { context, run, logs } = simWorld();
+    const retrier = new Retrier(context, {
+      key: 'gsr/services/web/a:1',
+      description: 'register a:1',
+    });
+    const noSpace = new EtcdFailure('no-space', 'etcdserver: mvcc: database space exceeded');
+    let attempts = 0;
+    const attempt = (): void => {
+      attempts += 1;
+      if (attempts < 5) {
+        expect(retrier.failed(noSpace, attempt)).toBeUndefined();
+      } else {
+        retrier.succeeded();
+      }
+    };
+    attempt();
+    await run();
+    expect(attempts).toBe(5);
+    expect(logs.filter((line) => line.startsWith('warn'))).toEqual([
+      'warn: register a:1 waits: etcd is out of space (NOSPACE alarm); retrying until an operator frees space and disarms the alarm',
+      'warn: register a:1 succeeded after retrying',
+    ]);
+  });
+
   it('returns what retrying cannot settle, and schedules nothing', () => {
     const { context, clock } = simWorld();
     const retrier = new Retrier(context, operation);

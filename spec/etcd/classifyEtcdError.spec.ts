@@ -19,8 +19,9 @@ const errorOf = (verdict: Verdict): Error => {
 };
 
 describe('classifyEtcdError', () => {
-  it('retries what may succeed later: unavailable, late, and an expired token', () => {
+  it('retries what may succeed later: unavailable, late, out of space, and an expired token', () => {
     expect(classify(failure('unavailable'))).toEqual({ kind: 'retry' });
+    expect(classify(failure('no-space'))).toEqual({ kind: 'retry' });
     expect(classify(failure('late'))).toEqual({ kind: 'retry' });
     expect(classify(failure('auth-expired'))).toEqual({ kind: 'retry' });
   });

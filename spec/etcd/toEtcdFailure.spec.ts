@@ -25,6 +25,12 @@ describe('toEtcdFailure (the etcd3 adapter)', () => {
     expect(kindOf(error)).toBe('unavailable');
   });
 
+  it('calls etcd out of space no-space, not a refusal: it passes once an operator frees space', () => {
+    expect(
+      kindOf(grpcError(status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded')),
+    ).toBe('no-space');
+  });
+
   it('calls a missed deadline late: no answer in time, which alone proves no loss', () => {
     expect(kindOf(grpcError(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 1.001s'))).toBe(
       'late',

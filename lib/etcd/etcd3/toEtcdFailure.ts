@@ -73,6 +73,9 @@ function kindOf(error: unknown): EtcdFailureKind | undefined {
   if (error instanceof EtcdInvalidAuthTokenError) {
     return 'auth-expired';
   }
+  if (error instanceof GRPCResourceExhastedError && error.message.includes('space exceeded')) {
+    return 'no-space'; // Before refusals: it passes once an operator frees space.
+  }
   if (isRefusal(error)) {
     return 'invalid';
   }
