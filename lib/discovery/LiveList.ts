@@ -46,6 +46,7 @@ interface Fence {
 /** Why a prefix was read again in full, as metrics record it. */
 const CANCELLED = Object.freeze({ 'gsr.reason': 'cancelled' });
 const WENT_BACK = Object.freeze({ 'gsr.reason': 'revision_went_back' });
+const REPLACED = Object.freeze({ 'gsr.reason': 'store_replaced' });
 
 /** How long a fenced read waits for the watch to reach etcd's revision before it reads etcd instead. */
 export const FENCE_WAIT_MS = 500;
@@ -94,6 +95,12 @@ export class LiveList<T> {
   #received: bigint | undefined;
   /** How many keys the prefix holds at `#applied`, valid or not: what a delta fence compares. */
   #count = 0;
+  /**
+   * A resumed watch's list, not yet checked against etcd: a store wiped or restored from a backup whose
+   * revision passed ours meanwhile takes the resumption silently, with our deleted keys kept for good.
+   */
+  #unverified = false;
+  #verifying = false;
   #watch: WatchHandle | undefined;
   /** Whether etcd has accepted the current watch (progress requests reach it). */
   #watching = false;
@@ -382,6 +389,7 @@ export class LiveList<T> {
         }
       } else {
         metrics.watchResumes.add(1); // The first run reads: this one resumes a broken watch.
+        this.#unverified = true;
       }
       this.#watch = etcd.watch(this.prefix, this.#received + 1n, {
         created: (revision) => this.#created(revision),
@@ -410,6 +418,48 @@ export class LiveList<T> {
     }
     this.#watching = true;
     this.#retrier?.succeeded();
+    this.#verify();
+  }
+
+  /**
+   * Checks a resumed list against etcd with one count (the delta fence's transaction): when nothing was
+   * written after the list's revision and etcd holds another number of keys, etcd's store is not the one
+   * the list followed (wiped, restored): read again. While writes are still arriving, the next batch
+   * checks again.
+   */
+  #verify(): void {
+    if (!this.#unverified || this.#verifying || this.#ended) {
+      return;
+    }
+    const applied = this.#applied;
+    if (applied === undefined) {
+      return;
+    }
+    const count = this.#count;
+    this.#verifying = true;
+    const { etcd, logger, metrics } = this.#owner.context;
+    etcd.delta(this.prefix, applied).then(
+      (delta) => {
+        this.#verifying = false;
+        if (this.#ended || this.#applied !== applied || delta.changed > 0) {
+          this.#verify(); // Moved on meanwhile (or is about to): checked on what it holds now.
+          return;
+        }
+        this.#unverified = false;
+        if (delta.count !== count) {
+          logger.warn(
+            `etcd holds ${delta.count} keys under ${this.prefix} where the resumed list has ${count} and ` +
+              'nothing changed since: its data was replaced or restored from a backup; reading it again',
+          );
+          metrics.watchRereads.add(1, REPLACED);
+          this.#reread();
+        }
+      },
+      () => {
+        // Unanswered: the next batch, or the next resumption, checks again.
+        this.#verifying = false;
+      },
+    );
   }
 
   #changes(changes: readonly EtcdChange[]): void {
@@ -458,6 +508,7 @@ export class LiveList<T> {
     this.#emit({ kind: 'changes', changes });
     this.#tellChanges(changes);
     this.#settleFences();
+    this.#verify();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a subscriber's `next` may end the list
     if (this.#state.needsRead === true && !this.#ended) {
       this.#owner.context.logger.debug(`reading ${this.prefix} again for what it left out`);
@@ -482,6 +533,7 @@ export class LiveList<T> {
   }
 
   #reread(): void {
+    this.#unverified = false;
     this.#dropWatch();
     this.#received = undefined;
     this.#applied = undefined;

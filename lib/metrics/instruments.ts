@@ -63,7 +63,7 @@ export const INSTRUMENTS = {
     kind: 'counter',
     unit: '{watch}',
     description:
-      'Prefixes read again in full: etcd cancelled the watch (a compacted revision) or its revision went back',
+      'Prefixes read again in full: etcd cancelled the watch (a compacted revision), its revision went back, or its data did not match a resumed list',
     attributes: ['gsr.reason'],
   },
   'gsr.registration.live': {

@@ -1,6 +1,7 @@
 import { Etcd3 } from 'etcd3';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { TcpProxy } from '../../lib/testing/TcpProxy';
 import { eventually, record } from '../support/observe';
 import { closeTestRegistries, connectTest } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
@@ -107,6 +108,47 @@ describe("etcd's data replaced", () => {
       client.close();
     } finally {
       await closeTestRegistries();
+      await etcd.close();
+    }
+  });
+});
+
+describe("etcd's data replaced by a store that ran past our revision before gsr reconnected", () => {
+  it('reads every resumed list again, and one-off reads answer from the new store', async () => {
+    const etcd = await EtcdCluster.start();
+    const proxy = await TcpProxy.start(etcd.endpoints[0] ?? '');
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const { registry, prefix, logs } = await connectTest([proxy.url]);
+      await client.put(`${prefix}services/svc/old-a:1`).value('');
+      await client.put(`${prefix}services/svc/old-b:1`).value('');
+      const stream = record(registry.endpoints$('svc'));
+      await eventually(() => stream.latest?.length === 2);
+
+      // gsr is cut off while etcd loses its data and takes more writes than the old store had.
+      proxy.cut();
+      const member = etcd.members[0];
+      await member?.kill();
+      member?.wipe();
+      await member?.start();
+      await etcd.waitHealthy();
+      await client.put(`${prefix}services/svc/new:1`).value('');
+      for (let i = 0; i < 30; i++) {
+        await client.put(`${prefix}filler`).value(String(i));
+      }
+      await proxy.heal();
+
+      await eventually(
+        () => addresses(stream.latest).join() === 'new:1',
+        15_000,
+        'the stream read the new store',
+      );
+      expect(addresses(await registry.endpoints('svc'))).toEqual(['new:1']);
+      expect(logs.some((line) => line.includes('its data was replaced or restored'))).toBe(true);
+    } finally {
+      client.close();
+      await closeTestRegistries();
+      await proxy.close();
       await etcd.close();
     }
   });

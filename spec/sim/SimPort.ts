@@ -58,6 +58,8 @@ export class SimPort implements EtcdPort {
   readonly #etcd: SimEtcd;
   readonly #network: Network;
   readonly #health: ConnectionHealth | undefined;
+  /** When an answer of etcd last reached this client: what health's verdicts are held to. */
+  lastAnswerAt = 0;
   readonly #answersProgress: boolean;
   #partitioned = false;
   #closed = false;
@@ -258,7 +260,7 @@ export class SimPort implements EtcdPort {
           lastArrival = Math.max(lastArrival, clock.now() + this.#delay());
           clock.at(lastArrival - clock.now(), () => {
             if (!ended && !this.#closed) {
-              this.#health?.up();
+              this.#answered();
               listener.renewed(ttl);
             }
           });
@@ -269,6 +271,11 @@ export class SimPort implements EtcdPort {
         this.#keepAlives.delete(fail);
       },
     };
+  }
+
+  #answered(): void {
+    this.lastAnswerAt = this.#etcd.clock.now();
+    this.#health?.up();
   }
 
   close(): void {
@@ -319,7 +326,7 @@ export class SimPort implements EtcdPort {
           this.#tokenExpired = false;
           this.failures += 1;
           this.#later(() => {
-            this.#health?.up(); // A refusal is an answer.
+            this.#answered(); // A refusal is an answer.
             fail(new EtcdFailure('auth-expired', 'etcdserver: invalid auth token'));
           });
           return;
@@ -332,12 +339,12 @@ export class SimPort implements EtcdPort {
         try {
           const result = apply();
           outcome = () => {
-            this.#health?.up();
+            this.#answered();
             resolve(result);
           };
         } catch (error) {
           outcome = () => {
-            this.#health?.up();
+            this.#answered();
             reject(error instanceof Error ? error : new Error(String(error)));
           };
         }
@@ -369,7 +376,7 @@ export class SimPort implements EtcdPort {
     stream.lastArrival = Math.max(stream.lastArrival, clock.now() + this.#delay());
     clock.at(stream.lastArrival - clock.now(), () => {
       if (!stream.broken && !watch.cancelled && !this.#closed) {
-        this.#health?.up(); // Any watch response is an answer, as etcd3's port counts it.
+        this.#answered(); // Any watch response is an answer, as etcd3's port counts it.
         deliver();
       }
     });

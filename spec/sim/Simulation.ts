@@ -11,7 +11,7 @@ import { ServiceNames } from '../../lib/discovery/ServiceNames';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import { isEtcdUnavailableError } from '../../lib/errors/EtcdUnavailableError';
 import { isRegistryClosedError } from '../../lib/errors/RegistryClosedError';
-import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
+import { ConnectionHealth, LOSS_CONFIRM_MS } from '../../lib/etcd/ConnectionHealth';
 import { EtcdContext } from '../../lib/etcd/EtcdContext';
 import { createKeyLayout } from '../../lib/keys/createKeyLayout';
 import type { KeyLayout } from '../../lib/keys/KeyLayout';
@@ -161,8 +161,8 @@ export class Simulation {
       undefined,
       closing.signal,
     );
-    // 4. Health says "lost" only on evidence: never while etcd has answered all along lately, however
-    // many answers came late or streams broke.
+    // 4. Health says "lost" only on evidence: never while etcd answered within the last second and was
+    // reachable all along lately, however many answers came late or streams broke.
     let everConnected = false;
     health.state$.subscribe(({ connected }) => {
       const now = this.#clock.now();
@@ -171,11 +171,12 @@ export class Simulation {
       } else if (
         everConnected &&
         !this.#port.partitioned &&
-        now - this.#lastUnreachable > LOST_AFTER_PARTITION_MS
+        now - this.#lastUnreachable > LOST_AFTER_PARTITION_MS &&
+        now - this.#port.lastAnswerAt < LOSS_CONFIRM_MS
       ) {
         this.#problems.push(
-          `health said "lost" at ${now}ms, ${now - this.#lastUnreachable}ms after etcd was last ` +
-            'unreachable: only late answers or broken streams that were answered again',
+          `health said "lost" at ${now}ms, ${now - this.#port.lastAnswerAt}ms after etcd last ` +
+            `answered and ${now - this.#lastUnreachable}ms after it was last unreachable`,
         );
       }
     });
