@@ -10,6 +10,7 @@ import { Registry } from '../../lib/registry/Registry';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { freePorts } from '../../lib/testing/freePorts';
 import { useEtcdWithAuth } from '../support/etcdAuth';
+import { eventually, record } from '../support/observe';
 import { testLogger } from '../support/testLogger';
 
 describe('Registry.connect', () => {
@@ -111,17 +112,29 @@ describe('Registry.connect', () => {
     // Learn the endpoint only once the cluster exists; connect before it is healthy.
     const cluster = await late;
     await cluster.members[0]?.stop();
+    const { logger, lines } = testLogger();
     const connecting = Registry.connect({
       etcdEndpoints: cluster.endpoints,
       connectTimeoutSeconds: 30,
-      logger: testLogger().logger,
+      logger,
       env: {},
     });
+    let settled = false;
+    void connecting.finally(() => (settled = true)).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(settled).toBe(false); // Still trying, not given up.
     await cluster.members[0]?.start();
     const registry = await connecting;
-    await registry.close();
-    await cluster.close();
+    try {
+      // Connected for real: it reads and writes.
+      const held = record(registry.register({ service: 'late', address: 'a:1' }));
+      await eventually(() => held.values.length === 1);
+      expect((await registry.endpoints('late')).map((e) => e.address)).toEqual(['a:1']);
+      expect(lines.some((line) => line.includes('is not answering yet'))).toBe(true);
+    } finally {
+      await registry.close();
+      await cluster.close();
+    }
   });
 
   it('rejects at once when a TLS file cannot be read, naming the variable and the path', async () => {
@@ -153,7 +166,7 @@ describe('Registry.connect', () => {
       { name: 'outsider', password: 'good', readWritePrefix: 'other/' },
     ]);
 
-    it('connects with the right credentials', async () => {
+    it('connects with the right credentials, and can then read and write its prefix', async () => {
       const registry = await Registry.connect({
         etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'svc',
@@ -161,7 +174,13 @@ describe('Registry.connect', () => {
         logger: testLogger().logger,
         env: {},
       });
-      await registry.close();
+      try {
+        const held = record(registry.register({ service: 'authed', address: 'a:1' }));
+        await eventually(() => held.values.length === 1);
+        expect((await registry.endpoints('authed')).map((e) => e.address)).toEqual(['a:1']);
+      } finally {
+        await registry.close();
+      }
     });
 
     it('rejects a wrong password at once with an AuthenticationError', async () => {
