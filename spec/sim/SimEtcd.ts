@@ -30,6 +30,9 @@ export interface Commit {
   readonly writer: string;
 }
 
+/** etcd's default `--max-txn-ops`: a transaction of more operations is refused whole. */
+const MAX_TXN_OPS = 128;
+
 /** A key's bytes as a map key: latin1 keeps every byte distinct. */
 const idOf = (key: Buffer): string => key.toString('latin1');
 
@@ -41,7 +44,8 @@ const idOf = (key: Buffer): string => key.toString('latin1');
  *
  * It behaves like etcd 3.4 where gsr depends on it: a transaction's events share one revision; a
  * revocation deletes every key of the lease at one revision; a put on a lease etcd does not know is
- * refused; a watch from a compacted revision is cancelled with the compaction revision.
+ * refused; a watch from before the compaction revision is cancelled with it (one from exactly it is
+ * delivered); a transaction of more than 128 operations, or that names one key twice, is refused.
  */
 export class SimEtcd {
   readonly clock: SimClock;
@@ -109,6 +113,12 @@ export class SimEtcd {
     }[],
     writer: string,
   ): bigint {
+    if (puts.length > MAX_TXN_OPS) {
+      throw new EtcdFailure('invalid', 'etcdserver: too many operations in txn request');
+    }
+    if (new Set(puts.map(({ key }) => idOf(Buffer.from(key)))).size < puts.length) {
+      throw new EtcdFailure('invalid', 'etcdserver: duplicate key given in txn request');
+    }
     for (const { key, lease } of puts) {
       if (this.#denied.some((prefix) => startsWith(Buffer.from(key), prefix))) {
         throw new EtcdFailure('permission-denied', 'etcdserver: permission denied');
@@ -197,13 +207,13 @@ export class SimEtcd {
     return this.#leases.has(id);
   }
 
-  /** Forgets the history up to `revision`: a watch from before it is cancelled. */
+  /** Forgets the history before `revision` (etcd keeps that revision): a watch from before it is cancelled. */
   compact(revision: bigint): void {
     if (revision <= this.#compacted || revision > this.#revision) {
       return;
     }
     this.#compacted = revision;
-    while (this.#history.length > 0 && (this.#history[0] as Commit).revision <= revision) {
+    while (this.#history.length > 0 && (this.#history[0] as Commit).revision < revision) {
       this.#history.shift();
     }
   }
@@ -221,7 +231,8 @@ export class SimEtcd {
   ):
     | { readonly revision: bigint; readonly missed: readonly (readonly EtcdChange[])[] }
     | { readonly compacted: bigint } {
-    if (startRevision > 0n && startRevision <= this.#compacted) {
+    // etcd keeps the compaction revision itself: a watch from exactly there is delivered, not cancelled.
+    if (startRevision > 0n && startRevision < this.#compacted) {
       return { compacted: this.#compacted };
     }
     const missed = this.#history

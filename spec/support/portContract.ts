@@ -1,5 +1,5 @@
 import type { EtcdChange, EtcdPort, WatchEnd } from '../../lib/etcd/EtcdPort';
-import { isLeaseNotFound } from '../../lib/etcd/EtcdFailure';
+import { EtcdFailure, isLeaseNotFound } from '../../lib/etcd/EtcdFailure';
 
 /** What a contract run needs of the etcd behind a port. */
 export interface PortUnderTest {
@@ -153,6 +153,35 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       expect(heard.find((item) => 'ended' in item)).toEqual({
         ended: { kind: 'compacted', compactRevision: last },
       });
+    });
+
+    it('delivers a watch from exactly the compaction revision (etcd keeps that revision)', async () => {
+      await t.settle(t.port.putAll([{ key: key('k/a'), value: '', lease: '0' }]));
+      const kept = await t.settle(t.port.putAll([{ key: key('k/b'), value: '', lease: '0' }]));
+      await t.compact(kept);
+      const { heard, listener, changes } = listen();
+      const watch = t.port.watch(key('k/'), kept, listener);
+      await t.until(() => changes().length === 1, 'the kept revision');
+      expect(changes().map((batch) => batch.map((c) => c.key.toString()))).toEqual([[key('k/b')]]);
+      expect(heard.some((item) => 'ended' in item)).toBe(false);
+      watch.cancel();
+    });
+
+    it('refuses a transaction of more than 128 operations, or one that names a key twice, whole', async () => {
+      const many = Array.from({ length: 129 }, (_, i) => ({
+        key: key(`t/${i}`),
+        value: '',
+        lease: '0',
+      }));
+      const refusal = async (puts: typeof many): Promise<string> =>
+        t.settle(t.port.putAll(puts)).then(
+          () => 'written',
+          (error: unknown) => (error instanceof EtcdFailure ? error.kind : String(error)),
+        );
+      expect(await refusal(many)).toBe('invalid');
+      expect(await refusal(many.slice(0, 128))).toBe('written');
+      expect(await refusal([many[0], many[0]].filter((put) => put !== undefined))).toBe('invalid');
+      expect((await t.settle(t.port.range(key('t/')))).entries).toHaveLength(128);
     });
 
     it('keeps a lease alive, revokes it with its keys, and says 0 for a lease it does not know', async () => {
