@@ -70,6 +70,7 @@ export class ConnectionHealth {
   readonly #silenceMs: number;
   #everConnected = false;
   #closed = false;
+  readonly #createdAt: number;
   /** When etcd last answered anything (`clock.now()`). */
   #lastAnswer = 0;
   /** Long-lived streams open (watches, lease keepalives). */
@@ -101,6 +102,7 @@ export class ConnectionHealth {
       SILENCE_DEADLINES * (options.requestTimeoutMs ?? 0),
     );
     this.#latency = new LatencyWindow(clock);
+    this.#createdAt = clock.now();
     this.#state = new BehaviorSubject<Health>(
       Object.freeze({ connected: false, since: new Date(clock.now()) }),
     );
@@ -109,6 +111,14 @@ export class ConnectionHealth {
 
   get connected(): boolean {
     return this.#state.value.connected;
+  }
+
+  /**
+   * How long etcd has said nothing to this registry, in milliseconds (since it was made, before the
+   * first answer): how old a list kept through an outage may be.
+   */
+  silenceMs(): number {
+    return this.#clock.now() - (this.#lastAnswer === 0 ? this.#createdAt : this.#lastAnswer);
   }
 
   /** Something succeeded against etcd: a request, a watch response, a keepalive answer. */

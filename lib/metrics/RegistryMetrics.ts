@@ -15,6 +15,8 @@ export interface RegistryGauges {
   endpointCounts(): Iterable<readonly [service: string, endpoints: number]>;
   /** Whether etcd answers. */
   connected(): boolean;
+  /** Milliseconds since etcd last answered. */
+  silenceMs(): number;
 }
 
 /**
@@ -35,6 +37,7 @@ export class RegistryMetrics {
   readonly #meter: Meter;
   readonly #endpoints: ObservableGauge;
   readonly #health: ObservableGauge;
+  readonly #silence: ObservableGauge;
   /** One attributes object per distinct value: recording allocates nothing. */
   readonly #attributes = new Map<string, Attributes>();
 
@@ -51,6 +54,7 @@ export class RegistryMetrics {
     this.requestDuration = instrument(meter, 'gsr.etcd.request.duration');
     this.#endpoints = instrument(meter, 'gsr.discovery.endpoints');
     this.#health = instrument(meter, 'gsr.etcd.health');
+    this.#silence = instrument(meter, 'gsr.etcd.silence');
     // What users alert on has a series from the start: a rate over nothing is no rate at all.
     this.leaseLosses.add(0);
     this.rewrites.add(0);
@@ -81,8 +85,9 @@ export class RegistryMetrics {
         result.observe(this.#endpoints, endpoints, { 'gsr.service': service });
       }
       result.observe(this.#health, gauges.connected() ? 1 : 0);
+      result.observe(this.#silence, gauges.silenceMs() / 1000);
     };
-    const observables = [this.#endpoints, this.#health];
+    const observables = [this.#endpoints, this.#health, this.#silence];
     this.#meter.addBatchObservableCallback(callback, observables);
     return () => this.#meter.removeBatchObservableCallback(callback, observables);
   }

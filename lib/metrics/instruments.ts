@@ -103,6 +103,13 @@ export const INSTRUMENTS = {
     description: 'Whether the registry can talk to etcd (1) or not (0), as health$ says',
     attributes: [],
   },
+  'gsr.etcd.silence': {
+    kind: 'gauge',
+    unit: 's',
+    description:
+      'Seconds since etcd last answered this registry (any request, watch response or keepalive): how old a list kept through an outage may be',
+    attributes: [],
+  },
   'gsr.balancer.calls': {
     kind: 'counter',
     unit: '{call}',

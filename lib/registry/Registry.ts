@@ -160,6 +160,7 @@ export class Registry {
     this.#unobserve = context.metrics.observe({
       endpointCounts: () => this.#discovery.endpointCounts(),
       connected: () => health.connected,
+      silenceMs: () => health.silenceMs(),
     });
     this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending);
     health.probeWith(() => context.etcd.probe(layout.probePrefix, { serializable: true }));

@@ -71,6 +71,8 @@ describe('LiveList (on a simulated etcd)', () => {
     await run(100);
     port.partition();
     put('a:1');
+    // Compacted past the revision it would resume from (etcd keeps the compaction revision itself).
+    etcd.putAll([{ key: 'elsewhere', value: '', lease: '0' }], 'B');
     etcd.compact(etcd.revision);
     await run(100);
     port.heal();

@@ -81,6 +81,14 @@ describe('OpenTelemetry metrics', () => {
       proxy.cut();
       await eventually(() => health.latest?.connected === false);
       expect(await meter.value('gsr.etcd.health')).toBe(0);
+      // How long etcd has been silent grows while cut off: how old the kept list may be.
+      const silent = (await meter.value('gsr.etcd.silence')) ?? 0;
+      expect(silent).toBeGreaterThan(0);
+      let grown = silent;
+      await eventually(async () => {
+        grown = (await meter.value('gsr.etcd.silence')) ?? 0;
+        return grown > silent;
+      });
       await expect(registry.endpoints('elsewhere')).rejects.toThrow(/list endpoints/);
       await etcd.raw.put(`${prefix}services/compacted/x:1`).value('');
       const { header } = await etcd.raw.put(`${prefix}elsewhere`).value(''); // past the watch's next revision
@@ -94,6 +102,7 @@ describe('OpenTelemetry metrics', () => {
         await meter.value('gsr.discovery.watch.rereads', { 'gsr.reason': 'cancelled' }),
       ).toBeGreaterThanOrEqual(1);
       await eventually(async () => (await meter.value('gsr.etcd.health')) === 1);
+      expect(await meter.value('gsr.etcd.silence')).toBeLessThan(grown); // Heard from again.
       const ranges = (await meter.read()).get('gsr.etcd.request.duration') ?? [];
       expect(
         ranges.filter(
