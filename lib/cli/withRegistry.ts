@@ -18,7 +18,13 @@ export async function withRegistry<T>(
   if (service !== undefined) {
     createKeyLayout(loadConfig(options, io.env)).validateService(service);
   }
-  const registry = await Registry.connect({ ...options, env: io.env, watchGracePeriodMs: 0 });
+  // A command that does one thing and exits fails fast when etcd does not answer, never starts without it.
+  const registry = await Registry.connect({
+    ...options,
+    waitForEtcd: true,
+    env: io.env,
+    watchGracePeriodMs: 0,
+  });
   try {
     return await use(registry);
   } finally {

@@ -37,6 +37,14 @@ export interface GsrConfig {
    */
   readonly connectTimeoutSeconds: number;
   /**
+   * Whether `Registry.connect()` waits until etcd answers (up to {@link GsrConfig.connectTimeoutSeconds},
+   * then rejects), as those who want to fail at start choose. By default it resolves within a second
+   * whether or not etcd answers: lists and registrations wait for etcd on their own, and a process that
+   * starts during an etcd outage still starts. `GSR_WAIT_FOR_ETCD`.
+   * @default false
+   */
+  readonly waitForEtcd: boolean;
+  /**
    * Deadline of one attempt to reach etcd. `GSR_ETCD_DIAL_TIMEOUT_SECONDS`.
    * @default 1
    */

@@ -50,6 +50,12 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     format: 'gsr-seconds',
     default: 300,
   },
+  waitForEtcd: {
+    env: 'GSR_WAIT_FOR_ETCD',
+    doc: 'connect() waits for etcd (up to the connect timeout) instead of starting without it',
+    format: 'gsr-boolean',
+    default: false,
+  },
   dialTimeoutSeconds: {
     env: 'GSR_ETCD_DIAL_TIMEOUT_SECONDS',
     doc: 'deadline of one attempt to reach etcd',

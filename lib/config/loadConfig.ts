@@ -154,6 +154,7 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     keyPrefix: rootByDefault ? '' : normalizeKeyPrefix(raw.keyPrefix),
     namingMetadata: raw.namingMetadata,
     connectTimeoutSeconds: raw.connectTimeoutSeconds,
+    waitForEtcd: raw.waitForEtcd,
     dialTimeoutSeconds: raw.dialTimeoutSeconds,
     requestTimeoutSeconds: raw.requestTimeoutSeconds,
     useTls,

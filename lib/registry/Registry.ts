@@ -23,7 +23,9 @@ import { ConfigError } from '../errors/ConfigError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
-import { systemClock } from '../etcd/Clock';
+import { type Clock, systemClock } from '../etcd/Clock';
+import { isConnectError } from '../errors/ConnectError';
+import { messageOf } from '../errors/messageOf';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
 import { Etcd3Port } from '../etcd/etcd3/Etcd3Port';
 import { EtcdContext } from '../etcd/EtcdContext';
@@ -56,6 +58,11 @@ const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
  * notice a loss.
  */
 const HEALTH_PROBE_INTERVAL_MS = 2000;
+/**
+ * How long `connect()` waits for etcd's first answer before it starts without it (unless
+ * `waitForEtcd`): a process that starts during an etcd outage starts.
+ */
+const OFFLINE_START_MS = 1000;
 /** The longest timer Node holds. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -273,21 +280,47 @@ export class Registry {
       config.etcdUsername,
       closing.signal,
     );
-    try {
-      await waitForEtcd(
-        context,
-        config,
-        { prefix: layout.probePrefix, mayBeDenied: layout.probeMayBeDenied },
-        signal,
-      );
-      // Off the connect path (a command that reads once never needs it): until known, one-off reads
-      // fence by counting, which holds on every etcd.
+    const probe = { prefix: layout.probePrefix, mayBeDenied: layout.probeMayBeDenied };
+    // Off the connect path (a command that reads once never needs it): until known, one-off reads
+    // fence by counting, which holds on every etcd.
+    const learnVersion = (): void =>
       void port.learnVersion().then((version) =>
         log.debug(`etcd ${version ?? '(version unknown)'}`, {
           orderedProgress: port.progressOrdered,
         }),
       );
+    const waiting = waitForEtcd(
+      context,
+      config,
+      probe,
+      signal === undefined ? closing.signal : AbortSignal.any([signal, closing.signal]),
+    );
+    try {
+      const answered = config.waitForEtcd
+        ? await waiting.then(() => true)
+        : await firstOf(waiting.then(() => true), context.clock, OFFLINE_START_MS);
+      if (answered) {
+        learnVersion();
+      } else {
+        log.warn(
+          `etcd at ${config.etcdEndpoints.join(', ')} did not answer within ${OFFLINE_START_MS}ms: ` +
+            'starting without it. Lists and registrations wait for etcd and catch up once it ' +
+            'answers; one-off reads fail until then (GSR_WAIT_FOR_ETCD=true waits here instead)',
+        );
+        waiting.then(learnVersion, (error: unknown) => {
+          if (closing.signal.aborted || signal?.aborted === true) {
+            return;
+          }
+          if (isConnectError(error)) {
+            log.warn(`${error.message}; lists and registrations keep trying`);
+          } else {
+            // Credentials or a certificate refused for good: every list and registration meets it too.
+            log.error(`connecting to etcd failed: ${messageOf(error)}`, { cause: error });
+          }
+        });
+      }
     } catch (error) {
+      closing.abort();
       port.close();
       throw error;
     }
@@ -648,4 +681,24 @@ export class Registry {
     }
     this.#context.logger.info('registry closed');
   }
+}
+
+/**
+ * Resolves with what `promise` resolves with, or `false` after `ms` if it has not settled by then;
+ * rejects if it rejects first.
+ */
+function firstOf(promise: Promise<boolean>, clock: Clock, ms: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const cancel = clock.schedule(ms, () => resolve(false), { keepsAlive: false });
+    promise.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cancel();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }

@@ -1,3 +1,5 @@
+import { Etcd3 } from 'etcd3';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -335,6 +337,58 @@ describe('gsr http-sd', () => {
     expect(run.stdout).toContain('SIGINT: stopping');
     expect(run.code).toBe(0);
   });
+
+  it('starts while etcd is down, answers 503 meanwhile, and serves once etcd answers', async () => {
+    const own = await EtcdCluster.start();
+    const member = own.members[0];
+    try {
+      const prefix = uniquePrefix();
+      const client = new Etcd3({ hosts: own.endpoints });
+      await client.put(`${prefix}services/web/10.0.0.1:80`).value('');
+      client.close();
+      await member?.stop();
+      const statuses: number[] = [];
+      let served: unknown;
+      const run = await runNode([bin, 'http-sd', '--port', '0'], {
+        env: { GSR_ETCD_ENDPOINTS: own.endpoints.join(','), GSR_KEY_PREFIX: prefix },
+        timeoutMs: 60_000,
+        onStdout: (text, child) => {
+          const url = /serving Prometheus' HTTP service discovery at (\S+) /.exec(text)?.[1];
+          if (url === undefined) {
+            return;
+          }
+          void (async () => {
+            statuses.push((await fetch(url)).status);
+            // Past the CLI's 5 s connect timeout, after which it used to exit 1.
+            await new Promise((resolve) => setTimeout(resolve, 6000));
+            statuses.push((await fetch(url)).status);
+            await member?.start();
+            await eventually(
+              async () => {
+                const response = await fetch(url).catch(() => undefined);
+                if (response?.status !== 200) return false;
+                served = await response.json();
+                return true;
+              },
+              30_000,
+              'served once etcd is back',
+            );
+          })().finally(() => child.kill('SIGINT'));
+        },
+      });
+      expect(new Set(statuses)).toEqual(new Set([503]));
+      expect(served).toEqual([
+        {
+          targets: ['10.0.0.1:80'],
+          labels: { __meta_gsr_service: 'web', __meta_gsr_state: 'serving' },
+        },
+      ]);
+      expect(run.stderr).toContain('starting without it');
+      expect(run.code).toBe(0);
+    } finally {
+      await own.close();
+    }
+  }, 90_000);
 
   it('exits 2 naming the option it cannot use', async () => {
     const run = await runNode([bin, 'http-sd', '--port', '70000'], {

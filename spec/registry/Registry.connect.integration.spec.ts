@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AuthenticationError } from '../../lib/errors/AuthenticationError';
 import { ConfigError } from '../../lib/errors/ConfigError';
 import { ConnectError } from '../../lib/errors/ConnectError';
+import { EtcdUnavailableError } from '../../lib/errors/EtcdUnavailableError';
 import { PermissionDeniedError } from '../../lib/errors/PermissionDeniedError';
 import { Registry } from '../../lib/registry/Registry';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
@@ -55,6 +56,7 @@ describe('Registry.connect', () => {
     const endpoint = `http://127.0.0.1:${port ?? 0}`;
     const started = Date.now();
     const attempt = Registry.connect({
+      waitForEtcd: true,
       etcdEndpoints: endpoint,
       connectTimeoutSeconds: 2,
       logger: testLogger().logger,
@@ -93,6 +95,7 @@ describe('Registry.connect', () => {
       const { logger, lines } = testLogger();
       const started = Date.now();
       const attempt = Registry.connect({
+        waitForEtcd: true,
         etcdEndpoints: `127.0.0.1:${port}`,
         connectTimeoutSeconds: 2,
         dialTimeoutSeconds: 0.3,
@@ -114,6 +117,7 @@ describe('Registry.connect', () => {
     await cluster.members[0]?.stop();
     const { logger, lines } = testLogger();
     const connecting = Registry.connect({
+      waitForEtcd: true,
       etcdEndpoints: cluster.endpoints,
       connectTimeoutSeconds: 30,
       logger,
@@ -133,6 +137,41 @@ describe('Registry.connect', () => {
       expect(lines.some((line) => line.includes('is not answering yet'))).toBe(true);
     } finally {
       await registry.close();
+      await cluster.close();
+    }
+  });
+
+  it('starts without an etcd that does not answer within a second, and catches up once it does', async () => {
+    const cluster = await EtcdCluster.start();
+    try {
+      await cluster.members[0]?.stop();
+      const { logger, lines } = testLogger();
+      // Resolves although etcd is down: it would otherwise wait up to the 300 s connect timeout.
+      const registry = await Registry.connect({
+        etcdEndpoints: cluster.endpoints,
+        keyPrefix: 'offline/',
+        logger,
+        env: {},
+      });
+      try {
+        const health = record(registry.health$);
+        const held = record(registry.register({ service: 'web', address: 'a:1' }));
+        const list = record(registry.endpoints$('web'));
+        expect(health.latest?.connected).toBe(false);
+        expect(lines.some((line) => line.includes('did not answer within 1000ms'))).toBe(true);
+        await expect(registry.endpoints('web')).rejects.toBeInstanceOf(EtcdUnavailableError);
+        expect([held.values, list.values]).toEqual([[], []]); // Waiting, not failed.
+
+        await cluster.members[0]?.start();
+        await eventually(() => held.values.length === 1, 30_000, 'the registration written');
+        await eventually(() => list.latest?.length === 1, 30_000, 'the list read');
+        await eventually(() => health.latest?.connected === true, 30_000, 'connected');
+        expect((await registry.endpoints('web')).map((e) => e.address)).toEqual(['a:1']);
+        expect([held.error, list.error]).toEqual([undefined, undefined]);
+      } finally {
+        await registry.close();
+      }
+    } finally {
       await cluster.close();
     }
   });
@@ -168,6 +207,7 @@ describe('Registry.connect', () => {
 
     it('connects with the right credentials, and can then read and write its prefix', async () => {
       const registry = await Registry.connect({
+        waitForEtcd: true,
         etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'svc',
         etcdPassword: 'good',
@@ -183,9 +223,21 @@ describe('Registry.connect', () => {
       }
     });
 
+    it('rejects a wrong password at once also when it would start without etcd', async () => {
+      const attempt = Registry.connect({
+        etcdEndpoints: [...secured.endpoints],
+        etcdUsername: 'svc',
+        etcdPassword: 'wrong',
+        logger: testLogger().logger,
+        env: {},
+      });
+      await expect(attempt).rejects.toBeInstanceOf(AuthenticationError);
+    });
+
     it('rejects a wrong password at once with an AuthenticationError', async () => {
       const started = Date.now();
       const attempt = Registry.connect({
+        waitForEtcd: true,
         etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'svc',
         etcdPassword: 'wrong',
@@ -200,6 +252,7 @@ describe('Registry.connect', () => {
 
     it('rejects at once a user without access to the key prefix', async () => {
       const attempt = Registry.connect({
+        waitForEtcd: true,
         etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'outsider',
         etcdPassword: 'good',

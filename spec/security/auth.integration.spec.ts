@@ -22,6 +22,7 @@ describe('etcd authentication', () => {
       etcdUsername: username,
       etcdPassword: password,
       connectTimeoutSeconds: 60,
+      waitForEtcd: true,
       logger: testLogger().logger,
       env: {},
     });
@@ -82,6 +83,7 @@ describe('etcd authentication', () => {
     const attempt = Registry.connect({
       etcdEndpoints: etcd.endpoints,
       connectTimeoutSeconds: 60,
+      waitForEtcd: true,
       logger: testLogger().logger,
       env: {},
     });

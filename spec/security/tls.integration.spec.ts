@@ -22,6 +22,7 @@ describe('TLS', () => {
       env: {
         GSR_ETCD_ENDPOINTS: mutual.endpoints.join(','),
         GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '30',
+        GSR_WAIT_FOR_ETCD: 'true',
         ...env,
       },
     });

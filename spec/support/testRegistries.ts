@@ -25,6 +25,8 @@ export async function connectTest(
     etcdEndpoints: endpoints,
     keyPrefix: prefix,
     connectTimeoutSeconds: 10,
+    // Connected before the test goes on, also on a busy machine (tests of an offline start say so).
+    waitForEtcd: true,
     watchGracePeriodMs: 50,
     logger,
     env: {},
