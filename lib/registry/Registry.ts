@@ -298,7 +298,11 @@ export class Registry {
     try {
       const answered = config.waitForEtcd
         ? await waiting.then(() => true)
-        : await firstOf(waiting.then(() => true), context.clock, OFFLINE_START_MS);
+        : await firstOf(
+            waiting.then(() => true),
+            context.clock,
+            OFFLINE_START_MS,
+          );
       if (answered) {
         learnVersion();
       } else {
