@@ -9,12 +9,15 @@ import type { EtcdContext } from './EtcdContext';
 import { isTlsFailure } from './isTlsFailure';
 import { retryEtcd } from './retryEtcd';
 
+/** The longest timer Node holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long `connect()` waits for etcd before it says so. */
 const CONNECT_WARNING_MS = 3000;
 
 /**
  * Resolves once etcd answers a request, retrying transient failures on gsr's one backoff policy for up
- * to `connectTimeoutSeconds`; each attempt has `dialTimeoutSeconds`. Rejects at once with a typed error
+ * to `connectTimeoutSeconds` (with `waitForEtcd`; else until `signal` aborts: a registry that started
+ * without etcd); each attempt has `dialTimeoutSeconds`. Rejects at once with a typed error
  * on what retrying cannot fix (credentials, permission, a TLS certificate), with a {@link ConnectError}
  * naming the endpoints and the last failure when time runs out, and with `signal.reason` when the
  * caller gives up first.
@@ -31,7 +34,9 @@ export async function waitForEtcd(
   const operation: EtcdOperation = { key: prefix, description: 'connect to etcd' };
   const endpoints = config.etcdEndpoints.join(', ');
   const started = Date.now();
-  const timeoutMs = config.connectTimeoutSeconds * 1000;
+  // A registry that started without etcd keeps trying until it closes: its lists and registrations do.
+  const givesUp = config.waitForEtcd;
+  const timeoutMs = givesUp ? config.connectTimeoutSeconds * 1000 : MAX_TIMER_MS;
   const deadline = started + timeoutMs;
   const timedOut = AbortSignal.timeout(timeoutMs);
   let attempts = 0;
@@ -39,8 +44,10 @@ export async function waitForEtcd(
   // Nothing waits silently: past a few seconds, say what it waits for, and until when.
   const cancelWarning = context.clock.schedule(CONNECT_WARNING_MS, () => {
     logger.warn(
-      `still trying to reach etcd at ${endpoints} (${lastFailure}); it keeps trying for up to ` +
-        `${config.connectTimeoutSeconds}s (GSR_ETCD_CONNECT_TIMEOUT_SECONDS)`,
+      `still trying to reach etcd at ${endpoints} (${lastFailure}); ` +
+        (givesUp
+          ? `it keeps trying for up to ${config.connectTimeoutSeconds}s (GSR_ETCD_CONNECT_TIMEOUT_SECONDS)`
+          : 'lists and registrations wait for it'),
     );
   });
 

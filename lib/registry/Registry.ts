@@ -24,7 +24,6 @@ import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { ValidationError } from '../errors/ValidationError';
 import { type Clock, systemClock } from '../etcd/Clock';
-import { isConnectError } from '../errors/ConnectError';
 import { messageOf } from '../errors/messageOf';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
 import { Etcd3Port } from '../etcd/etcd3/Etcd3Port';
@@ -315,12 +314,8 @@ export class Registry {
           if (closing.signal.aborted || signal?.aborted === true) {
             return;
           }
-          if (isConnectError(error)) {
-            log.warn(`${error.message}; lists and registrations keep trying`);
-          } else {
-            // Credentials or a certificate refused for good: every list and registration meets it too.
-            log.error(`connecting to etcd failed: ${messageOf(error)}`, { cause: error });
-          }
+          // Credentials or a certificate refused for good: every list and registration meets it too.
+          log.error(`connecting to etcd failed: ${messageOf(error)}`, { cause: error });
         });
       }
     } catch (error) {
