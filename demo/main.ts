@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     check(ejected || !duringKill.slice(1).includes(victim), `web to eject ${victim} or avoid it`);
     await pause(2000);
 
-    step(`making ${slowOne} slow (20x): web's latency strategy moves its requests to ${stopOne}`);
+    step(`making ${slowOne} slow (100x): web's latency strategy moves its requests to ${stopOne}`);
     const beforeSlow = lines.length;
     const slowAt = Date.now();
     instances.get(slowOne)?.send('SIGUSR2');

@@ -2,7 +2,7 @@
  * One demo service process: `node --import tsx demo/service.ts <service> <instance> [requestIntervalMs]`.
  *
  * Every service is a small HTTP server on a loopback port that registers itself with gsr and, on
- * SIGTERM, follows the README's shutdown recipe (drain, `server.close()`, `registry.close()`). `data-access` answers in ~1 ms, and 20× slower once it
+ * SIGTERM, follows the README's shutdown recipe (drain, `server.close()`, `registry.close()`). `data-access` answers in ~1 ms, and 100× slower once it
  * gets SIGUSR2. `web` discovers `data-access` through `endpoints$` and sends it a request every
  * `requestIntervalMs` through a `Balancer` (the latency strategy; retries and ejection as by default),
  * printing which instance served each one, and what the balancer did about failures.
@@ -15,14 +15,14 @@ import { attemptsOf, Balancer, type Endpoint, Registry } from '../lib';
 
 const [service = 'background', instance = service, requestIntervalMs = '300'] =
   process.argv.slice(2);
-const SLOW_MS = 40;
+const SLOW_MS = 200;
 
 async function main(): Promise<void> {
   const registry = await Registry.connect();
   let delayMs = 2;
   process.on('SIGUSR2', () => {
     delayMs = SLOW_MS;
-    console.log(`now answering in ${SLOW_MS}ms (20x slower)`);
+    console.log(`now answering in ${SLOW_MS}ms (100x slower)`);
   });
   const server = createServer((_request, response) => {
     setTimeout(() => {
