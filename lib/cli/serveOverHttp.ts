@@ -76,9 +76,16 @@ export async function serveOverHttp(
         ...(services !== undefined && { services }),
         allowedHosts: allowedHostsOf(options),
       });
-      const why = await io.interrupted();
+      // Only bad configuration or refused credentials end a server; etcd being down does not.
+      const stopListening = new AbortController();
+      const why = await Promise.race([
+        io.interrupted(stopListening.signal),
+        registry.refused().then((error) => Promise.reject(error)),
+      ]).finally(() => {
+        stopListening.abort();
+        handler?.close();
+      });
       io.stdout.write(`${why}: stopping\n`);
-      handler.close();
     } finally {
       await registry.close();
     }

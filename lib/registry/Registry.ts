@@ -79,6 +79,11 @@ export interface RegistryParts {
   readonly config: GsrConfig;
   readonly layout: KeyLayout;
   readonly gracePeriodMs: number;
+  /**
+   * For a registry that started without etcd: resolves with what etcd refused for good once it answered
+   * (credentials, a certificate); never otherwise.
+   */
+  readonly refused?: Promise<Error>;
 }
 
 /** Options of {@link Registry.connect}: any {@link GsrOptions}, plus a logger and an environment. */
@@ -126,6 +131,7 @@ export class Registry {
   readonly config: GsrConfig;
   readonly #context: EtcdContext;
   readonly #health: ConnectionHealth;
+  readonly #refused: Promise<Error>;
   readonly #layout: KeyLayout;
   readonly #discovery: Discovery;
   readonly #registrar: Registrar;
@@ -157,6 +163,7 @@ export class Registry {
   /** @internal */
   constructor(parts: RegistryParts) {
     const { context, health, closing, config, layout, gracePeriodMs } = parts;
+    this.#refused = parts.refused ?? new Promise<Error>(() => undefined);
     this.#context = context;
     this.#health = health;
     this.#closing = closing;
@@ -204,6 +211,16 @@ export class Registry {
    */
   get logger(): Logger {
     return this.#context.logger;
+  }
+
+  /**
+   * Resolves with what etcd refused for good (credentials, a certificate) when this registry started
+   * without etcd and etcd then answered no; never otherwise (a refusal at `connect()` rejects it). The
+   * command line's servers exit on it.
+   * @internal
+   */
+  refused(): Promise<Error> {
+    return this.#refused;
   }
 
   /**
@@ -288,6 +305,7 @@ export class Registry {
           orderedProgress: port.progressOrdered,
         }),
       );
+    let refused: Promise<Error> | undefined;
     const waiting = waitForEtcd(
       context,
       config,
@@ -310,12 +328,15 @@ export class Registry {
             'starting without it. Lists and registrations wait for etcd and catch up once it ' +
             'answers; one-off reads fail until then (GSR_WAIT_FOR_ETCD=true waits here instead)',
         );
-        waiting.then(learnVersion, (error: unknown) => {
-          if (closing.signal.aborted || signal?.aborted === true) {
-            return;
-          }
-          // Credentials or a certificate refused for good: every list and registration meets it too.
-          log.error(`connecting to etcd failed: ${messageOf(error)}`, { cause: error });
+        refused = new Promise<Error>((resolve) => {
+          waiting.then(learnVersion, (error: unknown) => {
+            if (closing.signal.aborted || signal?.aborted === true) {
+              return;
+            }
+            // Credentials or a certificate refused for good: every list and registration meets it too.
+            log.error(`connecting to etcd failed: ${messageOf(error)}`, { cause: error });
+            resolve(error instanceof Error ? error : new Error(String(error)));
+          });
         });
       }
     } catch (error) {
@@ -323,7 +344,15 @@ export class Registry {
       port.close();
       throw error;
     }
-    return new Registry({ context, health, closing, config, layout, gracePeriodMs });
+    return new Registry({
+      context,
+      health,
+      closing,
+      config,
+      layout,
+      gracePeriodMs,
+      ...(refused !== undefined && { refused }),
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { enableEtcdAuth } from '../support/etcdAuth';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -385,6 +386,36 @@ describe('gsr http-sd', () => {
       ]);
       expect(run.stderr).toContain('starting without it');
       expect(run.code).toBe(0);
+    } finally {
+      await own.close();
+    }
+  }, 90_000);
+
+  it('exits 1 when etcd, once it answers, refuses its credentials (etcd being down did not end it)', async () => {
+    const own = await EtcdCluster.start();
+    const member = own.members[0];
+    try {
+      await enableEtcdAuth(own.endpoints, 'rootpw', [
+        { name: 'svc', password: 'good', readWritePrefix: 'gsr/' },
+      ]);
+      await member?.stop();
+      const run = await runNode([bin, 'http-sd', '--port', '0'], {
+        env: {
+          GSR_ETCD_ENDPOINTS: own.endpoints.join(','),
+          GSR_ETCD_USERNAME: 'svc',
+          GSR_ETCD_PASSWORD: 'wrong',
+        },
+        timeoutMs: 60_000,
+        onStdout: (text) => {
+          if (text.includes('serving')) {
+            void member?.start();
+          }
+        },
+      });
+      expect(run.stdout).toContain('serving');
+      expect(run.stderr).toContain('starting without it');
+      expect(run.stderr).toMatch(/gsr: .*svc/);
+      expect(run.code).toBe(1);
     } finally {
       await own.close();
     }

@@ -36,7 +36,17 @@ export async function serveXds(
     });
     const host = xds.host.includes(':') ? `[${xds.host}]` : xds.host;
     io.stdout.write(`gsr xds: serving xDS (ADS, v3) at ${host}:${xds.port} (Ctrl-C stops)\n`);
-    const why = await io.interrupted();
+    // Only bad configuration or refused credentials end a server; etcd being down does not.
+    const stopListening = new AbortController();
+    const why = await Promise.race([
+      io.interrupted(stopListening.signal),
+      registry.refused().then((error) => Promise.reject(error)),
+    ])
+      .catch(async (error: unknown) => {
+        await xds.close();
+        throw error;
+      })
+      .finally(() => stopListening.abort());
     const { responses, nacks } = xds.stats();
     io.stdout.write(`${why}: stopping (${responses} responses sent, ${nacks} rejected)\n`);
     await xds.close();
