@@ -47,6 +47,8 @@ export class SharedLease {
   #keepAlive: KeepAlive | undefined;
   /** The revocation under way, with the id it revokes: releases while none is held share it. */
   #revoking: Promise<string | undefined> | undefined;
+  /** A lease whose revocation failed: the next release (close's) tries it once more. */
+  #unrevoked: string | undefined;
 
   constructor(context: EtcdContext, ttlSeconds: number, replaced: (id: string) => void) {
     this.#context = context;
@@ -97,7 +99,9 @@ export class SharedLease {
    * way, it resolves with `undefined`. Anyone still waiting for a lease gets a new one.
    */
   async release(): Promise<string | undefined> {
-    const id = this.#id;
+    // A revocation that failed (the registry began closing while it was unanswered) is tried once more.
+    const id = this.#id ?? this.#unrevoked;
+    this.#unrevoked = undefined;
     const stale = this.#inflight;
     this.#generation += 1;
     this.#inflight = undefined;
@@ -117,7 +121,12 @@ export class SharedLease {
           this.#revoking = undefined;
         }
       };
-      revocation.then(forget, forget);
+      revocation.then(forget, () => {
+        forget();
+        if (this.#id === undefined) {
+          this.#unrevoked = id;
+        }
+      });
       revoking = revocation;
     }
     await stale;
