@@ -438,28 +438,37 @@ export class LiveList<T> {
     const count = this.#count;
     this.#verifying = true;
     const { etcd, logger, metrics } = this.#owner.context;
-    etcd.delta(this.prefix, applied).then(
-      (delta) => {
-        this.#verifying = false;
-        if (this.#ended || this.#applied !== applied || delta.changed > 0) {
-          this.#verify(); // Moved on meanwhile (or is about to): checked on what it holds now.
-          return;
-        }
-        this.#unverified = false;
-        if (delta.count !== count) {
-          logger.warn(
-            `etcd holds ${delta.count} keys under ${this.prefix} where the resumed list has ${count} and ` +
-              'nothing changed since: its data was replaced or restored from a backup; reading it again',
-          );
-          metrics.watchRereads.add(1, REPLACED);
-          this.#reread();
-        }
-      },
-      () => {
-        // Unanswered: the next batch, or the next resumption, checks again.
-        this.#verifying = false;
-      },
-    );
+    // A count over the whole prefix: in turn with the lists' reads, however many resume at once.
+    this.#owner.ranges
+      .execute(() => etcd.delta(this.prefix, applied))
+      .then(
+        (delta) => {
+          this.#verifying = false;
+          if (this.#ended) {
+            return;
+          }
+          if (this.#applied !== applied) {
+            this.#verify(); // A batch came meanwhile: checked on what the list holds now.
+            return;
+          }
+          if (delta.changed > 0) {
+            return; // The watch is about to deliver them: the next batch checks again.
+          }
+          this.#unverified = false;
+          if (delta.count !== count) {
+            logger.warn(
+              `etcd holds ${delta.count} keys under ${this.prefix} where the resumed list has ${count} and ` +
+                'nothing changed since: its data was replaced or restored from a backup; reading it again',
+            );
+            metrics.watchRereads.add(1, REPLACED);
+            this.#reread();
+          }
+        },
+        () => {
+          // Unanswered: the next batch, or the next resumption, checks again.
+          this.#verifying = false;
+        },
+      );
   }
 
   #changes(changes: readonly EtcdChange[]): void {

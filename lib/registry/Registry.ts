@@ -342,6 +342,7 @@ export class Registry {
     } catch (error) {
       closing.abort();
       port.close();
+      health.close(); // Its event-loop monitor and timers, too.
       throw error;
     }
     return new Registry({
