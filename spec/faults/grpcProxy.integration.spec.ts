@@ -67,16 +67,28 @@ describe("through etcd's gRPC proxy", () => {
       .value('{"state":"maintenance","reason":"test"}');
     await eventually(() => streams.every((s) => s.latest?.[0]?.state === 'maintenance'));
     // The proxy coalesces the eight registries' watches of the service, and of operators' overrides.
-    // It merges two watches that started at different revisions when an event brings them level (the
-    // writes above), and only once both had an answer: on a busy machine, give it time.
+    // It merges two of its watches only when one of them receives an event, the other has had an answer
+    // and is not ahead, and the receiving one has fewer than five watchers (etcd's grpcproxy
+    // watch_broadcasts.go). On a busy machine the writes above can come before every watch had its
+    // first answer, and then nothing would merge them: write the same values again until it has.
+    const rewrite = setInterval(() => {
+      void etcd.raw.put(`${prefix}services/shared/x:1`).value('');
+      void etcd.raw
+        .put(`${prefix}overrides/shared/x:1`)
+        .value('{"state":"maintenance","reason":"test"}');
+    }, 1000);
     let now = NaN;
-    await eventually(
-      async () => (now = await serverWatchers()) === before + 2,
-      15_000,
-      'two watchers',
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}: ${now} watchers, ${before} before`);
-    });
+    try {
+      await eventually(
+        async () => (now = await serverWatchers()) === before + 2,
+        30_000,
+        'two watchers',
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${now} watchers, ${before} before`);
+      });
+    } finally {
+      clearInterval(rewrite);
+    }
     expect(await serverWatchers()).toBe(before + 2);
   });
 
