@@ -14,6 +14,7 @@ const LAYERS = [
   'logging',
   'metrics',
   'etcd',
+  'snapshot',
   'discovery',
   'registration',
   'registry',

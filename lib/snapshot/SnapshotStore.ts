@@ -1,0 +1,279 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { messageOf } from '../errors/messageOf';
+import type { Cancel, Clock } from '../etcd/Clock';
+import type { KeyValue } from '../keys/KeyLayout';
+import type { WarnLog } from '../logging/OnceLog';
+import { OnceLog } from '../logging/OnceLog';
+import { escapeText } from '../text/escapeText';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  MAX_SNAPSHOT_BYTES,
+  type Snapshot,
+  type SnapshotIdentity,
+} from './snapshotCodec';
+
+/** How long after a list changed its snapshot is written: changes within it are written once. */
+export const SNAPSHOT_DELAY_MS = 1000;
+
+/** What a list gives to be written: read when the write happens, so that the latest state is written. */
+export interface SnapshotSource {
+  entries(): readonly KeyValue[];
+  readonly revision: bigint;
+}
+
+/** Errors that say the directory is not ours to write: it is then read, never written. */
+const READ_ONLY = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+const hash = (text: string): string =>
+  createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+
+/**
+ * Last-known-good lists on disk: a directory of files, one per watched list (a service's endpoints,
+ * operators' overrides), shared by every process that uses the same etcd and key prefix, so that a
+ * process starting while etcd is down can call the services it knew (Nacos's failover directory,
+ * Eureka's backup registry).
+ *
+ * A list is written within {@link SNAPSHOT_DELAY_MS} of a change and when the registry closes: to a
+ * temporary file, synced, then renamed over the last one, so that a reader sees the old file or the new
+ * one, never half of one. A directory gsr may not write (a read-only volume an operator filled) is read
+ * and not written, said once.
+ *
+ * Every file was written by someone else: it is read only when it is a regular file (not a symlink),
+ * owned by this user (or root), writable by no one else, in a directory no one else can write, no larger
+ * than {@link MAX_SNAPSHOT_BYTES}, whole (its checksum), of this etcd, key prefix and list, and younger
+ * than the maximum age. Anything else is skipped with one warning, and the list waits for etcd.
+ * @internal
+ */
+export class SnapshotStore {
+  readonly dir: string;
+  readonly #identity: SnapshotIdentity;
+  readonly #namespace: string;
+  readonly #maxAgeMs: number;
+  readonly #clock: Clock;
+  readonly #log: OnceLog;
+  readonly #pending = new Map<string, SnapshotSource>();
+  #timer: Cancel | undefined;
+  /** Writes, one after another. */
+  #writing: Promise<void> = Promise.resolve();
+  /** Whether the directory may be read: checked once. */
+  #readable: Promise<boolean> | undefined;
+  #writable = true;
+  #closed = false;
+
+  constructor(
+    dir: string,
+    identity: SnapshotIdentity,
+    options: { readonly maxAgeMs: number; readonly clock: Clock; readonly logger: WarnLog },
+  ) {
+    this.dir = dir;
+    this.#identity = identity;
+    this.#namespace = hash(`${[...identity.etcd].sort().join(' ')}\u0000${identity.keyPrefix}`);
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#clock = options.clock;
+    this.#log = new OnceLog(options.logger);
+  }
+
+  /** The file that holds `list`'s snapshot. */
+  pathOf(list: string): string {
+    return join(this.dir, `gsr-${this.#namespace}-${hash(list)}.snapshot`);
+  }
+
+  /** `list` as last written, or `undefined` (none, or skipped with a warning). Never rejects. */
+  async load(list: string): Promise<Snapshot | undefined> {
+    if (!(await this.#dirReadable())) {
+      return undefined;
+    }
+    const path = this.pathOf(list);
+    const read = await this.#read(path, list);
+    if (read !== undefined && 'skip' in read) {
+      this.#log.warn(`snapshot ${escapeText(path)} ${read.skip}: skipped`);
+      return undefined;
+    }
+    return read?.snapshot;
+  }
+
+  /** The snapshot at `path`, or why it is skipped; `undefined` when there is none. */
+  async #read(
+    path: string,
+    list: string,
+  ): Promise<{ readonly snapshot: Snapshot } | { readonly skip: string } | undefined> {
+    let text: string;
+    try {
+      // O_NOFOLLOW: a symlink is refused by the open itself, not by a check a swap could race.
+      const file = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const problem = this.#fileProblem(await file.stat());
+        if (problem !== undefined) {
+          return { skip: problem };
+        }
+        const bytes = await file.readFile();
+        if (bytes.length > MAX_SNAPSHOT_BYTES) {
+          return { skip: `is larger than ${MAX_SNAPSHOT_BYTES} bytes` };
+        }
+        text = bytes.toString('utf8');
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        return undefined;
+      }
+      return { skip: code === 'ELOOP' ? 'is a symlink' : `cannot be read (${messageOf(error)})` };
+    }
+    const decoded = decodeSnapshot(text, this.#identity, list);
+    if ('skip' in decoded) {
+      return decoded;
+    }
+    const { savedAt } = decoded.snapshot;
+    const age = this.#clock.now() - savedAt;
+    if (age > this.#maxAgeMs || age < -this.#maxAgeMs) {
+      const when =
+        age < 0
+          ? 'in the future (a clock that jumped?)'
+          : 'longer ago than GSR_SNAPSHOT_MAX_AGE_SECONDS';
+      return { skip: `was written ${new Date(savedAt).toISOString()}, ${when}` };
+    }
+    return decoded;
+  }
+
+  /** Writes `list` within {@link SNAPSHOT_DELAY_MS}, as `source` says it then. */
+  save(list: string, source: SnapshotSource): void {
+    if (this.#closed || !this.#writable) {
+      return;
+    }
+    this.#pending.set(list, source);
+    // Never what keeps a process alive: close() writes what is pending.
+    this.#timer ??= this.#clock.schedule(SNAPSHOT_DELAY_MS, () => void this.flush(), {
+      keepsAlive: false,
+    });
+  }
+
+  /** Writes every pending list now; resolves once they are on disk (or failed, said in a warning). */
+  flush(): Promise<void> {
+    this.#timer?.();
+    this.#timer = undefined;
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const [list, source] of pending) {
+      this.#writing = this.#writing.then(() => this.#write(list, source));
+    }
+    return this.#writing;
+  }
+
+  /** Writes what is pending, then writes nothing more. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  async #write(list: string, source: SnapshotSource): Promise<void> {
+    if (!this.#writable) {
+      return;
+    }
+    try {
+      await this.write(list, source);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (READ_ONLY.has(code)) {
+        this.#writable = false;
+        this.#log.warn(
+          `snapshots are read from ${escapeText(this.dir)}, not written: ${messageOf(error)}`,
+        );
+      } else {
+        // A full disk, say: the next change tries again; said once per kind of failure.
+        this.#log.warn(`cannot write snapshots to ${escapeText(this.dir)}: ${messageOf(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Writes `list` now, atomically: a temporary file in the directory (made, mode 0700, if missing),
+   * synced, then renamed over the last one. Rejects with the file system's error, or when the snapshot
+   * would exceed {@link MAX_SNAPSHOT_BYTES}.
+   */
+  async write(list: string, source: SnapshotSource): Promise<void> {
+    const text = encodeSnapshot(this.#identity, {
+      list,
+      entries: source.entries(),
+      savedAt: this.#clock.now(),
+      revision: source.revision,
+    });
+    if (Buffer.byteLength(text) > MAX_SNAPSHOT_BYTES) {
+      throw new Error(
+        `the snapshot of ${escapeText(list)} would exceed ${MAX_SNAPSHOT_BYTES} bytes: not written`,
+      );
+    }
+    const temporary = join(this.dir, `.gsr-${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const file = await fs.open(
+        temporary,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+        0o600,
+      );
+      try {
+        await file.writeFile(text);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await fs.rename(temporary, this.pathOf(list));
+    } catch (error) {
+      await fs.rm(temporary, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #dirReadable(): Promise<boolean> {
+    const checked = (this.#readable ??= fs.lstat(this.dir).then(
+      (stat) => {
+        const problem = !stat.isDirectory()
+          ? 'is not a directory'
+          : (stat.mode & 0o022) !== 0
+            ? 'can be written by other users'
+            : this.#ownerProblem(stat.uid);
+        if (problem !== undefined) {
+          this.#writable = false;
+          this.#log.warn(`the snapshot directory ${escapeText(this.dir)} ${problem}: not used`);
+          return false;
+        }
+        return true;
+      },
+      () => {
+        this.#readable = undefined; // None yet: the first write makes it, and the next load looks again.
+        return false;
+      },
+    ));
+    return checked;
+  }
+
+  #fileProblem(stat: {
+    isFile(): boolean;
+    mode: number;
+    uid: number;
+    size: number;
+    mtimeMs: number;
+  }): string | undefined {
+    if (!stat.isFile()) {
+      return 'is not a regular file';
+    }
+    if ((stat.mode & 0o022) !== 0) {
+      return 'can be written by other users';
+    }
+    if (stat.size > MAX_SNAPSHOT_BYTES) {
+      return `is larger than ${MAX_SNAPSHOT_BYTES} bytes`;
+    }
+    return this.#ownerProblem(stat.uid);
+  }
+
+  #ownerProblem(uid: number): string | undefined {
+    const me = process.getuid?.();
+    return me === undefined || uid === me || uid === 0
+      ? undefined
+      : `is owned by another user (${uid})`;
+  }
+}
