@@ -28,4 +28,7 @@ module.exports = {
     },
   ],
   maxWorkers: 2,
+  // Snapshots (GSR_SNAPSHOT_DIR's default) go to a cache directory of this run, not the user's.
+  globalSetup: '<rootDir>/spec/support/globalSetup.cjs',
+  globalTeardown: '<rootDir>/spec/support/globalTeardown.cjs',
 };
