@@ -113,6 +113,16 @@ export interface GsrConfig {
    * @default 2000
    */
   readonly drainDelayMs: number;
+  /**
+   * Where the lists a process follows are kept on disk, so that a process starting while etcd is down
+   * calls what it knew (see the README's "When etcd is down"); shared by the processes of a user that
+   * use the same etcd and prefix, and `''` turns it off. Read as an absolute path. A directory gsr may
+   * not write is read only. `GSR_SNAPSHOT_DIR`.
+   * @default `$XDG_CACHE_HOME/gsr`, else `~/.cache/gsr`
+   */
+  readonly snapshotDir: string;
+  /** How old a snapshot may be and still be used. `GSR_SNAPSHOT_MAX_AGE_SECONDS`. @default 604800 */
+  readonly snapshotMaxAgeSeconds: number;
 }
 
 /**

@@ -110,6 +110,14 @@ export const configFormats = {
   },
   'gsr-key-layout': oneOf(['gsr', 'etcd-naming']),
   'gsr-naming-metadata': oneOf(['string', 'object']),
+  'gsr-directory': {
+    validate(value: unknown) {
+      // May be empty: '' turns the feature off.
+      if (typeof value !== 'string' || value.includes('\u0000')) {
+        throw new Error("expected a directory's path, or '' for none");
+      }
+    },
+  },
   'gsr-text': {
     validate(value: unknown) {
       notEmpty(value);

@@ -133,4 +133,17 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     format: 'gsr-drain-delay-ms',
     default: 2000,
   },
+  snapshotDir: {
+    env: 'GSR_SNAPSHOT_DIR',
+    doc: "where followed lists are kept, for a start while etcd is down ('' turns it off)",
+    format: 'gsr-directory',
+    default: null,
+    nullable: true,
+  },
+  snapshotMaxAgeSeconds: {
+    env: 'GSR_SNAPSHOT_MAX_AGE_SECONDS',
+    doc: 'how old a snapshot may be and still be used',
+    format: 'gsr-seconds',
+    default: 604800,
+  },
 };

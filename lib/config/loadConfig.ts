@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import convict from 'convict';
 import { ConfigError, type ConfigProblem } from '../errors/ConfigError';
 import { messageOf } from '../errors/messageOf';
@@ -42,7 +44,7 @@ type Key = keyof GsrConfig;
 type Settings = Omit<GsrConfig, 'etcdEndpoints' | OptionalKey> & {
   readonly etcdEndpoints: string | readonly string[];
 } & { readonly [K in OptionalKey]: string | null };
-type OptionalKey = 'tlsCaPath' | 'etcdUsername' | 'etcdPassword';
+type OptionalKey = 'tlsCaPath' | 'etcdUsername' | 'etcdPassword' | 'snapshotDir';
 const KEYS = Object.keys(configSchema) as Key[];
 
 /** Where a setting's effective value came from. */
@@ -168,6 +170,8 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     logFileTrace: raw.logFileTrace,
     leaseSeconds: raw.leaseSeconds,
     drainDelayMs: raw.drainDelayMs,
+    snapshotDir: raw.snapshotDir === '' ? '' : resolve(raw.snapshotDir ?? defaultSnapshotDir()),
+    snapshotMaxAgeSeconds: raw.snapshotMaxAgeSeconds,
   };
 
   // Settings that are only wrong together.
@@ -196,4 +200,16 @@ function throwIfAny(problems: readonly ConfigProblem[]): void {
   if (first !== undefined) {
     throw new ConfigError([first, ...rest]);
   }
+}
+
+/**
+ * The per-user cache directory (XDG's, else `~/.cache`), where snapshots go unless told otherwise: the
+ * process's own, like its home directory, whatever environment gsr's variables are read from.
+ */
+function defaultSnapshotDir(): string {
+  const cache = process.env.XDG_CACHE_HOME;
+  return join(
+    cache !== undefined && cache.startsWith('/') ? cache : join(homedir(), '.cache'),
+    'gsr',
+  );
 }

@@ -82,8 +82,22 @@ describe('gsr-text', () => {
   });
 });
 
+/** The one format where empty means something: `GSR_SNAPSHOT_DIR=''` turns snapshots off. */
+const EMPTY_MEANS_OFF = ['gsr-directory'];
+
 describe('every format', () => {
-  it.each(Object.keys(configFormats))('%s says that an empty value is set but empty', (format) => {
-    expect(() => read(format as ConfigFormat, '')).toThrow('is set but empty');
+  it.each(Object.keys(configFormats).filter((format) => !EMPTY_MEANS_OFF.includes(format)))(
+    '%s says that an empty value is set but empty',
+    (format) => {
+      expect(() => read(format as ConfigFormat, '')).toThrow('is set but empty');
+    },
+  );
+});
+
+describe('gsr-directory', () => {
+  it("takes '' (off) and any path, and refuses a NUL byte or a non-string", () => {
+    expect(read('gsr-directory', '')).toBe('');
+    expect(read('gsr-directory', '/var/cache/gsr')).toBe('/var/cache/gsr');
+    expect(() => read('gsr-directory', 'a\u0000b')).toThrow("expected a directory's path");
   });
 });

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { configSchema } from '../../lib/config/configSchema';
 import { loadConfig } from '../../lib/config/loadConfig';
@@ -37,7 +39,28 @@ describe('loadConfig', () => {
       logFileTrace: false,
       leaseSeconds: 60,
       drainDelayMs: 2000,
+      snapshotDir: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gsr'),
+      snapshotMaxAgeSeconds: 604800,
     });
+  });
+
+  it("keeps snapshots in the process's XDG cache directory when it is set (and absolute), and '' turns them off", () => {
+    const cache = process.env.XDG_CACHE_HOME;
+    try {
+      process.env.XDG_CACHE_HOME = '/var/cache/u';
+      expect(loadConfig({}, {}).snapshotDir).toBe('/var/cache/u/gsr');
+      process.env.XDG_CACHE_HOME = 'relative';
+      expect(loadConfig({}, {}).snapshotDir).toBe(join(homedir(), '.cache', 'gsr'));
+    } finally {
+      if (cache === undefined) {
+        delete process.env.XDG_CACHE_HOME;
+      } else {
+        process.env.XDG_CACHE_HOME = cache;
+      }
+    }
+    expect(loadConfig({}, { GSR_SNAPSHOT_DIR: '' }).snapshotDir).toBe('');
+    expect(loadConfig({ snapshotDir: '' }, {}).snapshotDir).toBe('');
+    expect(loadConfig({}, { GSR_SNAPSHOT_DIR: 'here' }).snapshotDir).toBe(resolve('here'));
   });
 
   it('reads every GSR_* variable', () => {
@@ -63,6 +86,8 @@ describe('loadConfig', () => {
         GSR_LOG_FILE_TRACE: 'yes',
         GSR_LEASE_SECONDS: '15',
         GSR_DRAIN_DELAY_MS: '500',
+        GSR_SNAPSHOT_DIR: '/srv/gsr',
+        GSR_SNAPSHOT_MAX_AGE_SECONDS: '60',
       },
     );
     expect(config).toEqual({
@@ -85,6 +110,8 @@ describe('loadConfig', () => {
       logFileTrace: true,
       leaseSeconds: 15,
       drainDelayMs: 500,
+      snapshotDir: '/srv/gsr',
+      snapshotMaxAgeSeconds: 60,
     });
   });
 
@@ -188,14 +215,15 @@ describe('loadConfig', () => {
       expect(error.message).toContain(reason);
     });
 
-    it.each(Object.values(configSchema).map((field) => [field.env]))(
-      '%s set but empty',
-      (variable) => {
-        const error = configErrorOf(() => loadConfig({}, { [variable]: '' }));
-        expect(error.variable).toBe(variable);
-        expect(error.message).toContain('set but empty');
-      },
-    );
+    it.each(
+      Object.values(configSchema)
+        .map((field) => [field.env])
+        .filter(([variable]) => variable !== 'GSR_SNAPSHOT_DIR'),
+    )('%s set but empty', (variable) => {
+      const error = configErrorOf(() => loadConfig({}, { [variable]: '' }));
+      expect(error.variable).toBe(variable);
+      expect(error.message).toContain('set but empty');
+    });
 
     it('names the option, not the variable, for a bad value given in code', () => {
       const error = configErrorOf(() => loadConfig({ leaseSeconds: 0 }, {}));
