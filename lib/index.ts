@@ -7,6 +7,7 @@
 // Registry
 export { Registry, type ConnectOptions, type Override } from './registry/Registry';
 export type { Health } from './etcd/Health';
+export type { Freshness } from './discovery/Freshness';
 export type { DrainOptions } from './registry/DrainOptions';
 
 // Endpoints and registrations

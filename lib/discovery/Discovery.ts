@@ -8,7 +8,7 @@ import { messageOf } from '../errors/messageOf';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { isLate } from '../etcd/EtcdFailure';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { KeyLayout } from '../keys/KeyLayout';
+import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList } from './EndpointList';
@@ -18,6 +18,8 @@ import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
 import { PrefixReads } from './PrefixReads';
 import { ServiceNames } from './ServiceNames';
+import type { Freshness } from './Freshness';
+import type { SnapshotStore } from '../snapshot/SnapshotStore';
 
 /**
  * How many whole-prefix reads (a list's first read, a re-read, a one-off read) run at once; more wait
@@ -55,10 +57,25 @@ export class Discovery implements LiveListOwner {
     { readonly overrides: ReadonlyMap<string, Maintenance>; readonly list: readonly Endpoint[] }
   >();
 
-  constructor(context: EtcdContext, layout: KeyLayout, gracePeriodMs: number) {
+  readonly snapshots: SnapshotStore | undefined;
+  readonly #lostSince: () => Date | undefined;
+  /** Each list handed out by `endpoints$`, and the live list it came from: what `freshness` asks. */
+  readonly #origins = new WeakMap<readonly Endpoint[], LiveList<unknown>>();
+
+  constructor(
+    context: EtcdContext,
+    layout: KeyLayout,
+    gracePeriodMs: number,
+    options: {
+      readonly snapshots?: SnapshotStore | undefined;
+      readonly lostSince?: () => Date | undefined;
+    } = {},
+  ) {
     this.context = context;
     this.gracePeriodMs = gracePeriodMs;
     this.layout = layout;
+    this.snapshots = options.snapshots;
+    this.#lostSince = options.lostSince ?? (() => undefined);
     this.#log = new OnceLog(context.logger);
     this.#reads = new PrefixReads(layout, this.#log, (prefix, operation, createState) =>
       this.#read(prefix, operation, createState),
@@ -69,6 +86,18 @@ export class Discovery implements LiveListOwner {
       () => [...this.#lists.values()].forEach((list) => list.complete()),
       { once: true },
     );
+  }
+
+  lostSince(): Date | undefined {
+    return this.#lostSince();
+  }
+
+  /**
+   * Whether a list `endpoints$` handed out is etcd's state now, or one from before; a list it did not
+   * hand out (an array of the caller's, a one-off read's) is taken as live.
+   */
+  freshness(list: readonly Endpoint[]): Freshness {
+    return this.#origins.get(list)?.freshness() ?? { kind: 'live' };
   }
 
   /** How many lists are live (watched prefixes): for tests and metrics. */
@@ -87,6 +116,7 @@ export class Discovery implements LiveListOwner {
     } catch (error) {
       return throwError(() => error);
     }
+    const prefix = this.layout.servicePrefix(valid);
     return markService(
       new Observable<readonly Endpoint[]>((subscriber) => {
         // The keys' list, shown with the registry's overrides once they were read: one listener per
@@ -95,7 +125,12 @@ export class Discovery implements LiveListOwner {
         const emit = (): void => {
           const overrides = this.#overrides;
           if (keys !== undefined && overrides !== undefined) {
-            subscriber.next(this.#overrideIn(keys, overrides.get(valid)));
+            const list = this.#overrideIn(keys, overrides.get(valid));
+            const origin = this.#lists.get(prefix);
+            if (origin !== undefined) {
+              this.#origins.set(list, origin);
+            }
+            subscriber.next(list);
           }
         };
         subscriber.add(this.#followOverrides(valid, emit));
@@ -302,6 +337,34 @@ export class Discovery implements LiveListOwner {
 
   services(): Promise<readonly string[]> {
     return this.#reads.services();
+  }
+
+  /**
+   * Writes every service's list, and operators' overrides, to `store` now, each as one range get
+   * found it (in turn with the lists' reads): what `gsr snapshot save` ships to hosts that never ran
+   * gsr. Resolves with how many lists it wrote; rejects with the first that could not be read or written.
+   */
+  async saveSnapshots(store: SnapshotStore): Promise<number> {
+    const { etcd } = this.context;
+    const lists: [string, PrefixState<unknown> & { entries(): readonly KeyValue[] }][] = [
+      ...(await this.services()).map((service): [string, EndpointList] => {
+        const prefix = this.layout.servicePrefix(service);
+        return [prefix, this.#endpointList(service, prefix)];
+      }),
+      [this.layout.overridesPrefix, new OverrideList(this.layout, this.#log)],
+    ];
+    for (const [prefix, state] of lists) {
+      const operation = `snapshot ${prefix}`;
+      const range = await this.ranges
+        .execute(() => etcd.range(prefix))
+        .catch((error: unknown) => {
+          const verdict = this.context.verdict(error, { key: prefix, description: operation });
+          throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);
+        });
+      state.reset(range.entries);
+      await store.write(prefix, { entries: () => state.entries(), revision: range.revision });
+    }
+    return lists.length;
   }
 
   /** Each watched service whose list has a value, with its number of endpoints: for metrics. */

@@ -129,6 +129,14 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     return changed;
   }
 
+  entries(): readonly KeyValue[] {
+    // Written back as gsr would register them: read again, they make the same list.
+    return this.#endpoints.map((endpoint) => ({
+      key: Buffer.from(this.#layout.endpointKey(endpoint)),
+      value: Buffer.from(this.#layout.encodeValue(endpoint)),
+    }));
+  }
+
   snapshot(revision?: bigint): readonly Endpoint[] {
     if (this.#snapshot !== undefined) {
       return this.#snapshot;

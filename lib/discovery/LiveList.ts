@@ -4,6 +4,8 @@ import type { Cancel } from '../etcd/Clock';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { EtcdChange, EtcdEntry, WatchEnd, WatchHandle } from '../etcd/EtcdPort';
 import { Retrier } from '../etcd/Retrier';
+import type { SnapshotStore } from '../snapshot/SnapshotStore';
+import type { Freshness } from './Freshness';
 import { applyUpdate } from './applyUpdate';
 import type { PrefixState, PrefixUpdate } from './PrefixUpdate';
 
@@ -16,6 +18,10 @@ export interface LiveListOwner {
   readonly ranges: BulkheadPolicy;
   /** The list has ended (its last subscriber left, it failed, or the registry closed): forget it. */
   released(list: LiveList<unknown>): void;
+  /** Where lists are kept on disk, for a process that starts while etcd is down; none: not kept. */
+  readonly snapshots?: SnapshotStore | undefined;
+  /** Since when etcd has not answered, while it does not. */
+  lostSince?(): Date | undefined;
 }
 
 /**
@@ -50,6 +56,12 @@ const REPLACED = Object.freeze({ 'gsr.reason': 'store_replaced' });
 
 /** How long a fenced read waits for the watch to reach etcd's revision before it reads etcd instead. */
 export const FENCE_WAIT_MS = 500;
+/**
+ * How long a new list waits for etcd before it shows its snapshot: a process whose etcd answers shows
+ * only live lists, and one whose etcd is down calls what it knew within a second of starting.
+ */
+export const SNAPSHOT_WAIT_MS = 500;
+const LIVE: Freshness = Object.freeze({ kind: 'live' });
 /** After a progress request went unanswered (a proxy that ignores them), how long reads do without. */
 const PROGRESS_RETRY_MS = 60_000;
 
@@ -114,6 +126,8 @@ export class LiveList<T> {
   /** Keys (as their bytes, in latin1) someone observes. */
   readonly #observers = new Map<string, KeyObserver>();
   #ended = false;
+  /** While the list shows a snapshot (etcd has not answered it yet): when the snapshot was written. */
+  #snapshotSince: Date | undefined;
 
   constructor(owner: LiveListOwner, prefix: string, state: PrefixState<T>) {
     this.#owner = owner;
@@ -121,6 +135,61 @@ export class LiveList<T> {
     this.#state = state;
     owner.context.metrics.watchStarts.add(1);
     void this.#run();
+    if (owner.snapshots !== undefined && state.entries !== undefined) {
+      void this.#fromSnapshot(owner.snapshots);
+    }
+  }
+
+  /** Whether the list is etcd's state now, or one from before (a snapshot, an outage), and since when. */
+  freshness(): Freshness {
+    if (this.#snapshotSince !== undefined) {
+      return { kind: 'snapshot', since: this.#snapshotSince };
+    }
+    const lost = this.#owner.lostSince?.();
+    return lost === undefined ? LIVE : { kind: 'kept', since: lost };
+  }
+
+  /**
+   * Shows the list's snapshot when etcd has not answered within {@link SNAPSHOT_WAIT_MS}: marked as
+   * such (see {@link LiveList.freshness}), never mixed with etcd's entries, replaced by etcd's first
+   * answer.
+   */
+  async #fromSnapshot(snapshots: SnapshotStore): Promise<void> {
+    const { clock, logger } = this.#owner.context;
+    const started = clock.now();
+    const snapshot = await snapshots.load(this.prefix);
+    if (snapshot === undefined || this.#started || this.#ended) {
+      return;
+    }
+    const wait = SNAPSHOT_WAIT_MS - (clock.now() - started);
+    if (wait > 0) {
+      await new Promise<void>((resolve) => clock.schedule(wait, resolve, { keepsAlive: false }));
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- etcd may have answered meanwhile
+    if (this.#started || this.#ended) {
+      return;
+    }
+    this.#snapshotSince = new Date(snapshot.savedAt);
+    logger.info(
+      `etcd has not answered for ${this.prefix} yet: showing its snapshot of ${this.#snapshotSince.toISOString()} (${snapshot.entries.length} entries) until it does`,
+    );
+    this.#emit({ kind: 'reset', entries: snapshot.entries });
+  }
+
+  /** Keeps the list on disk (within a second), as it will be when written. */
+  #save(): void {
+    const { snapshots } = this.#owner;
+    const state = this.#state;
+    if (snapshots === undefined || state.entries === undefined || state.needsRead === true) {
+      return;
+    }
+    const revision = (): bigint => this.#applied ?? 0n;
+    snapshots.save(this.prefix, {
+      entries: () => state.entries?.() ?? [],
+      get revision() {
+        return revision();
+      },
+    });
   }
 
   /** The state the list folds etcd's updates into. */
@@ -380,7 +449,9 @@ export class LiveList<T> {
         this.#applied = range.revision;
         this.#received = range.revision;
         this.#count = range.entries.length;
+        this.#snapshotSince = undefined;
         this.#emit({ kind: 'reset', entries: range.entries });
+        this.#save();
         this.#tellObservers(range.entries, range.revision);
         this.#settleFences();
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a subscriber's `next` may end the list
@@ -515,6 +586,7 @@ export class LiveList<T> {
     }
     this.#applied = this.#received;
     this.#emit({ kind: 'changes', changes });
+    this.#save();
     this.#tellChanges(changes);
     this.#settleFences();
     this.#verify();

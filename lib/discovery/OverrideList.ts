@@ -1,4 +1,4 @@
-import { decodeMaintenance } from '../endpoint/maintenanceCodec';
+import { decodeMaintenance, encodeMaintenance } from '../endpoint/maintenanceCodec';
 import type { Maintenance } from '../endpoint/Maintenance';
 import { nameProblem } from '../endpoint/nameProblem';
 import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
@@ -151,6 +151,16 @@ export class OverrideList implements PrefixState<Overrides> {
       this.#snapshot = undefined;
     }
     return changed;
+  }
+
+  entries(): readonly KeyValue[] {
+    // The overrides that apply, as `gsr drain` writes them.
+    return [...this.#byService].flatMap(([service, addresses]) =>
+      [...addresses].map(([address, maintenance]) => ({
+        key: Buffer.from(`${this.#layout.overridesPrefix}${service}/${address}`),
+        value: Buffer.from(encodeMaintenance(maintenance)),
+      })),
+    );
   }
 
   snapshot(): Overrides {

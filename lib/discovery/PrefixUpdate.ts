@@ -31,4 +31,9 @@ export interface PrefixState<T> {
   readonly needsRead?: boolean;
   /** @param revision The etcd revision the state is at, when known. */
   snapshot(revision?: bigint): T;
+  /**
+   * Entries that {@link PrefixState.reset} makes this state from again: what a snapshot on disk keeps.
+   * A state without it is not written to disk.
+   */
+  entries?(): readonly KeyValue[];
 }

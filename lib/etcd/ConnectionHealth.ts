@@ -109,6 +109,11 @@ export class ConnectionHealth {
     this.state$ = this.#state.asObservable();
   }
 
+  /** What health says now. */
+  get current(): Health {
+    return this.#state.value;
+  }
+
   get connected(): boolean {
     return this.#state.value.connected;
   }

@@ -26,6 +26,8 @@ import { ValidationError } from '../errors/ValidationError';
 import { type Clock, systemClock } from '../etcd/Clock';
 import { messageOf } from '../errors/messageOf';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
+import { SnapshotStore } from '../snapshot/SnapshotStore';
+import type { Freshness } from '../discovery/Freshness';
 import { Etcd3Port } from '../etcd/etcd3/Etcd3Port';
 import { EtcdContext } from '../etcd/EtcdContext';
 import type { Health } from '../etcd/Health';
@@ -84,6 +86,8 @@ export interface RegistryParts {
    * (credentials, a certificate); never otherwise.
    */
   readonly refused?: Promise<Error>;
+  /** Where followed lists are kept on disk (`GSR_SNAPSHOT_DIR`); none: not kept. */
+  readonly snapshots?: SnapshotStore;
 }
 
 /** Options of {@link Registry.connect}: any {@link GsrOptions}, plus a logger and an environment. */
@@ -131,6 +135,7 @@ export class Registry {
   readonly config: GsrConfig;
   readonly #context: EtcdContext;
   readonly #health: ConnectionHealth;
+  readonly #snapshots: SnapshotStore | undefined;
   readonly #refused: Promise<Error>;
   readonly #layout: KeyLayout;
   readonly #discovery: Discovery;
@@ -169,7 +174,11 @@ export class Registry {
     this.#closing = closing;
     this.#layout = layout;
     this.config = config;
-    this.#discovery = new Discovery(context, layout, gracePeriodMs);
+    this.#snapshots = parts.snapshots;
+    this.#discovery = new Discovery(context, layout, gracePeriodMs, {
+      snapshots: parts.snapshots,
+      lostSince: () => (health.connected ? undefined : health.current.since),
+    });
     this.#unobserve = context.metrics.observe({
       endpointCounts: () => this.#discovery.endpointCounts(),
       connected: () => health.connected,
@@ -345,6 +354,14 @@ export class Registry {
       health.close(); // Its event-loop monitor and timers, too.
       throw error;
     }
+    const snapshots =
+      config.snapshotDir === ''
+        ? undefined
+        : new SnapshotStore(
+            config.snapshotDir,
+            { etcd: config.etcdEndpoints, keyPrefix: config.keyPrefix },
+            { maxAgeMs: config.snapshotMaxAgeSeconds * 1000, clock: systemClock, logger: log },
+          );
     return new Registry({
       context,
       health,
@@ -353,6 +370,7 @@ export class Registry {
       layout,
       gracePeriodMs,
       ...(refused !== undefined && { refused }),
+      ...(snapshots !== undefined && { snapshots }),
     });
   }
 
@@ -371,6 +389,8 @@ export class Registry {
    *   cannot fix (`PermissionDeniedError`, `AuthenticationError`, or a `ValidationError` for a bad
    *   service name), and completes when the registry is closed.
    * - A malformed key or non-JSON metadata found in etcd is logged and skipped, never thrown.
+   * - When etcd has not answered within half a second and `GSR_SNAPSHOT_DIR` holds this service's list
+   *   from before, that list comes first, until etcd's; {@link Registry.freshness} tells which is which.
    *
    * @example
    * ```ts
@@ -388,6 +408,44 @@ export class Registry {
    */
   endpoints$(service: string): Observable<readonly Endpoint[]> {
     return this.#discovery.endpoints$(service);
+  }
+
+  /**
+   * Writes every service's list and operators' overrides to `dir`, as snapshots for processes that
+   * start while etcd is down (`gsr snapshot save`); resolves with how many lists it wrote.
+   * @internal
+   */
+  saveSnapshots(dir: string): Promise<number> {
+    const store = new SnapshotStore(
+      dir,
+      { etcd: this.config.etcdEndpoints, keyPrefix: this.config.keyPrefix },
+      {
+        maxAgeMs: this.config.snapshotMaxAgeSeconds * 1000,
+        clock: this.#context.clock,
+        logger: this.#context.logger,
+      },
+    );
+    return this.#discovery.saveSnapshots(store);
+  }
+
+  /**
+   * Whether a list {@link Registry.endpoints$} handed out is etcd's state now (`live`), what etcd held
+   * when it stopped answering (`kept`), or a snapshot from disk (`snapshot`), and since when. It says
+   * what is true when asked: a list kept through an outage is `live` again once etcd answers and the
+   * etcd answers again. Any other array (a one-off read's, which etcd just answered) is `live`.
+   *
+   * @example
+   * ```ts
+   * registry.endpoints$('api').subscribe((list) => {
+   *   const freshness = registry.freshness(list);
+   *   if (freshness.kind !== 'live') {
+   *     log.warn(`api: calling from a list of ${freshness.since.toISOString()} (${freshness.kind})`);
+   *   }
+   * });
+   * ```
+   */
+  freshness(list: readonly Endpoint[]): Freshness {
+    return this.#discovery.freshness(list);
   }
 
   /**
@@ -695,6 +753,7 @@ export class Registry {
     this.#closing.abort(); // Streams complete, retries stop; drain() resolves no more.
     const { keys: unconfirmed, cause } = await this.#registrar.close();
     await this.#pending.drain();
+    await this.#snapshots?.close(); // The lists as they were last: the next start may need them.
     this.#health.close();
     this.#context.etcd.close();
     this.#unobserve();
