@@ -151,6 +151,22 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
         require('./commands/listOverrides') as typeof import('./commands/listOverrides')
       ).listOverrides(io, options(), flags),
     );
+  program
+    .command('snapshot')
+    .description("write snapshots of every service's list, for hosts that start while etcd is down")
+    .command('save')
+    .description(
+      "read every service's list and operators' overrides from etcd and write them to <dir> as " +
+        'snapshots (ship it to hosts as their GSR_SNAPSHOT_DIR)',
+    )
+    .argument('<dir>', 'the directory to write to (made, mode 0700, if missing)')
+    .action((dir: string) =>
+      (require('./commands/saveSnapshot') as typeof import('./commands/saveSnapshot')).saveSnapshot(
+        io,
+        options(),
+        dir,
+      ),
+    );
   serving(
     program
       .command('ui')

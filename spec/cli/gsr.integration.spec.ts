@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createHttp2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Etcd3 } from 'etcd3';
+import { systemClock } from '../../lib/etcd/Clock';
+import { SnapshotStore } from '../../lib/snapshot/SnapshotStore';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
 import { freePorts } from '../../lib/testing/freePorts';
 import { eventually } from '../support/observe';
@@ -254,6 +257,45 @@ describe('the gsr command', () => {
     expect(again.stderr).toBe(
       'gsr: "web" lists no endpoint at 10.0.0.5:80: nothing to unregister\n',
     );
+  });
+
+  it("saves every service's list and the overrides as snapshots a host without gsr starts from", async () => {
+    await raw.put(`${prefix}services/web/a:1`).value('{"zone":"z1"}');
+    await raw.put(`${prefix}services/api/b:1`).value('');
+    await raw.put(`${prefix}overrides/web/a:1`).value('{"state":"maintenance","reason":"r"}');
+    const dir = mkdtempSync(join(tmpdir(), 'gsr-ship-'));
+    try {
+      const run = await gsr(['snapshot', 'save', join(dir, 'to-ship')]);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/^saved 2 services and operators' overrides to .*to-ship\n/);
+      expect(run.code).toBe(0);
+      const store = new SnapshotStore(
+        join(dir, 'to-ship'),
+        { etcd: etcd.endpoints, keyPrefix: prefix },
+        {
+          maxAgeMs: 60_000,
+          clock: systemClock,
+          logger: {
+            warn: (line) => {
+              throw new Error(line);
+            },
+          },
+        },
+      );
+      const text = (list: string) =>
+        store
+          .load(`${prefix}${list}`)
+          .then((read) => read?.entries.map((e) => `${e.key.toString()}=${e.value.toString()}`));
+      expect(await text('services/web/')).toEqual([`${prefix}services/web/a:1={"zone":"z1"}`]);
+      expect(await text('services/api/')).toEqual([`${prefix}services/api/b:1=`]);
+      expect(await text('overrides/')).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${prefix}overrides/web/a:1={"state":"maintenance","reason":"r"`),
+        ),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('sorts addresses as a person reads them: 10.1.0.2 before 10.1.0.10', async () => {
