@@ -1,5 +1,13 @@
 import { type BulkheadPolicy, bulkhead } from 'cockatiel';
-import { catchError, Observable, of, type Subscriber, type Subscription, throwError } from 'rxjs';
+import {
+  catchError,
+  Observable,
+  of,
+  type Subscriber,
+  type Subscription,
+  tap,
+  throwError,
+} from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Maintenance } from '../endpoint/Maintenance';
 import { markService } from '../endpoint/listedService';
@@ -59,8 +67,8 @@ export class Discovery implements LiveListOwner {
 
   readonly snapshots: SnapshotStore | undefined;
   readonly #lostSince: () => Date | undefined;
-  /** Each list handed out by `endpoints$`, and the live list it came from: what `freshness` asks. */
-  readonly #origins = new WeakMap<readonly Endpoint[], LiveList<unknown>>();
+  /** Each list handed out by `endpoints$` and `services$`, and the live list it came from. */
+  readonly #origins = new WeakMap<object, LiveList<unknown>>();
 
   constructor(
     context: EtcdContext,
@@ -96,8 +104,16 @@ export class Discovery implements LiveListOwner {
    * Whether a list `endpoints$` handed out is etcd's state now, or one from before; a list it did not
    * hand out (an array of the caller's, a one-off read's) is taken as live.
    */
-  freshness(list: readonly Endpoint[]): Freshness {
+  freshness(list: readonly Endpoint[] | readonly string[]): Freshness {
     return this.#origins.get(list)?.freshness() ?? { kind: 'live' };
+  }
+
+  /** Notes which live list `value` came from, for {@link Discovery.freshness}. */
+  #remember(value: object, prefix: string): void {
+    const origin = this.#lists.get(prefix);
+    if (origin !== undefined) {
+      this.#origins.set(value, origin);
+    }
   }
 
   /** How many lists are live (watched prefixes): for tests and metrics. */
@@ -126,10 +142,7 @@ export class Discovery implements LiveListOwner {
           const overrides = this.#overrides;
           if (keys !== undefined && overrides !== undefined) {
             const list = this.#overrideIn(keys, overrides.get(valid));
-            const origin = this.#lists.get(prefix);
-            if (origin !== undefined) {
-              this.#origins.set(list, origin);
-            }
+            this.#remember(list, prefix);
             subscriber.next(list);
           }
         };
@@ -307,9 +320,9 @@ export class Discovery implements LiveListOwner {
     if (typeof prefix !== 'string') {
       return throwError(() => prefix);
     }
-    return new Observable((subscriber) =>
+    return new Observable<readonly string[]>((subscriber) =>
       this.#attach(subscriber, prefix, () => new ServiceNames(this.layout, this.#log)),
-    );
+    ).pipe(tap((names) => this.#remember(names, prefix)));
   }
 
   /**

@@ -48,6 +48,15 @@ export class ServiceNames implements PrefixState<readonly string[]> {
     return changed;
   }
 
+  entries(): readonly KeyValue[] {
+    // The keys without their values: the names are all this list says.
+    const prefix = this.#layout.servicesPrefix ?? '';
+    const empty = Buffer.alloc(0);
+    return [...this.#ids].flatMap(([service, ids]) =>
+      [...ids].map((id) => ({ key: Buffer.from(`${prefix}${service}/${id}`), value: empty })),
+    );
+  }
+
   snapshot(): readonly string[] {
     this.#snapshot ??= Object.freeze([...this.#ids.keys()].sort());
     return this.#snapshot;

@@ -429,7 +429,7 @@ export class Registry {
   }
 
   /**
-   * Whether a list {@link Registry.endpoints$} handed out is etcd's state now (`live`), what etcd held
+   * Whether a list {@link Registry.endpoints$} (or {@link Registry.services$}) handed out is etcd's state now (`live`), what etcd held
    * when it stopped answering (`kept`), or a snapshot from disk (`snapshot`), and since when. It says
    * what is true when asked: a list kept through an outage is `live` again once etcd answers and the
    * etcd answers again. Any other array (a one-off read's, which etcd just answered) is `live`.
@@ -444,7 +444,7 @@ export class Registry {
    * });
    * ```
    */
-  freshness(list: readonly Endpoint[]): Freshness {
+  freshness(list: readonly Endpoint[] | readonly string[]): Freshness {
     return this.#discovery.freshness(list);
   }
 

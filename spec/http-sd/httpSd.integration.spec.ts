@@ -4,6 +4,8 @@ import { enableEtcdAuth } from '../support/etcdAuth';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { ValidationError } from '../../lib/errors/ValidationError';
@@ -388,6 +390,60 @@ describe('gsr http-sd', () => {
       expect(run.code).toBe(0);
     } finally {
       await own.close();
+    }
+  }, 90_000);
+
+  it('restarted during an outage, serves the targets it served before, from its snapshots', async () => {
+    const own = await EtcdCluster.start();
+    const member = own.members[0];
+    const dir = mkdtempSync(join(tmpdir(), 'gsr-http-sd-snapshots-'));
+    try {
+      const prefix = uniquePrefix();
+      const client = new Etcd3({ hosts: own.endpoints });
+      await client.put(`${prefix}services/web/10.0.0.1:80`).value('');
+      client.close();
+      const env = {
+        GSR_ETCD_ENDPOINTS: own.endpoints.join(','),
+        GSR_KEY_PREFIX: prefix,
+        GSR_SNAPSHOT_DIR: dir,
+      };
+      /** Runs http-sd until it serves 200, and returns what it served. */
+      const served = async (): Promise<unknown> => {
+        let body: unknown;
+        const run = await runNode([bin, 'http-sd', '--port', '0'], {
+          env,
+          timeoutMs: 60_000,
+          onStdout: (text, child) => {
+            const url = /serving Prometheus' HTTP service discovery at (\S+) /.exec(text)?.[1];
+            if (url !== undefined) {
+              void eventually(
+                async () => {
+                  const response = await fetch(url).catch(() => undefined);
+                  if (response?.status !== 200) return false;
+                  body = await response.json();
+                  return true;
+                },
+                30_000,
+                'served',
+              ).finally(() => child.kill('SIGINT'));
+            }
+          },
+        });
+        expect(run.code).toBe(0);
+        return body;
+      };
+      const targets = [
+        {
+          targets: ['10.0.0.1:80'],
+          labels: { __meta_gsr_service: 'web', __meta_gsr_state: 'serving' },
+        },
+      ];
+      expect(await served()).toEqual(targets);
+      await member?.stop();
+      expect(await served()).toEqual(targets);
+    } finally {
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
 

@@ -36,7 +36,8 @@ describe('last-known-good snapshots (GSR_SNAPSHOT_DIR)', () => {
       ...(prefix !== undefined && { keyPrefix: prefix }),
     });
     const web = record(registry.endpoints$('web'));
-    await eventually(() => web.latest !== undefined);
+    const services = record(registry.services$());
+    await eventually(() => web.latest !== undefined && services.latest !== undefined);
     await registry.close();
     return { prefix: used, closedAt: Date.now() };
   }
@@ -66,6 +67,11 @@ describe('last-known-good snapshots (GSR_SNAPSHOT_DIR)', () => {
     expect(freshness.kind).toBe('snapshot');
     expect('since' in freshness && freshness.since.getTime()).toBeLessThanOrEqual(closedAt);
     expect(logs.join('\n')).toMatch(/showing its snapshot of .* \(2 entries\) until it does/);
+    // The services' names too (what the dashboard, http-sd and xDS list).
+    const services = record(registry.services$());
+    await eventually(() => services.latest !== undefined, 10_000, 'the names shown');
+    expect(services.latest).toEqual(['web']);
+    expect(registry.freshness(services.latest ?? []).kind).toBe('snapshot');
     // A one-off read is linearizable: it says etcd is unreachable rather than answer from before.
     const read = await registry.endpoints('web').catch((error: unknown) => error);
     expect(isEtcdUnavailableError(read)).toBe(true);
