@@ -21,6 +21,7 @@ import type { Measurement, Scenario, Side, Sizes } from './Scenario';
 import { churn, fencedRead, largeService } from './scenarios/largeService';
 import { crash, overhead, slow } from './scenarios/balancing';
 import { cliStart } from './scenarios/cliStart';
+import { coldStart } from './scenarios/coldStart';
 import { hugeChanges } from './scenarios/hugeChanges';
 import { hugeService } from './scenarios/hugeService';
 import { idle } from './scenarios/idle';
@@ -88,6 +89,7 @@ const SCENARIOS: readonly Scenario[] = [
   httpSd,
   xdsPropagation,
   cliStart,
+  coldStart,
 ];
 
 async function main(): Promise<void> {

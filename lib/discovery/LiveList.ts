@@ -20,7 +20,7 @@ export interface LiveListOwner {
   released(list: LiveList<unknown>): void;
   /** Where lists are kept on disk, for a process that starts while etcd is down; none: not kept. */
   readonly snapshots?: SnapshotStore | undefined;
-  /** Since when etcd has not answered, while it does not. */
+  /** Since when etcd has not answered, while it does not (or since the registry began, until its first answer). */
   lostSince?(): Date | undefined;
 }
 
@@ -150,7 +150,8 @@ export class LiveList<T> {
   }
 
   /**
-   * Shows the list's snapshot when etcd has not answered within {@link SNAPSHOT_WAIT_MS}: marked as
+   * Shows the list's snapshot at once when etcd is lost, else when etcd has not answered within
+   * {@link SNAPSHOT_WAIT_MS}: marked as
    * such (see {@link LiveList.freshness}), never mixed with etcd's entries, replaced by etcd's first
    * answer.
    */
@@ -161,7 +162,9 @@ export class LiveList<T> {
     if (snapshot === undefined || this.#started || this.#ended) {
       return;
     }
-    const wait = SNAPSHOT_WAIT_MS - (clock.now() - started);
+    // Where etcd is known lost (connect() started without it, or an outage), it is shown at once.
+    const lost = this.#owner.lostSince?.() !== undefined;
+    const wait = lost ? 0 : SNAPSHOT_WAIT_MS - (clock.now() - started);
     if (wait > 0) {
       await new Promise<void>((resolve) => clock.schedule(wait, resolve, { keepsAlive: false }));
     }

@@ -61,9 +61,10 @@ const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
 const HEALTH_PROBE_INTERVAL_MS = 2000;
 /**
  * How long `connect()` waits for etcd's first answer before it starts without it (unless
- * `waitForEtcd`): a process that starts during an etcd outage starts.
+ * `waitForEtcd`): a process that starts during an etcd outage starts, and makes its first call from
+ * its snapshots within a second.
  */
-const OFFLINE_START_MS = 1000;
+const OFFLINE_START_MS = 750;
 /** The longest timer Node holds. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -389,8 +390,9 @@ export class Registry {
    *   cannot fix (`PermissionDeniedError`, `AuthenticationError`, or a `ValidationError` for a bad
    *   service name), and completes when the registry is closed.
    * - A malformed key or non-JSON metadata found in etcd is logged and skipped, never thrown.
-   * - When etcd has not answered within half a second and `GSR_SNAPSHOT_DIR` holds this service's list
-   *   from before, that list comes first, until etcd's; {@link Registry.freshness} tells which is which.
+   * - When `GSR_SNAPSHOT_DIR` holds this service's list from before and etcd is lost (or has not
+   *   answered within half a second), that list comes first, until etcd's; {@link Registry.freshness}
+   *   tells which is which.
    *
    * @example
    * ```ts

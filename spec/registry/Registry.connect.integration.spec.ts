@@ -158,7 +158,7 @@ describe('Registry.connect', () => {
         const held = record(registry.register({ service: 'web', address: 'a:1' }));
         const list = record(registry.endpoints$('web'));
         expect(health.latest?.connected).toBe(false);
-        expect(lines.some((line) => line.includes('did not answer within 1000ms'))).toBe(true);
+        expect(lines.some((line) => line.includes('did not answer within 750ms'))).toBe(true);
         await expect(registry.endpoints('web')).rejects.toBeInstanceOf(EtcdUnavailableError);
         expect([held.values, list.values]).toEqual([[], []]); // Waiting, not failed.
 
