@@ -87,7 +87,12 @@ export class DashboardFeed {
         this.#services.delete(service);
       }
     }
-    this.#send('services', 'services', { services: names });
+    // A list from disk says so, with when it was written: the page shows it while etcd is unreachable.
+    const freshness = this.#registry.freshness(names);
+    this.#send('services', 'services', {
+      services: names,
+      ...(freshness.kind === 'snapshot' && { snapshot: freshness.since.toISOString() }),
+    });
     for (const service of names) {
       if (!this.#services.has(service)) {
         this.#services.set(service, this.#watch(service));

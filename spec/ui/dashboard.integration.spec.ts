@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -273,6 +274,42 @@ describe('the dashboard, in Chromium', () => {
       await page.waitForSelector('#banner', { state: 'hidden', timeout: 15_000 });
     } finally {
       await own.close();
+    }
+  });
+
+  it('opened while etcd is down, shows the last known lists from the snapshot and says so', async () => {
+    const own = await EtcdCluster.start();
+    const dir = mkdtempSync(join(tmpdir(), 'gsr-ui-snapshots-'));
+    try {
+      const { registry: before, prefix } = await connectTest(own.endpoints, { snapshotDir: dir });
+      const registration = record(before.register({ service: 'web', address: 'a:1' }));
+      const names = record(before.services$());
+      const web = record(before.endpoints$('web'));
+      await eventually(
+        () =>
+          registration.values.length === 1 &&
+          names.latest?.length === 1 &&
+          web.latest?.length === 1,
+      );
+      names.subscription.unsubscribe();
+      web.subscription.unsubscribe();
+      await own.members[0]?.kill(); // The registration stays in the snapshot: etcd never heard it go.
+      registration.subscription.unsubscribe();
+      await before.close().catch(() => undefined);
+      const { registry } = await connectTest(own.endpoints, {
+        keyPrefix: prefix,
+        snapshotDir: dir,
+        waitForEtcd: false,
+      });
+      const page = await open(await serve(registry));
+      await page.waitForSelector('#summary:has-text("1 service, 1 endpoint")', { timeout: 15_000 });
+      expect(await liveAddresses(page, 'web')).toEqual(['a:1']);
+      await page.waitForSelector('#banner:has-text("from a snapshot of")', { timeout: 15_000 });
+      await own.members[0]?.start();
+      await page.waitForSelector('#banner', { state: 'hidden', timeout: 30_000 });
+    } finally {
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -20,6 +20,8 @@
   /** Per service: its elements, and its rows by address. */
   const services = new Map();
   let etcdDown = null;
+  /** When the lists shown were written to disk, while they come from a snapshot. */
+  let snapshotOf = null;
   let streamDown = false;
   let updated = null;
 
@@ -201,6 +203,8 @@
     if (streamDown) {
       banner.textContent =
         'Lost the connection to the dashboard server; reconnecting… (the lists may be out of date)';
+    } else if (etcdDown && snapshotOf) {
+      banner.textContent = `etcd has not answered since this server started at ${etcdDown.toLocaleTimeString()}: the lists are the last known, from a snapshot of ${snapshotOf.toLocaleString()}.`;
     } else if (etcdDown) {
       banner.textContent = `etcd is unreachable since ${etcdDown.toLocaleTimeString()}: the lists show the last state known.`;
     }
@@ -234,12 +238,17 @@
       updated = new Date();
       renderSummary();
     });
-  on('services', ({ services: names }) => renderServices(names));
+  on('services', ({ services: names, snapshot }) => {
+    snapshotOf = snapshot ? new Date(snapshot) : null;
+    renderServices(names);
+    renderBanner();
+  });
   on('endpoints', ({ service, endpoints }) => {
     if (services.has(service)) renderEndpoints(services.get(service), endpoints);
   });
   on('health', ({ connected, since }) => {
     etcdDown = connected ? null : new Date(since);
+    if (connected) snapshotOf = null; // etcd's own lists follow
     renderBanner();
   });
   on('problem', ({ service, message }) => {
