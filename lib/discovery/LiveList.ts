@@ -128,6 +128,8 @@ export class LiveList<T> {
   #ended = false;
   /** While the list shows a snapshot (etcd has not answered it yet): when the snapshot was written. */
   #snapshotSince: Date | undefined;
+  /** Whether a snapshot of this list was on disk: an empty list is written only over one. */
+  #onDisk = false;
 
   constructor(owner: LiveListOwner, prefix: string, state: PrefixState<T>) {
     this.#owner = owner;
@@ -159,7 +161,12 @@ export class LiveList<T> {
     const { clock, logger } = this.#owner.context;
     const started = clock.now();
     const snapshot = await snapshots.load(this.prefix);
-    if (snapshot === undefined || this.#started || this.#ended) {
+    this.#onDisk = snapshot !== undefined;
+    if (snapshot === undefined || this.#ended) {
+      return;
+    }
+    if (this.#started) {
+      this.#save(); // etcd answered first: what is on disk may be older (or emptier) than the list.
       return;
     }
     // Where etcd is known lost (connect() started without it, or an outage), it is shown at once.
@@ -183,7 +190,13 @@ export class LiveList<T> {
   #save(): void {
     const { snapshots } = this.#owner;
     const state = this.#state;
-    if (snapshots === undefined || state.entries === undefined || state.needsRead === true) {
+    if (
+      snapshots === undefined ||
+      state.entries === undefined ||
+      state.needsRead === true ||
+      this.#applied === undefined ||
+      (this.#count === 0 && !this.#onDisk && state.snapshotWhenEmpty !== true)
+    ) {
       return;
     }
     const revision = (): bigint => this.#applied ?? 0n;

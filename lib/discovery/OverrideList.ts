@@ -153,6 +153,8 @@ export class OverrideList implements PrefixState<Overrides> {
     return changed;
   }
 
+  readonly snapshotWhenEmpty = true;
+
   entries(): readonly KeyValue[] {
     // The overrides that apply, as `gsr drain` writes them.
     return [...this.#byService].flatMap(([service, addresses]) =>

@@ -36,4 +36,10 @@ export interface PrefixState<T> {
    * A state without it is not written to disk.
    */
   entries?(): readonly KeyValue[];
+  /**
+   * Whether the state is written to disk when it holds nothing: a registry's one list of overrides or
+   * of services is (endpoint lists wait for the overrides); a service's list of nothing (a name
+   * subscribed once, a typo) costs no file unless it replaces one.
+   */
+  readonly snapshotWhenEmpty?: boolean;
 }

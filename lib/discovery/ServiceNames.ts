@@ -48,6 +48,8 @@ export class ServiceNames implements PrefixState<readonly string[]> {
     return changed;
   }
 
+  readonly snapshotWhenEmpty = true;
+
   entries(): readonly KeyValue[] {
     // The keys without their values: the names are all this list says.
     const prefix = this.#layout.servicesPrefix ?? '';

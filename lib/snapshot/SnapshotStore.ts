@@ -156,12 +156,16 @@ export class SnapshotStore {
   flush(): Promise<void> {
     this.#timer?.();
     this.#timer = undefined;
-    const pending = [...this.#pending];
-    this.#pending.clear();
-    for (const [list, source] of pending) {
-      this.#writing = this.#writing.then(() => this.#write(list, source));
-    }
+    this.#writing = this.#writing.then(() => this.#drain());
     return this.#writing;
+  }
+
+  /** Writes the pending lists one at a time, each as it is when its turn comes. */
+  async #drain(): Promise<void> {
+    for (const [list, source] of this.#pending) {
+      this.#pending.delete(list);
+      await this.#write(list, source);
+    }
   }
 
   /** Writes what is pending, then writes nothing more. */

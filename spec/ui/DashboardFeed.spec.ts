@@ -37,6 +37,7 @@ describe('DashboardFeed', () => {
       health$: of({ connected: true, since: new Date(0) }),
       changes$: (service: string) =>
         new BehaviorSubject<EndpointChanges>({ added: big(service), removed: [], updated: [] }),
+      freshness: () => ({ kind: 'live' }),
     } as unknown as Registry;
     const response = new StuckResponse();
     let ended = false;
