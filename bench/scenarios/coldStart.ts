@@ -25,7 +25,7 @@ async function ask(address: string, signal?: AbortSignal): Promise<string> {
  * calls. Measured: the time from the start to the first answered call.
  */
 export const coldStart: Scenario = {
-  name: 'coldStart',
+  name: 'cold-start',
   title: 'Cold start with etcd unreachable for 3 s: time to the first call',
   metrics: [
     {
@@ -85,7 +85,9 @@ export const coldStart: Scenario = {
           .getAll()
           .prefix(`${prefix}services/api/`)
           .keys()
-          .catch(() => new Promise<undefined>((resolve) => setTimeout(resolve, 100)));
+          .catch(
+            () => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100)),
+          );
       }
       await ask(keys[0]?.slice(`${prefix}services/api/`.length) ?? '');
       const firstCall = since(started);

@@ -44,6 +44,7 @@ describe('npm run bench -- --quick', () => {
       'cli-start: gsr --version vs node -e 0',
       'cli-start: gsr endpoints vs etcdctl get --prefix',
       'cli-start: gsr endpoints vs a raw etcd3 script',
+      'cold-start: start to first answered call',
     ]) {
       expect(run.stdout).toContain(row);
     }
@@ -76,6 +77,7 @@ describe('npm run bench -- --quick', () => {
       'http-sd',
       'xds-propagation',
       'cli-start',
+      'cold-start',
     ]);
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
       expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);
