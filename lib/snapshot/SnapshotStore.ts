@@ -102,8 +102,12 @@ export class SnapshotStore {
   ): Promise<{ readonly snapshot: Snapshot } | { readonly skip: string } | undefined> {
     let text: string;
     try {
-      // O_NOFOLLOW: a symlink is refused by the open itself, not by a check a swap could race.
-      const file = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // O_NOFOLLOW: a symlink is refused by the open itself, not by a check a swap could race;
+      // O_NONBLOCK: a FIFO put there does not hold one of libuv's few threads for ever.
+      const file = await fs.open(
+        path,
+        constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      );
       try {
         const problem = this.#fileProblem(await file.stat());
         if (problem !== undefined) {
@@ -233,7 +237,8 @@ export class SnapshotStore {
   }
 
   #dirReadable(): Promise<boolean> {
-    const checked = (this.#readable ??= fs.lstat(this.dir).then(
+    // The directory may be a symlink (/var/cache on another volume): its target is what is checked.
+    const checked = (this.#readable ??= fs.stat(this.dir).then(
       (stat) => {
         const problem = !stat.isDirectory()
           ? 'is not a directory'

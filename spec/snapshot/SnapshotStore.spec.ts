@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   mkdtempSync,
@@ -151,6 +152,22 @@ describe('SnapshotStore', () => {
     open.save(LIST, { entries: () => entries, revision: 5n });
     await open.close();
     expect(warnings).toEqual([expect.stringMatching(/can be written by other users: not used$/)]);
+  });
+
+  it('skips a FIFO at once (never waits for a writer), and follows a symlinked directory', async () => {
+    const path = await written();
+    const good = readFileSync(path);
+    rmSync(path);
+    execFileSync('mkfifo', ['-m', '600', path]);
+    expect(await store().load(LIST)).toBeUndefined();
+    expect(warnings).toEqual([expect.stringMatching(/is not a regular file: skipped$/)]);
+    rmSync(path);
+    writeFileSync(path, good, { mode: 0o600 });
+    const link = join(root, 'link');
+    symlinkSync(join(root, 'snapshots'), link);
+    warnings = [];
+    expect((await store(link).load(LIST))?.entries).toEqual(entries);
+    expect(warnings).toEqual([]);
   });
 
   it('reads a directory it may not write, and says once that it does not write there', async () => {
