@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { messageOf } from '../errors/messageOf';
 import type { Cancel, Clock } from '../etcd/Clock';
@@ -7,6 +6,8 @@ import type { KeyValue } from '../keys/KeyLayout';
 import type { WarnLog } from '../logging/OnceLog';
 import { OnceLog } from '../logging/OnceLog';
 import { escapeText } from '../text/escapeText';
+import { nodeSnapshotFiles } from './nodeSnapshotFiles';
+import type { SnapshotFiles } from './SnapshotFiles';
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -62,12 +63,20 @@ export class SnapshotStore {
   #readable: Promise<boolean> | undefined;
   #writable = true;
   #closed = false;
+  readonly #files: SnapshotFiles;
 
   constructor(
     dir: string,
     identity: SnapshotIdentity,
-    options: { readonly maxAgeMs: number; readonly clock: Clock; readonly logger: WarnLog },
+    options: {
+      readonly maxAgeMs: number;
+      readonly clock: Clock;
+      readonly logger: WarnLog;
+      /** The disk: the real one unless a simulation keeps its files in memory. */
+      readonly files?: SnapshotFiles;
+    },
   ) {
+    this.#files = options.files ?? nodeSnapshotFiles;
     this.dir = dir;
     this.#identity = identity;
     this.#namespace = hash(`${[...identity.etcd].sort().join(' ')}\u0000${identity.keyPrefix}`);
@@ -100,34 +109,11 @@ export class SnapshotStore {
     path: string,
     list: string,
   ): Promise<{ readonly snapshot: Snapshot } | { readonly skip: string } | undefined> {
-    let text: string;
-    try {
-      // O_NOFOLLOW: a symlink is refused by the open itself, not by a check a swap could race;
-      // O_NONBLOCK: a FIFO put there does not hold one of libuv's few threads for ever.
-      const file = await fs.open(
-        path,
-        constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
-      );
-      try {
-        const problem = this.#fileProblem(await file.stat());
-        if (problem !== undefined) {
-          return { skip: problem };
-        }
-        const bytes = await file.readFile();
-        if (bytes.length > MAX_SNAPSHOT_BYTES) {
-          return { skip: `is larger than ${MAX_SNAPSHOT_BYTES} bytes` };
-        }
-        text = bytes.toString('utf8');
-      } finally {
-        await file.close();
-      }
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        return undefined;
-      }
-      return { skip: code === 'ELOOP' ? 'is a symlink' : `cannot be read (${messageOf(error)})` };
+    const read = await this.#files.read(path, MAX_SNAPSHOT_BYTES);
+    if (read.kind !== 'text') {
+      return read.kind === 'none' ? undefined : { skip: read.why };
     }
+    const { text } = read;
     const decoded = decodeSnapshot(text, this.#identity, list);
     if ('skip' in decoded) {
       return decoded;
@@ -215,74 +201,22 @@ export class SnapshotStore {
         `the snapshot of ${escapeText(list)} would exceed ${MAX_SNAPSHOT_BYTES} bytes: not written`,
       );
     }
-    const temporary = join(this.dir, `.gsr-${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const file = await fs.open(
-        temporary,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
-        0o600,
-      );
-      try {
-        await file.writeFile(text);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await fs.rename(temporary, this.pathOf(list));
-    } catch (error) {
-      await fs.rm(temporary, { force: true }).catch(() => undefined);
-      throw error;
-    }
+    await this.#files.write(this.dir, this.pathOf(list), text);
   }
 
   #dirReadable(): Promise<boolean> {
-    // The directory may be a symlink (/var/cache on another volume): its target is what is checked.
-    const checked = (this.#readable ??= fs.stat(this.dir).then(
-      (stat) => {
-        const problem = !stat.isDirectory()
-          ? 'is not a directory'
-          : (stat.mode & 0o022) !== 0
-            ? 'can be written by other users'
-            : this.#ownerProblem(stat.uid);
-        if (problem !== undefined) {
-          this.#writable = false;
-          this.#log.warn(`the snapshot directory ${escapeText(this.dir)} ${problem}: not used`);
-          return false;
-        }
-        return true;
-      },
-      () => {
+    const checked = (this.#readable ??= this.#files.checkDirectory(this.dir).then((check) => {
+      if (check.kind === 'missing') {
         this.#readable = undefined; // None yet: the first write makes it, and the next load looks again.
         return false;
-      },
-    ));
+      }
+      if (check.kind === 'refused') {
+        this.#writable = false;
+        this.#log.warn(`the snapshot directory ${escapeText(this.dir)} ${check.why}: not used`);
+        return false;
+      }
+      return true;
+    }));
     return checked;
-  }
-
-  #fileProblem(stat: {
-    isFile(): boolean;
-    mode: number;
-    uid: number;
-    size: number;
-    mtimeMs: number;
-  }): string | undefined {
-    if (!stat.isFile()) {
-      return 'is not a regular file';
-    }
-    if ((stat.mode & 0o022) !== 0) {
-      return 'can be written by other users';
-    }
-    if (stat.size > MAX_SNAPSHOT_BYTES) {
-      return `is larger than ${MAX_SNAPSHOT_BYTES} bytes`;
-    }
-    return this.#ownerProblem(stat.uid);
-  }
-
-  #ownerProblem(uid: number): string | undefined {
-    const me = process.getuid?.();
-    return me === undefined || uid === me || uid === 0
-      ? undefined
-      : `is owned by another user (${uid})`;
   }
 }

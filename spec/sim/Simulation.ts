@@ -19,6 +19,8 @@ import { OnceLog } from '../../lib/logging/OnceLog';
 import { gsrMeter } from '../../lib/metrics/instruments';
 import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
 import { Registry } from '../../lib/registry/Registry';
+import { SnapshotStore } from '../../lib/snapshot/SnapshotStore';
+import { MemoryFiles } from './MemoryFiles';
 import { SimClock } from './SimClock';
 import { SimEtcd } from './SimEtcd';
 import { type Network, SimPort } from './SimPort';
@@ -40,6 +42,8 @@ export interface SimulationStats {
   readonly virtualMs: number;
   readonly operations: number;
   readonly checkedEmissions: number;
+  /** Of those, how many were lists from snapshots. */
+  readonly fromSnapshots: number;
   readonly checkedReads: number;
 }
 
@@ -79,7 +83,8 @@ interface View {
  * 2. after `unregister()` or `close()` resolves, no key this registry wrote is left; when `close()`
  *    rejects, it names every key it leaves;
  * 3. no lease of this registry outlives its last registration by more than a bounded time;
- * 4. every list a stream emits is etcd's state at a revision no earlier than the last one's, and every
+ * 4. every list a stream emits is etcd's state at a revision no earlier than the last one's (a stream's
+ *    first list may be a snapshot from disk: a state etcd was in), and every
  *    one-off read is etcd's state at a revision between its call and its answer (linearizable);
  *
  * and at the end, that after `close()` nothing of the registry is left running (no timer, no stream).
@@ -113,6 +118,8 @@ export class Simulation {
   #order = 0;
   #operations = 0;
   #emissions = 0;
+  /** Emissions that were a snapshot (a list started while etcd was lost). */
+  #fromSnapshots = 0;
   #reads = 0;
   #closed: 'no' | 'closing' | 'resolved' | 'rejected' = 'no';
   #closeError: unknown;
@@ -187,6 +194,12 @@ export class Simulation {
       config: this.#config,
       layout: this.#layout,
       gracePeriodMs,
+      // Lists kept on a disk in memory: a list started while etcd is lost shows its snapshot first.
+      snapshots: new SnapshotStore(
+        '/snapshots',
+        { etcd: this.#config.etcdEndpoints, keyPrefix: this.#config.keyPrefix },
+        { maxAgeMs: 3_600_000, clock, logger, files: new MemoryFiles() },
+      ),
     });
     for (const service of SERVICES) {
       const prefix = this.#layout.servicePrefix(service);
@@ -245,6 +258,7 @@ export class Simulation {
         virtualMs: this.#clock.now(),
         operations: this.#operations,
         checkedEmissions: this.#emissions,
+        fromSnapshots: this.#fromSnapshots,
         checkedReads: this.#reads,
       };
     } finally {
@@ -428,6 +442,9 @@ export class Simulation {
       stream$.subscribe({
         next: (value) => {
           this.#emissions += 1;
+          if (this.#registry.freshness(value as readonly string[]).kind === 'snapshot') {
+            this.#fromSnapshots += 1;
+          }
           const found = this.#find(view, value, index, view.versions.length - 1);
           if (found < 0) {
             this.#problems.push(

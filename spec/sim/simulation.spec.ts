@@ -27,6 +27,7 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
   let events = 0;
   let reads = 0;
   let emissions = 0;
+  let fromSnapshots = 0;
   const started = performance.now();
 
   beforeAll(() => {
@@ -37,7 +38,7 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `simulated ${seeds.length} schedules from seed ${seeds[0] ?? from} in ${seconds}s: ` +
-        `${events} events, ${emissions} lists and ${reads} one-off reads checked`,
+        `${events} events, ${emissions} lists (${fromSnapshots} from snapshots) and ${reads} one-off reads checked`,
     );
   });
 
@@ -51,6 +52,7 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
         events += stats.events;
         chunkReads += stats.checkedReads;
         chunkEmissions += stats.checkedEmissions;
+        fromSnapshots += stats.fromSnapshots;
       }
       reads += chunkReads;
       emissions += chunkEmissions;
