@@ -13,7 +13,7 @@ Configuration (environment; the flags above win):
 ${Object.values(configSchema)
   .map(
     (field) =>
-      `  ${field.env.padEnd(34)} ${field.doc} (default: ${String(field.default ?? 'none')})`,
+      `  ${field.env.padEnd(34)} ${field.doc} (default: ${field.shownDefault ?? String(field.default ?? 'none')})`,
   )
   .join('\n')}
 

@@ -6,8 +6,10 @@ export interface ConfigSetting {
   readonly env: `GSR_${string}`;
   readonly doc: string;
   readonly format: ConfigFormat;
-  /** `null` for a setting that is off (absent) unless given. */
+  /** `null` for a setting that is off (absent) unless given, or worked out at start (`shownDefault`). */
   readonly default: string | number | boolean | null;
+  /** How `--help` shows a default worked out at start. */
+  readonly shownDefault?: string;
   readonly nullable?: boolean;
   /** convict masks it in `toString()`; gsr never echoes it in an error or `gsr config`. */
   readonly sensitive?: boolean;
@@ -138,6 +140,7 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     doc: "where followed lists are kept, for a start while etcd is down ('' turns it off)",
     format: 'gsr-directory',
     default: null,
+    shownDefault: '$XDG_CACHE_HOME/gsr or ~/.cache/gsr',
     nullable: true,
   },
   snapshotMaxAgeSeconds: {
