@@ -74,7 +74,12 @@ export function decodeSnapshot(
     return { skip: 'does not match its checksum (corrupt or truncated)' };
   }
   const parsed = parseBoundedJson(body, 3);
-  if ('error' in parsed || typeof parsed.value !== 'object' || parsed.value === null) {
+  if (
+    'error' in parsed ||
+    typeof parsed.value !== 'object' ||
+    parsed.value === null ||
+    Array.isArray(parsed.value)
+  ) {
     return { skip: 'is not a snapshot object' };
   }
   const value = parsed.value as Record<string, unknown>;

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import {
   decodeSnapshot,
   encodeSnapshot,
+  MAX_SNAPSHOT_ENTRIES,
   type Snapshot,
   type SnapshotIdentity,
 } from '../../lib/snapshot/snapshotCodec';
@@ -73,24 +75,66 @@ describe('snapshotCodec', () => {
     expect(decodeSnapshot(deep, identity, 'l')).toHaveProperty('skip');
   });
 
-  it('skips a body that has a valid checksum but not a snapshot in it', () => {
-    const { createHash } = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  describe('skips a body that has a valid checksum but not a snapshot in it', () => {
     const forge = (body: string) =>
       `gsr-snapshot 1 sha256=${createHash('sha256').update(body).digest('hex')}\n${body}`;
-    const base = { etcd: identity.etcd, keyPrefix: 'gsr/', list: 'l', savedAt: 1, revision: '1' };
-    expect(decodeSnapshot(forge('[1'), identity, 'l')).toEqual({
-      skip: 'is not a snapshot object',
+    const base = {
+      etcd: identity.etcd,
+      keyPrefix: 'gsr/',
+      list: 'l',
+      savedAt: 1,
+      revision: '1',
+      entries: [],
+    };
+    const NOT_OURS = 'is of another etcd or key prefix';
+    const NO_TIME = 'has no valid time or revision';
+    const BAD_ENTRY = 'has an entry that is not a key and a value in base64';
+    const NO_ENTRIES = `has no entries, or more than ${MAX_SNAPSHOT_ENTRIES}`;
+    it.each<[string, unknown, string]>([
+      ['an array', [1], 'is not a snapshot object'],
+      ['null', null, 'is not a snapshot object'],
+      ['etcd not an array', { ...base, etcd: 5 }, NOT_OURS],
+      ['etcd of numbers', { ...base, etcd: [1, 2] }, NOT_OURS],
+      ['etcd of strings and a number', { ...base, etcd: ['http://a:2379', 2] }, NOT_OURS],
+      ['another key prefix', { ...base, keyPrefix: 'other/' }, NOT_OURS],
+      ['a time as text', { ...base, savedAt: '1' }, NO_TIME],
+      ['no time (JSON has no Infinity)', { ...base, savedAt: null }, NO_TIME],
+      ['a revision as a number', { ...base, revision: 1 }, NO_TIME],
+      ['a revision with letters after', { ...base, revision: '1x' }, NO_TIME],
+      ['a revision with letters before', { ...base, revision: 'x1' }, NO_TIME],
+      ['a revision of 20 digits', { ...base, revision: '12345678901234567890' }, NO_TIME],
+      ['entries not an array', { ...base, entries: {} }, NO_ENTRIES],
+      [
+        'one entry too many',
+        { ...base, entries: Array.from({ length: MAX_SNAPSHOT_ENTRIES + 1 }, () => ['', '']) },
+        NO_ENTRIES,
+      ],
+      ['an entry that is text', { ...base, entries: ['AA=='] }, BAD_ENTRY],
+      ['an entry of one', { ...base, entries: [['AA==']] }, BAD_ENTRY],
+      ['an entry of three', { ...base, entries: [['AA==', 'AA==', 'AA==']] }, BAD_ENTRY],
+      ['a key that is a number', { ...base, entries: [[1, 'AA==']] }, BAD_ENTRY],
+      ['a value that is a number', { ...base, entries: [['AA==', 1]] }, BAD_ENTRY],
+      ['a key not in base64', { ...base, entries: [['!', 'AA==']] }, BAD_ENTRY],
+      ['a value not in base64', { ...base, entries: [['AA==', '!']] }, BAD_ENTRY],
+    ])('%s', (_what, body, skip) => {
+      expect(decodeSnapshot(forge(JSON.stringify(body)), identity, 'l')).toEqual({ skip });
     });
-    expect(decodeSnapshot(forge(JSON.stringify({ ...base, revision: -1 })), identity, 'l')).toEqual(
-      {
-        skip: 'has no valid time or revision',
-      },
-    );
-    expect(
-      decodeSnapshot(forge(JSON.stringify({ ...base, entries: [['!', 'AA==']] })), identity, 'l'),
-    ).toEqual({ skip: 'has an entry that is not a key and a value in base64' });
-    expect(decodeSnapshot(forge(JSON.stringify({ ...base, entries: {} })), identity, 'l')).toEqual({
-      skip: 'has no entries, or more than 200000',
+
+    it('reads the largest snapshot it allows, and the longest revision', () => {
+      const entries = Array.from({ length: MAX_SNAPSHOT_ENTRIES }, () => ['', '']);
+      const body = { ...base, revision: '1234567890123456789', entries };
+      const decoded = decodeSnapshot(forge(JSON.stringify(body)), identity, 'l');
+      expect('snapshot' in decoded && decoded.snapshot.entries.length).toBe(MAX_SNAPSHOT_ENTRIES);
+      expect('snapshot' in decoded && decoded.snapshot.revision).toBe(1234567890123456789n);
+    });
+
+    it('says which of its checks failed: not a snapshot, or not whole', () => {
+      expect(decodeSnapshot('gsr-snapshot 1 sha256=00', identity, 'l')).toEqual({
+        skip: 'is not a gsr snapshot (or of another version)',
+      });
+      expect(decodeSnapshot(`gsr-snapshot 1 sha256=00\n{}`, identity, 'l')).toEqual({
+        skip: 'does not match its checksum (corrupt or truncated)',
+      });
     });
   });
 });

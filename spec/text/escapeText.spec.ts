@@ -17,8 +17,16 @@ describe('escapeText', () => {
     );
   });
 
-  it('cuts long text and says how much it cut', () => {
+  it('cuts long text and says how much it cut; text of exactly the bound is whole', () => {
     expect(escapeText('x'.repeat(10_000), 10)).toBe('xxxxxxxxxx…(9990 more)');
+    expect(escapeText('x'.repeat(10), 10)).toBe('x'.repeat(10));
+  });
+
+  it('in JSON text, escapes what JSON leaves raw (C1, bidi, lone surrogates), not its backslashes', () => {
+    expect(escapeText('{"a":"\\n\u0085\u202e"}', 200, true)).toBe('{"a":"\\n\\u0085\\u202e"}');
+    expect(escapeText('\ud800x \udc00 \ud83c\udf89', 200, true)).toBe('\\ud800x \\udc00 🎉');
+    expect(escapeText('x\ud800', 200, true)).toBe('x\\ud800');
+    expect(escapeText('\udc00x', 200, true)).toBe('\\udc00x');
   });
 
   it('gives one line of well-formed text without raw controls, for any string', () => {
