@@ -20,7 +20,7 @@ export interface LiveListOwner {
   released(list: LiveList<unknown>): void;
   /** Where lists are kept on disk, for a process that starts while etcd is down; none: not kept. */
   readonly snapshots?: SnapshotStore | undefined;
-  /** Since when etcd has not answered, while it does not (or since the registry began, until its first answer). */
+  /** Since when etcd has not answered, while it does not (since the registry began, before any answer). */
   lostSince?(): Date | undefined;
 }
 
@@ -153,9 +153,8 @@ export class LiveList<T> {
 
   /**
    * Shows the list's snapshot at once when etcd is lost, else when etcd has not answered within
-   * {@link SNAPSHOT_WAIT_MS}: marked as
-   * such (see {@link LiveList.freshness}), never mixed with etcd's entries, replaced by etcd's first
-   * answer.
+   * {@link SNAPSHOT_WAIT_MS}: marked as such (see {@link LiveList.freshness}), never mixed with etcd's
+   * entries, replaced by etcd's first answer.
    */
   async #fromSnapshot(snapshots: SnapshotStore): Promise<void> {
     const { clock, logger } = this.#owner.context;
