@@ -12,6 +12,7 @@ import { noServiceList } from '../keys/noServiceList';
 import { Registry } from '../registry/Registry';
 import type { CliIo } from './CliIo';
 import { printable } from './printable';
+import { untilStopped } from './untilStopped';
 
 /** Options of a command that serves the registry (`gsr ui`, `gsr http-sd`, `gsr xds`), as parsed. */
 export interface ServeCliOptions {
@@ -76,15 +77,7 @@ export async function serveOverHttp(
         ...(services !== undefined && { services }),
         allowedHosts: allowedHostsOf(options),
       });
-      // Only bad configuration or refused credentials end a server; etcd being down does not.
-      const stopListening = new AbortController();
-      const why = await Promise.race([
-        io.interrupted(stopListening.signal),
-        registry.refused().then((error) => Promise.reject(error)),
-      ]).finally(() => {
-        stopListening.abort();
-        handler?.close();
-      });
+      const why = await untilStopped(io, registry).finally(() => handler?.close());
       io.stdout.write(`${why}: stopping\n`);
     } finally {
       await registry.close();

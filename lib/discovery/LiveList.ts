@@ -130,6 +130,8 @@ export class LiveList<T> {
   #snapshotSince: Date | undefined;
   /** Whether a snapshot of this list was on disk: an empty list is written only over one. */
   #onDisk = false;
+  /** The wait before the snapshot is shown, while it runs. */
+  #cancelSnapshotWait: Cancel | undefined;
 
   constructor(owner: LiveListOwner, prefix: string, state: PrefixState<T>) {
     this.#owner = owner;
@@ -172,7 +174,11 @@ export class LiveList<T> {
     const lost = this.#owner.lostSince?.() !== undefined;
     const wait = lost ? 0 : SNAPSHOT_WAIT_MS - (clock.now() - started);
     if (wait > 0) {
-      await new Promise<void>((resolve) => clock.schedule(wait, resolve, { keepsAlive: false }));
+      // An end of the list meanwhile cancels the wait, and the promise is left to be collected.
+      await new Promise<void>((resolve) => {
+        this.#cancelSnapshotWait = clock.schedule(wait, resolve, { keepsAlive: false });
+      });
+      this.#cancelSnapshotWait = undefined;
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- etcd may have answered meanwhile
     if (this.#started || this.#ended) {
@@ -411,6 +417,7 @@ export class LiveList<T> {
     this.#subscribers = [];
     this.#changeSubscribers = [];
     this.#cancelGrace?.();
+    this.#cancelSnapshotWait?.();
     this.#retrier?.cancel();
     this.#dropWatch();
     this.#observers.clear();

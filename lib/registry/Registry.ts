@@ -358,11 +358,7 @@ export class Registry {
     const snapshots =
       config.snapshotDir === ''
         ? undefined
-        : new SnapshotStore(
-            config.snapshotDir,
-            { etcd: config.etcdEndpoints, keyPrefix: config.keyPrefix },
-            { maxAgeMs: config.snapshotMaxAgeSeconds * 1000, clock: systemClock, logger: log },
-          );
+        : snapshotStore(config, config.snapshotDir, systemClock, log);
     return new Registry({
       context,
       health,
@@ -418,23 +414,16 @@ export class Registry {
    * @internal
    */
   saveSnapshots(dir: string): Promise<number> {
-    const store = new SnapshotStore(
-      dir,
-      { etcd: this.config.etcdEndpoints, keyPrefix: this.config.keyPrefix },
-      {
-        maxAgeMs: this.config.snapshotMaxAgeSeconds * 1000,
-        clock: this.#context.clock,
-        logger: this.#context.logger,
-      },
-    );
-    return this.#discovery.saveSnapshots(store);
+    const { clock, logger } = this.#context;
+    return this.#discovery.saveSnapshots(snapshotStore(this.config, dir, clock, logger));
   }
 
   /**
-   * Whether a list {@link Registry.endpoints$} (or {@link Registry.services$}) handed out is etcd's state now (`live`), what etcd held
-   * when it stopped answering (`kept`), or a snapshot from disk (`snapshot`), and since when. It says
-   * what is true when asked: a list kept through an outage is `live` again once etcd answers and the
-   * etcd answers again. Any other array (a one-off read's, which etcd just answered) is `live`.
+   * Whether a list {@link Registry.endpoints$} (or {@link Registry.services$}) handed out is etcd's
+   * state now (`live`), what etcd held when it stopped answering (`kept`), or a snapshot from disk
+   * (`snapshot`), and since when. It says what is true when asked: a list kept through an outage is
+   * `live` again once etcd answers again. Any other array (a one-off read's, which etcd just
+   * answered) is `live`.
    *
    * @example
    * ```ts
@@ -771,6 +760,20 @@ export class Registry {
     }
     this.#context.logger.info('registry closed');
   }
+}
+
+/** Snapshots of the lists of this configuration's etcd and key prefix, kept in `dir`. */
+function snapshotStore(
+  config: GsrConfig,
+  dir: string,
+  clock: Clock,
+  logger: Logger,
+): SnapshotStore {
+  return new SnapshotStore(
+    dir,
+    { etcd: config.etcdEndpoints, keyPrefix: config.keyPrefix },
+    { maxAgeMs: config.snapshotMaxAgeSeconds * 1000, clock, logger },
+  );
 }
 
 /**

@@ -36,6 +36,22 @@ afterEach(() => {
 });
 
 /** Serves `handler` on a free loopback port; returns its URL. */
+/** The first answer of `url` that is a 200, as JSON: what a running http-sd serves once it can. */
+async function firstServed(url: string, what: string): Promise<unknown> {
+  let served: unknown;
+  await eventually(
+    async () => {
+      const response = await fetch(url).catch(() => undefined);
+      if (response?.status !== 200) return false;
+      served = await response.json();
+      return true;
+    },
+    30_000,
+    what,
+  );
+  return served;
+}
+
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server = createServer(handler).listen(0, '127.0.0.1');
   servers.push(server);
@@ -366,16 +382,7 @@ describe('gsr http-sd', () => {
             await new Promise((resolve) => setTimeout(resolve, 6000));
             statuses.push((await fetch(url)).status);
             await member?.start();
-            await eventually(
-              async () => {
-                const response = await fetch(url).catch(() => undefined);
-                if (response?.status !== 200) return false;
-                served = await response.json();
-                return true;
-              },
-              30_000,
-              'served once etcd is back',
-            );
+            served = await firstServed(url, 'served once etcd is back');
           })().finally(() => child.kill('SIGINT'));
         },
       });
@@ -416,16 +423,9 @@ describe('gsr http-sd', () => {
           onStdout: (text, child) => {
             const url = /serving Prometheus' HTTP service discovery at (\S+) /.exec(text)?.[1];
             if (url !== undefined) {
-              void eventually(
-                async () => {
-                  const response = await fetch(url).catch(() => undefined);
-                  if (response?.status !== 200) return false;
-                  body = await response.json();
-                  return true;
-                },
-                30_000,
-                'served',
-              ).finally(() => child.kill('SIGINT'));
+              void firstServed(url, 'served')
+                .then((json) => (body = json))
+                .finally(() => child.kill('SIGINT'));
             }
           },
         });

@@ -3,6 +3,7 @@ import { isPreconditionError, PreconditionError } from '../../errors/Preconditio
 import { Registry } from '../../registry/Registry';
 import { createXdsServer } from '../../xds/createXdsServer';
 import type { CliIo } from '../CliIo';
+import { untilStopped } from '../untilStopped';
 import {
   allowedHostsOf,
   checkCanListen,
@@ -36,17 +37,10 @@ export async function serveXds(
     });
     const host = xds.host.includes(':') ? `[${xds.host}]` : xds.host;
     io.stdout.write(`gsr xds: serving xDS (ADS, v3) at ${host}:${xds.port} (Ctrl-C stops)\n`);
-    // Only bad configuration or refused credentials end a server; etcd being down does not.
-    const stopListening = new AbortController();
-    const why = await Promise.race([
-      io.interrupted(stopListening.signal),
-      registry.refused().then((error) => Promise.reject(error)),
-    ])
-      .catch(async (error: unknown) => {
-        await xds.close();
-        throw error;
-      })
-      .finally(() => stopListening.abort());
+    const why = await untilStopped(io, registry).catch(async (error: unknown) => {
+      await xds.close();
+      throw error;
+    });
     const { responses, nacks } = xds.stats();
     io.stdout.write(`${why}: stopping (${responses} responses sent, ${nacks} rejected)\n`);
     await xds.close();
