@@ -17,6 +17,11 @@ describe('toEtcdFailure (the etcd3 adapter)', () => {
     ['an unreachable member', grpcError(status.UNAVAILABLE, 'No connection established')],
     ['rate limiting', grpcError(status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests')],
     [
+      // What a stream reports when etcd's grpc-proxy closes a connection that pings too often.
+      'a connection closed with ENHANCE_YOUR_CALM',
+      grpcError(status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded'),
+    ],
+    [
       'a compacted revision',
       grpcError(status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'),
     ],

@@ -90,6 +90,29 @@ describe("through etcd's gRPC proxy", () => {
       clearInterval(rewrite);
     }
     expect(await serverWatchers()).toBe(before + 2);
+    expect(streams.map((s) => s.error)).toEqual(streams.map(() => undefined));
+  });
+
+  it('keeps watching when the proxy closes the connection for pinging too often', async () => {
+    // etcd 3.4's grpc-proxy takes one keepalive ping per 5 minutes (Go's default; it has no flag). A
+    // client that only watches, and so hears nothing between its pings every 6 s, has its connection
+    // closed with ENHANCE_YOUR_CALM within ~20 s; grpc-js reports that on the watch stream as
+    // RESOURCE_EXHAUSTED. (A registration's keepalive answers would reset the proxy's count.)
+    const front = await proxy();
+    const { registry, prefix, logs } = await connectTest([front.url]);
+    const web = record(registry.endpoints$('web'));
+    await eventually(() => web.latest !== undefined);
+    // Nothing else breaks the watch here.
+    const broken = `watch ${prefix}services/web/ failed; retrying`;
+    await eventually(
+      () => web.error !== undefined || logs.some((line) => line.includes(broken)),
+      40_000,
+      'a close',
+    );
+    expect(web.error).toBeUndefined();
+    await etcd.raw.put(`${prefix}services/web/b:1`).value('');
+    await eventually(() => addresses(web.latest) === 'b:1', 15_000, 'watched again');
+    expect(web.error).toBeUndefined();
   });
 
   it('resumes streams and keeps registrations when the proxy is killed and restarted within the TTL', async () => {

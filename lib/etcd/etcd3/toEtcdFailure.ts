@@ -98,14 +98,17 @@ function kindOf(error: unknown): EtcdFailureKind | undefined {
 /**
  * Requests etcd will refuse however often they are sent: invalid arguments (etcd's "request is too
  * large" among them), messages over gRPC's size limit, a lease TTL over etcd's maximum. etcd also uses
- * RESOURCE_EXHAUSTED for "too many requests" and OUT_OF_RANGE for compacted revisions: those pass.
+ * RESOURCE_EXHAUSTED for "too many requests" and OUT_OF_RANGE for compacted revisions: those pass. So
+ * does grpc-js's RESOURCE_EXHAUSTED for a connection the server closed with ENHANCE_YOUR_CALM ("Bandwidth
+ * exhausted"): etcd 3.4's grpc-proxy closes one that pings more often than every 5 minutes, and grpc-js
+ * then pings half as often on the next.
  */
 function isRefusal(error: unknown): boolean {
   if (error instanceof GRPCInvalidArgumentError) {
     return true;
   }
   if (error instanceof GRPCResourceExhastedError) {
-    return !error.message.includes('too many requests');
+    return !/too many requests|Bandwidth exhausted/.test(error.message);
   }
   return error instanceof GRPCOutOfRangeError && error.message.includes('too large lease TTL');
 }
