@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdMember } from './EtcdMember';
 import { freePorts } from './freePorts';
 import type { HttpTls } from './httpGet';
+import { scratchDir } from './scratchDir';
 
 /** Options of {@link EtcdCluster.start}. */
 export interface EtcdClusterOptions {
@@ -45,6 +45,13 @@ export interface EtcdClusterOptions {
     /** What the fixture's own health and metrics requests present. */
     readonly client: HttpTls;
   };
+  /**
+   * The directory under which the members' data and logs go (a fresh one per cluster, removed by
+   * `close()`).
+   * @default `/dev/shm` when it has room (etcd's fsyncs then cost nothing on a busy machine), else
+   * `os.tmpdir()`
+   */
+  readonly parentDir?: string;
   /**
    * How long to wait for a healthy cluster.
    * @default 30000
@@ -89,7 +96,7 @@ export class EtcdCluster {
 
   /** Starts the members and resolves once every one reports itself healthy. */
   static async start(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
-    const dir = mkdtempSync(join(tmpdir(), 'gsr-etcd-'));
+    const dir = mkdtempSync(join(options.parentDir ?? scratchDir(), 'gsr-etcd-'));
     for (let attempt = 1; ; attempt++) {
       const cluster = new EtcdCluster(dir, await planMembers(dir, attempt, options));
       try {
