@@ -2,7 +2,7 @@ import type { BulkheadPolicy } from 'cockatiel';
 import type { Subscriber, TeardownLogic } from 'rxjs';
 import type { Cancel } from '../etcd/Clock';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { EtcdChange, EtcdEntry, WatchEnd, WatchHandle } from '../etcd/EtcdPort';
+import type { EtcdChange, EtcdEntry, EtcdPosition, WatchEnd, WatchHandle } from '../etcd/EtcdPort';
 import { Retrier } from '../etcd/Retrier';
 import type { SnapshotStore } from '../snapshot/SnapshotStore';
 import type { Freshness } from './Freshness';
@@ -53,6 +53,7 @@ interface Fence {
 const CANCELLED = Object.freeze({ 'gsr.reason': 'cancelled' });
 const WENT_BACK = Object.freeze({ 'gsr.reason': 'revision_went_back' });
 const REPLACED = Object.freeze({ 'gsr.reason': 'store_replaced' });
+const OTHER_CLUSTER = Object.freeze({ 'gsr.reason': 'cluster_changed' });
 
 /** How long a fenced read waits for the watch to reach etcd's revision before it reads etcd instead. */
 export const FENCE_WAIT_MS = 500;
@@ -107,6 +108,8 @@ export class LiveList<T> {
   #received: bigint | undefined;
   /** How many keys the prefix holds at `#applied`, valid or not: what a delta fence compares. */
   #count = 0;
+  /** The id of the etcd cluster the state was read from (`'0'`: not said). */
+  #cluster = '0';
   /**
    * A resumed watch's list, not yet checked against etcd: a store wiped or restored from a backup whose
    * revision passed ours meanwhile takes the resumption silently, with our deleted keys kept for good.
@@ -305,14 +308,26 @@ export class LiveList<T> {
       (this.#progressMissedAt === undefined ||
         clock.now() - this.#progressMissedAt >= PROGRESS_RETRY_MS);
     if (progressUsable) {
-      const revision = await etcd.revision(this.prefix);
+      const { revision, cluster } = await etcd.revision(this.prefix);
+      if (this.#otherCluster(cluster)) {
+        return undefined; // The list is of another store: only a read of this one answers.
+      }
       return (await this.#reached(revision)) ? this.#current() : undefined;
     }
     const count = this.#count;
     const delta = await etcd.delta(this.prefix, applied);
     const unchanged =
-      delta.changed === 0 && delta.count === count && this.#applied === applied && !this.#ended;
+      !this.#otherCluster(delta.cluster) &&
+      delta.changed === 0 &&
+      delta.count === count &&
+      this.#applied === applied &&
+      !this.#ended;
     return unchanged ? this.#current() : undefined;
+  }
+
+  /** Whether `cluster` is known to differ from the one the list was read from. */
+  #otherCluster(cluster: string): boolean {
+    return cluster !== '0' && this.#cluster !== '0' && cluster !== this.#cluster;
   }
 
   /** Completes every subscriber and ends: the registry is closing. */
@@ -471,6 +486,7 @@ export class LiveList<T> {
         this.#applied = range.revision;
         this.#received = range.revision;
         this.#count = range.entries.length;
+        this.#cluster = range.cluster;
         this.#snapshotSince = undefined;
         this.#emit({ kind: 'reset', entries: range.entries });
         this.#save();
@@ -485,7 +501,7 @@ export class LiveList<T> {
         this.#unverified = true;
       }
       this.#watch = etcd.watch(this.prefix, this.#received + 1n, {
-        created: (revision) => this.#created(revision),
+        created: (position) => this.#created(position),
         changes: (changes) => this.#changes(changes),
         progress: (revision) => this.#progress(revision),
         ended: (reason) => this.#watchEnded(reason),
@@ -497,7 +513,17 @@ export class LiveList<T> {
     }
   }
 
-  #created(revision: bigint): void {
+  #created({ revision, cluster }: EtcdPosition): void {
+    if (this.#otherCluster(cluster)) {
+      // Another store altogether (a cluster created again, a restore with a new token) at the same
+      // address: whatever its revision, the history the watch resumes is not the one the list followed.
+      this.#owner.context.logger.warn(
+        `etcd at the same address is another cluster (id ${cluster}, was ${this.#cluster}); reading ${this.prefix} again`,
+      );
+      this.#owner.context.metrics.watchRereads.add(1, OTHER_CLUSTER);
+      this.#reread();
+      return;
+    }
     if (this.#received !== undefined && revision < this.#received) {
       // etcd is behind what this list already saw: its data was replaced or restored from a backup. A
       // watch from our revision would wait silently for a "future"; only a fresh read is correct.
@@ -542,6 +568,12 @@ export class LiveList<T> {
           }
           if (this.#applied !== applied) {
             this.#verify(); // A batch came meanwhile: checked on what the list holds now.
+            return;
+          }
+          if (this.#otherCluster(delta.cluster)) {
+            this.#unverified = false;
+            metrics.watchRereads.add(1, OTHER_CLUSTER);
+            this.#reread();
             return;
           }
           if (delta.changed > 0) {

@@ -16,9 +16,20 @@ export interface EtcdChange extends EtcdEntry {
   readonly type: 'put' | 'delete';
 }
 
-/** A prefix as etcd held it at `revision`, sorted by key bytes. @internal */
-export interface RangeResult {
+/**
+ * Where an answer comes from: etcd's revision then, and its cluster's id (decimal; `'0'` when the server
+ * did not say, as etcd 3.4's grpc-proxy does for a watch it merged). The member id is left out: it
+ * changes with every failover. A cluster id that changes means another store altogether (a cluster
+ * created again, or restored with a new `--initial-cluster-token`), whatever its revision.
+ * @internal
+ */
+export interface EtcdPosition {
   readonly revision: bigint;
+  readonly cluster: string;
+}
+
+/** A prefix as etcd held it at `revision`, sorted by key bytes. @internal */
+export interface RangeResult extends EtcdPosition {
   readonly entries: readonly EtcdEntry[];
 }
 
@@ -27,8 +38,7 @@ export interface RangeResult {
  * holds now, and which of them were written after that revision (deletes show only in the count).
  * @internal
  */
-export interface PrefixDelta {
-  readonly revision: bigint;
+export interface PrefixDelta extends EtcdPosition {
   readonly count: number;
   readonly changed: number;
 }
@@ -43,8 +53,8 @@ export type WatchEnd =
  * @internal
  */
 export interface WatchListener {
-  /** etcd accepted the watch; `revision` is etcd's revision at that moment. */
-  created(revision: bigint): void;
+  /** etcd accepted the watch; `position` is etcd's revision at that moment, and its cluster. */
+  created(position: EtcdPosition): void;
   /** The events of one watch response, in revision order. */
   changes(changes: readonly EtcdChange[]): void;
   /** etcd says every event up to `revision` has been sent (a progress notification). */
@@ -103,7 +113,7 @@ export interface EtcdPort {
    * etcd's current revision, with the cheapest linearizable request there is: a read of the single key
    * `key` (one the caller may read), keys only.
    */
-  revision(key: string): Promise<bigint>;
+  revision(key: string): Promise<EtcdPosition>;
   /** How many keys `prefix` holds, and how many were written after `revision`, in one request. */
   delta(prefix: string, revision: bigint): Promise<PrefixDelta>;
   /**

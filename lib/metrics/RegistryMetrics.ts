@@ -59,7 +59,7 @@ export class RegistryMetrics {
     this.leaseLosses.add(0);
     this.rewrites.add(0);
     this.watchResumes.add(0);
-    for (const reason of ['cancelled', 'revision_went_back', 'store_replaced']) {
+    for (const reason of ['cancelled', 'revision_went_back', 'store_replaced', 'cluster_changed']) {
       this.watchRereads.add(0, { 'gsr.reason': reason });
     }
   }

@@ -23,7 +23,7 @@ export type CutMode =
  */
 export class TcpProxy {
   readonly #server: Server;
-  readonly #target: { host: string; port: number };
+  #target: { host: string; port: number };
   readonly #pairs = new Set<[Socket, Socket | undefined]>();
   #cut: CutMode | undefined;
   #delayMs = 0;
@@ -49,6 +49,16 @@ export class TcpProxy {
     const proxy = new TcpProxy(server, targetUrl, `${targetUrl.protocol}//127.0.0.1:${port}`);
     server.on('connection', (client) => proxy.#accept(client));
     return proxy;
+  }
+
+  /**
+   * Points new connections at `target` (`http://host:port`) from now on: another server behind the same
+   * address, as after a DNS change or an etcd cluster created again. Connections open now stay where
+   * they are (cut them first to move the client).
+   */
+  retarget(target: string): void {
+    const url = new URL(target);
+    this.#target = { host: url.hostname, port: Number(url.port) };
   }
 
   /** Whether the proxy is cut. */

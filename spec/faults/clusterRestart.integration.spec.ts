@@ -153,3 +153,45 @@ describe("etcd's data replaced by a store that ran past our revision before gsr 
     }
   });
 });
+
+describe('another etcd cluster at the same address', () => {
+  it('reads every resumed list again when the cluster id changed, even with the same count and a later revision', async () => {
+    const [before, after] = [await EtcdCluster.start(), await EtcdCluster.start()];
+    const proxy = await TcpProxy.start(before.endpoints[0] ?? '');
+    const [old, next] = [before, after].map((c) => new Etcd3({ hosts: c.endpoints }));
+    try {
+      const { registry, prefix, logs } = await connectTest([proxy.url]);
+      for (let i = 0; i < 10; i++) {
+        await old?.put(`${prefix}filler`).value(String(i));
+      }
+      await old?.put(`${prefix}services/svc/old:1`).value('');
+      const stream = record(registry.endpoints$('svc'));
+      await eventually(() => addresses(stream.latest).join() === 'old:1');
+
+      // The other cluster holds as many keys, all written before the list's revision, and has run
+      // past it: neither the revision nor the count tells the two apart; the cluster id does.
+      await next?.put(`${prefix}services/svc/new:1`).value('');
+      for (let i = 0; i < 30; i++) {
+        await next?.put(`${prefix}filler`).value(String(i));
+      }
+      proxy.cut();
+      proxy.retarget(after.endpoints[0] ?? '');
+      await proxy.heal();
+
+      await eventually(
+        () => addresses(stream.latest).join() === 'new:1',
+        15_000,
+        'the stream read the other cluster',
+      );
+      expect(addresses(await registry.endpoints('svc'))).toEqual(['new:1']);
+      expect(logs.some((line) => line.includes('is another cluster'))).toBe(true);
+      expect(stream.error).toBeUndefined();
+    } finally {
+      old?.close();
+      next?.close();
+      await closeTestRegistries();
+      await proxy.close();
+      await Promise.all([before.close(), after.close()]);
+    }
+  });
+});

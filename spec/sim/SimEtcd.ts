@@ -50,6 +50,7 @@ const idOf = (key: Buffer): string => key.toString('latin1');
 export class SimEtcd {
   readonly clock: SimClock;
   #revision = 1n;
+  #cluster = '14841639068965178418';
   #compacted = 0n;
   readonly #keys = new Map<string, Stored>();
   readonly #history: Commit[] = [];
@@ -65,6 +66,11 @@ export class SimEtcd {
 
   get revision(): bigint {
     return this.#revision;
+  }
+
+  /** The cluster's id, as every response header carries it. */
+  get cluster(): string {
+    return this.#cluster;
   }
 
   get compacted(): bigint {

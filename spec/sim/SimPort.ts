@@ -3,6 +3,7 @@ import { EtcdFailure } from '../../lib/etcd/EtcdFailure';
 import type {
   EtcdChange,
   EtcdPort,
+  EtcdPosition,
   KeepAlive,
   KeepAliveListener,
   PrefixDelta,
@@ -124,18 +125,23 @@ export class SimPort implements EtcdPort {
 
   range(prefix: string): Promise<RangeResult> {
     return this.#request('range', () => ({
-      revision: this.#etcd.revision,
+      ...this.#position(),
       entries: this.#etcd.range(prefix),
     }));
   }
 
-  revision(_key: string): Promise<bigint> {
-    return this.#request('revision', () => this.#etcd.revision);
+  revision(_key: string): Promise<EtcdPosition> {
+    return this.#request('revision', () => this.#position());
+  }
+
+  /** Where etcd is now, as a response header says it. */
+  #position(): EtcdPosition {
+    return { revision: this.#etcd.revision, cluster: this.#etcd.cluster };
   }
 
   delta(prefix: string, revision: bigint): Promise<PrefixDelta> {
     return this.#request('delta', () => ({
-      revision: this.#etcd.revision,
+      ...this.#position(),
       ...this.#etcd.delta(prefix, revision),
     }));
   }
@@ -194,7 +200,7 @@ export class SimPort implements EtcdPort {
       if ('compacted' in started) {
         this.#toClient(stream, watch, () => {
           watch.created = true;
-          listener.created(this.#etcd.revision);
+          listener.created(this.#position());
         });
         this.#toClient(stream, watch, () => {
           stream.watches.delete(watch);
@@ -205,7 +211,7 @@ export class SimPort implements EtcdPort {
       const { revision, missed } = started;
       this.#toClient(stream, watch, () => {
         watch.created = true;
-        listener.created(revision);
+        listener.created({ revision, cluster: this.#etcd.cluster });
       });
       missed.forEach((changes) => watch.send(changes));
     });

@@ -1,4 +1,4 @@
-import type { EtcdChange, EtcdPort, WatchEnd } from '../../lib/etcd/EtcdPort';
+import type { EtcdChange, EtcdPort, EtcdPosition, WatchEnd } from '../../lib/etcd/EtcdPort';
 import { EtcdFailure, isLeaseNotFound } from '../../lib/etcd/EtcdFailure';
 
 /** What a contract run needs of the etcd behind a port. */
@@ -18,7 +18,7 @@ export interface PortUnderTest {
 /** Everything a watch told its listener, in order. */
 function listen() {
   const heard: (
-    | { readonly created: bigint }
+    | { readonly created: EtcdPosition }
     | { readonly changes: readonly EtcdChange[] }
     | { readonly progress: bigint }
     | { readonly ended: WatchEnd }
@@ -26,7 +26,7 @@ function listen() {
   return {
     heard,
     listener: {
-      created: (revision: bigint) => heard.push({ created: revision }),
+      created: (position: EtcdPosition) => heard.push({ created: position }),
       changes: (changes: readonly EtcdChange[]) => heard.push({ changes }),
       progress: (revision: bigint) => heard.push({ progress: revision }),
       ended: (reason: WatchEnd) => heard.push({ ended: reason }),
@@ -68,7 +68,22 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
         [key('b'), '2', 1, lease],
       ]);
       expect(range.entries.map((e) => e.modRevision)).toEqual([revision + 1n, revision]);
-      expect(await t.settle(t.port.revision(key('nothing')))).toBe(range.revision);
+      expect(await t.settle(t.port.revision(key('nothing')))).toEqual({
+        revision: range.revision,
+        cluster: range.cluster,
+      });
+    });
+
+    it('names the same cluster in every answer: ranges, revisions, deltas and watches', async () => {
+      const range = await t.settle(t.port.range(t.prefix));
+      expect(range.cluster).toMatch(/^[1-9]\d*$/);
+      const { heard, listener } = listen();
+      const watch = t.port.watch(key('id/'), range.revision + 1n, listener);
+      await t.until(() => heard.length === 1, 'created');
+      expect(heard[0]).toEqual({ created: { revision: range.revision, cluster: range.cluster } });
+      expect((await t.settle(t.port.revision(key('x')))).cluster).toBe(range.cluster);
+      expect((await t.settle(t.port.delta(t.prefix, range.revision))).cluster).toBe(range.cluster);
+      watch.cancel();
     });
 
     it('deletes a key only while it is bound to one of the leases asked for', async () => {
@@ -129,7 +144,7 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
 
     it('answers a progress request with a revision no older than the last event', async () => {
       const { heard, listener } = listen();
-      const revision = await t.settle(t.port.revision(key('x')));
+      const { revision } = await t.settle(t.port.revision(key('x')));
       const watch = t.port.watch(key('p/'), revision + 1n, listener);
       await t.until(() => heard.length === 1, 'created');
       const written = await t.settle(

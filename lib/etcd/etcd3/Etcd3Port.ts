@@ -18,6 +18,7 @@ import { EtcdFailure } from '../EtcdFailure';
 import type {
   EtcdEntry,
   EtcdPort,
+  EtcdPosition,
   KeepAlive,
   KeepAliveListener,
   PrefixDelta,
@@ -28,6 +29,7 @@ import type {
 } from '../EtcdPort';
 import { toEtcdFailure } from './toEtcdFailure';
 import { prefixRange } from '../prefixRange';
+import { positionOf } from './positionOf';
 import { dropStream, WatchStream } from './WatchStream';
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
@@ -76,18 +78,18 @@ export class Etcd3Port implements EtcdPort {
   range(prefix: string): Promise<RangeResult> {
     return this.#request(async () => {
       const { header, kvs } = await this.#client.kv.range(prefixRange(prefix));
-      return { revision: BigInt(header.revision), entries: kvs.map(toEntry) };
+      return { ...positionOf(header), entries: kvs.map(toEntry) };
     });
   }
 
-  revision(key: string): Promise<bigint> {
+  revision(key: string): Promise<EtcdPosition> {
     return this.#request(async () => {
       // etcd takes an empty key for "no key given": `\0` is the first key there is.
       const { header } = await this.#client.kv.range({
         key: key === '' ? Buffer.from([0]) : Buffer.from(key),
         keys_only: true,
       });
-      return BigInt(header.revision);
+      return positionOf(header);
     });
   }
 
@@ -108,7 +110,7 @@ export class Etcd3Port implements EtcdPort {
       });
       const [all, changed] = responses.map((response) => response.response_range);
       return {
-        revision: BigInt(header.revision),
+        ...positionOf(header),
         count: Number(all?.count ?? '0'),
         changed: changed?.kvs.length ?? 0,
       };

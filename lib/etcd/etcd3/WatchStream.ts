@@ -9,6 +9,7 @@ import {
 } from 'etcd3';
 import type { ConnectionHealth } from '../ConnectionHealth';
 import type { EtcdChange, WatchHandle, WatchListener } from '../EtcdPort';
+import { positionOf } from './positionOf';
 import { toEtcdFailure } from './toEtcdFailure';
 
 type Stream = IDuplexStream<IWatchRequest, IWatchResponse>;
@@ -136,7 +137,7 @@ export class WatchStream {
     }
     const revision = BigInt(response.header.revision);
     if (response.created) {
-      this.#created(response, revision);
+      this.#created(response);
       this.#pump();
       return;
     }
@@ -167,7 +168,7 @@ export class WatchStream {
     }
   }
 
-  #created(response: IWatchResponse, revision: bigint): void {
+  #created(response: IWatchResponse): void {
     const watch = this.#creating;
     this.#creating = undefined;
     if (watch === undefined) {
@@ -187,7 +188,7 @@ export class WatchStream {
       return;
     }
     this.#active.set(response.watch_id, watch);
-    watch.listener.created(revision);
+    watch.listener.created(positionOf(response.header));
   }
 
   #requestProgress(watch: Watch): void {

@@ -76,11 +76,16 @@ export class EtcdGateway {
       await this.#authenticated(),
     );
     const { header, kvs } = answer as { header?: unknown; kvs?: unknown };
-    const revision = decimal((header as { revision?: unknown } | undefined)?.revision);
+    const { revision: written, cluster_id } = (header ?? {}) as {
+      revision?: unknown;
+      cluster_id?: unknown;
+    };
+    const revision = decimal(written);
     if (revision === undefined || (kvs !== undefined && !Array.isArray(kvs))) {
       throw malformed('a range without its revision or keys');
     }
-    return { revision, entries: ((kvs ?? []) as unknown[]).map(entryOf) };
+    const cluster = decimal(cluster_id)?.toString() ?? '0';
+    return { revision, cluster, entries: ((kvs ?? []) as unknown[]).map(entryOf) };
   }
 
   /** Closes its connections: nothing of it keeps the process alive afterwards. */
