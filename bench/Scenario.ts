@@ -26,6 +26,10 @@ export interface Sizes {
   readonly cliSamples: number;
   /** How long an idle process is watched for the requests it costs etcd. */
   readonly idleSeconds: number;
+  /** How long instances are cut off from etcd (past their 3 s lease). */
+  readonly cutSeconds: number;
+  /** How long etcd is unreachable for everyone in the outage scenario. */
+  readonly outageSeconds: number;
 }
 
 /** What every scenario gets. */

@@ -22,6 +22,7 @@ import { churn, fencedRead, largeService } from './scenarios/largeService';
 import { crash, overhead, slow } from './scenarios/balancing';
 import { cliStart } from './scenarios/cliStart';
 import { coldStart } from './scenarios/coldStart';
+import { cutPastLease, etcdOutage, massDelete } from './scenarios/etcdFaults';
 import { hugeChanges } from './scenarios/hugeChanges';
 import { hugeService } from './scenarios/hugeService';
 import { idle } from './scenarios/idle';
@@ -49,6 +50,8 @@ const FULL: Sizes = {
   hugeSubscribers: 100,
   releasedServices: 10_000,
   idleSeconds: 30,
+  cutSeconds: 10,
+  outageSeconds: 60,
   fencedReads: 30,
   cliSamples: 5,
 };
@@ -65,6 +68,8 @@ const QUICK: Sizes = {
   hugeSubscribers: 5,
   releasedServices: 200,
   idleSeconds: 2,
+  cutSeconds: 5,
+  outageSeconds: 3,
   fencedReads: 3,
   cliSamples: 1,
 };
@@ -90,6 +95,9 @@ const SCENARIOS: readonly Scenario[] = [
   xdsPropagation,
   cliStart,
   coldStart,
+  cutPastLease,
+  etcdOutage,
+  massDelete,
 ];
 
 async function main(): Promise<void> {

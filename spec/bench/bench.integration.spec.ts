@@ -45,6 +45,12 @@ describe('npm run bench -- --quick', () => {
       'cli-start: gsr endpoints vs etcdctl get --prefix',
       'cli-start: gsr endpoints vs a raw etcd3 script',
       'cold-start: start to first answered call',
+      'cut-past-lease: failed calls',
+      'cut-past-lease: smallest list',
+      'etcd-outage: failed calls',
+      'etcd-outage: every key back after etcd returned',
+      'mass-delete: failed calls',
+      'mass-delete: keys back 3 s later',
     ]) {
       expect(run.stdout).toContain(row);
     }
@@ -78,9 +84,12 @@ describe('npm run bench -- --quick', () => {
       'xds-propagation',
       'cli-start',
       'cold-start',
+      'cut-past-lease',
+      'etcd-outage',
+      'mass-delete',
     ]);
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
       expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);
     }
-  }, 300_000); // Compiling the bench and running its 21 scenarios once, on a busy CI machine.
+  }, 300_000); // Compiling the bench and running its 24 scenarios once, on a busy CI machine.
 });
