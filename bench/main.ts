@@ -68,8 +68,8 @@ const QUICK: Sizes = {
   hugeSubscribers: 5,
   releasedServices: 200,
   idleSeconds: 2,
-  cutSeconds: 5,
-  outageSeconds: 3,
+  cutSeconds: 4,
+  outageSeconds: 2,
   fencedReads: 3,
   cliSamples: 1,
 };
@@ -183,7 +183,14 @@ async function main(): Promise<void> {
   console.log(`results: ${file}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// The run ends here, whatever the fixtures left: a scenario that black-holes connections (a TCP proxy
+// cut mid-request, etcd3 clients retrying a member that is gone) can leave a socket or a timer of the
+// fixtures behind, and a figure printed is a figure measured. Whether gsr itself lets a process exit
+// after close() is held by the specs (jest exits by itself) and the simulation (no timer left).
+main().then(
+  () => process.exit(),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

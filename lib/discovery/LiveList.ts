@@ -121,9 +121,6 @@ export class LiveList<T> {
   #watching = false;
   #retrier: Retrier | undefined;
   #cancelGrace: Cancel | undefined;
-  /** The timer that lets the state drop what it keeps for a while (see `PrefixState.expire`). */
-  #cancelExpiry: Cancel | undefined;
-  #expiryAt: number | undefined;
   /** Changes received in this macrotask, applied together from a microtask. */
   #pending: EtcdChange[] | undefined;
   readonly #fences: Fence[] = [];
@@ -194,7 +191,7 @@ export class LiveList<T> {
     logger.info(
       `etcd has not answered for ${this.prefix} yet: showing its snapshot of ${this.#snapshotSince.toISOString()} (${snapshot.entries.length} entries) until it does`,
     );
-    this.#emit({ kind: 'reset', entries: snapshot.entries, afterLive: false });
+    this.#emit({ kind: 'reset', entries: snapshot.entries });
   }
 
   /** Keeps the list on disk (within a second), as it will be when written. */
@@ -420,32 +417,6 @@ export class LiveList<T> {
     subscribers.forEach((subscriber) => subscriber.error(error));
   }
 
-  /** Has the state told when what it keeps for a while goes, if it keeps anything. */
-  #scheduleExpiry(): void {
-    const at = this.#ended ? undefined : this.#state.nextExpiry?.();
-    if (at === this.#expiryAt) {
-      return;
-    }
-    this.#cancelExpiry?.();
-    this.#cancelExpiry = undefined;
-    this.#expiryAt = at;
-    if (at !== undefined) {
-      const { clock } = this.#owner.context;
-      // Like the grace period: what a list keeps for a while must not keep a process alive.
-      this.#cancelExpiry = clock.schedule(
-        Math.max(0, at - clock.now()),
-        () => {
-          this.#cancelExpiry = undefined;
-          this.#expiryAt = undefined;
-          if (this.#started) {
-            this.#emit({ kind: 'time' });
-          }
-        },
-        { keepsAlive: false },
-      );
-    }
-  }
-
   /** Every subscriber, of values and of changes. */
   #everyone(): Subscriber<unknown>[] {
     return [...this.#subscribers, ...this.#changeSubscribers];
@@ -462,7 +433,6 @@ export class LiveList<T> {
     this.#changeSubscribers = [];
     this.#cancelGrace?.();
     this.#cancelSnapshotWait?.();
-    this.#cancelExpiry?.();
     this.#retrier?.cancel();
     this.#dropWatch();
     this.#observers.clear();
@@ -473,9 +443,7 @@ export class LiveList<T> {
 
   #emit(update: PrefixUpdate): void {
     const first = !this.#started;
-    const changed = applyUpdate(this.#state, update, first);
-    this.#scheduleExpiry();
-    if (!changed) {
+    if (!applyUpdate(this.#state, update, first)) {
       return;
     }
     this.#started = true;
@@ -519,9 +487,8 @@ export class LiveList<T> {
         this.#received = range.revision;
         this.#count = range.entries.length;
         this.#cluster = range.cluster;
-        const afterLive = this.#snapshotSince === undefined;
         this.#snapshotSince = undefined;
-        this.#emit({ kind: 'reset', entries: range.entries, afterLive });
+        this.#emit({ kind: 'reset', entries: range.entries });
         this.#save();
         this.#tellObservers(range.entries, range.revision);
         this.#settleFences();

@@ -13,15 +13,8 @@ export interface KeyChange extends KeyValue {
  * @internal
  */
 export type PrefixUpdate =
-  | {
-      readonly kind: 'reset';
-      readonly entries: readonly KeyValue[];
-      /** Whether what the state held before came from etcd (not from a snapshot on disk). */
-      readonly afterLive: boolean;
-    }
-  | { readonly kind: 'changes'; readonly changes: readonly KeyChange[] }
-  /** Nothing came from etcd, but time passed: what the state keeps for a while may go. */
-  | { readonly kind: 'time' };
+  | { readonly kind: 'reset'; readonly entries: readonly KeyValue[] }
+  | { readonly kind: 'changes'; readonly changes: readonly KeyChange[] };
 
 /**
  * A view kept up to date by {@link PrefixUpdate}s: `reset` and `apply` say whether the view changed, and
@@ -29,19 +22,8 @@ export type PrefixUpdate =
  * @internal
  */
 export interface PrefixState<T> {
-  /**
-   * @param afterLive Whether what the state held came from etcd: only then is a key missing from
-   *   `entries` one that left.
-   */
-  reset(entries: readonly KeyValue[], afterLive?: boolean): boolean;
+  reset(entries: readonly KeyValue[]): boolean;
   apply(changes: readonly KeyChange[]): boolean;
-  /**
-   * When the state changes by itself next, with nothing from etcd (something it keeps for a while
-   * goes), as the clock's epoch ms; `undefined` when it will not.
-   */
-  nextExpiry?(): number | undefined;
-  /** Lets go of what it kept for long enough: whether the state changed. */
-  expire?(): boolean;
   /**
    * Whether the state left out what it could not hold and can be right again only by a new read of the
    * whole prefix (then {@link PrefixState.reset}).

@@ -424,7 +424,6 @@ export class Registrar {
     }
     const { logger, etcd } = this.#context;
     try {
-      await this.#markLeaving(record);
       // The last registration of the registry: one revocation deletes every key bound to the lease.
       const revoked = this.#live === 0 ? await this.#releaseLease() : undefined;
       // Unless etcd was last seen to hold it on that lease: someone may have put it without one.
@@ -455,44 +454,6 @@ export class Registrar {
       record.settleRemoval(
         this.#context.closing.aborted ? new RegistryClosedError(`unregister ${key}`) : error,
       );
-    }
-  }
-
-  /**
-   * Says the key is leaving before it goes (its value then says draining, as after `drain()`), so that
-   * clients tell this planned departure from a lease that expired or a delete by someone else, which
-   * they keep for a while as the last resort. Removals asked for together go out in one transaction.
-   * One attempt: should it fail, the key goes all the same, and clients take it as unplanned.
-   */
-  async #markLeaving(record: KeyRecord): Promise<void> {
-    const { written, key } = record;
-    if (written?.revision === undefined || written.state === 'draining' || record.foreign) {
-      return;
-    }
-    // As written, read back through the one decoder: what it said, but leaving.
-    const { service, address } = record.endpoint;
-    const decoded = this.#layout.decodeEntry(service, address, Buffer.from(written.value));
-    if (!('endpoint' in decoded)) {
-      return;
-    }
-    const value = this.#layout.encodeValue({
-      ...decoded.endpoint,
-      metadata: withOwnState(decoded.endpoint.metadata, 'draining'),
-    });
-    const leaving = { value, state: 'draining' as const, lease: written.lease };
-    record.written = { ...leaving, revision: undefined }; // Until etcd answers: maybe written.
-    try {
-      const revision = await this.#puts.put(key, value, written.lease);
-      if (record.written.value === value) {
-        record.written = { ...leaving, revision };
-      }
-    } catch (error) {
-      if (record.written.value === value) {
-        record.written = written; // As it was: whatever etcd did with the mark, the key goes next.
-      }
-      this.#context.logger.debug(`could not mark ${key} leaving before its removal`, {
-        cause: error,
-      });
     }
   }
 

@@ -15,7 +15,7 @@ describe('npm run bench -- --quick', () => {
     const build = await runNode([tsc, '-p', 'tsconfig.bench.json'], { timeoutMs: 120_000 });
     expect(build.stdout + build.stderr).toBe('');
     const run = await runNode(['--expose-gc', 'build/bench/main.js', '--quick'], {
-      timeoutMs: 200_000,
+      timeoutMs: 260_000,
     });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.code).toBe(0);

@@ -26,7 +26,6 @@ class KeySet implements PrefixState<string> {
 const reset = (...keys: string[]): PrefixUpdate => ({
   kind: 'reset',
   entries: keys.map((key) => entry(key)),
-  afterLive: true,
 });
 const changes = (...ops: string[]): PrefixUpdate => ({
   kind: 'changes',

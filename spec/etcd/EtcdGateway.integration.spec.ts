@@ -243,6 +243,7 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
       try {
         expect(await gateway.range('a/')).toEqual({
           revision: 9n,
+          cluster: '0', // Not said: not known.
           entries: [
             {
               key: Buffer.from('a/x'),

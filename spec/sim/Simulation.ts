@@ -44,7 +44,6 @@ export interface SimulationStats {
   readonly checkedEmissions: number;
   /** Of those, how many were lists from snapshots. */
   readonly fromSnapshots: number;
-  readonly lostLists: number;
   readonly checkedReads: number;
 }
 
@@ -85,11 +84,8 @@ interface View {
  *    rejects, it names every key it leaves;
  * 3. no lease of this registry outlives its last registration by more than a bounded time;
  * 4. every list a stream emits is etcd's state at a revision no earlier than the last one's (a stream's
- *    first list may be a snapshot from disk: a state etcd was in), but for the endpoints it keeps as
- *    lost, and every one-off read is etcd's state at a revision between its call and its answer
- *    (linearizable);
- * 5. an endpoint a list keeps as lost is one etcd held, as listed, before that revision, and one that
- *    did not say it was leaving when its key went (a planned departure is never kept);
+ *    first list may be a snapshot from disk: a state etcd was in), and every
+ *    one-off read is etcd's state at a revision between its call and its answer (linearizable);
  *
  * and at the end, that after `close()` nothing of the registry is left running (no timer, no stream).
  */
@@ -124,8 +120,6 @@ export class Simulation {
   #emissions = 0;
   /** Emissions that were a snapshot (a list started while etcd was lost). */
   #fromSnapshots = 0;
-  /** Emissions that kept endpoints whose keys vanished unplanned (invariant 5). */
-  #lostLists = 0;
   #reads = 0;
   #closed: 'no' | 'closing' | 'resolved' | 'rejected' = 'no';
   #closeError: unknown;
@@ -265,7 +259,6 @@ export class Simulation {
         operations: this.#operations,
         checkedEmissions: this.#emissions,
         fromSnapshots: this.#fromSnapshots,
-        lostLists: this.#lostLists,
         checkedReads: this.#reads,
       };
     } finally {
@@ -443,8 +436,6 @@ export class Simulation {
     const view = this.#views.get(name) as View;
     this.#log(`subscribe ${name === '' ? 'services$()' : `endpoints$(${name})`}`);
     let index = 0;
-    /** What this stream last showed at each address, but lost ones. */
-    const shown = new Map<string, Endpoint>();
     const stream$: Observable<unknown> =
       name === '' ? this.#registry.services$() : this.#registry.endpoints$(name);
     this.#streams.push(
@@ -454,19 +445,7 @@ export class Simulation {
           if (this.#registry.freshness(value as readonly string[]).kind === 'snapshot') {
             this.#fromSnapshots += 1;
           }
-          // Endpoints kept as lost are not etcd's: the rest must be etcd's state, and they its past.
-          const all = value as readonly Endpoint[];
-          const lost = name === '' ? [] : all.filter((endpoint) => endpoint.state === 'lost');
-          const live = lost.length === 0 ? value : all.filter((e) => e.state !== 'lost');
-          const found = this.#find(view, live, index, view.versions.length - 1);
-          if (found >= 0 && lost.length > 0) {
-            this.#lostLists += 1;
-            this.#checkLost(`endpoints$(${name})`, view, lost, shown);
-          }
-          if (name !== '') {
-            shown.clear();
-            (live as readonly Endpoint[]).forEach((e) => shown.set(e.address, e));
-          }
+          const found = this.#find(view, value, index, view.versions.length - 1);
           if (found < 0) {
             this.#problems.push(
               `${name === '' ? 'services$()' : `endpoints$(${name})`} emitted ${JSON.stringify(value)}, ` +
@@ -690,35 +669,6 @@ export class Simulation {
   }
 
   /** The index of the first version from `from` to `to` whose value is `value`, or -1. */
-  /**
-   * Invariant 5: an endpoint listed as lost is one etcd held, exactly so but for its state, and one
-   * that this stream did not last show leaving (draining): a planned departure is never kept.
-   */
-  #checkLost(
-    what: string,
-    view: View,
-    lost: readonly Endpoint[],
-    shown: ReadonlyMap<string, Endpoint>,
-  ): void {
-    for (const kept of lost) {
-      const endpoint: Endpoint = { ...kept };
-      delete (endpoint as { state?: unknown }).state; // As etcd listed it.
-      const held = view.versions.some((version) =>
-        (version.value as readonly Endpoint[]).some((e) => isDeepStrictEqual(e, endpoint)),
-      );
-      if (!held) {
-        this.#problems.push(
-          `${what} kept ${JSON.stringify(endpoint)} as lost, which etcd never held`,
-        );
-      }
-      if (shown.get(endpoint.address)?.state === 'draining') {
-        this.#problems.push(
-          `${what} kept ${endpoint.address} as lost after it showed it leaving (draining)`,
-        );
-      }
-    }
-  }
-
   #find(view: View, value: unknown, from: number, to: number): number {
     for (let i = Math.max(0, from); i <= to; i++) {
       if (isDeepStrictEqual(view.versions[i]?.value, value)) {
