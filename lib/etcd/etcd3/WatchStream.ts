@@ -266,18 +266,21 @@ export class WatchStream {
 }
 
 /**
- * Ends a gRPC stream of etcd3's at once (RST_STREAM), its failure ignored. Not half-closed first:
- * cancelling a stream whose write side had ended while etcd's answer was still arriving spins Node 20's
- * HTTP/2 layer (seen on 20.20: `Http2Stream::RstStream` grows its output buffer until `std::bad_alloc`),
- * and a registry's close cancels every call still open. etcd3's own error listener goes first: it takes
- * a cancelled stream for a failed member and resets every channel to it.
+ * Ends a gRPC stream of etcd3's (RST_STREAM), its failure ignored. etcd3's own error listener goes
+ * first: it takes a cancelled stream for a failed member and resets every channel to it.
+ *
+ * The reset is sent from a turn of its own. Node 20's HTTP/2 layer spins when a stream is reset from
+ * inside its own handling of received data, which is where a continuation of an answered call runs
+ * (seen on 20.20: `Http2Stream::RstStream` grows its output buffer until `std::bad_alloc`): a lease
+ * released right after etcd answered the put that marked its key leaving. Nor is the stream half-closed
+ * first: resetting one whose write side had ended while etcd's answer was still arriving spins alike.
  * @internal
  */
 export function dropStream<T, R>(stream: IDuplexStream<T, R>): void {
   // etcd3 types its streams without their EventEmitter side; grpc-js's are EventEmitters.
   (stream as unknown as EventEmitter).removeAllListeners('error');
   stream.on('error', ignore);
-  stream.cancel();
+  setImmediate(() => stream.cancel());
 }
 
 function cancelled(response: IWatchResponse): unknown {
