@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'winston';
 import { declaredWeight } from '../endpoint/declaredWeight';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { endpointState } from '../endpoint/EndpointState';
 import { changesBetween } from '../discovery/listChanges';
 import { listedService } from '../endpoint/listedService';
 import { messageOf } from '../errors/messageOf';
@@ -273,7 +274,7 @@ export class Balancer<T = unknown> {
         const retry =
           attempts.length <= retries &&
           this.#mayRetry(retryable, error) &&
-          this.#pool.candidates(Date.now()).size > tried.size &&
+          this.#untried(tried) > 0 &&
           (this.#budget?.tryWithdraw(Date.now()) ?? true);
         if (!retry) {
           recordAttempts(error, attempts);
@@ -282,6 +283,16 @@ export class Balancer<T = unknown> {
         this.#metrics.retried(record.endpoint);
       }
     }
+  }
+
+  /** How many candidates a retry may go to: those not tried (one tried may have left them since). */
+  #untried(tried: ReadonlySet<EndpointRecord>): number {
+    const candidates = this.#pool.candidates(Date.now());
+    let left = candidates.size;
+    for (const record of tried) {
+      left -= candidates.has(record) ? 1 : 0;
+    }
+    return left;
   }
 
   /**
@@ -495,6 +506,18 @@ export class Balancer<T = unknown> {
     const outlier = this.#outlier;
     const refused = isConnectionRefused(error);
     this.#metrics.called(record.endpoint, false);
+    if (
+      refused &&
+      endpointState(record.endpoint) === 'lost' &&
+      this.#pool.get(record.endpoint.address) === record
+    ) {
+      // Kept as the last resort because its key vanished unplanned: a refusal says it is gone.
+      this.#pool.drop(record);
+      this.#logger.info(
+        `balancer: dropped ${record.endpoint.address}, kept as lost: it refused a connection`,
+      );
+      return;
+    }
     const eject = record.failed(
       { now, latencyMs, inFlight, refused },
       outlier ?? NO_EJECTION,

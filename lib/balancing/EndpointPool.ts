@@ -179,6 +179,14 @@ export class EndpointPool {
     }
   }
 
+  /**
+   * Takes `record` out of every set until the list changes it: an endpoint kept as lost (its key
+   * vanished unplanned) that refused a connection is gone, not an outlier to try again.
+   */
+  drop(record: EndpointRecord): void {
+    this.#leave(record);
+  }
+
   #join(record: EndpointRecord): void {
     const tier = this.#tiers.get(endpointState(record.endpoint));
     tier?.all.add(record);

@@ -123,6 +123,17 @@ export interface GsrConfig {
   readonly snapshotDir: string;
   /** How old a snapshot may be and still be used. `GSR_SNAPSHOT_MAX_AGE_SECONDS`. @default 604800 */
   readonly snapshotMaxAgeSeconds: number;
+  /**
+   * Unplanned departures: when a key vanishes without its instance saying it was leaving (a lease that
+   * expired while the instance was cut off from etcd, a delete by someone else) and the instances left
+   * are fewer than this share of those plus the ones that vanished so within `protectionSeconds`, lists
+   * keep the vanished ones as `'lost'`, the last resort. `0` turns it off. A planned departure
+   * (unregister, `close()`) is never kept. `GSR_PROTECTION_THRESHOLD`.
+   * @default 0.5
+   */
+  readonly protectionThreshold: number;
+  /** How long an unplanned departure is kept as `'lost'`. `GSR_PROTECTION_SECONDS`. @default 300 */
+  readonly protectionSeconds: number;
 }
 
 /**

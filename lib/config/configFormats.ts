@@ -93,6 +93,15 @@ export const configFormats = {
       }
     },
   },
+  'gsr-share': {
+    coerce: numberFrom(DECIMAL),
+    validate(value: unknown) {
+      notEmpty(value);
+      if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+        throw new Error('expected a share from 0 to 1, e.g. 0.5');
+      }
+    },
+  },
   'gsr-lease-seconds': wholeNumber(1, MAX_SECONDS),
   'gsr-log-level': wholeNumber(0, Number.MAX_SAFE_INTEGER),
   'gsr-drain-delay-ms': wholeNumber(0, MAX_SECONDS * 1000),

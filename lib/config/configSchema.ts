@@ -149,4 +149,16 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     format: 'gsr-seconds',
     default: 604800,
   },
+  protectionThreshold: {
+    env: 'GSR_PROTECTION_THRESHOLD',
+    doc: 'below this share of its instances, a service keeps those that vanished unplanned as the last resort (0: never)',
+    format: 'gsr-share',
+    default: 0.5,
+  },
+  protectionSeconds: {
+    env: 'GSR_PROTECTION_SECONDS',
+    doc: 'how long an instance that vanished unplanned is kept as the last resort',
+    format: 'gsr-seconds',
+    default: 300,
+  },
 };

@@ -172,6 +172,8 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     drainDelayMs: raw.drainDelayMs,
     snapshotDir: raw.snapshotDir === '' ? '' : resolve(raw.snapshotDir ?? defaultSnapshotDir()),
     snapshotMaxAgeSeconds: raw.snapshotMaxAgeSeconds,
+    protectionThreshold: raw.protectionThreshold,
+    protectionSeconds: raw.protectionSeconds,
   };
 
   // Settings that are only wrong together.

@@ -19,7 +19,7 @@ import type { EtcdContext } from '../etcd/EtcdContext';
 import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
 import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
-import { EndpointList } from './EndpointList';
+import { EndpointList, type Protection } from './EndpointList';
 import { OverrideList, Overrides } from './OverrideList';
 import { applyOverrides } from './applyOverrides';
 import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
@@ -67,6 +67,7 @@ export class Discovery implements LiveListOwner {
 
   readonly snapshots: SnapshotStore | undefined;
   readonly #lostSince: () => Date | undefined;
+  readonly #protection: Protection | undefined;
   /** Each list handed out by `endpoints$` and `services$`, and the live list it came from. */
   readonly #origins = new WeakMap<object, LiveList<unknown>>();
 
@@ -77,6 +78,8 @@ export class Discovery implements LiveListOwner {
     options: {
       readonly snapshots?: SnapshotStore | undefined;
       readonly lostSince?: () => Date | undefined;
+      /** What live lists do with keys that vanish unplanned; none kept without it. */
+      readonly protection?: { readonly threshold: number; readonly keepMs: number };
     } = {},
   ) {
     this.context = context;
@@ -84,6 +87,10 @@ export class Discovery implements LiveListOwner {
     this.layout = layout;
     this.snapshots = options.snapshots;
     this.#lostSince = options.lostSince ?? (() => undefined);
+    this.#protection =
+      options.protection === undefined
+        ? undefined
+        : { ...options.protection, now: () => context.clock.now() };
     this.#log = new OnceLog(context.logger);
     this.#reads = new PrefixReads(layout, this.#log, (prefix, operation, createState) =>
       this.#read(prefix, operation, createState),
@@ -284,7 +291,7 @@ export class Discovery implements LiveListOwner {
             changes.error(new RegistryClosedError(`watch ${prefix}`));
             return undefined;
           }
-          const list = this.#listOf(prefix, () => this.#endpointList(valid, prefix));
+          const list = this.#listOf(prefix, () => this.#endpointList(valid, prefix, true));
           const { state } = list;
           return state instanceof EndpointList ? list.addChanges(changes, state) : undefined;
         }).subscribe({
@@ -300,7 +307,7 @@ export class Discovery implements LiveListOwner {
   keys$(service: string): Observable<readonly Endpoint[]> {
     const prefix = this.layout.servicePrefix(service);
     return new Observable<readonly Endpoint[]>((subscriber) =>
-      this.#attach(subscriber, prefix, () => this.#endpointList(service, prefix)),
+      this.#attach(subscriber, prefix, () => this.#endpointList(service, prefix, true)),
     );
   }
 
@@ -438,8 +445,10 @@ export class Discovery implements LiveListOwner {
     return overridden;
   }
 
-  #endpointList(service: string, prefix: string): EndpointList {
-    return new EndpointList(service, prefix, this.layout, this.#log);
+  /** A service's list; a `live` one (followed by a watch) keeps unplanned departures for a while. */
+  #endpointList(service: string, prefix: string, live = false): EndpointList {
+    const protection = live ? this.#protection : undefined;
+    return new EndpointList(service, prefix, this.layout, this.#log, protection);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../endpoint/Endpoint';
+import { endpointState } from '../endpoint/EndpointState';
 import { sameEndpoint } from '../endpoint/sameEndpoint';
 import type { KeyLayout, KeyValue } from '../keys/KeyLayout';
 import type { OnceLog } from '../logging/OnceLog';
@@ -10,6 +11,26 @@ import { recordChanges } from './listChanges';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
 
 /**
+ * What a list does with a key that vanishes without its instance saying it was leaving (see
+ * {@link EndpointList}).
+ * @internal
+ */
+export interface Protection {
+  /** Below this share of its instances (those left and those that vanished so), a service keeps them. */
+  readonly threshold: number;
+  /** How long one is kept. */
+  readonly keepMs: number;
+  /** The clock's now, epoch ms. */
+  readonly now: () => number;
+}
+
+/** A key that vanished unplanned: what it listed, that as kept (`'lost'`), and when it went. */
+interface Departure {
+  readonly lost: Endpoint;
+  readonly at: number;
+}
+
+/**
  * The endpoints of one service, sorted by address and with each address once, kept so as changes
  * arrive.
  *
@@ -19,6 +40,13 @@ import type { KeyChange, PrefixState } from './PrefixUpdate';
  * unique. In etcd's naming layout the address is in the value, and two keys may hold the same one: the
  * address is listed once, as the key named after it holds it (the one gsr and etcd's endpoints manager
  * write), else as the lowest key (in `<` order) holds it; when that key goes, the next one stands in.
+ *
+ * Unplanned departures: an instance that leaves on purpose says so first (its key says `draining`
+ * before it is deleted: `unregister`, `close()`, `drain()`). A key that goes otherwise (its lease
+ * expired while the instance was cut off from etcd, someone deleted it) is remembered for
+ * `protection.keepMs`; while the service's endpoints are fewer than `protection.threshold` of themselves
+ * plus those remembered, the remembered ones are listed as `'lost'`: the last resort, never what etcd
+ * holds (a snapshot on disk leaves them out). A key written again ends its memory at once.
  *
  * A change costs a binary search and one splice (no re-sort), and one frozen array per change is handed
  * to every subscriber: for a small list the list itself (the next change copies it), for a large one a
@@ -52,9 +80,22 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   #tracked = true;
   /** While someone follows the changes: each address changed since they were last taken, as it was. */
   #changeLog: Map<string, Endpoint | undefined> | undefined;
+  readonly #protection: Protection | undefined;
+  /** Keys that vanished unplanned within `protection.keepMs`, by address, listed or not. */
+  readonly #departed = new Map<string, Departure>();
 
-  constructor(service: string, prefix: string, layout: KeyLayout, log: OnceLog) {
+  constructor(
+    service: string,
+    prefix: string,
+    layout: KeyLayout,
+    log: OnceLog,
+    protection?: Protection,
+  ) {
     this.#service = service;
+    this.#protection =
+      protection !== undefined && protection.threshold > 0 && protection.keepMs > 0
+        ? protection
+        : undefined;
     this.#prefixBytes = Buffer.byteLength(prefix);
     this.#layout = layout;
     this.#log = log;
@@ -67,12 +108,12 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     return this.#service;
   }
 
-  /** How many endpoints the list holds. */
+  /** How many endpoints the list holds, those kept as lost left out. */
   get size(): number {
-    return this.#endpoints.length;
+    return this.#endpoints.length - this.#lostListed();
   }
 
-  reset(entries: readonly KeyValue[]): boolean {
+  reset(entries: readonly KeyValue[], afterLive = true): boolean {
     this.#claims?.clear();
     this.#addressOf?.clear();
     const byAddress = new Map<string, Endpoint>();
@@ -95,6 +136,26 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     }
     // A range comes in byte order, which is `<` order unless an address has characters beyond the Basic
     // Multilingual Plane (or, in etcd's naming layout, the keys are not the addresses).
+    if (this.#protection !== undefined) {
+      // Keys the list held that the read no longer finds left while nobody watched: judged as a delete.
+      for (const endpoint of afterLive ? this.#endpoints : []) {
+        if (endpointState(endpoint) !== 'lost' && !byAddress.has(endpoint.address)) {
+          this.#departing(endpoint, false); // The list is replaced whole below.
+        }
+      }
+      if (!afterLive) {
+        this.#departed.clear(); // Departures from another store are none of this one's.
+      }
+      for (const address of byAddress.keys()) {
+        this.#departed.delete(address);
+      }
+      this.#expireDepartures(false); // The list is replaced whole below.
+      if (this.#protecting(byAddress.size)) {
+        for (const [address, { lost }] of this.#departed) {
+          byAddress.set(address, lost);
+        }
+      }
+    }
     const endpoints = [...byAddress.values()];
     if (!isSorted(endpoints)) {
       endpoints.sort((a, b) => compare(a.address, b.address));
@@ -126,15 +187,30 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
         changed = this.#change(id, endpoint) || changed;
       }
     }
-    return changed;
+    return this.#protect() || changed;
+  }
+
+  nextExpiry(): number | undefined {
+    let first: number | undefined;
+    for (const { at } of this.#departed.values()) {
+      first = first === undefined ? at : Math.min(first, at);
+    }
+    return first === undefined ? undefined : first + (this.#protection as Protection).keepMs;
+  }
+
+  expire(): boolean {
+    return this.#protect();
   }
 
   entries(): readonly KeyValue[] {
-    // Written back as gsr would register them: read again, they make the same list.
-    return this.#endpoints.map((endpoint) => ({
-      key: Buffer.from(this.#layout.endpointKey(endpoint)),
-      value: Buffer.from(this.#layout.encodeValue(endpoint)),
-    }));
+    // Written back as gsr would register them: read again, they make the same list. Those kept as
+    // lost are not etcd's: left out.
+    return this.#endpoints
+      .filter((endpoint) => endpointState(endpoint) !== 'lost')
+      .map((endpoint) => ({
+        key: Buffer.from(this.#layout.endpointKey(endpoint)),
+        value: Buffer.from(this.#layout.encodeValue(endpoint)),
+      }));
   }
 
   snapshot(revision?: bigint): readonly Endpoint[] {
@@ -302,8 +378,100 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     return ids.get(lowest as string);
   }
 
-  /** Lists `endpoint` at `address`, or nothing: whether the list changed. */
+  /** A key of etcd's now lists `endpoint` at `address`, or nothing: whether the list changed. */
   #set(address: string, endpoint: Endpoint | undefined): boolean {
+    if (this.#protection !== undefined) {
+      if (endpoint === undefined) {
+        const listed = this.endpointAt(address);
+        if (listed !== undefined && endpointState(listed) !== 'lost') {
+          this.#departing(listed);
+        }
+      } else {
+        this.#departed.delete(address);
+      }
+    }
+    return this.#list(address, endpoint);
+  }
+
+  /**
+   * `endpoint` left etcd: remembered, unless it said it was leaving. A planned departure says the
+   * service is being changed on purpose (a deploy, a scale-down, a scale to zero): what it lost before
+   * is forgotten too, so that a service emptied on purpose is empty.
+   */
+  #departing(endpoint: Endpoint, unlist = true): void {
+    if (endpointState(endpoint) === 'draining') {
+      for (const [address, { lost }] of this.#departed) {
+        if (unlist && this.endpointAt(address) === lost) {
+          this.#list(address, undefined);
+        }
+      }
+      this.#departed.clear();
+      return;
+    }
+    const { now } = this.#protection as Protection;
+    this.#departed.set(endpoint.address, {
+      lost: Object.freeze({ ...endpoint, state: 'lost' as const }),
+      at: now(),
+    });
+  }
+
+  /**
+   * Forgets the departures older than `protection.keepMs`, and when `unlist`, takes those listed off the
+   * list (every endpoint listed as lost is a remembered departure): whether the list changed.
+   */
+  #expireDepartures(unlist: boolean): boolean {
+    const { now, keepMs } = this.#protection as Protection;
+    const time = now();
+    let changed = false;
+    for (const [address, { at, lost }] of this.#departed) {
+      if (time - at >= keepMs) {
+        this.#departed.delete(address);
+        if (unlist && this.endpointAt(address) === lost) {
+          changed = this.#list(address, undefined) || changed;
+        }
+      }
+    }
+    return changed;
+  }
+
+  /** Whether `live` endpoints are few enough, against those that vanished, to list the vanished. */
+  #protecting(live: number): boolean {
+    const departed = this.#departed.size;
+    return departed > 0 && live < (this.#protection as Protection).threshold * (live + departed);
+  }
+
+  /** How many endpoints the list holds as lost. */
+  #lostListed(): number {
+    let listed = 0;
+    for (const [address, { lost }] of this.#departed) {
+      listed += this.endpointAt(address) === lost ? 1 : 0;
+    }
+    return listed;
+  }
+
+  /**
+   * Lists the remembered departures as lost, or not, as the service's size now asks; drops those kept
+   * long enough. Whether the list changed. O(departures × log n): never a pass over the list.
+   */
+  #protect(): boolean {
+    if (this.#protection === undefined || this.#departed.size === 0) {
+      return false;
+    }
+    let changed = this.#expireDepartures(true);
+    const protecting = this.#protecting(this.#endpoints.length - this.#lostListed());
+    for (const [address, { lost }] of this.#departed) {
+      const listed = this.endpointAt(address);
+      if (protecting && listed === undefined) {
+        changed = this.#list(address, lost) || changed;
+      } else if (!protecting && listed === lost) {
+        changed = this.#list(address, undefined) || changed;
+      }
+    }
+    return changed;
+  }
+
+  /** Lists `endpoint` at `address`, or nothing: whether the list changed. */
+  #list(address: string, endpoint: Endpoint | undefined): boolean {
     const index = this.#indexOf(address);
     const present = index < this.#endpoints.length && this.#endpoints[index]?.address === address;
     if (this.#tracked && !this.#before.has(address)) {

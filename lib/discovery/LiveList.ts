@@ -26,10 +26,15 @@ export interface LiveListOwner {
 
 /**
  * Told what etcd holds at one key each time the list learns it: the entry (or `undefined`: no such key)
- * and the revision that says so.
+ * and the revision that says so; `replaced` when etcd's store was replaced since the list last learnt
+ * it (wiped, restored from a backup, another cluster), so that revisions from before say nothing of it.
  * @internal
  */
-export type KeyObserver = (entry: EtcdEntry | undefined, revision: bigint) => void;
+export type KeyObserver = (
+  entry: EtcdEntry | undefined,
+  revision: bigint,
+  replaced?: boolean,
+) => void;
 
 /**
  * A state that can say what changed since it last said so, for subscribers of changes. @internal
@@ -110,6 +115,8 @@ export class LiveList<T> {
   #count = 0;
   /** The id of the etcd cluster the state was read from (`'0'`: not said). */
   #cluster = '0';
+  /** A re-read is due because etcd's store was replaced (see {@link KeyObserver}). */
+  #replaced = false;
   /**
    * A resumed watch's list, not yet checked against etcd: a store wiped or restored from a backup whose
    * revision passed ours meanwhile takes the resumption silently, with our deleted keys kept for good.
@@ -121,6 +128,9 @@ export class LiveList<T> {
   #watching = false;
   #retrier: Retrier | undefined;
   #cancelGrace: Cancel | undefined;
+  /** The timer that lets the state drop what it keeps for a while (see `PrefixState.expire`). */
+  #cancelExpiry: Cancel | undefined;
+  #expiryAt: number | undefined;
   /** Changes received in this macrotask, applied together from a microtask. */
   #pending: EtcdChange[] | undefined;
   readonly #fences: Fence[] = [];
@@ -191,7 +201,7 @@ export class LiveList<T> {
     logger.info(
       `etcd has not answered for ${this.prefix} yet: showing its snapshot of ${this.#snapshotSince.toISOString()} (${snapshot.entries.length} entries) until it does`,
     );
-    this.#emit({ kind: 'reset', entries: snapshot.entries });
+    this.#emit({ kind: 'reset', entries: snapshot.entries, afterLive: false });
   }
 
   /** Keeps the list on disk (within a second), as it will be when written. */
@@ -417,6 +427,32 @@ export class LiveList<T> {
     subscribers.forEach((subscriber) => subscriber.error(error));
   }
 
+  /** Has the state told when what it keeps for a while goes, if it keeps anything. */
+  #scheduleExpiry(): void {
+    const at = this.#ended ? undefined : this.#state.nextExpiry?.();
+    if (at === this.#expiryAt) {
+      return;
+    }
+    this.#cancelExpiry?.();
+    this.#cancelExpiry = undefined;
+    this.#expiryAt = at;
+    if (at !== undefined) {
+      const { clock } = this.#owner.context;
+      // Like the grace period: what a list keeps for a while must not keep a process alive.
+      this.#cancelExpiry = clock.schedule(
+        Math.max(0, at - clock.now()),
+        () => {
+          this.#cancelExpiry = undefined;
+          this.#expiryAt = undefined;
+          if (this.#started) {
+            this.#emit({ kind: 'time' });
+          }
+        },
+        { keepsAlive: false },
+      );
+    }
+  }
+
   /** Every subscriber, of values and of changes. */
   #everyone(): Subscriber<unknown>[] {
     return [...this.#subscribers, ...this.#changeSubscribers];
@@ -433,6 +469,7 @@ export class LiveList<T> {
     this.#changeSubscribers = [];
     this.#cancelGrace?.();
     this.#cancelSnapshotWait?.();
+    this.#cancelExpiry?.();
     this.#retrier?.cancel();
     this.#dropWatch();
     this.#observers.clear();
@@ -443,7 +480,9 @@ export class LiveList<T> {
 
   #emit(update: PrefixUpdate): void {
     const first = !this.#started;
-    if (!applyUpdate(this.#state, update, first)) {
+    const changed = applyUpdate(this.#state, update, first);
+    this.#scheduleExpiry();
+    if (!changed) {
       return;
     }
     this.#started = true;
@@ -486,11 +525,16 @@ export class LiveList<T> {
         this.#applied = range.revision;
         this.#received = range.revision;
         this.#count = range.entries.length;
+        // What the list held came from this store, not from a snapshot or another cluster: a key it
+        // no longer finds has left.
+        const replaced = this.#replaced || this.#otherCluster(range.cluster);
+        this.#replaced = false;
+        const afterLive = this.#snapshotSince === undefined && !replaced;
         this.#cluster = range.cluster;
         this.#snapshotSince = undefined;
-        this.#emit({ kind: 'reset', entries: range.entries });
+        this.#emit({ kind: 'reset', entries: range.entries, afterLive });
         this.#save();
-        this.#tellObservers(range.entries, range.revision);
+        this.#tellObservers(range.entries, range.revision, replaced);
         this.#settleFences();
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a subscriber's `next` may end the list
         if (this.#ended) {
@@ -521,7 +565,7 @@ export class LiveList<T> {
         `etcd at the same address is another cluster (id ${cluster}, was ${this.#cluster}); reading ${this.prefix} again`,
       );
       this.#owner.context.metrics.watchRereads.add(1, OTHER_CLUSTER);
-      this.#reread();
+      this.#reread(true);
       return;
     }
     if (this.#received !== undefined && revision < this.#received) {
@@ -532,7 +576,7 @@ export class LiveList<T> {
         { revision: this.#received, etcdRevision: revision },
       );
       this.#owner.context.metrics.watchRereads.add(1, WENT_BACK);
-      this.#reread();
+      this.#reread(true);
       return;
     }
     this.#watching = true;
@@ -573,7 +617,7 @@ export class LiveList<T> {
           if (this.#otherCluster(delta.cluster)) {
             this.#unverified = false;
             metrics.watchRereads.add(1, OTHER_CLUSTER);
-            this.#reread();
+            this.#reread(true);
             return;
           }
           if (delta.changed > 0) {
@@ -586,7 +630,7 @@ export class LiveList<T> {
                 'nothing changed since: its data was replaced or restored from a backup; reading it again',
             );
             metrics.watchRereads.add(1, REPLACED);
-            this.#reread();
+            this.#reread(true);
           }
         },
         () => {
@@ -667,7 +711,9 @@ export class LiveList<T> {
     this.#retry(reason.error);
   }
 
-  #reread(): void {
+  /** Reads the whole prefix again; `replaced` when etcd's store is not the one the list followed. */
+  #reread(replaced = false): void {
+    this.#replaced ||= replaced;
     this.#unverified = false;
     this.#dropWatch();
     this.#received = undefined;
@@ -695,7 +741,7 @@ export class LiveList<T> {
     watch?.cancel();
   }
 
-  #tellObservers(entries: readonly EtcdEntry[], revision: bigint): void {
+  #tellObservers(entries: readonly EtcdEntry[], revision: bigint, replaced: boolean): void {
     if (this.#observers.size === 0) {
       return;
     }
@@ -705,10 +751,10 @@ export class LiveList<T> {
       const observer = unseen.get(key);
       if (observer !== undefined) {
         unseen.delete(key);
-        observer(entry, revision);
+        observer(entry, revision, replaced);
       }
     }
-    unseen.forEach((observer) => observer(undefined, revision));
+    unseen.forEach((observer) => observer(undefined, revision, replaced));
   }
 
   #tellChanges(changes: readonly EtcdChange[]): void {

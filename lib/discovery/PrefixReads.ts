@@ -62,14 +62,20 @@ export class PrefixReads {
     return applyOverrides(list.value, overrides.value.get(valid));
   }
 
-  /** A service's endpoints now, as its keys say, without overrides. */
-  keys(service: string): Promise<readonly Endpoint[]> {
+  /**
+   * A service's endpoints now, as its keys say, without overrides: etcd's state, so without the
+   * endpoints a live list keeps as lost (they are not etcd's).
+   */
+  async keys(service: string): Promise<readonly Endpoint[]> {
     const prefix = this.#layout.servicePrefix(service);
-    return this.#read(
+    const list = await this.#read(
       prefix,
       `list endpoints of "${service}"`,
       () => new EndpointList(service, prefix, this.#layout, this.#log),
     );
+    return list.some((endpoint) => endpoint.state === 'lost')
+      ? Object.freeze(list.filter((endpoint) => endpoint.state !== 'lost'))
+      : list;
   }
 
   /**

@@ -13,8 +13,15 @@ export interface KeyChange extends KeyValue {
  * @internal
  */
 export type PrefixUpdate =
-  | { readonly kind: 'reset'; readonly entries: readonly KeyValue[] }
-  | { readonly kind: 'changes'; readonly changes: readonly KeyChange[] };
+  | {
+      readonly kind: 'reset';
+      readonly entries: readonly KeyValue[];
+      /** Whether what the state held before came from this etcd (not a snapshot, not another cluster). */
+      readonly afterLive: boolean;
+    }
+  | { readonly kind: 'changes'; readonly changes: readonly KeyChange[] }
+  /** Nothing came from etcd, but time passed: what the state keeps for a while may go. */
+  | { readonly kind: 'time' };
 
 /**
  * A view kept up to date by {@link PrefixUpdate}s: `reset` and `apply` say whether the view changed, and
@@ -22,8 +29,19 @@ export type PrefixUpdate =
  * @internal
  */
 export interface PrefixState<T> {
-  reset(entries: readonly KeyValue[]): boolean;
+  /**
+   * @param afterLive Whether what the state held came from this etcd: only then is a key missing from
+   *   `entries` one that left.
+   */
+  reset(entries: readonly KeyValue[], afterLive?: boolean): boolean;
   apply(changes: readonly KeyChange[]): boolean;
+  /**
+   * When the state changes by itself next, with nothing from etcd (something it keeps for a while
+   * goes), as the clock's epoch ms; `undefined` when it will not.
+   */
+  nextExpiry?(): number | undefined;
+  /** Lets go of what it kept for long enough: whether the state changed. */
+  expire?(): boolean;
   /**
    * Whether the state left out what it could not hold and can be right again only by a new read of the
    * whole prefix (then {@link PrefixState.reset}).

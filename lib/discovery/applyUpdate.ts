@@ -13,6 +13,10 @@ export function applyUpdate<T>(
   first: boolean,
 ): boolean {
   const changed =
-    update.kind === 'reset' ? state.reset(update.entries) : state.apply(update.changes);
+    update.kind === 'reset'
+      ? state.reset(update.entries, update.afterLive)
+      : update.kind === 'changes'
+        ? state.apply(update.changes)
+        : (state.expire?.() ?? false);
   return changed || first;
 }

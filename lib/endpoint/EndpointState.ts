@@ -10,16 +10,20 @@ import type { Endpoint } from './Endpoint';
  *   endpoints);
  * - `'failing'`: its health check fails: new calls only when none is serving or draining (a check that
  *   fails everywhere is more likely wrong than every instance);
- * - `'maintenance'`: an operator took it out (`gsr drain`): never.
+ * - `'maintenance'`: an operator took it out (`gsr drain`): never;
+ * - `'lost'`: its key vanished without its instance saying it was leaving (a lease that expired while
+ *   the instance was cut off from etcd, a delete by someone else) while its service fell below the
+ *   protection threshold: kept for a while as the last resort, when no endpoint is in another state.
+ *   A `Balancer` drops it at its first refused connection.
  */
-export type EndpointState = 'serving' | 'draining' | 'failing' | 'maintenance';
+export type EndpointState = 'serving' | 'draining' | 'failing' | 'maintenance' | 'lost';
 
 /**
  * The order in which states are fallen back on when none of the better ones is left; `maintenance` is
  * never picked.
  * @internal
  */
-export const PICKABLE_STATES: readonly EndpointState[] = ['serving', 'draining', 'failing'];
+export const PICKABLE_STATES: readonly EndpointState[] = ['serving', 'draining', 'failing', 'lost'];
 
 /**
  * An endpoint's state: `'serving'` unless it says otherwise.
@@ -35,7 +39,7 @@ export function endpointState(endpoint: Endpoint): EndpointState {
 
 /**
  * The endpoints a new call may go to, by state: the serving ones; when none, the draining ones; when
- * none, the failing ones; never those in maintenance. The list itself when all of it is serving.
+ * none, the failing ones; when none, the lost ones; never those in maintenance. The list itself when all of it is serving.
  * @internal
  */
 export function pickableEndpoints(list: readonly Endpoint[]): readonly Endpoint[] {

@@ -60,6 +60,11 @@ export class Registrar {
   #live = 0;
   /** Keys whose removal etcd did not confirm (they expire with their lease), with why. */
   readonly #unconfirmed = new Map<string, unknown>();
+  /**
+   * The leases this registry wrote keys on lately, newest last: a key found on one of them is ours from
+   * before (a backup restored brings an old lease of ours back), not another process's.
+   */
+  readonly #ownLeases = new Set<string>();
   /** Since `drain()`: every key says draining, those registered later too. */
   #draining = false;
 
@@ -381,6 +386,11 @@ export class Registrar {
       record.holders.some((holder) => holder.sent > 0);
     // Until etcd answers, the key may or may not hold this: removing it must then make sure.
     record.written = { value, state, lease, revision: undefined };
+    this.#ownLeases.delete(lease);
+    this.#ownLeases.add(lease);
+    if (this.#ownLeases.size > OWN_LEASES_KEPT) {
+      this.#ownLeases.delete(this.#ownLeases.values().next().value as string);
+    }
     try {
       const revision = await retryEtcd(
         this.#context,
@@ -424,6 +434,8 @@ export class Registrar {
     }
     const { logger, etcd } = this.#context;
     try {
+      await this.#markLeaving(record);
+      const leaving = record.written; // The mark, or as it was when the mark failed.
       // The last registration of the registry: one revocation deletes every key bound to the lease.
       const revoked = this.#live === 0 ? await this.#releaseLease() : undefined;
       // Unless etcd was last seen to hold it on that lease: someone may have put it without one.
@@ -432,11 +444,11 @@ export class Registrar {
         await retryEtcd(
           this.#context,
           { key, description: `unregister ${key}` },
-          () => etcd.deleteKey(key, [written.lease, NO_LEASE]),
+          () => etcd.deleteKey(key, this.#ourLeasesAt(record, written.lease)),
           this.#context.closing,
         );
       }
-      if (record.written === written) {
+      if (record.written === leaving) {
         record.written = undefined;
       }
       this.#unconfirmed.delete(key);
@@ -454,6 +466,44 @@ export class Registrar {
       record.settleRemoval(
         this.#context.closing.aborted ? new RegistryClosedError(`unregister ${key}`) : error,
       );
+    }
+  }
+
+  /**
+   * Says the key is leaving before it goes (its value then says draining, as after `drain()`), so that
+   * clients tell this planned departure from a lease that expired or a delete by someone else, which
+   * they keep for a while as the last resort. Removals asked for together go out in one transaction.
+   * One attempt: should it fail, the key goes all the same, and clients take it as unplanned.
+   */
+  async #markLeaving(record: KeyRecord): Promise<void> {
+    const { written, key } = record;
+    if (written?.revision === undefined || written.state === 'draining' || record.foreign) {
+      return;
+    }
+    // As written, read back through the one decoder: what it said, but leaving.
+    const { service, address } = record.endpoint;
+    const decoded = this.#layout.decodeEntry(service, address, Buffer.from(written.value));
+    if (!('endpoint' in decoded)) {
+      return;
+    }
+    const value = this.#layout.encodeValue({
+      ...decoded.endpoint,
+      metadata: withOwnState(decoded.endpoint.metadata, 'draining'),
+    });
+    const leaving = { value, state: 'draining' as const, lease: written.lease };
+    record.written = { ...leaving, revision: undefined }; // Until etcd answers: maybe written.
+    try {
+      const revision = await this.#puts.put(key, value, written.lease);
+      if (record.written.value === value) {
+        record.written = { ...leaving, revision };
+      }
+    } catch (error) {
+      if (record.written.value === value) {
+        record.written = written; // As it was: whatever etcd did with the mark, the key goes next.
+      }
+      this.#context.logger.debug(`could not mark ${key} leaving before its removal`, {
+        cause: error,
+      });
     }
   }
 
@@ -487,6 +537,17 @@ export class Registrar {
     [...record.holders].forEach((holder) => holder.subscriber.error(error));
   }
 
+  /**
+   * The leases under which the key is ours to delete: the one we wrote it on, none (someone put it
+   * without one), and an old lease of ours it was last seen on (a restored backup brought it back).
+   */
+  #ourLeasesAt(record: KeyRecord, lease: string): readonly string[] {
+    const seen = record.seen?.entry?.lease;
+    return seen !== undefined && seen !== lease && seen !== NO_LEASE && this.#ownLeases.has(seen)
+      ? [lease, NO_LEASE, seen]
+      : [lease, NO_LEASE];
+  }
+
   /** Keeps the record's service watched, and observes the record's key in it. */
   #guard(record: KeyRecord): void {
     const { service } = record.endpoint;
@@ -507,7 +568,12 @@ export class Registrar {
       });
     }
     guard.records.add(record);
-    record.unobserve = this.#discovery.observe(service, record.key, (entry, revision) => {
+    record.unobserve = this.#discovery.observe(service, record.key, (entry, revision, replaced) => {
+      if (replaced === true && record.written?.revision !== undefined) {
+        // etcd's store was replaced (wiped, restored, another cluster): the revision of our write is
+        // of another history. What this read finds is judged as if it came right after the write.
+        record.written = { ...record.written, revision };
+      }
       record.seen = { entry, revision };
       this.#judge(record);
     });
@@ -544,7 +610,12 @@ export class Registrar {
     if (written?.revision === undefined || seen.revision < written.revision) {
       return;
     }
-    if (entry !== undefined && entry.lease !== written.lease && entry.lease !== NO_LEASE) {
+    if (
+      entry !== undefined &&
+      entry.lease !== written.lease &&
+      entry.lease !== NO_LEASE &&
+      !this.#ownLeases.has(entry.lease)
+    ) {
       if (!record.foreign) {
         record.foreign = true;
         this.#context.logger.info(
@@ -557,12 +628,17 @@ export class Registrar {
     if (entry !== undefined && entry.lease === written.lease && sameValue(entry, written.value)) {
       return;
     }
-    // Deleted: nothing of ours is left. Overwritten: ours no longer, but ours to put back, or to
-    // delete (while bound to our lease or to none) when the registration ends.
+    // Deleted: nothing of ours is left. Overwritten (or back on an old lease of ours): ours no longer,
+    // but ours to put back, or to delete (while bound to our lease or to none) when the registration ends.
     record.written = entry === undefined ? undefined : { ...written, revision: undefined };
     record.lost = true;
     if (record.holders.length > 0) {
-      const what = entry === undefined ? 'deleted' : 'overwritten without its lease';
+      const what =
+        entry === undefined
+          ? 'deleted'
+          : entry.lease === NO_LEASE
+            ? 'overwritten without its lease'
+            : `found on an old lease of ours (${entry.lease})`;
       this.#context.logger.warn(
         `${record.key} was ${what} while registered here; writing it again`,
       );
@@ -613,6 +689,8 @@ async function settledOf(record: KeyRecord): Promise<void> {
 
 /** etcd's lease id for a key bound to no lease. */
 const NO_LEASE = '0';
+/** How many of its recent leases a registry knows for its own (see `Registrar.#ownLeases`). */
+const OWN_LEASES_KEPT = 32;
 
 function sameValue(entry: EtcdEntry, value: string): boolean {
   return entry.value.length === Buffer.byteLength(value) && entry.value.toString() === value;

@@ -178,6 +178,10 @@ export class Registry {
     this.#snapshots = parts.snapshots;
     this.#discovery = new Discovery(context, layout, gracePeriodMs, {
       snapshots: parts.snapshots,
+      protection: {
+        threshold: config.protectionThreshold,
+        keepMs: config.protectionSeconds * 1000,
+      },
       lostSince: () => (health.connected ? undefined : health.current.since),
     });
     this.#unobserve = context.metrics.observe({

@@ -26,6 +26,8 @@ const HEALTH: Readonly<Record<EndpointState, string | undefined>> = {
   draining: 'DRAINING',
   failing: 'UNHEALTHY',
   maintenance: undefined,
+  // Kept as the last resort: what Envoy routes to only in panic, as gsr does.
+  lost: 'UNHEALTHY',
 };
 
 /** gsr's weights are relative numbers (0.5, 1, 3); xDS's are whole: times this, rounded. */

@@ -41,6 +41,8 @@ describe('loadConfig', () => {
       drainDelayMs: 2000,
       snapshotDir: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gsr'),
       snapshotMaxAgeSeconds: 604800,
+      protectionThreshold: 0.5,
+      protectionSeconds: 300,
     });
   });
 
@@ -88,6 +90,8 @@ describe('loadConfig', () => {
         GSR_DRAIN_DELAY_MS: '500',
         GSR_SNAPSHOT_DIR: '/srv/gsr',
         GSR_SNAPSHOT_MAX_AGE_SECONDS: '60',
+        GSR_PROTECTION_THRESHOLD: '0.8',
+        GSR_PROTECTION_SECONDS: '30',
       },
     );
     expect(config).toEqual({
@@ -112,6 +116,8 @@ describe('loadConfig', () => {
       drainDelayMs: 500,
       snapshotDir: '/srv/gsr',
       snapshotMaxAgeSeconds: 60,
+      protectionThreshold: 0.8,
+      protectionSeconds: 30,
     });
   });
 
@@ -204,6 +210,9 @@ describe('loadConfig', () => {
       ['GSR_ETCD_DIAL_TIMEOUT_SECONDS', '1e9', 'greater than 0'],
       ['GSR_ETCD_REQUEST_TIMEOUT_SECONDS', '99999999', 'at most 2147483'],
       ['GSR_LEASE_SECONDS', '9000000001', 'at most 2147483'],
+      ['GSR_PROTECTION_THRESHOLD', '1.5', 'a share from 0 to 1'],
+      ['GSR_PROTECTION_THRESHOLD', 'half', 'a share from 0 to 1'],
+      ['GSR_PROTECTION_SECONDS', '0', 'greater than 0'],
     ])('%s=%j', (variable, value, reason) => {
       const error = configErrorOf(() => loadConfig({}, { [variable]: value }));
       expect(error).toBeInstanceOf(ConfigError);

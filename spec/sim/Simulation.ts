@@ -22,7 +22,7 @@ import { Registry } from '../../lib/registry/Registry';
 import { SnapshotStore } from '../../lib/snapshot/SnapshotStore';
 import { MemoryFiles } from './MemoryFiles';
 import { SimClock } from './SimClock';
-import { SimEtcd } from './SimEtcd';
+import { type SimBackup, SimEtcd } from './SimEtcd';
 import { type Network, SimPort } from './SimPort';
 
 /** A simulation run found a state the registry must never be in. */
@@ -44,7 +44,11 @@ export interface SimulationStats {
   readonly checkedEmissions: number;
   /** Of those, how many were lists from snapshots. */
   readonly fromSnapshots: number;
+  readonly lostLists: number;
   readonly checkedReads: number;
+  /** Processes stopped and started again (their lists from snapshots), and etcds wiped or restored. */
+  readonly restarts: number;
+  readonly restores: number;
 }
 
 const SERVICES = ['web', 'db'];
@@ -84,8 +88,11 @@ interface View {
  *    rejects, it names every key it leaves;
  * 3. no lease of this registry outlives its last registration by more than a bounded time;
  * 4. every list a stream emits is etcd's state at a revision no earlier than the last one's (a stream's
- *    first list may be a snapshot from disk: a state etcd was in), and every
- *    one-off read is etcd's state at a revision between its call and its answer (linearizable);
+ *    first list may be a snapshot from disk: a state etcd was in), but for the endpoints it keeps as
+ *    lost, and every one-off read is etcd's state at a revision between its call and its answer
+ *    (linearizable);
+ * 5. an endpoint a list keeps as lost is one etcd held, as listed, before that revision, and one that
+ *    did not say it was leaving when its key went (a planned departure is never kept);
  *
  * and at the end, that after `close()` nothing of the registry is left running (no timer, no stream).
  */
@@ -93,8 +100,21 @@ export class Simulation {
   readonly seed: number;
   readonly #clock: SimClock;
   readonly #etcd: SimEtcd;
-  readonly #port: SimPort;
-  readonly #registry: Registry;
+  /** The process's connection to etcd, and its registry: both new after a restart. */
+  #port: SimPort;
+  #registry: Registry;
+  /** Every connection a process of the run had: none may keep a stream open after its close. */
+  readonly #ports: SimPort[] = [];
+  /** How to start a process (the registry of this configuration, the disk its snapshots are on). */
+  readonly #start: () => { readonly port: SimPort; readonly registry: Registry };
+  /** A restart under way (the old process closing, the new one not yet started): no operations. */
+  #restarting = false;
+  /** Who the current process is, to etcd: the owner of its leases, the writer of its keys. */
+  #owner = 'A1';
+  #restarts = 0;
+  /** Copies of etcd taken along the way, which a restore brings back. */
+  readonly #backups: SimBackup[] = [];
+  #restores = 0;
   readonly #layout: KeyLayout;
   readonly #config: GsrConfig;
   /** Whether answers may be lost on the network. */
@@ -120,6 +140,8 @@ export class Simulation {
   #emissions = 0;
   /** Emissions that were a snapshot (a list started while etcd was lost). */
   #fromSnapshots = 0;
+  /** Emissions that kept endpoints whose keys vanished unplanned (invariant 5). */
+  #lostLists = 0;
   #reads = 0;
   #closed: 'no' | 'closing' | 'resolved' | 'rejected' = 'no';
   #closeError: unknown;
@@ -157,50 +179,10 @@ export class Simulation {
       ? traceLogger((line) => this.#log(line))
       : winston.createLogger({ silent: true });
     this.#traceLength = tracing ? 400 : 40;
-    const health = new ConnectionHealth(logger, clock, { lag: unmeasuredLag });
-    this.#port = new SimPort(this.#etcd, 'A', network, { progressOrdered, health });
-    const closing = new AbortController();
-    const context = new EtcdContext(
-      this.#port,
-      clock,
-      logger,
-      new RegistryMetrics(gsrMeter(undefined)),
-      undefined,
-      closing.signal,
-    );
-    // 4. Health says "lost" only on evidence: never while etcd answered within the last second and was
-    // reachable all along lately, however many answers came late or streams broke.
-    let everConnected = false;
-    health.state$.subscribe(({ connected }) => {
-      const now = this.#clock.now();
-      if (connected) {
-        everConnected = true;
-      } else if (
-        everConnected &&
-        !this.#port.partitioned &&
-        now - this.#lastUnreachable > LOST_AFTER_PARTITION_MS &&
-        now - this.#port.lastAnswerAt < LOSS_CONFIRM_MS
-      ) {
-        this.#problems.push(
-          `health said "lost" at ${now}ms, ${now - this.#port.lastAnswerAt}ms after etcd last ` +
-            `answered and ${now - this.#lastUnreachable}ms after it was last unreachable`,
-        );
-      }
-    });
-    this.#registry = new Registry({
-      context,
-      health,
-      closing,
-      config: this.#config,
-      layout: this.#layout,
-      gracePeriodMs,
-      // Lists kept on a disk in memory: a list started while etcd is lost shows its snapshot first.
-      snapshots: new SnapshotStore(
-        '/snapshots',
-        { etcd: this.#config.etcdEndpoints, keyPrefix: this.#config.keyPrefix },
-        { maxAgeMs: 3_600_000, clock, logger, files: new MemoryFiles() },
-      ),
-    });
+    // One disk for the run: a process started again finds the snapshots the last one wrote.
+    const files = new MemoryFiles();
+    this.#start = () => this.#startProcess(network, progressOrdered, gracePeriodMs, logger, files);
+    ({ port: this.#port, registry: this.#registry } = this.#start());
     for (const service of SERVICES) {
       const prefix = this.#layout.servicePrefix(service);
       this.#views.set(service, {
@@ -227,6 +209,68 @@ export class Simulation {
         }
       }
     });
+  }
+
+  /** A process: its connection to etcd (partitioned if the network is), its health, its registry. */
+  #startProcess(
+    network: Network,
+    progressOrdered: boolean,
+    gracePeriodMs: number,
+    logger: winston.Logger,
+    files: MemoryFiles,
+  ): { readonly port: SimPort; readonly registry: Registry } {
+    const clock = this.#clock;
+    const health = new ConnectionHealth(logger, clock, { lag: unmeasuredLag });
+    const closing = new AbortController();
+    // Each process writes as itself: what a closed one left (named by its close) is not the next one's.
+    this.#owner = `A${this.#ports.length + 1}`;
+    const port = new SimPort(this.#etcd, this.#owner, network, { progressOrdered, health });
+    if (this.#ports.at(-1)?.partitioned === true) {
+      port.partition(); // The network is as it was: a process that starts while etcd is lost.
+    }
+    this.#ports.push(port);
+    const context = new EtcdContext(
+      port,
+      clock,
+      logger,
+      new RegistryMetrics(gsrMeter(undefined)),
+      undefined,
+      closing.signal,
+    );
+    // 4. Health says "lost" only on evidence: never while etcd answered within the last second and was
+    // reachable all along lately, however many answers came late or streams broke.
+    let everConnected = false;
+    health.state$.subscribe(({ connected }) => {
+      const now = this.#clock.now();
+      if (connected) {
+        everConnected = true;
+      } else if (
+        everConnected &&
+        !port.partitioned &&
+        now - this.#lastUnreachable > LOST_AFTER_PARTITION_MS &&
+        now - port.lastAnswerAt < LOSS_CONFIRM_MS
+      ) {
+        this.#problems.push(
+          `health said "lost" at ${now}ms, ${now - port.lastAnswerAt}ms after etcd last ` +
+            `answered and ${now - this.#lastUnreachable}ms after it was last unreachable`,
+        );
+      }
+    });
+    const registry = new Registry({
+      context,
+      health,
+      closing,
+      config: this.#config,
+      layout: this.#layout,
+      gracePeriodMs,
+      // Lists kept on a disk in memory: a list started while etcd is lost shows its snapshot first.
+      snapshots: new SnapshotStore(
+        '/snapshots',
+        { etcd: this.#config.etcdEndpoints, keyPrefix: this.#config.keyPrefix },
+        { maxAgeMs: 3_600_000, clock, logger, files },
+      ),
+    });
+    return { port, registry };
   }
 
   /** Runs the whole schedule; throws a {@link SimulationFailure} at the first broken invariant. */
@@ -259,7 +303,10 @@ export class Simulation {
         operations: this.#operations,
         checkedEmissions: this.#emissions,
         fromSnapshots: this.#fromSnapshots,
+        lostLists: this.#lostLists,
         checkedReads: this.#reads,
+        restarts: this.#restarts,
+        restores: this.#restores,
       };
     } finally {
       process.off('unhandledRejection', unhandled);
@@ -282,43 +329,107 @@ export class Simulation {
       // A registration moments before close(): its lease is still being granted.
       clock.at(closeAt - clock.int(0, 20), () => this.#register());
     }
-    let failuresBefore = 0;
+    for (let i = clock.int(0, 3); i > 0; i--) {
+      clock.at(clock.int(0, WORKLOAD_MS), () => this.#backups.push(this.#etcd.backup()));
+    }
     clock.at(closeAt, () => {
-      failuresBefore = this.#port.failures;
-      this.#log('close()');
       this.#closed = 'closing';
-      this.#registry.close().then(
-        () => {
-          this.#closed = 'resolved';
-          this.#log('close() resolved');
-          this.#checkGone('close()', []);
-          // A closing registry tries its revocation once (it must not hang on an etcd that does not
-          // answer), and a lease it gave up as lost may still be on etcd when keepalive answers were
-          // lost: either expires within its TTL (invariant 3). Otherwise close() revokes them all.
-          const leftover = this.#etcd.leases().filter((lease) => lease.owner === 'A');
-          if (leftover.length > 0 && !this.#answersLost && this.#port.failures === failuresBefore) {
-            this.#problems.push(
-              `close() resolved and left lease ${leftover.map((lease) => lease.id).join(', ')}`,
-            );
-          }
-        },
-        (error: unknown) => {
-          this.#closed = 'rejected';
-          this.#closeError = error;
-          this.#log(`close() rejected: ${String(error)}`);
-          if (!isEtcdUnavailableError(error)) {
-            this.#problems.push(`close() rejected with ${String(error)}`);
-          } else {
-            this.#checkGone('close()', error.keys);
-          }
-        },
-      );
+      void this.#close().then(({ error }) => {
+        this.#closed = error === undefined ? 'resolved' : 'rejected';
+        this.#closeError = error;
+      });
+    });
+  }
+
+  /**
+   * Closes the process's registry and checks what it left (invariant 2): resolves when `close()`
+   * settles, with its error if it rejected.
+   */
+  async #close(): Promise<{ readonly error?: unknown }> {
+    const port = this.#port;
+    const failuresBefore = port.failures;
+    this.#log('close()');
+    try {
+      await this.#registry.close();
+      this.#log('close() resolved');
+      this.#checkGone('close()', []);
+      // A closing registry tries its revocation once (it must not hang on an etcd that does not
+      // answer), and a lease it gave up as lost may still be on etcd when keepalive answers were
+      // lost: either expires within its TTL (invariant 3). Otherwise close() revokes them all.
+      const leftover = this.#etcd.leases().filter((lease) => lease.owner === this.#owner);
+      if (leftover.length > 0 && !this.#answersLost && port.failures === failuresBefore) {
+        this.#problems.push(
+          `close() resolved and left lease ${leftover.map((lease) => lease.id).join(', ')}`,
+        );
+      }
+      return {};
+    } catch (error) {
+      this.#log(`close() rejected: ${String(error)}`);
+      if (!isEtcdUnavailableError(error)) {
+        this.#problems.push(`close() rejected with ${String(error)}`);
+      } else {
+        this.#checkGone('close()', error.keys);
+      }
+      return { error };
+    }
+  }
+
+  /**
+   * The process stops (`close()`, as on SIGTERM) and starts again a moment later, maybe while etcd is
+   * lost: its lists start from the snapshots the last one left on disk.
+   */
+  #restart(): void {
+    this.#restarting = true;
+    this.#restarts += 1;
+    this.#log('restart: the process stops');
+    for (const registration of this.#registrations) {
+      registration.live = false; // They end with the process.
+    }
+    this.#noteIdle();
+    void this.#close().then(() => {
+      this.#streams.splice(0).forEach((stream) => stream.unsubscribe());
+      this.#clock.at(this.#clock.int(0, 2000), () => {
+        if (this.#closed !== 'no') {
+          return; // The run ended meanwhile: the process it closed was the last.
+        }
+        ({ port: this.#port, registry: this.#registry } = this.#start());
+        this.#restarting = false;
+        this.#log(`restart: the process starts${this.#port.partitioned ? ' (etcd lost)' : ''}`);
+      });
+    });
+  }
+
+  /**
+   * etcd stops and comes back wiped, or restored from one of the backups taken earlier: another cluster,
+   * its revision maybe behind what the lists saw.
+   */
+  #restoreEtcd(): void {
+    const backup = this.#clock.chance(0.3)
+      ? undefined
+      : this.#clock.pick([undefined, ...this.#backups]);
+    const downMs = this.#clock.int(200, 3000);
+    this.#restores += 1;
+    this.#log(
+      backup === undefined
+        ? `etcd is wiped (down ${downMs}ms)`
+        : `etcd is restored to revision ${backup.revision} (down ${downMs}ms)`,
+    );
+    this.#port.partition();
+    this.#lastUnreachable = this.#clock.now();
+    this.#etcd.restore(backup);
+    for (const view of this.#views.values()) {
+      this.#record(view, this.#etcd.revision);
+    }
+    this.#clock.at(downMs, () => {
+      this.#log('etcd is back');
+      this.#port.heal();
+      this.#lastUnreachable = this.#clock.now();
     });
   }
 
   /** One random step of the workload, of someone else, or of the network. */
   #operate(): void {
-    if (this.#closed !== 'no') {
+    if (this.#closed !== 'no' || this.#restarting) {
       return;
     }
     this.#operations += 1;
@@ -349,9 +460,13 @@ export class Simulation {
     } else if (roll < 92) {
       this.#log('break the streams');
       this.#port.breakStreams();
-    } else if (roll < 96) {
+    } else if (roll < 94) {
       this.#log(`compact at ${this.#etcd.revision}`);
       this.#etcd.compact(this.#etcd.revision);
+    } else if (roll < 96) {
+      this.#restart();
+    } else if (roll < 98) {
+      this.#restoreEtcd();
     } else {
       this.#log('expire the token');
       this.#port.expireToken();
@@ -368,8 +483,8 @@ export class Simulation {
   #register(): void {
     const endpoint = this.#layout.validateEndpoint(this.#randomEndpoint());
     const key = this.#layout.endpointKey(endpoint);
-    if (this.#unregistering.has(key)) {
-      return;
+    if (this.#unregistering.has(key) || this.#restarting) {
+      return; // Not during an unregister of the key, nor while the process is stopping.
     }
     this.#log(`register ${key} ${JSON.stringify(endpoint.metadata)}`);
     const model = {
@@ -436,16 +551,31 @@ export class Simulation {
     const view = this.#views.get(name) as View;
     this.#log(`subscribe ${name === '' ? 'services$()' : `endpoints$(${name})`}`);
     let index = 0;
+    /** What this stream last showed at each address, but lost ones. */
+    const shown = new Map<string, Endpoint>();
+    const registry = this.#registry;
     const stream$: Observable<unknown> =
-      name === '' ? this.#registry.services$() : this.#registry.endpoints$(name);
+      name === '' ? registry.services$() : registry.endpoints$(name);
     this.#streams.push(
       stream$.subscribe({
         next: (value) => {
           this.#emissions += 1;
-          if (this.#registry.freshness(value as readonly string[]).kind === 'snapshot') {
+          if (registry.freshness(value as readonly string[]).kind === 'snapshot') {
             this.#fromSnapshots += 1;
           }
-          const found = this.#find(view, value, index, view.versions.length - 1);
+          // Endpoints kept as lost are not etcd's: the rest must be etcd's state, and they its past.
+          const all = value as readonly Endpoint[];
+          const lost = name === '' ? [] : all.filter((endpoint) => endpoint.state === 'lost');
+          const live = lost.length === 0 ? value : all.filter((e) => e.state !== 'lost');
+          const found = this.#find(view, live, index, view.versions.length - 1);
+          if (found >= 0 && lost.length > 0) {
+            this.#lostLists += 1;
+            this.#checkLost(`endpoints$(${name})`, view, lost, shown);
+          }
+          if (name !== '') {
+            shown.clear();
+            (live as readonly Endpoint[]).forEach((e) => shown.set(e.address, e));
+          }
           if (found < 0) {
             this.#problems.push(
               `${name === '' ? 'services$()' : `endpoints$(${name})`} emitted ${JSON.stringify(value)}, ` +
@@ -548,7 +678,7 @@ export class Simulation {
   }
 
   #revokeOurLease(): void {
-    const ours = this.#etcd.leases().filter((lease) => lease.owner === 'A');
+    const ours = this.#etcd.leases().filter((lease) => lease.owner === this.#owner);
     if (ours.length > 0) {
       const { id } = this.#clock.pick(ours);
       this.#log(`an operator revokes our lease ${id}`);
@@ -587,7 +717,7 @@ export class Simulation {
     const ourLeases = new Set(
       this.#etcd
         .leases()
-        .filter((lease) => lease.owner === 'A')
+        .filter((lease) => lease.owner === this.#owner)
         .map((lease) => lease.id),
     );
     for (const key of this.#bad.keys()) {
@@ -639,8 +769,9 @@ export class Simulation {
     if (this.#clock.liveTimers() > 0) {
       this.#problems.push(`${this.#clock.liveTimers()} timers still pending after close()`);
     }
-    if (this.#port.openStreams > 0) {
-      this.#problems.push(`${this.#port.openStreams} streams still open after close()`);
+    const open = this.#ports.reduce((sum, port) => sum + port.openStreams, 0);
+    if (open > 0) {
+      this.#problems.push(`${open} streams still open after close()`);
     }
     const closeError = this.#closeError;
     this.#checkGone('the end', isEtcdUnavailableError(closeError) ? closeError.keys : []);
@@ -656,7 +787,7 @@ export class Simulation {
       }
       const stored = this.#etcd.get(entry.key);
       const name = entry.key.toString();
-      if (stored?.writer === 'A' && !named.includes(name)) {
+      if (stored?.writer === this.#owner && !named.includes(name)) {
         this.#problems.push(`after ${after}, etcd still holds ${name} as this registry wrote it`);
       }
     }
@@ -665,6 +796,35 @@ export class Simulation {
   #noteIdle(): void {
     if (this.#idleSince === undefined && !this.#registrations.some((r) => r.live)) {
       this.#idleSince = this.#reachableMs;
+    }
+  }
+
+  /**
+   * Invariant 5: an endpoint listed as lost is one etcd held, exactly so but for its state, and one
+   * that this stream did not last show leaving (draining): a planned departure is never kept.
+   */
+  #checkLost(
+    what: string,
+    view: View,
+    lost: readonly Endpoint[],
+    shown: ReadonlyMap<string, Endpoint>,
+  ): void {
+    for (const kept of lost) {
+      const endpoint: Endpoint = { ...kept };
+      delete (endpoint as { state?: unknown }).state; // As etcd listed it.
+      const held = view.versions.some((version) =>
+        (version.value as readonly Endpoint[]).some((e) => isDeepStrictEqual(e, endpoint)),
+      );
+      if (!held) {
+        this.#problems.push(
+          `${what} kept ${JSON.stringify(endpoint)} as lost, which etcd never held`,
+        );
+      }
+      if (shown.get(endpoint.address)?.state === 'draining') {
+        this.#problems.push(
+          `${what} kept ${endpoint.address} as lost after it showed it leaving (draining)`,
+        );
+      }
     }
   }
 

@@ -28,6 +28,9 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
   let reads = 0;
   let emissions = 0;
   let fromSnapshots = 0;
+  let lostLists = 0;
+  let restarts = 0;
+  let restores = 0;
   const started = performance.now();
 
   beforeAll(() => {
@@ -38,7 +41,7 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `simulated ${seeds.length} schedules from seed ${seeds[0] ?? from} in ${seconds}s: ` +
-        `${events} events, ${emissions} lists (${fromSnapshots} from snapshots) and ${reads} one-off reads checked`,
+        `${events} events, ${emissions} lists (${fromSnapshots} from snapshots, ${lostLists} keeping lost endpoints) and ${reads} one-off reads checked, over ${restarts} process restarts and ${restores} etcds wiped or restored`,
     );
   });
 
@@ -47,19 +50,25 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
     async (_first, _last, chunk) => {
       let chunkReads = 0;
       let chunkEmissions = 0;
+      let chunkRestarts = 0;
       for (const seed of chunk) {
         const stats = await new Simulation(seed).run();
         events += stats.events;
         chunkReads += stats.checkedReads;
         chunkEmissions += stats.checkedEmissions;
         fromSnapshots += stats.fromSnapshots;
+        lostLists += stats.lostLists;
+        chunkRestarts += stats.restarts;
+        restores += stats.restores;
       }
+      restarts += chunkRestarts;
       reads += chunkReads;
       emissions += chunkEmissions;
       // A chunk checks something, or its invariants would pass by checking nothing.
       expect(chunkEmissions).toBeGreaterThan(0);
       if (chunk.length >= 50) {
         expect(chunkReads).toBeGreaterThan(0);
+        expect(chunkRestarts).toBeGreaterThan(0); // The workload restarts processes.
       }
     },
     180_000,
