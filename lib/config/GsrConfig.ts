@@ -134,6 +134,14 @@ export interface GsrConfig {
   readonly protectionThreshold: number;
   /** How long an unplanned departure is kept as `'lost'`. `GSR_PROTECTION_SECONDS`. @default 300 */
   readonly protectionSeconds: number;
+  /**
+   * Whether each registration's write carries its time (epoch ms, `"gsr.written"` in its metadata, which
+   * gsr's readers take out again), so that registries that follow the service record how long it took
+   * to arrive (the `gsr.discovery.propagation` histogram). Off by default: the Go gsr and grpc-go
+   * readers would see the stamp in the metadata. `GSR_STAMP_WRITES`.
+   * @default false
+   */
+  readonly stampWrites: boolean;
 }
 
 /**

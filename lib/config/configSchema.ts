@@ -155,6 +155,12 @@ export const configSchema: { readonly [K in keyof GsrConfig]-?: ConfigSetting } 
     format: 'gsr-share',
     default: 0.5,
   },
+  stampWrites: {
+    env: 'GSR_STAMP_WRITES',
+    doc: "stamp each registration's write with its time, for readers' propagation histogram",
+    format: 'gsr-boolean',
+    default: false,
+  },
   protectionSeconds: {
     env: 'GSR_PROTECTION_SECONDS',
     doc: 'how long an instance that vanished unplanned is kept as the last resort',

@@ -174,6 +174,7 @@ export function readConfig(options: GsrOptions, env: Environment): ConfigReading
     snapshotMaxAgeSeconds: raw.snapshotMaxAgeSeconds,
     protectionThreshold: raw.protectionThreshold,
     protectionSeconds: raw.protectionSeconds,
+    stampWrites: raw.stampWrites,
   };
 
   // Settings that are only wrong together.

@@ -68,6 +68,8 @@ export class Discovery implements LiveListOwner {
   readonly snapshots: SnapshotStore | undefined;
   readonly #lostSince: () => Date | undefined;
   readonly #protection: Protection | undefined;
+  /** Records a stamped write's propagation: from the writer's clock to this host's (skew included). */
+  readonly #arrived: (writtenAt: number) => void;
   /** Each list handed out by `endpoints$` and `services$`, and the live list it came from. */
   readonly #origins = new WeakMap<object, LiveList<unknown>>();
 
@@ -91,6 +93,8 @@ export class Discovery implements LiveListOwner {
       options.protection === undefined
         ? undefined
         : { ...options.protection, now: () => context.clock.now() };
+    this.#arrived = (writtenAt) =>
+      context.metrics.propagation.record(Math.max(0, context.clock.now() - writtenAt) / 1000);
     this.#log = new OnceLog(context.logger);
     this.#reads = new PrefixReads(layout, this.#log, (prefix, operation, createState) =>
       this.#read(prefix, operation, createState),
@@ -445,10 +449,14 @@ export class Discovery implements LiveListOwner {
     return overridden;
   }
 
-  /** A service's list; a `live` one (followed by a watch) keeps unplanned departures for a while. */
+  /**
+   * A service's list; a `live` one (followed by a watch) keeps unplanned departures for a while and
+   * measures how long stamped writes took to arrive.
+   */
   #endpointList(service: string, prefix: string, live = false): EndpointList {
-    const protection = live ? this.#protection : undefined;
-    return new EndpointList(service, prefix, this.layout, this.#log, protection);
+    return live
+      ? new EndpointList(service, prefix, this.layout, this.#log, this.#protection, this.#arrived)
+      : new EndpointList(service, prefix, this.layout, this.#log);
   }
 
   /**

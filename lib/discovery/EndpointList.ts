@@ -81,6 +81,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   /** While someone follows the changes: each address changed since they were last taken, as it was. */
   #changeLog: Map<string, Endpoint | undefined> | undefined;
   readonly #protection: Protection | undefined;
+  /** Told the write time of each stamped put the watch brings (not of reads: those are not arrivals). */
+  readonly #arrived: ((writtenAt: number) => void) | undefined;
   /** Keys that vanished unplanned within `protection.keepMs`, by address, listed or not. */
   readonly #departed = new Map<string, Departure>();
 
@@ -90,8 +92,10 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     layout: KeyLayout,
     log: OnceLog,
     protection?: Protection,
+    arrived?: (writtenAt: number) => void,
   ) {
     this.#service = service;
+    this.#arrived = arrived;
     this.#protection =
       protection !== undefined && protection.threshold > 0 && protection.keepMs > 0
         ? protection
@@ -183,7 +187,7 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     for (const change of changes) {
       const id = this.#idOf(change.key, change.type === 'put');
       if (id !== undefined) {
-        const endpoint = change.type === 'put' ? this.#read(id, change) : undefined;
+        const endpoint = change.type === 'put' ? this.#read(id, change, this.#arrived) : undefined;
         changed = this.#change(id, endpoint) || changed;
       }
     }
@@ -539,12 +543,15 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     return id;
   }
 
-  /** The endpoint an entry lists, or `undefined` (logged when it is skipped). */
-  #read(id: string, entry: KeyValue): Endpoint | undefined {
+  /** The endpoint an entry lists, or `undefined` (logged when it is skipped); `arrived` told its stamp. */
+  #read(id: string, entry: KeyValue, arrived?: (writtenAt: number) => void): Endpoint | undefined {
     const decoded = this.#layout.decodeEntry(this.#service, id, entry.value);
     if ('skip' in decoded) {
       this.#log.warn(`skipping malformed key "${escapeBytes(entry.key)}": ${decoded.skip}`);
       return undefined;
+    }
+    if (decoded.writtenAt !== undefined) {
+      arrived?.(decoded.writtenAt);
     }
     if (decoded.warning !== undefined) {
       this.#log.warn(`ignoring the metadata of ${escapeBytes(entry.key)}: ${decoded.warning}`);

@@ -24,7 +24,8 @@ export interface Endpoint {
    * Whether it takes new calls, in the lists gsr gives: absent while it is serving (every endpoint the
    * Go gsr writes), else `'draining'` (its process is shutting down: `registry.drain()`), `'failing'`
    * (its health check fails), `'maintenance'` (an operator took it out: `gsr drain`) or `'lost'` (its
-   * key vanished unplanned, kept as the last resort). Read it with {@link endpointState}. Not given to `register()`: drain, checks and operators set it.
+   * key vanished unplanned, kept as the last resort). Read it with {@link endpointState}. Not given to
+   * `register()`: drain, checks, operators and lists set it.
    */
   readonly state?: EndpointState;
   /** While an operator has it in maintenance: why, and since when. */

@@ -39,7 +39,8 @@ export function endpointState(endpoint: Endpoint): EndpointState {
 
 /**
  * The endpoints a new call may go to, by state: the serving ones; when none, the draining ones; when
- * none, the failing ones; when none, the lost ones; never those in maintenance. The list itself when all of it is serving.
+ * none, the failing ones; when none, the lost ones; never those in maintenance. The list itself when
+ * all of it is serving.
  * @internal
  */
 export function pickableEndpoints(list: readonly Endpoint[]): readonly Endpoint[] {

@@ -10,15 +10,27 @@ import type { Endpoint, Metadata } from './Endpoint';
  */
 export const STATE_KEY = 'gsr.state';
 
+/**
+ * The metadata key under which a registry that stamps its writes (`GSR_STAMP_WRITES`) puts the time of
+ * each write, epoch milliseconds on its clock: what a reader's propagation histogram measures from.
+ * @internal
+ */
+export const WRITTEN_KEY = 'gsr.written';
+
 /** The states an instance sets on its own key; `maintenance` is an operator's, stored apart. @internal */
 export type OwnState = Exclude<EndpointState, 'maintenance'>;
 
-/** The metadata to write for an endpoint in `state`: as it is while serving. @internal */
+/**
+ * The metadata to write for an endpoint in `state` (as it is while serving), stamped with `writtenAt`
+ * when given. @internal
+ */
 export function withOwnState(
   metadata: Metadata | undefined,
   state: OwnState,
+  writtenAt?: number,
 ): Metadata | undefined {
-  return state === 'serving' ? metadata : { ...metadata, [STATE_KEY]: state };
+  const stated = state === 'serving' ? metadata : { ...metadata, [STATE_KEY]: state };
+  return writtenAt === undefined ? stated : { ...stated, [WRITTEN_KEY]: writtenAt };
 }
 
 /**
@@ -27,7 +39,24 @@ export function withOwnState(
  * serving, which keeps an endpoint in use rather than losing it to a word this version does not know.
  * @internal
  */
-export function splitOwnState(metadata: Metadata | undefined): {
+export function splitOwnState(read: Metadata | undefined): {
+  readonly metadata: Metadata | undefined;
+  readonly state?: 'draining' | 'failing';
+  readonly warning?: string;
+  readonly writtenAt?: number;
+} {
+  if (read === undefined || !Object.hasOwn(read, WRITTEN_KEY)) {
+    return splitState(read);
+  }
+  const { [WRITTEN_KEY]: stamp, ...others } = read;
+  const split = splitState(Object.keys(others).length === 0 ? undefined : Object.freeze(others));
+  // Anyone's junk is no time: measured only when it is one (a number of ms within the years gsr runs).
+  return typeof stamp === 'number' && Number.isSafeInteger(stamp) && stamp > 0
+    ? { ...split, writtenAt: stamp }
+    : split;
+}
+
+function splitState(metadata: Metadata | undefined): {
   readonly metadata: Metadata | undefined;
   readonly state?: 'draining' | 'failing';
   readonly warning?: string;
@@ -59,8 +88,8 @@ export function listedEndpoint(
   service: string,
   address: string,
   read: Metadata | undefined,
-): { readonly endpoint: Endpoint; readonly warning?: string } {
-  const { metadata, state, warning } = splitOwnState(read);
+): { readonly endpoint: Endpoint; readonly warning?: string; readonly writtenAt?: number } {
+  const { metadata, state, warning, writtenAt } = splitOwnState(read);
   const endpoint: { service: string; address: string; metadata?: Metadata; state?: OwnState } = {
     service,
     address,
@@ -71,7 +100,7 @@ export function listedEndpoint(
   if (state !== undefined) {
     endpoint.state = state;
   }
-  return warning === undefined
-    ? { endpoint: Object.freeze(endpoint) }
-    : { endpoint: Object.freeze(endpoint), warning };
+  const listed = { endpoint: Object.freeze(endpoint) };
+  const warned = warning === undefined ? listed : { ...listed, warning };
+  return writtenAt === undefined ? warned : { ...warned, writtenAt };
 }

@@ -12,7 +12,13 @@ export interface KeyValue {
  * @internal
  */
 export type DecodedEntry =
-  { readonly endpoint: Endpoint; readonly warning?: string } | { readonly skip: string };
+  | {
+      readonly endpoint: Endpoint;
+      readonly warning?: string;
+      /** When the writer stamped it (`GSR_STAMP_WRITES`): epoch ms on the writer's clock. */
+      readonly writtenAt?: number;
+    }
+  | { readonly skip: string };
 
 /**
  * Where a registry keeps endpoints in etcd and how it reads and writes them: gsr's own layout, or etcd's

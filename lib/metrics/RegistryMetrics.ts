@@ -34,6 +34,7 @@ export class RegistryMetrics {
   readonly leaseGrants: Counter;
   readonly leaseLosses: Counter;
   readonly requestDuration: Histogram;
+  readonly propagation: Histogram;
   readonly #meter: Meter;
   readonly #endpoints: ObservableGauge;
   readonly #health: ObservableGauge;
@@ -52,6 +53,7 @@ export class RegistryMetrics {
     this.leaseGrants = instrument(meter, 'gsr.lease.grants');
     this.leaseLosses = instrument(meter, 'gsr.lease.losses');
     this.requestDuration = instrument(meter, 'gsr.etcd.request.duration');
+    this.propagation = instrument(meter, 'gsr.discovery.propagation');
     this.#endpoints = instrument(meter, 'gsr.discovery.endpoints');
     this.#health = instrument(meter, 'gsr.etcd.health');
     this.#silence = instrument(meter, 'gsr.etcd.silence');

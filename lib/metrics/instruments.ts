@@ -97,6 +97,13 @@ export const INSTRUMENTS = {
     description: 'Duration of the unary etcd requests gsr made, by gRPC method and outcome',
     attributes: ['gsr.etcd.operation', 'gsr.etcd.outcome'],
   },
+  'gsr.discovery.propagation': {
+    kind: 'histogram',
+    unit: 's',
+    description:
+      "Time from a stamped gsr write (GSR_STAMP_WRITES on the writer) to its arrival in this registry's live list, on the writer's and this host's clocks",
+    attributes: [],
+  },
   'gsr.etcd.health': {
     kind: 'gauge',
     unit: '1',

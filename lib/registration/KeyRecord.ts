@@ -21,7 +21,10 @@ export interface Holder {
 
 /** What this registry wrote to a key: confirmed by etcd, or sent and maybe applied. */
 export interface Written {
+  /** The value wanted, as compared with what a registration wants. */
   readonly value: string;
+  /** The bytes put, when they differ from `value` (a write stamped with its time). */
+  readonly sent?: string;
   readonly state: OwnState;
   readonly lease: string;
   /**

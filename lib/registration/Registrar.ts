@@ -67,10 +67,18 @@ export class Registrar {
   readonly #ownLeases = new Set<string>();
   /** Since `drain()`: every key says draining, those registered later too. */
   #draining = false;
+  /** Whether each write carries its time, for readers' propagation histogram (`GSR_STAMP_WRITES`). */
+  readonly #stampWrites: boolean;
 
   /** Registers through `discovery`'s etcd context and key layout; guards keys with its streams. */
-  constructor(discovery: Discovery, leaseSeconds: number, pending: PendingWork) {
+  constructor(
+    discovery: Discovery,
+    leaseSeconds: number,
+    pending: PendingWork,
+    options: { readonly stampWrites?: boolean } = {},
+  ) {
     const { context } = discovery;
+    this.#stampWrites = options.stampWrites ?? false;
     this.#context = context;
     this.#layout = discovery.layout;
     this.#discovery = discovery;
@@ -359,7 +367,7 @@ export class Registrar {
       record.again = true; // It left meanwhile: remove instead.
       return;
     }
-    const { value, state } = wanted;
+    const { value, state, endpoint } = wanted;
     const { written } = record;
     if (
       record.foreign ||
@@ -372,14 +380,18 @@ export class Registrar {
       record.abort = new AbortController();
     }
     const { abort, key } = record;
-    const put = (): Promise<bigint> =>
-      this.#puts.put(key, value, lease).catch((error: unknown) => {
+    let sent = value;
+    const put = (): Promise<bigint> => {
+      // Each attempt stamped when sent: readers measure how long etcd and their watch took.
+      sent = this.#stampWrites ? this.#stamped(endpoint, state) : value;
+      return this.#puts.put(key, sent, lease).catch((error: unknown) => {
         if (this.#leaseLost(error, key)) {
           abort.abort(); // Wait for the replacement lease instead of retrying this one.
           this.#lease.invalidate(lease);
         }
         throw error;
       });
+    };
     // Announced before, and now gone, overwritten or on a lost lease: written again, not updated.
     const rewrite =
       (record.lost || written === undefined || written.lease !== lease) &&
@@ -398,7 +410,7 @@ export class Registrar {
         put,
         abort.signal,
       );
-      record.written = { value, state, lease, revision };
+      record.written = { value, state, lease, revision, ...(sent === value ? {} : { sent }) };
       record.lost = false;
       if (rewrite) {
         this.#context.metrics.rewrites.add(1);
@@ -537,6 +549,15 @@ export class Registrar {
     [...record.holders].forEach((holder) => holder.subscriber.error(error));
   }
 
+  /** `endpoint`'s value in `state`, stamped with the time now (`GSR_STAMP_WRITES`). */
+  #stamped(endpoint: Endpoint, state: OwnState): string {
+    const now = Math.floor(this.#context.clock.now()); // Whole ms, as readers take a stamp.
+    return this.#layout.encodeValue({
+      ...endpoint,
+      metadata: withOwnState(endpoint.metadata, state, now),
+    });
+  }
+
   /**
    * The leases under which the key is ours to delete: the one we wrote it on, none (someone put it
    * without one), and an old lease of ours it was last seen on (a restored backup brought it back).
@@ -625,7 +646,11 @@ export class Registrar {
       return;
     }
     record.foreign = false;
-    if (entry !== undefined && entry.lease === written.lease && sameValue(entry, written.value)) {
+    if (
+      entry !== undefined &&
+      entry.lease === written.lease &&
+      sameValue(entry, written.sent ?? written.value)
+    ) {
       return;
     }
     // Deleted: nothing of ours is left. Overwritten (or back on an old lease of ours): ours no longer,

@@ -189,7 +189,9 @@ export class Registry {
       connected: () => health.connected,
       silenceMs: () => health.silenceMs(),
     });
-    this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending);
+    this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending, {
+      stampWrites: config.stampWrites,
+    });
     health.probeWith(() => context.etcd.probe(layout.probePrefix, { serializable: true }));
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
       filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       snapshotMaxAgeSeconds: 604800,
       protectionThreshold: 0.5,
       protectionSeconds: 300,
+      stampWrites: false,
     });
   });
 
@@ -92,6 +93,7 @@ describe('loadConfig', () => {
         GSR_SNAPSHOT_MAX_AGE_SECONDS: '60',
         GSR_PROTECTION_THRESHOLD: '0.8',
         GSR_PROTECTION_SECONDS: '30',
+        GSR_STAMP_WRITES: 'yes',
       },
     );
     expect(config).toEqual({
@@ -118,6 +120,7 @@ describe('loadConfig', () => {
       snapshotMaxAgeSeconds: 60,
       protectionThreshold: 0.8,
       protectionSeconds: 30,
+      stampWrites: true,
     });
   });
 
@@ -213,6 +216,7 @@ describe('loadConfig', () => {
       ['GSR_PROTECTION_THRESHOLD', '1.5', 'a share from 0 to 1'],
       ['GSR_PROTECTION_THRESHOLD', 'half', 'a share from 0 to 1'],
       ['GSR_PROTECTION_SECONDS', '0', 'greater than 0'],
+      ['GSR_STAMP_WRITES', 'sometimes', 'true or false'],
     ])('%s=%j', (variable, value, reason) => {
       const error = configErrorOf(() => loadConfig({}, { [variable]: value }));
       expect(error).toBeInstanceOf(ConfigError);

@@ -61,6 +61,7 @@ const MAX_EVENTS = 60_000;
 /** A registration the workload made, as the model sees it. */
 interface ModelRegistration {
   readonly key: string;
+  readonly service: string;
   readonly value: string;
   readonly order: number;
   readonly subscription: Subscription;
@@ -163,6 +164,7 @@ export class Simulation {
         keyLayout: clock.chance(0.8) ? 'gsr' : 'etcd-naming',
         keyPrefix: 'sim/',
         leaseSeconds: clock.int(2, 6),
+        stampWrites: clock.chance(0.3),
       },
       {},
     );
@@ -172,7 +174,8 @@ export class Simulation {
     this.#description =
       `layout ${this.#config.keyLayout}, lease ${this.#config.leaseSeconds}s, grace ${gracePeriodMs}ms, ` +
       `delay ≤${network.maxDelayMs}ms, lost requests ${network.lostRequest}, lost answers ` +
-      `${network.lostAnswer}, progress ${progressOrdered ? 'ordered' : 'unordered'}`;
+      `${network.lostAnswer}, progress ${progressOrdered ? 'ordered' : 'unordered'}` +
+      (this.#config.stampWrites ? ', writes stamped' : '');
     // GSR_SIM_TRACE=1 adds the registry's own log lines (debug level) to the trace a failure prints.
     const tracing = process.env.GSR_SIM_TRACE !== undefined;
     const logger = tracing
@@ -489,6 +492,7 @@ export class Simulation {
     this.#log(`register ${key} ${JSON.stringify(endpoint.metadata)}`);
     const model = {
       key,
+      service: endpoint.service,
       value: this.#layout.encodeValue(endpoint),
       order: this.#order++,
       live: true,
@@ -731,7 +735,7 @@ export class Simulation {
       const ours =
         stored !== undefined &&
         ourLeases.has(stored.lease) &&
-        stored.value.toString() === registration.value;
+        this.#sameListing(registration, stored.value);
       const othersLive =
         stored !== undefined && stored.lease !== '0' && !ourLeases.has(stored.lease);
       if (ours || othersLive) {
@@ -758,6 +762,26 @@ export class Simulation {
         );
       }
     }
+  }
+
+  /** Whether etcd's `value` lists what `registration` wrote (a write's time stamp aside). */
+  #sameListing(registration: ModelRegistration, value: Buffer): boolean {
+    if (value.toString() === registration.value) {
+      return true;
+    }
+    const { key, service } = registration;
+    const id = key.slice(this.#layout.servicePrefix(service).length);
+    const read = (bytes: Buffer): unknown => {
+      const decoded = this.#layout.decodeEntry(service, id, bytes);
+      return 'endpoint' in decoded && decoded.writtenAt !== undefined
+        ? decoded.endpoint
+        : undefined;
+    };
+    const stamped = read(value);
+    const wanted = this.#layout.decodeEntry(service, id, Buffer.from(registration.value));
+    return (
+      stamped !== undefined && 'endpoint' in wanted && isDeepStrictEqual(stamped, wanted.endpoint)
+    );
   }
 
   /** After the queue ran dry: the registry closed and left nothing running. */
