@@ -32,11 +32,13 @@ import {
   type Outcome,
   validateBalancerOptions,
 } from './BalancerOptions';
-import { type Chooser, createChooser } from './createChooser';
+import { createChooser } from './createChooser';
 import { EndpointPool } from './EndpointPool';
 import { EndpointWait } from './EndpointWait';
-import type { EndpointRecord, LatencyPolicy, OutlierPolicy } from './EndpointRecord';
-import type { EndpointStats } from './EndpointStats';
+import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
+import { type EndpointStats, statsOf } from './EndpointStats';
+import { OutlierEjection } from './OutlierEjection';
+import { type Clock, systemClock } from '../etcd/Clock';
 import { isConnectionRefused, isRetryableError } from './isRetryableError';
 import { RetryBudget } from './RetryBudget';
 import { subsetOf } from './aperture';
@@ -75,12 +77,15 @@ import type { WeightedSet } from './WeightedSet';
  * ```
  */
 export class Balancer<T = unknown> {
-  readonly #choose: Chooser<T>;
   readonly #retries: number;
   readonly #retryable: (error: unknown) => boolean;
   readonly #budget: RetryBudget | undefined;
-  readonly #outlier: (OutlierPolicy & { readonly maxEjectionPercent: number }) | undefined;
+  /** The strategy's chooser, wrapped by outlier ejection. */
+  readonly #ejection: OutlierEjection<T>;
   readonly #latency: LatencyPolicy;
+  readonly #clock: Clock;
+  /** What a call's latency is measured with: the clock given, else the finer `performance`. */
+  readonly #stopwatch: { now(): number };
   /** The service of the list, when it says (a registry's `endpoints$`) or once one endpoint did. */
   #service: string | undefined;
   /** Calls waiting for an endpoint. */
@@ -107,22 +112,29 @@ export class Balancer<T = unknown> {
   constructor(endpoints$: Observable<readonly Endpoint[]>, options: BalancerOptions<T> = {}) {
     validateBalancerOptions(options);
     const outlier = options.outlier === false ? undefined : (options.outlier ?? {});
-    this.#outlier = outlier && {
-      consecutiveFailures: outlier.consecutiveFailures ?? 3,
-      baseEjectionMs: outlier.baseEjectionMs ?? 2000,
-      maxEjectionMs: outlier.maxEjectionMs ?? 60_000,
-      maxEjectionPercent: outlier.maxEjectionPercent ?? 50,
-    };
+    this.#clock = options.clock ?? systemClock;
+    this.#stopwatch = options.clock ?? performance;
     this.#latency = {
       decayMs: options.latency?.decayMs ?? 10_000,
       defaultMs: options.latency?.defaultMs ?? 5,
     };
-    this.#choose = createChooser(options.strategy, this.#latency);
+    this.#ejection = new OutlierEjection(
+      outlier && {
+        consecutiveFailures: outlier.consecutiveFailures ?? 3,
+        baseEjectionMs: outlier.baseEjectionMs ?? 2000,
+        maxEjectionMs: outlier.maxEjectionMs ?? 60_000,
+        maxEjectionPercent: outlier.maxEjectionPercent ?? 50,
+      },
+      createChooser(options.strategy, this.#latency, () => this.#clock.random()),
+    );
     this.#retries = options.retries ?? 2;
     this.#retryable = options.retryable ?? isRetryableError;
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#pool = new EndpointPool(options.zone, options.slowStart, (endpoint) =>
-      this.#weightOf(endpoint),
+    this.#pool = new EndpointPool(
+      options.zone,
+      options.slowStart,
+      (endpoint) => this.#weightOf(endpoint),
+      (set) => this.#ejection.ejectedIn(set),
     );
     this.#waits = new EndpointWait({
       list$: this.#list$,
@@ -245,7 +257,7 @@ export class Balancer<T = unknown> {
     const retries = options.retries ?? this.#retries;
     const retryable = options.retryable ?? this.#retryable;
     signal?.throwIfAborted();
-    this.#budget?.deposit(Date.now());
+    this.#budget?.deposit(this.#clock.now());
     const attempts: Attempt[] = [];
     const tried = new Set<EndpointRecord>();
     for (;;) {
@@ -255,27 +267,29 @@ export class Balancer<T = unknown> {
         (await this.#waits.until(() => this.#pickNow(options.value as T, tried), signal));
       signal?.throwIfAborted();
       tried.add(record);
-      const started = performance.now();
-      record.started(Date.now());
+      const started = this.#stopwatch.now();
+      record.started();
+      this.#ejection.started(record, this.#clock.now());
       try {
         // A signal of its own when the caller gave none: a shared one would collect the listeners that
         // each call's fetch adds to it, until GC (695 after 1,000 fetches). It costs ~2 µs a call.
         const result = await fn(record.endpoint, signal ?? new AbortController().signal);
-        this.#succeeded(record, performance.now() - started, true);
+        this.#succeeded(record, this.#stopwatch.now() - started, true);
         return result;
       } catch (error) {
         if (signal?.aborted === true) {
           record.abandoned(); // The caller's doing, not the endpoint's.
+          this.#ejection.abandoned(record);
           recordAttempts(error, [...attempts, { endpoint: record.endpoint, error }]);
           throw error;
         }
-        this.#failed(record, error, performance.now() - started, true);
+        this.#failed(record, error, this.#stopwatch.now() - started, true);
         attempts.push({ endpoint: record.endpoint, error });
         const retry =
           attempts.length <= retries &&
           this.#mayRetry(retryable, error) &&
           this.#untried(tried) > 0 &&
-          (this.#budget?.tryWithdraw(Date.now()) ?? true);
+          (this.#budget?.tryWithdraw(this.#clock.now()) ?? true);
         if (!retry) {
           recordAttempts(error, attempts);
           throw error;
@@ -287,7 +301,7 @@ export class Balancer<T = unknown> {
 
   /** How many candidates a retry may go to: those not tried (one tried may have left them since). */
   #untried(tried: ReadonlySet<EndpointRecord>): number {
-    const candidates = this.#pool.candidates(Date.now());
+    const candidates = this.#pool.candidates(this.#clock.now());
     let left = candidates.size;
     for (const record of tried) {
       left -= candidates.has(record) ? 1 : 0;
@@ -347,7 +361,7 @@ export class Balancer<T = unknown> {
    * ```
    */
   stats(): readonly EndpointStats[] {
-    const now = Date.now();
+    const now = this.#clock.now();
     const records = new Set<EndpointRecord>(); // Once each, in list order.
     for (const endpoint of this.#list) {
       const record = this.#pool.get(endpoint.address);
@@ -355,22 +369,7 @@ export class Balancer<T = unknown> {
         records.add(record);
       }
     }
-    return [...records].map((record) => {
-      const latencyMs = record.latency(now, this.#latency);
-      const until = record.ejectedUntil;
-      return Object.freeze({
-        endpoint: record.endpoint,
-        weight: record.declaredWeight,
-        inFlight: record.inFlight,
-        successes: record.successes,
-        failures: record.failures,
-        consecutiveFailures: record.consecutiveFailures,
-        ...(latencyMs !== undefined && { latencyMs }),
-        ejected: until !== undefined,
-        ...(until !== undefined && { ejectedUntil: new Date(until) }),
-        probation: until !== undefined && now >= until,
-      });
-    });
+    return [...records].map((record) => statsOf(record, now, this.#latency));
   }
 
   /**
@@ -403,11 +402,12 @@ export class Balancer<T = unknown> {
     const before = this.#factors;
     this.#factors = factors;
     // What changed, by address: O(changes) for a registry's list, one comparison for another.
-    this.#pool.apply(changesBetween(this.#list, list));
+    const now = this.#clock.now();
+    this.#pool.apply(changesBetween(this.#list, list), now);
     if (before !== undefined && factors !== undefined) {
       // A subset's edges moved: the endpoints still in it whose share changed are weighed again.
       const updated = list.filter((e) => before.get(e.address) !== factors.get(e.address));
-      this.#pool.apply({ added: [], removed: [], updated });
+      this.#pool.apply({ added: [], removed: [], updated }, now);
     }
     this.#list = list;
     if (!this.#list$.closed) {
@@ -439,21 +439,17 @@ export class Balancer<T = unknown> {
    * may, any candidate not tried (panic mode); `undefined` when there is none.
    */
   #pickNow(value: T, tried: ReadonlySet<EndpointRecord> | undefined): EndpointRecord | undefined {
-    const now = Date.now();
+    const now = this.#clock.now();
     const set = this.#pool.candidates(now);
     if (set.size === 0) {
       return undefined;
     }
-    const inListOrder = () => this.#inListOrder(set);
-    const untried = (record: EndpointRecord) => tried === undefined || !tried.has(record);
-    return (
-      this.#choose(
-        set,
-        value,
-        now,
-        (record) => untried(record) && record.eligible(now),
-        inListOrder,
-      ) ?? this.#choose(set, value, now, untried, inListOrder)
+    return this.#ejection.pick(
+      set,
+      value,
+      now,
+      (record) => tried === undefined || !tried.has(record),
+      () => this.#inListOrder(set),
     );
   }
 
@@ -487,11 +483,10 @@ export class Balancer<T = unknown> {
   }
 
   #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {
-    const wasEjected = record.isEjected();
-    record.succeeded({ now: Date.now(), latencyMs, inFlight }, this.#latency);
+    const now = this.#clock.now();
+    record.succeeded({ now, latencyMs, inFlight }, this.#latency);
     this.#metrics.called(record.endpoint, true);
-    if (wasEjected && !record.isEjected()) {
-      this.#pool.ejectionChanged(record, false);
+    if (this.#ejection.succeeded(record, now)) {
       this.#logger.info(`balancer: ${record.endpoint.address} answered its trial call: readmitted`);
     }
   }
@@ -502,15 +497,11 @@ export class Balancer<T = unknown> {
     latencyMs: number | undefined,
     inFlight: boolean,
   ): void {
-    const now = Date.now();
-    const outlier = this.#outlier;
+    const now = this.#clock.now();
     const refused = isConnectionRefused(error);
+    const listed = this.#pool.get(record.endpoint.address) === record;
     this.#metrics.called(record.endpoint, false);
-    if (
-      refused &&
-      endpointState(record.endpoint) === 'lost' &&
-      this.#pool.get(record.endpoint.address) === record
-    ) {
+    if (refused && listed && endpointState(record.endpoint) === 'lost') {
       // Kept as the last resort because its key vanished unplanned: a refusal says it is gone.
       this.#pool.drop(record);
       this.#logger.info(
@@ -518,28 +509,15 @@ export class Balancer<T = unknown> {
       );
       return;
     }
-    const eject = record.failed(
-      { now, latencyMs, inFlight, refused },
-      outlier ?? NO_EJECTION,
-      this.#latency,
+    record.failed({ now, latencyMs, inFlight }, this.#latency);
+    const interval = this.#ejection.failed(
+      record,
+      now,
+      refused,
+      listed ? this.#pool.setOf(record) : undefined,
     );
-    const set = this.#pool.setOf(record);
-    if (
-      !eject ||
-      outlier === undefined ||
-      this.#pool.get(record.endpoint.address) !== record ||
-      set === undefined
-    ) {
+    if (interval === undefined) {
       return;
-    }
-    const allowed = Math.max(1, Math.floor((set.size * outlier.maxEjectionPercent) / 100));
-    const wasEjected = record.isEjected();
-    if (!wasEjected && set.ejected >= allowed) {
-      return; // Enough of the list is out already (maxEjectionPercent).
-    }
-    const interval = record.eject(now, outlier);
-    if (!wasEjected) {
-      this.#pool.ejectionChanged(record, true);
     }
     this.#metrics.ejected(record.endpoint);
     const why = refused
@@ -554,13 +532,6 @@ const DEFAULT_WAIT_MS = 30_000;
 
 /** `call()` without options: nothing to validate. */
 const NO_CALL_OPTIONS: CallOptions<never> = Object.freeze({});
-
-/** With outlier ejection off: a threshold never reached. */
-const NO_EJECTION: OutlierPolicy = {
-  consecutiveFailures: Infinity,
-  baseEjectionMs: 0,
-  maxEjectionMs: 0,
-};
 
 /**
  * Whether `value` is a {@link Balancer}, whichever copy of gsr made it (`instanceof` is false across

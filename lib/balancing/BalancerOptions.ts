@@ -1,3 +1,4 @@
+import type { Clock } from '../etcd/Clock';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { RetryBudgetOptions } from './RetryBudget';
@@ -86,6 +87,8 @@ export interface BalancerOptions<T = unknown> {
    * @default the global provider, `metrics.getMeterProvider()`: no-op until an SDK registers one
    */
   readonly meterProvider?: MeterProvider;
+  /** Time and chance (a simulation's virtual clock); the system's by default. @internal */
+  readonly clock?: Clock;
 }
 
 /** See {@link BalancerOptions.outlier}. */

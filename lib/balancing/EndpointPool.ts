@@ -26,6 +26,7 @@ export class EndpointPool {
   readonly #zone: string | undefined;
   readonly #slowStart: SlowStartOptions | undefined;
   readonly #weightOf: (endpoint: Endpoint) => number;
+  readonly #ejectedIn: (set: WeightedSet) => number;
   /** Records whose weight slow start is ramping; and when their weights were last worked out. */
   readonly #ramping = new Set<EndpointRecord>();
   #rampedAt = -Infinity;
@@ -41,15 +42,18 @@ export class EndpointPool {
    * @param zone The zone to prefer, if any.
    * @param slowStart How endpoints that arrive after the first list ramp up, if they do.
    * @param weightOf An endpoint's declared weight (positive, finite).
+   * @param ejectedIn How many records of a set are ejected (the zone's rule counts them).
    */
   constructor(
     zone: string | undefined,
     slowStart: SlowStartOptions | undefined,
     weightOf: (endpoint: Endpoint) => number,
+    ejectedIn: (set: WeightedSet) => number,
   ) {
     this.#zone = zone;
     this.#slowStart = slowStart;
     this.#weightOf = weightOf;
+    this.#ejectedIn = ejectedIn;
     for (const state of PICKABLE_STATES) {
       this.#tiers.set(state, {
         all: new WeightedSet(),
@@ -67,8 +71,8 @@ export class EndpointPool {
     return this.#records.get(address);
   }
 
-  /** Applies what changed in the list. */
-  apply(changes: EndpointChanges): void {
+  /** Applies what changed in the list, at `now`. */
+  apply(changes: EndpointChanges, now: number): void {
     for (const endpoint of changes.removed) {
       const record = this.#records.get(endpoint.address);
       if (record !== undefined) {
@@ -84,7 +88,7 @@ export class EndpointPool {
         record = new EndpointRecord(endpoint, declared);
         this.#records.set(endpoint.address, record);
         if (this.#slowStart !== undefined && this.#listed) {
-          record.arrivedAt = Date.now();
+          record.arrivedAt = now;
           record.ramp = slowStartFactor(0, this.#slowStart);
           this.#ramping.add(record);
         }
@@ -121,7 +125,7 @@ export class EndpointPool {
       }
       const local = tier.local;
       if (local !== undefined) {
-        const admitted = local.size - local.ejected;
+        const admitted = local.size - this.#ejectedIn(local);
         if (admitted > 0 && admitted * 2 >= local.size) {
           return local;
         }
@@ -167,16 +171,6 @@ export class EndpointPool {
     const tier = this.#tiers.get(endpointState(record.endpoint));
     tier?.all.reweigh(record);
     tier?.local?.reweigh(record);
-  }
-
-  /** The record was ejected (`ejected`) or readmitted: the zone's rule counts it. */
-  ejectionChanged(record: EndpointRecord, ejected: boolean): void {
-    const tier = this.#tiers.get(endpointState(record.endpoint));
-    for (const set of [tier?.all, tier?.local]) {
-      if (set?.has(record) === true) {
-        set.ejected += ejected ? 1 : -1;
-      }
-    }
   }
 
   /**

@@ -1,11 +1,5 @@
 import type { Endpoint } from '../endpoint/Endpoint';
-
-/** How outlier ejection works; see {@link BalancerOptions.outlier}. @internal */
-export interface OutlierPolicy {
-  readonly consecutiveFailures: number;
-  readonly baseEjectionMs: number;
-  readonly maxEjectionMs: number;
-}
+import { ADMITTED, type Ejection } from './Ejection';
 
 /** How latency is learnt; see {@link BalancerOptions.latency}. @internal */
 export interface LatencyPolicy {
@@ -22,17 +16,13 @@ export interface EndedCall {
   readonly latencyMs: number | undefined;
   /** Whether {@link EndpointRecord.started} counted it in flight (a `report()` after `pick()` is not). */
   readonly inFlight: boolean;
-  /** For a failure: whether the endpoint refused the connection (ejected at once). */
-  readonly refused?: boolean;
 }
 
 /**
  * What a balancer knows of one endpoint from the calls it made: calls in flight, outcomes, a peak-EWMA
  * of latency (a slower answer counts at once; a faster one pulls it down over `decayMs`, as Finagle and
- * linkerd do), and its ejection: after too many failures in a row (or a refused connection) it is not
- * picked until `ejectedUntil`, an interval that doubles with each ejection up to a cap; then it is on
- * probation: one trial call at a time, whose success readmits it and whose failure ejects it again.
- * Every method takes the time, so that the state machine is pure.
+ * linkerd do), and where it stands with outlier ejection ({@link Ejection}, which
+ * {@link OutlierEjection} moves). Every method takes the time, so that it reads no clock.
  * @internal
  */
 export class EndpointRecord {
@@ -48,12 +38,8 @@ export class EndpointRecord {
   /** Peak-EWMA latency, ms; `undefined` until measured. */
   #latency: number | undefined;
   #latencyAt = 0;
-  /** How many times in a row it was ejected (the next interval doubles with it). */
-  ejections = 0;
-  /** While ejected: until when. */
-  ejectedUntil: number | undefined;
-  /** Whether its probation trial is in flight. */
-  trial = false;
+  /** Where it stands with outlier ejection. */
+  ejection: Ejection = ADMITTED;
   /** While slow start ramps its weight: when the balancer first saw it. */
   arrivedAt: number | undefined;
   /** Slow start's factor of its weight, in (0, 1]: 1 once ramped up (or without slow start). */
@@ -65,60 +51,28 @@ export class EndpointRecord {
     this.weight = 1;
   }
 
-  /** Whether it may be picked now (not ejected, and not waiting on its probation trial). */
-  eligible(now: number): boolean {
-    return this.ejectedUntil === undefined || (now >= this.ejectedUntil && !this.trial);
-  }
-
-  /** Whether it is ejected (its interval not over yet, or on probation). */
-  isEjected(): boolean {
-    return this.ejectedUntil !== undefined;
-  }
-
   /** A call starts on it. */
-  started(now: number): void {
+  started(): void {
     this.inFlight += 1;
-    if (this.ejectedUntil !== undefined && now >= this.ejectedUntil) {
-      this.trial = true;
-    }
   }
 
   /** A call on it was abandoned by its caller: neither a success nor a failure. */
   abandoned(): void {
     this.inFlight -= 1;
-    this.trial = false;
   }
 
   /** A call on it succeeded. */
   succeeded(call: EndedCall, latency: LatencyPolicy): void {
-    const { now } = call;
     this.#ended(call, latency);
     this.successes += 1;
     this.consecutiveFailures = 0;
-    if (this.ejectedUntil !== undefined && now >= this.ejectedUntil) {
-      this.ejectedUntil = undefined; // Probation passed: readmitted.
-      this.ejections = 0;
-    }
-    this.trial = false;
   }
 
-  /**
-   * A call on it failed. Returns whether the endpoint should now be ejected: after
-   * `consecutiveFailures` in a row, at once for a refused connection, and again when a probation trial
-   * fails; the caller decides (no more than a share of the list may be ejected) and calls {@link eject}.
-   */
-  failed(call: EndedCall, policy: OutlierPolicy, latency: LatencyPolicy): boolean {
-    const { now, refused = false } = call;
+  /** A call on it failed (whether that ejects it is {@link OutlierEjection.failed}'s to say). */
+  failed(call: EndedCall, latency: LatencyPolicy): void {
     this.#ended(call, latency);
     this.failures += 1;
     this.consecutiveFailures += 1;
-    const onProbation = this.ejectedUntil !== undefined && now >= this.ejectedUntil;
-    this.trial = false;
-    return (
-      onProbation ||
-      (this.ejectedUntil === undefined &&
-        (refused || this.consecutiveFailures >= policy.consecutiveFailures))
-    );
   }
 
   /** What ends every call, whatever its outcome: no longer in flight, and its latency measured. */
@@ -129,14 +83,6 @@ export class EndpointRecord {
     if (latencyMs !== undefined) {
       this.#sample(now, latencyMs, latency);
     }
-  }
-
-  /** Takes it out of the picks for its next interval: base × 2^(ejections so far), capped. */
-  eject(now: number, policy: OutlierPolicy): number {
-    const interval = Math.min(policy.baseEjectionMs * 2 ** this.ejections, policy.maxEjectionMs);
-    this.ejections += 1;
-    this.ejectedUntil = now + interval;
-    return interval;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../endpoint/Endpoint';
+import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 
 /** What a {@link Balancer} knows of one endpoint, from the calls made through it. */
 export interface EndpointStats {
@@ -22,4 +23,32 @@ export interface EndpointStats {
   readonly ejectedUntil?: Date;
   /** Whether its ejection is over and one trial call decides whether it is readmitted. */
   readonly probation: boolean;
+}
+
+/** What `record` tells of its endpoint at `now`, frozen. @internal */
+export function statsOf(
+  record: EndpointRecord,
+  now: number,
+  latency: LatencyPolicy,
+): EndpointStats {
+  const latencyMs = record.latency(now, latency);
+  const ejection = record.ejection;
+  const until =
+    ejection.kind === 'out'
+      ? ejection.until
+      : ejection.kind === 'probation'
+        ? ejection.since
+        : undefined;
+  return Object.freeze({
+    endpoint: record.endpoint,
+    weight: record.declaredWeight,
+    inFlight: record.inFlight,
+    successes: record.successes,
+    failures: record.failures,
+    consecutiveFailures: record.consecutiveFailures,
+    ...(latencyMs !== undefined && { latencyMs }),
+    ejected: until !== undefined,
+    ...(until !== undefined && { ejectedUntil: new Date(until) }),
+    probation: until !== undefined && now >= until,
+  });
 }

@@ -47,8 +47,8 @@ export class WeightedSet {
   #turn = 0;
   #now = 0;
   #order = 0;
-  /** Records of the set that are ejected, as the pool counts them. */
-  ejected = 0;
+  /** Changes whenever a record joins or leaves: what is derived from the members is stale. */
+  version = 0;
 
   get size(): number {
     return this.#slots.length;
@@ -88,9 +88,7 @@ export class WeightedSet {
     this.#join(entry);
     this.#heap.push(entry);
     this.#up(entry.heap);
-    if (record.isEjected()) {
-      this.ejected += 1;
-    }
+    this.version += 1;
   }
 
   delete(record: EndpointRecord): void {
@@ -119,9 +117,7 @@ export class WeightedSet {
       tail.heap = entry.heap;
       this.#down(this.#up(tail.heap));
     }
-    if (record.isEjected()) {
-      this.ejected -= 1;
-    }
+    this.version += 1;
     if (this.#slots.length === 0) {
       this.#total = 0; // No drift left behind.
     }

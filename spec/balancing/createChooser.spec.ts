@@ -72,8 +72,8 @@ describe('createChooser', () => {
     const choose = createChooser('least-outstanding', latency, seeded());
     const busy = record('busy');
     const idle = record('idle');
-    busy.started(0);
-    busy.started(0);
+    busy.started();
+    busy.started();
     expect(counts(() => on(choose, [busy, idle], undefined, 0), 100)).toEqual({ idle: 100 });
   });
 
