@@ -1,13 +1,10 @@
 import {
   BehaviorSubject,
-  combineLatest,
-  defaultIfEmpty,
   map,
   type Observable,
   Subject,
   type Subscription,
   takeUntil,
-  tap,
   timer,
 } from 'rxjs';
 import type { Logger } from 'winston';
@@ -16,9 +13,7 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import { endpointState } from '../endpoint/EndpointState';
 import { changesBetween } from '../discovery/listChanges';
 import { listedService } from '../endpoint/listedService';
-import { messageOf } from '../errors/messageOf';
 import { showValue } from '../errors/showValue';
-import { ValidationError } from '../errors/ValidationError';
 import { defaultLogger } from '../logging/defaultLogger';
 import { OnceLog } from '../logging/OnceLog';
 import { BalancerMetrics } from '../metrics/BalancerMetrics';
@@ -31,7 +26,9 @@ import {
   type CallOptions,
   type Outcome,
   validateBalancerOptions,
+  validateOutcome,
 } from './BalancerOptions';
+import { RetryPolicy } from './RetryPolicy';
 import { createChooser } from './createChooser';
 import { EndpointPool } from './EndpointPool';
 import { EndpointWait } from './EndpointWait';
@@ -39,10 +36,8 @@ import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 import { type EndpointStats, statsOf } from './EndpointStats';
 import { OutlierEjection } from './OutlierEjection';
 import { type Clock, systemClock } from '../etcd/Clock';
-import { isConnectionRefused, isRetryableError } from './isRetryableError';
-import { RetryBudget } from './RetryBudget';
-import { subsetOf } from './aperture';
-import type { WeightedSet } from './WeightedSet';
+import { isConnectionRefused } from './isRetryableError';
+import { subsetted } from './subsetted';
 
 /**
  * Spreads work over a live endpoint list and learns from every call's outcome which endpoints answer,
@@ -77,9 +72,7 @@ import type { WeightedSet } from './WeightedSet';
  * ```
  */
 export class Balancer<T = unknown> {
-  readonly #retries: number;
-  readonly #retryable: (error: unknown) => boolean;
-  readonly #budget: RetryBudget | undefined;
+  readonly #retry: RetryPolicy;
   /** The strategy's chooser, wrapped by outlier ejection. */
   readonly #ejection: OutlierEjection<T>;
   readonly #latency: LatencyPolicy;
@@ -127,9 +120,7 @@ export class Balancer<T = unknown> {
       },
       createChooser(options.strategy, this.#latency, () => this.#clock.random()),
     );
-    this.#retries = options.retries ?? 2;
-    this.#retryable = options.retryable ?? isRetryableError;
-    this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
+    this.#retry = new RetryPolicy(options, (message) => this.#warnings.warn(message));
     this.#pool = new EndpointPool(
       options.zone,
       options.slowStart,
@@ -154,31 +145,12 @@ export class Balancer<T = unknown> {
       options.endpointMetrics === true,
       listedService(endpoints$),
     );
-    const { subset } = options;
-    const source$: Observable<{
-      readonly list: readonly Endpoint[];
-      readonly factors: ReadonlyMap<string, number> | undefined;
-    }> =
-      subset === undefined
-        ? endpoints$.pipe(map((list) => ({ list, factors: undefined })))
-        : combineLatest([
-            endpoints$,
-            subset.peers$.pipe(
-              tap(() => (this.#peersKnown = true)),
-              // No peers ever: no place among them to take a subset from.
-              defaultIfEmpty(undefined),
-            ),
-          ]).pipe(
-            map(([list, peers]) => {
-              if (peers !== undefined) {
-                return subsetOf(list, peers, subset);
-              }
-              this.#warnings.warn(
-                'balancer: subset.peers$ completed without a list of peers; subsetting is off, calls go to every endpoint',
-              );
-              return { list, factors: undefined };
-            }),
-          );
+    const source$ = subsetted(
+      endpoints$,
+      options.subset,
+      () => (this.#peersKnown = true),
+      (message) => this.#warnings.warn(message),
+    );
     this.#subscription = source$.subscribe({
       next: ({ list, factors }) => this.#update(list, factors),
       error: (error: unknown) => {
@@ -254,10 +226,8 @@ export class Balancer<T = unknown> {
       validateBalancerOptions(options);
     }
     const { signal } = options;
-    const retries = options.retries ?? this.#retries;
-    const retryable = options.retryable ?? this.#retryable;
     signal?.throwIfAborted();
-    this.#budget?.deposit(this.#clock.now());
+    this.#retry.called(this.#clock.now());
     const attempts: Attempt[] = [];
     const tried = new Set<EndpointRecord>();
     for (;;) {
@@ -285,12 +255,8 @@ export class Balancer<T = unknown> {
         }
         this.#failed(record, error, this.#stopwatch.now() - started, true);
         attempts.push({ endpoint: record.endpoint, error });
-        const retry =
-          attempts.length <= retries &&
-          this.#mayRetry(retryable, error) &&
-          this.#untried(tried) > 0 &&
-          (this.#budget?.tryWithdraw(this.#clock.now()) ?? true);
-        if (!retry) {
+        const untried = () => this.#untried(tried);
+        if (!this.#retry.retries(error, attempts.length, untried, this.#clock.now(), options)) {
           recordAttempts(error, attempts);
           throw error;
         }
@@ -327,17 +293,7 @@ export class Balancer<T = unknown> {
    * ```
    */
   report(endpoint: Endpoint, outcome: Outcome): void {
-    const latencyMs: unknown = (outcome as { latencyMs?: unknown } | undefined)?.latencyMs;
-    if (
-      latencyMs !== undefined &&
-      !(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)
-    ) {
-      throw new ValidationError(
-        'latencyMs',
-        latencyMs,
-        'expected a finite number of milliseconds, 0 or more',
-      );
-    }
+    validateOutcome(outcome);
     const record = this.#pool.get(endpoint.address);
     if (record === undefined) {
       return;
@@ -449,37 +405,8 @@ export class Balancer<T = unknown> {
       value,
       now,
       (record) => tried === undefined || !tried.has(record),
-      () => this.#inListOrder(set),
+      () => this.#pool.inListOrder(this.#list, set),
     );
-  }
-
-  /** The set's records in the order of the latest list, for a user's picker. */
-  #inListOrder(set: WeightedSet): EndpointRecord[] {
-    const records: EndpointRecord[] = [];
-    const seen = new Set<EndpointRecord>();
-    for (const endpoint of this.#list) {
-      const record = this.#pool.get(endpoint.address);
-      if (record !== undefined && set.has(record) && !seen.has(record)) {
-        seen.add(record); // Once each: a list of the user's may repeat an address.
-        records.push(record);
-      }
-    }
-    return records;
-  }
-
-  /**
-   * Whether the user's `retryable` lets a failure be retried. One that throws (or a failure whose getters
-   * throw in it) is a no, logged once: the call then rejects with what `fn` threw.
-   */
-  #mayRetry(retryable: (error: unknown) => boolean, error: unknown): boolean {
-    try {
-      return retryable(error);
-    } catch (thrown) {
-      this.#warnings.warn(
-        `balancer: the retryable function threw (${messageOf(thrown)}); not retrying`,
-      );
-      return false;
-    }
   }
 
   #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {

@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors/ValidationError';
 import type { Clock } from '../etcd/Clock';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
@@ -286,6 +287,25 @@ export function validateBalancerOptions(options: {
       'slowStart.minWeightPercent',
       'a percentage above 0, at most 100',
       (n) => percentage(n) && n > 0,
+    );
+  }
+}
+
+/**
+ * Checks an outcome given to `Balancer.report`: a `latencyMs` must be a finite number, 0 or more.
+ * @throws ValidationError naming `latencyMs` and its value.
+ * @internal
+ */
+export function validateOutcome(outcome: Outcome): void {
+  const latencyMs: unknown = (outcome as { latencyMs?: unknown } | undefined)?.latencyMs;
+  if (
+    latencyMs !== undefined &&
+    !(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)
+  ) {
+    throw new ValidationError(
+      'latencyMs',
+      latencyMs,
+      'expected a finite number of milliseconds, 0 or more',
     );
   }
 }

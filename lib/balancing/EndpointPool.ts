@@ -135,6 +135,20 @@ export class EndpointPool {
     return EMPTY;
   }
 
+  /** The records of `set` in the order of `list` (the latest), once each: for a user's picker. */
+  inListOrder(list: readonly Endpoint[], set: WeightedSet): EndpointRecord[] {
+    const records: EndpointRecord[] = [];
+    const seen = new Set<EndpointRecord>();
+    for (const endpoint of list) {
+      const record = this.#records.get(endpoint.address);
+      if (record !== undefined && set.has(record) && !seen.has(record)) {
+        seen.add(record); // Once each: a list of the user's may repeat an address.
+        records.push(record);
+      }
+    }
+    return records;
+  }
+
   /** The tier's set a record is in (for the ejection cap), or `undefined`. */
   setOf(record: EndpointRecord): WeightedSet | undefined {
     return this.#tiers.get(endpointState(record.endpoint))?.all;
