@@ -13,6 +13,40 @@ interface Waiter {
 
 const ignore = (): void => undefined;
 
+/** A revocation under way, resolving with the id it revoked. */
+interface Revocation {
+  readonly id: string;
+  readonly done: Promise<string>;
+}
+
+/**
+ * Where the lease stands: none wanted (`idle`); being granted, after a loss (`lostAt`) or for a first
+ * caller, with the request in flight if one is (else a retry is scheduled, or it gave up); `held`, kept
+ * alive; or released and being revoked, with nothing wanted (`revoking`). A grant wanted while an old
+ * lease is still being revoked carries that revocation, for a release to share.
+ * @internal
+ */
+export type LeaseState =
+  | { readonly kind: 'idle' }
+  | {
+      readonly kind: 'granting';
+      readonly lostAt: number | undefined;
+      request: Promise<void> | undefined;
+      revocation: Revocation | undefined;
+    }
+  | {
+      readonly kind: 'held';
+      readonly id: string;
+      /** When etcd last renewed it (the clock's time). */
+      renewedAt: number;
+      keepAlive: KeepAlive | undefined;
+      cancelTick: Cancel | undefined;
+    }
+  | { readonly kind: 'revoking'; readonly revocation: Revocation };
+
+type Granting = Extract<LeaseState, { kind: 'granting' }>;
+type Held = Extract<LeaseState, { kind: 'held' }>;
+
 /**
  * The one lease a registry binds its endpoints' keys to, kept alive by one keepalive however many
  * endpoints it holds. Its contract is explicit, so that nothing depends on when a teardown runs:
@@ -25,6 +59,10 @@ const ignore = (): void => undefined;
  * - {@link SharedLease.release} revokes it, which deletes every key still bound to it, and resolves only
  *   once etcd confirmed that, and once a grant still in flight was answered and its lease revoked too:
  *   a lease granted after nobody wanted it is never left behind.
+ *
+ * Its state is one {@link LeaseState}, after etcd's `concurrency.Session`: what a callback may act on
+ * is decided by whether the state it was made for is still the current one (an answer for a grant
+ * that was released, a keepalive of a lease that was lost), not by counters kept beside it.
  * @internal
  */
 export class SharedLease {
@@ -33,21 +71,9 @@ export class SharedLease {
   readonly #replaced: (id: string) => void;
   readonly #granting: Retrier;
   readonly #renewing: Retrier;
-  /** Changes with each grant and release: an answer for an older one is stale. */
-  #generation = 0;
-  /** The grant request in flight, settled once its lease is kept or (stale) revoked. */
-  #inflight: Promise<void> | undefined;
-  #id: string | undefined;
+  #state: LeaseState = { kind: 'idle' };
   #waiters: Waiter[] = [];
-  /** When a granted lease was lost, while a new one is being granted. */
-  #lostAt: number | undefined;
-  /** When etcd last renewed the lease (the clock's time). */
-  #renewedAt = 0;
-  #cancelTick: Cancel | undefined;
-  #keepAlive: KeepAlive | undefined;
-  /** The revocation under way, with the id it revokes: releases while none is held share it. */
-  #revoking: Promise<string | undefined> | undefined;
-  /** A lease whose revocation failed: the next release (close's) tries it once more. */
+  /** A lease whose revocation failed while none was held: the next release (close's) tries it again. */
   #unrevoked: string | undefined;
 
   constructor(context: EtcdContext, ttlSeconds: number, replaced: (id: string) => void) {
@@ -70,8 +96,8 @@ export class SharedLease {
 
   /** The lease's id once granted: now if it is, else after a grant (retried on gsr's backoff). */
   id(): Promise<string> {
-    if (this.#id !== undefined) {
-      return Promise.resolve(this.#id);
+    if (this.#state.kind === 'held') {
+      return Promise.resolve(this.#state.id);
     }
     return new Promise((resolve, reject) => {
       if (this.#context.closing.aborted) {
@@ -85,8 +111,8 @@ export class SharedLease {
 
   /** etcd said it does not know lease `id` (a write found out): replace it now. */
   invalidate(id: string): void {
-    if (this.#id === id) {
-      this.#lost(`etcd no longer knows lease ${id}`);
+    if (this.#state.kind === 'held' && this.#state.id === id) {
+      this.#lost(this.#state, `etcd no longer knows lease ${id}`);
     }
   }
 
@@ -99,38 +125,46 @@ export class SharedLease {
    * way, it resolves with `undefined`. Anyone still waiting for a lease gets a new one.
    */
   async release(): Promise<string | undefined> {
+    const state = this.#state;
     // A revocation that failed (the registry began closing while it was unanswered) is tried once more.
-    const id = this.#id ?? this.#unrevoked;
+    const id = state.kind === 'held' ? state.id : this.#unrevoked;
     this.#unrevoked = undefined;
-    const stale = this.#inflight;
-    this.#generation += 1;
-    this.#inflight = undefined;
+    const stale = state.kind === 'granting' ? state.request : undefined;
+    let revocation =
+      state.kind === 'revoking' || state.kind === 'granting' ? state.revocation : undefined;
     this.#granting.cancel();
-    this.#stopRenewing();
-    this.#id = undefined;
-    this.#lostAt = undefined;
+    if (state.kind === 'held') {
+      this.#stopRenewing(state);
+    }
+    if (id !== undefined) {
+      revocation = this.#revocation(id);
+    }
+    this.#state = revocation === undefined ? { kind: 'idle' } : { kind: 'revoking', revocation };
     if (this.#waiters.length > 0) {
       this.#grant();
     }
-    let revoking = this.#revoking ?? Promise.resolve(undefined);
-    if (id !== undefined) {
-      const revocation = this.#revoke(id).then(() => id);
-      this.#revoking = revocation;
-      const forget = (): void => {
-        if (this.#revoking === revocation) {
-          this.#revoking = undefined;
-        }
-      };
-      revocation.then(forget, () => {
-        forget();
-        if (this.#id === undefined) {
-          this.#unrevoked = id;
-        }
-      });
-      revoking = revocation;
-    }
     await stale;
-    return revoking;
+    return revocation?.done;
+  }
+
+  /** Revokes `id`; once settled, the state forgets it (a later release then shares nothing). */
+  #revocation(id: string): Revocation {
+    const revocation: Revocation = { id, done: this.#revoke(id).then(() => id) };
+    const forget = (): void => {
+      const state = this.#state;
+      if (state.kind === 'revoking' && state.revocation === revocation) {
+        this.#state = { kind: 'idle' };
+      } else if (state.kind === 'granting' && state.revocation === revocation) {
+        state.revocation = undefined;
+      }
+    };
+    revocation.done.then(forget, () => {
+      forget();
+      if (this.#state.kind !== 'held') {
+        this.#unrevoked = id;
+      }
+    });
+    return revocation;
   }
 
   #revoke(id: string, signal: AbortSignal = this.#context.closing): Promise<void> {
@@ -144,54 +178,71 @@ export class SharedLease {
     });
   }
 
+  /** Asks etcd for a lease, unless one is held, asked for, or a retry of that is scheduled. */
   #grant(): void {
-    if (this.#inflight !== undefined || this.#id !== undefined || this.#granting.waiting) {
+    let state = this.#state;
+    if (state.kind === 'held') {
       return;
     }
-    const generation = this.#generation;
-    const inflight: Promise<void> = this.#context.etcd.grantLease(this.#ttlSeconds).then(
-      (id) => this.#granted(id, generation),
-      (error: unknown) => this.#grantFailed(error, generation),
+    if (state.kind !== 'granting') {
+      const revocation = state.kind === 'revoking' ? state.revocation : undefined;
+      state = { kind: 'granting', lostAt: undefined, request: undefined, revocation };
+      this.#state = state;
+    }
+    if (state.request !== undefined || this.#granting.waiting) {
+      return;
+    }
+    const granting = state;
+    const request: Promise<void> = this.#context.etcd.grantLease(this.#ttlSeconds).then(
+      (id) => this.#granted(id, granting),
+      (error: unknown) => this.#grantFailed(error, granting),
     );
-    this.#inflight = inflight;
-    void inflight.finally(() => {
-      if (this.#inflight === inflight) {
-        this.#inflight = undefined;
+    granting.request = request;
+    void request.finally(() => {
+      if (granting.request === request) {
+        granting.request = undefined;
       }
     });
   }
 
-  async #granted(id: string, generation: number): Promise<void> {
-    if (generation !== this.#generation || this.#context.closing.aborted) {
+  async #granted(id: string, granting: Granting): Promise<void> {
+    if (this.#state !== granting || this.#context.closing.aborted) {
       // Released (or closing) meanwhile: nobody will keep it alive; do not leave it for its TTL.
       await this.#revoke(id).catch(ignore);
       return;
     }
-    this.#inflight = undefined;
-    this.#id = id;
+    const held: Held = {
+      kind: 'held',
+      id,
+      renewedAt: this.#context.clock.now(),
+      keepAlive: undefined,
+      cancelTick: undefined,
+    };
+    this.#state = held;
     this.#granting.succeeded();
     this.#context.metrics.leaseGrants.add(1);
-    const replacing = this.#lostAt !== undefined;
-    if (this.#lostAt !== undefined) {
+    const { lostAt } = granting;
+    if (lostAt !== undefined) {
       this.#context.logger.warn(
-        `granted lease ${id} ${this.#context.clock.now() - this.#lostAt}ms after losing the last one; writing every registration again on it`,
+        `granted lease ${id} ${this.#context.clock.now() - lostAt}ms after losing the last one; writing every registration again on it`,
       );
-      this.#lostAt = undefined;
     } else {
       this.#context.logger.debug(`granted lease ${id}`, { ttlSeconds: this.#ttlSeconds });
     }
-    this.#startRenewing(id);
+    this.#openKeepAlive(held);
+    this.#tick(held);
     this.#waiters.splice(0).forEach((waiter) => waiter.resolve(id));
-    if (replacing) {
+    if (lostAt !== undefined) {
       this.#replaced(id);
     }
   }
 
-  #grantFailed(error: unknown, generation: number): void {
-    if (generation !== this.#generation) {
+  #grantFailed(error: unknown, granting: Granting): void {
+    if (this.#state !== granting) {
       return;
     }
-    this.#inflight = undefined;
+    granting.request = undefined;
+    // A verdict to stop leaves the state granting: the next caller's grant starts from it again.
     const stop = this.#granting.failed(error, () => this.#grant());
     if (stop !== undefined) {
       const fatal = 'error' in stop ? stop.error : new Error('etcd lost a lease it just granted');
@@ -200,88 +251,83 @@ export class SharedLease {
   }
 
   /** Asks for a renewal every third of the TTL, and gives the lease up once a whole TTL went unanswered. */
-  #startRenewing(id: string): void {
-    this.#renewedAt = this.#context.clock.now();
-    this.#openKeepAlive(id);
-    this.#tick(id);
-  }
-
-  #tick(id: string): void {
+  #tick(held: Held): void {
     const periodMs = (this.#ttlSeconds * 1000) / 3;
-    this.#cancelTick = this.#context.clock.schedule(periodMs, () => {
-      if (this.#id !== id) {
+    held.cancelTick = this.#context.clock.schedule(periodMs, () => {
+      if (this.#state !== held) {
         return;
       }
-      if (this.#context.clock.now() - this.#renewedAt >= this.#ttlSeconds * 1000) {
-        this.#lost(`no keepalive of lease ${id} was answered for ${this.#ttlSeconds}s`);
+      if (this.#context.clock.now() - held.renewedAt >= this.#ttlSeconds * 1000) {
+        this.#lost(held, `no keepalive of lease ${held.id} was answered for ${this.#ttlSeconds}s`);
         return;
       }
-      if (this.#keepAlive !== undefined) {
-        this.#keepAlive.renew();
+      if (held.keepAlive !== undefined) {
+        held.keepAlive.renew();
       } else if (!this.#renewing.waiting) {
-        this.#openKeepAlive(id);
+        this.#openKeepAlive(held);
       }
-      this.#tick(id);
+      this.#tick(held);
     });
   }
 
-  #openKeepAlive(id: string): void {
+  #openKeepAlive(held: Held): void {
+    const { id } = held;
+    const current = (): boolean => this.#state === held && held.keepAlive === keepAlive;
     const keepAlive = this.#context.etcd.keepAlive(id, {
       renewed: (ttlSeconds) => {
-        if (this.#id !== id || this.#keepAlive !== keepAlive) {
+        if (!current()) {
           return;
         }
         if (ttlSeconds <= 0) {
-          this.#lost(`etcd no longer knows lease ${id}`);
+          this.#lost(held, `etcd no longer knows lease ${id}`);
           return;
         }
-        this.#renewedAt = this.#context.clock.now();
+        held.renewedAt = this.#context.clock.now();
         this.#renewing.succeeded();
       },
       failed: (error) => {
-        if (this.#id !== id || this.#keepAlive !== keepAlive) {
+        if (!current()) {
           return;
         }
-        this.#keepAlive = undefined;
+        held.keepAlive = undefined;
         const stop = this.#renewing.failed(error, () => {
-          if (this.#id === id && this.#keepAlive === undefined) {
-            this.#openKeepAlive(id);
+          if (this.#state === held && held.keepAlive === undefined) {
+            this.#openKeepAlive(held);
           }
         });
         if (stop !== undefined) {
-          this.#lost(`keeping lease ${id} alive failed: ${messageOf(error)}`);
+          this.#lost(held, `keeping lease ${id} alive failed: ${messageOf(error)}`);
         }
       },
     });
-    this.#keepAlive = keepAlive;
+    held.keepAlive = keepAlive;
     keepAlive.renew();
   }
 
-  /** The lease is gone (or given up): a new one is granted, and the keys written again on it. */
-  #lost(why: string): void {
-    const lostId = this.#id;
-    if (lostId === undefined) {
-      return;
-    }
-    this.#generation += 1;
-    this.#stopRenewing();
-    this.#id = undefined;
+  /**
+   * The one event of a loss: the lease is gone (or given up); a new one is granted, and `replaced`
+   * writes the keys again on it.
+   */
+  #lost(held: Held, why: string): void {
+    this.#stopRenewing(held);
     if (this.#context.closing.aborted) {
+      this.#state = { kind: 'idle' };
       return;
     }
     // Left to expire rather than revoked: should etcd still hold it, a revocation would delete keys
     // that the new lease has not taken over yet. Without keepalives it goes within its TTL.
-    this.#lostAt = this.#context.clock.now();
+    const lostAt = this.#context.clock.now();
+    this.#state = { kind: 'granting', lostAt, request: undefined, revocation: undefined };
     this.#context.metrics.leaseLosses.add(1);
-    this.#context.logger.warn(`lease ${lostId} lost (${why}); granting a new one`);
+    this.#context.logger.warn(`lease ${held.id} lost (${why}); granting a new one`);
     this.#grant();
   }
 
-  #stopRenewing(): void {
-    this.#cancelTick?.();
-    this.#cancelTick = undefined;
+  #stopRenewing(held: Held): void {
+    held.cancelTick?.();
+    held.cancelTick = undefined;
     this.#renewing.cancel();
-    this.#keepAlive?.close();
-    this.#keepAlive = undefined;
+    held.keepAlive?.close();
+    held.keepAlive = undefined;
   }
 }
