@@ -4,9 +4,9 @@ import type { GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Override } from '../endpoint/Override';
-import { EtcdUnavailableError, isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
-import { classifyEtcdError } from '../etcd/classifyEtcdError';
+import { oneOffError } from '../etcd/classifyEtcdError';
 import { EtcdGateway } from '../etcd/gateway/EtcdGateway';
 import { PrefixReads } from '../discovery/PrefixReads';
 import { sortedOverrides } from '../discovery/sortedOverrides';
@@ -77,12 +77,7 @@ async function readThroughGateway<T>(
       try {
         result = await gateway.range(prefix);
       } catch (error) {
-        const verdict = classifyEtcdError(
-          error,
-          { key: prefix, description: operation },
-          config.etcdUsername,
-        );
-        throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);
+        throw oneOffError(error, { key: prefix, description: operation }, config.etcdUsername);
       }
       const state = createState();
       state.reset(result.entries);

@@ -11,7 +11,6 @@ import {
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Maintenance } from '../endpoint/Maintenance';
 import { markService } from '../endpoint/listedService';
-import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { isLate } from '../etcd/EtcdFailure';
@@ -382,8 +381,7 @@ export class Discovery implements LiveListOwner {
       const range = await this.ranges
         .execute(() => etcd.range(prefix))
         .catch((error: unknown) => {
-          const verdict = this.context.verdict(error, { key: prefix, description: operation });
-          throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);
+          throw this.context.failure(error, { key: prefix, description: operation });
         });
       state.reset(range.entries);
       await store.write(prefix, { entries: () => state.entries(), revision: range.revision });
@@ -488,8 +486,7 @@ export class Discovery implements LiveListOwner {
         return attempt();
       });
     } catch (error) {
-      const verdict = this.context.verdict(error, { key: prefix, description: operation });
-      throw 'error' in verdict ? verdict.error : new EtcdUnavailableError(operation, error);
+      throw this.context.failure(error, { key: prefix, description: operation });
     }
   }
 }

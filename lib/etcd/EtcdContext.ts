@@ -1,7 +1,12 @@
 import type { ExponentialBackoff } from 'cockatiel';
 import type { Logger } from 'winston';
 import type { RegistryMetrics } from '../metrics/RegistryMetrics';
-import { classifyEtcdError, type EtcdOperation, type Verdict } from './classifyEtcdError';
+import {
+  classifyEtcdError,
+  oneOffError,
+  type EtcdOperation,
+  type Verdict,
+} from './classifyEtcdError';
 import type { Clock } from './Clock';
 import type { EtcdPort } from './EtcdPort';
 import { retryBackoff } from './retryBackoff';
@@ -31,5 +36,10 @@ export class EtcdContext {
   /** What to do about a failed request: the one classifier's verdict. */
   verdict(error: unknown, operation: EtcdOperation): Verdict {
     return classifyEtcdError(error, operation, this.username);
+  }
+
+  /** What a request made once rejects with: the verdict's typed error, else etcd unavailable. */
+  failure(error: unknown, operation: EtcdOperation): Error {
+    return oneOffError(error, operation, this.username);
   }
 }

@@ -97,16 +97,12 @@ export interface PutOp {
 }
 
 /**
- * Everything gsr asks of etcd, in one small interface: the core (discovery, registration) talks to this
- * and nothing else, so that it runs the same against a real etcd ({@link Etcd3Port}, the only importer of
- * etcd3) and against a simulated one that a test drives one interleaving at a time.
- *
- * Every request is linearizable unless it says otherwise. A failure rejects with an {@link EtcdFailure}
- * (one of a few kinds, which `classifyEtcdError` turns into what to do); the adapter reports each
- * outcome to the registry's health and metrics itself.
+ * etcd's key-value part, as gsr asks it: reads, the revision, counts, puts and guarded deletes. Both
+ * adapters implement it: {@link Etcd3Port} over gRPC, and the JSON gateway a command line reads with.
+ * Every request is linearizable unless it says otherwise.
  * @internal
  */
-export interface EtcdPort {
+export interface EtcdKV {
   /** Everything under `prefix`. */
   range(prefix: string): Promise<RangeResult>;
   /**
@@ -117,11 +113,6 @@ export interface EtcdPort {
   /** How many keys `prefix` holds, and how many were written after `revision`, in one request. */
   delta(prefix: string, revision: bigint): Promise<PrefixDelta>;
   /**
-   * Whether a progress notification may be trusted to follow every event sent before it (etcd 3.4.25+,
-   * 3.5.8+; before, etcd#15220 could send it ahead of events still queued).
-   */
-  readonly progressOrdered: boolean;
-  /**
    * Proves etcd answers: at most one key under `prefix`, keys only; `serializable` lets any member answer
    * from its own store; `deadline` (epoch ms) replaces the request timeout.
    */
@@ -129,8 +120,6 @@ export interface EtcdPort {
     prefix: string,
     options: { readonly serializable: boolean; readonly deadline?: number },
   ): Promise<void>;
-  /** Watches `prefix` from `startRevision` on. */
-  watch(prefix: string, startRevision: bigint, listener: WatchListener): WatchHandle;
   /** Every put in one transaction; resolves with the revision they were written at. */
   putAll(puts: readonly PutOp[]): Promise<bigint>;
   /**
@@ -141,12 +130,40 @@ export interface EtcdPort {
     key: string,
     ifLease?: readonly string[],
   ): Promise<{ readonly deleted: boolean; readonly revision: bigint }>;
+}
+
+/** etcd's watch part. @internal */
+export interface EtcdWatcher {
+  /**
+   * Whether a progress notification may be trusted to follow every event sent before it (etcd 3.4.25+,
+   * 3.5.8+; before, etcd#15220 could send it ahead of events still queued).
+   */
+  readonly progressOrdered: boolean;
+  /** Watches `prefix` from `startRevision` on. */
+  watch(prefix: string, startRevision: bigint, listener: WatchListener): WatchHandle;
+}
+
+/** etcd's lease part. @internal */
+export interface EtcdLeases {
   /** Grants a lease of `ttlSeconds`; resolves with its id (decimal). */
   grantLease(ttlSeconds: number): Promise<string>;
   /** Keeps `lease` alive: each `renew()` asks once. */
   keepAlive(lease: string, listener: KeepAliveListener): KeepAlive;
   /** Revokes `lease`, deleting every key bound to it; a lease etcd does not know counts as revoked. */
   revokeLease(lease: string): Promise<void>;
+}
+
+/**
+ * Everything gsr asks of etcd, in three parts as etcd's Go client has them (`kv.go`, `watch.go`,
+ * `lease.go`): the core (discovery, registration) talks to this and nothing else, so that it runs the
+ * same against a real etcd ({@link Etcd3Port}, the only importer of etcd3) and against a simulated one
+ * that a test drives one interleaving at a time.
+ *
+ * A failure rejects with an {@link EtcdFailure} (one of a few kinds, which `classifyEtcdError` turns
+ * into what to do); the adapter reports each outcome to the registry's health and metrics itself.
+ * @internal
+ */
+export interface EtcdPort extends EtcdKV, EtcdWatcher, EtcdLeases {
   /** Ends every request and stream still open: nothing of it keeps the process alive afterwards. */
   close(): void;
 }

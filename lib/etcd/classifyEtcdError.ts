@@ -2,7 +2,10 @@ import { AuthenticationError } from '../errors/AuthenticationError';
 import { EtcdRefusedError } from '../errors/EtcdRefusedError';
 import { PermissionDeniedError } from '../errors/PermissionDeniedError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
+import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { TlsError } from '../errors/TlsError';
 import { EtcdFailure } from './EtcdFailure';
+import { isTlsFailure } from './isTlsFailure';
 
 /** What an etcd operation was doing, for the typed error. @internal */
 export interface EtcdOperation {
@@ -10,6 +13,11 @@ export interface EtcdOperation {
   readonly key: string;
   /** A short description, e.g. `watch gsr/services/web/`. */
   readonly description: string;
+  /**
+   * While connecting, the endpoints being connected to: a failed TLS handshake then fails the same
+   * way every time (a certificate), and is refused at once rather than waited out.
+   */
+  readonly connectingTo?: readonly string[];
 }
 
 /**
@@ -46,6 +54,9 @@ export function classifyEtcdError(
     // A typed gsr error already, or a bug: nothing retrying could fix.
     return { kind: 'fatal', error: error instanceof Error ? error : new Error(String(error)) };
   }
+  if (operation.connectingTo !== undefined && isTlsFailure(error)) {
+    return { kind: 'refused', error: new TlsError(operation.connectingTo, error) };
+  }
   switch (error.kind) {
     case 'unavailable':
     case 'late':
@@ -73,4 +84,20 @@ export function classifyEtcdError(
     case 'closed':
       return { kind: 'fatal', error: new RegistryClosedError(operation.description) };
   }
+}
+
+/**
+ * What a request made once (not retried) rejects with: the verdict's typed error when it has one, else
+ * an `EtcdUnavailableError` saying what was being done.
+ * @internal
+ */
+export function oneOffError(
+  error: unknown,
+  operation: EtcdOperation,
+  username: string | undefined,
+): Error {
+  const verdict = classifyEtcdError(error, operation, username);
+  return 'error' in verdict
+    ? verdict.error
+    : new EtcdUnavailableError(operation.description, error);
 }

@@ -3,10 +3,8 @@ import { ConnectError } from '../errors/ConnectError';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
 import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
-import { TlsError } from '../errors/TlsError';
 import type { EtcdOperation } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
-import { isTlsFailure } from './isTlsFailure';
 import { retryEtcd } from './retryEtcd';
 
 /** The longest timer Node holds. */
@@ -31,7 +29,11 @@ export async function waitForEtcd(
 ): Promise<void> {
   const { prefix } = probe;
   const { etcd, logger } = context;
-  const operation: EtcdOperation = { key: prefix, description: 'connect to etcd' };
+  const operation: EtcdOperation = {
+    key: prefix,
+    description: 'connect to etcd',
+    connectingTo: config.etcdEndpoints,
+  };
   const endpoints = config.etcdEndpoints.join(', ');
   const started = Date.now();
   // A registry that started without etcd keeps trying until it closes: its lists and registrations do.
@@ -65,9 +67,8 @@ export async function waitForEtcd(
       ) {
         return; // etcd answered; what this user may read is each stream's to find out.
       }
-      // A handshake that failed on a certificate fails the same way every time: do not wait it out.
-      if (isTlsFailure(error)) {
-        throw new TlsError(config.etcdEndpoints, error);
+      if (verdict.kind === 'refused') {
+        throw error; // A certificate, credentials: retryEtcd rejects with the verdict's error.
       }
       const message = messageOf(error);
       lastFailure = message;

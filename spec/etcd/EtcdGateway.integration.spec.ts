@@ -10,6 +10,7 @@ import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
 import { Etcd3Port } from '../../lib/etcd/etcd3/Etcd3Port';
 import { EtcdFailure } from '../../lib/etcd/EtcdFailure';
 import { EtcdGateway } from '../../lib/etcd/gateway/EtcdGateway';
+import type { EtcdKV } from '../../lib/etcd/EtcdPort';
 import { gsrMeter } from '../../lib/metrics/instruments';
 import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
 import { EtcdCluster } from '../../lib/testing/EtcdCluster';
@@ -86,6 +87,86 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
       );
     } finally {
       await lease.revoke();
+      gateway.close();
+      port.close();
+    }
+  });
+
+  it('answers the whole key-value part (EtcdKV) as the gRPC port does', async () => {
+    const config = loadConfig({ etcdEndpoints: etcd.endpoints }, {});
+    const port = new Etcd3Port(
+      config,
+      new ConnectionHealth(testLogger().logger, systemClock, { lag: unmeasuredLag }),
+      new RegistryMetrics(gsrMeter(undefined)),
+    );
+    const gateway = new EtcdGateway(config);
+    /** One script of every EtcdKV request, its answers with revisions relative to its first write. */
+    const script = async (kv: EtcdKV) => {
+      const prefix = uniquePrefix();
+      const lease = String((await etcd.raw.lease(60, { autoKeepAlive: false }).grant()) as string);
+      const first = await kv.putAll([
+        { key: `${prefix}a`, value: 'A', lease: '0' },
+        { key: `${prefix}b`, value: '', lease },
+      ]);
+      const second = await kv.putAll([{ key: `${prefix}c`, value: '\u00e9\u0000', lease: '0' }]);
+      const read = await kv.range(prefix);
+      const now = await kv.revision(`${prefix}a`);
+      const sinceFirst = await kv.delta(prefix, first - 1n);
+      const sinceSecond = await kv.delta(prefix, second);
+      await kv.probe(prefix, { serializable: true });
+      await kv.probe(prefix, { serializable: false, deadline: Date.now() + 5000 });
+      const notOnNone = await kv.deleteKey(`${prefix}b`, ['0']);
+      const onOneOfThem = await kv.deleteKey(`${prefix}b`, ['0', '7', lease]);
+      const unguarded = await kv.deleteKey(`${prefix}a`);
+      const missing = await kv.deleteKey(`${prefix}zz`, ['0']);
+      const after = await kv.range(prefix);
+      const at = (revision: bigint) => Number(revision - first);
+      return {
+        second: at(second),
+        read: read.entries.map((e) => [
+          e.key.toString('latin1').slice(prefix.length),
+          e.value.toString('latin1'),
+          e.lease === lease,
+          at(e.modRevision),
+          e.version,
+        ]),
+        readAt: at(read.revision),
+        clusterSame: read.cluster === now.cluster && now.cluster !== '0',
+        now: at(now.revision),
+        sinceFirst: [sinceFirst.count, sinceFirst.changed, at(sinceFirst.revision)],
+        sinceSecond: [sinceSecond.count, sinceSecond.changed],
+        deletes: [notOnNone, onOneOfThem, unguarded, missing].map((d) => [
+          d.deleted,
+          at(d.revision),
+        ]),
+        after: after.entries.map((e) => e.key.toString('latin1').slice(prefix.length)),
+      };
+    };
+    try {
+      const viaGrpc = await script(port);
+      const viaGateway = await script(gateway);
+      expect(viaGateway).toEqual(viaGrpc);
+      expect(viaGrpc).toEqual({
+        second: 1,
+        read: [
+          ['a', 'A', false, 0, 1],
+          ['b', '', true, 0, 1],
+          ['c', '\u00c3\u00a9\u0000', false, 1, 1],
+        ],
+        readAt: 1,
+        clusterSame: true,
+        now: 1,
+        sinceFirst: [3, 3, 1],
+        sinceSecond: [3, 0],
+        deletes: [
+          [false, 1],
+          [true, 2],
+          [true, 3],
+          [false, 3],
+        ],
+        after: ['c'],
+      });
+    } finally {
       gateway.close();
       port.close();
     }

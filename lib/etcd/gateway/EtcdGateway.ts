@@ -3,7 +3,7 @@ import type * as https from 'node:https';
 import type { GsrConfig } from '../../config/GsrConfig';
 import { messageOf } from '../../errors/messageOf';
 import { EtcdFailure, type EtcdFailureKind } from '../EtcdFailure';
-import type { EtcdEntry, RangeResult } from '../EtcdPort';
+import type { EtcdEntry, EtcdKV, EtcdPosition, PrefixDelta, PutOp, RangeResult } from '../EtcdPort';
 import { prefixRange } from '../prefixRange';
 import { readTlsFiles } from '../readTlsFiles';
 
@@ -34,7 +34,8 @@ const UNAUTHENTICATED = 16;
  * A reader of etcd through its JSON gateway (`POST /v3/kv/range` over HTTP/1.1, which etcd serves on
  * its client URLs beside gRPC unless started with `--enable-grpc-gateway=false`): for a command that
  * reads once, it answers without loading gRPC, etcd3 and their protocol files, which cost a command
- * line several times Node's own start. It reads only; {@link EtcdPort}'s other requests stay gRPC's.
+ * line several times Node's own start. It is {@link EtcdPort}'s key-value part ({@link EtcdKV}), the
+ * same requests as the gRPC adapter's, held to it by one contract spec; watches and leases stay gRPC's.
  *
  * It honours the same configuration as the gRPC client: every endpoint in turn, TLS (the same files),
  * authentication (a token from `/v3/auth/authenticate`), each request within the dial and request
@@ -43,7 +44,7 @@ const UNAUTHENTICATED = 16;
  * waits for etcd and says so.
  * @internal
  */
-export class EtcdGateway {
+export class EtcdGateway implements EtcdKV {
   readonly #members: readonly URL[];
   readonly #timeoutMs: number;
   readonly #config: GsrConfig;
@@ -69,23 +70,82 @@ export class EtcdGateway {
 
   /** Everything under `prefix`, sorted by key bytes, and the revision etcd read it at. */
   async range(prefix: string): Promise<RangeResult> {
-    const { key, range_end } = prefixRange(prefix);
-    const answer = await this.#call(
-      '/v3/kv/range',
-      { key: key.toString('base64'), range_end: range_end.toString('base64') },
-      await this.#authenticated(),
-    );
-    const { header, kvs } = answer as { header?: unknown; kvs?: unknown };
-    const { revision: written, cluster_id } = (header ?? {}) as {
-      revision?: unknown;
-      cluster_id?: unknown;
+    const { header, kvs } = (await this.#kv('range', rangeOf(prefix))) as {
+      header?: unknown;
+      kvs?: unknown;
     };
-    const revision = decimal(written);
-    if (revision === undefined || (kvs !== undefined && !Array.isArray(kvs))) {
-      throw malformed('a range without its revision or keys');
+    const broken = 'a range without its revision or keys';
+    if (kvs !== undefined && !Array.isArray(kvs)) {
+      throw malformed(broken);
     }
-    const cluster = decimal(cluster_id)?.toString() ?? '0';
-    return { revision, cluster, entries: ((kvs ?? []) as unknown[]).map(entryOf) };
+    return { ...positionOf(header, broken), entries: ((kvs ?? []) as unknown[]).map(entryOf) };
+  }
+
+  async revision(key: string): Promise<EtcdPosition> {
+    // etcd takes an empty key for "no key given": `\0` is the first key there is.
+    const bytes = key === '' ? Buffer.from([0]) : Buffer.from(key);
+    const { header } = (await this.#kv('range', {
+      key: bytes.toString('base64'),
+      keys_only: true,
+    })) as { header?: unknown };
+    return positionOf(header);
+  }
+
+  async delta(prefix: string, revision: bigint): Promise<PrefixDelta> {
+    const range = rangeOf(prefix);
+    const { header, responses } = (await this.#kv('txn', {
+      success: [
+        { request_range: { ...range, count_only: true } },
+        { request_range: { ...range, keys_only: true, min_mod_revision: String(revision + 1n) } },
+      ],
+    })) as { header?: unknown; responses?: unknown };
+    const [all, changed] = (Array.isArray(responses) ? responses : []).map(
+      (response: { response_range?: { count?: unknown; kvs?: unknown } } | null) =>
+        response?.response_range,
+    );
+    const count = decimal(all?.count ?? '0');
+    if (count === undefined || (changed?.kvs !== undefined && !Array.isArray(changed.kvs))) {
+      throw malformed('a count that is not one');
+    }
+    return {
+      ...positionOf(header),
+      count: Number(count),
+      changed: Array.isArray(changed?.kvs) ? changed.kvs.length : 0,
+    };
+  }
+
+  async probe(
+    prefix: string,
+    options: { readonly serializable: boolean; readonly deadline?: number },
+  ): Promise<void> {
+    await this.#kv(
+      'range',
+      { ...rangeOf(prefix), limit: 1, keys_only: true, serializable: options.serializable },
+      options.deadline,
+    );
+  }
+
+  async putAll(puts: readonly PutOp[]): Promise<bigint> {
+    const { header } = (await this.#kv('txn', {
+      success: puts.map(({ key, value, lease }) => ({
+        request_put: { key: base64(key), value: base64(value), lease },
+      })),
+    })) as { header?: unknown };
+    return positionOf(header).revision;
+  }
+
+  async deleteKey(
+    key: string,
+    ifLease?: readonly string[],
+  ): Promise<{ readonly deleted: boolean; readonly revision: bigint }> {
+    const answer = (await this.#kv('txn', deleteIfLease(base64(key), ifLease ?? []))) as TxnAnswer;
+    const levels = Math.max(1, ifLease?.length ?? 0);
+    return { deleted: wasDeleted(answer, levels), revision: positionOf(answer.header).revision };
+  }
+
+  /** A request of etcd's KV service (`/v3/kv/<method>`), as the configured user. */
+  async #kv(method: string, body: object, deadline?: number): Promise<object> {
+    return this.#call(`/v3/kv/${method}`, body, await this.#authenticated(), deadline);
   }
 
   /** Closes its connections: nothing of it keeps the process alive afterwards. */
@@ -113,10 +173,16 @@ export class EtcdGateway {
   }
 
   /** POSTs `body` to each member in turn, from the last that answered, until one answers. */
-  async #call(path: string, body: object, token: string | undefined): Promise<object> {
+  async #call(
+    path: string,
+    body: object,
+    token: string | undefined,
+    deadline?: number,
+  ): Promise<object> {
     const json = JSON.stringify(body);
     // One deadline for the call, whichever members it tries: a caller falls back to gRPC in time.
-    const signal = AbortSignal.timeout(this.#timeoutMs);
+    const timeoutMs = deadline === undefined ? this.#timeoutMs : Math.max(0, deadline - Date.now());
+    const signal = AbortSignal.timeout(timeoutMs);
     let failure: unknown;
     for (let tried = 0; tried < this.#members.length; tried++) {
       const index = (this.#member + tried) % this.#members.length;
@@ -132,7 +198,8 @@ export class EtcdGateway {
       return answerOf(member, answer);
     }
     const message = signal.aborted
-      ? `no etcd endpoint answered within ${this.#timeoutMs / 1000}s (the dial and request timeouts)`
+      ? `no etcd endpoint answered within ${timeoutMs / 1000}s` +
+        (deadline === undefined ? ' (the dial and request timeouts)' : '')
       : `no etcd endpoint answered: ${messageOf(failure)}`;
     throw new EtcdFailure('unavailable', message, { cause: failure });
   }
@@ -250,4 +317,67 @@ function decimal(value: unknown): bigint | undefined {
 
 function malformed(what: string): EtcdFailure {
   return new EtcdFailure('unavailable', `etcd's JSON gateway answered ${what}`);
+}
+
+/** A transaction's answer, as etcd's JSON has it (fields left out when empty or false). */
+interface TxnAnswer {
+  readonly header?: unknown;
+  readonly succeeded?: boolean;
+  readonly responses?: readonly ({
+    readonly response_delete_range?: { readonly deleted?: unknown };
+    readonly response_txn?: TxnAnswer;
+  } | null)[];
+}
+
+function base64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+
+/** `prefix`'s range, as the gateway takes it. */
+function rangeOf(prefix: string): { readonly key: string; readonly range_end: string } {
+  const { key, range_end } = prefixRange(prefix);
+  return { key: key.toString('base64'), range_end: range_end.toString('base64') };
+}
+
+/** The revision and cluster of an answer's header; one without a revision is malformed. */
+function positionOf(header: unknown, broken = 'an answer without its revision'): EtcdPosition {
+  const { revision: written, cluster_id } = (header ?? {}) as {
+    revision?: unknown;
+    cluster_id?: unknown;
+  };
+  const revision = decimal(written);
+  if (revision === undefined) {
+    throw malformed(broken);
+  }
+  return { revision, cluster: decimal(cluster_id)?.toString() ?? '0' };
+}
+
+/**
+ * Deletes `key` while it is bound to one of `leases` (any, with none given): a transaction per lease,
+ * each nested in the last one's failure, as the gRPC adapter builds it.
+ */
+function deleteIfLease(key: string, leases: readonly string[]): object {
+  const [lease, ...others] = leases;
+  const remove = { request_delete_range: { key } };
+  if (lease === undefined) {
+    return { success: [remove] };
+  }
+  return {
+    compare: [{ key, target: 'LEASE', result: 'EQUAL', lease }],
+    success: [remove],
+    failure: others.length === 0 ? [] : [{ request_txn: deleteIfLease(key, others) }],
+  };
+}
+
+/**
+ * Whether the transaction {@link deleteIfLease} made deleted the key, at whichever of its `levels`
+ * (no deeper: the answer is read as the request was built, whatever else it holds).
+ */
+function wasDeleted(answer: TxnAnswer | undefined, levels: number): boolean {
+  const responses: unknown = answer?.responses;
+  const first = (Array.isArray(responses) ? (responses as TxnAnswer['responses']) : [])?.[0];
+  if (answer?.succeeded === true) {
+    return Number(decimal(first?.response_delete_range?.deleted ?? '0') ?? 0n) > 0;
+  }
+  return levels > 1 && wasDeleted(first?.response_txn, levels - 1);
 }
