@@ -103,7 +103,7 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
     /** One script of every EtcdKV request, its answers with revisions relative to its first write. */
     const script = async (kv: EtcdKV) => {
       const prefix = uniquePrefix();
-      const lease = String((await etcd.raw.lease(60, { autoKeepAlive: false }).grant()) as string);
+      const lease = await etcd.raw.lease(60, { autoKeepAlive: false }).grant();
       const first = await kv.putAll([
         { key: `${prefix}a`, value: 'A', lease: '0' },
         { key: `${prefix}b`, value: '', lease },
