@@ -20,7 +20,7 @@ import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList, type Protection } from './EndpointList';
 import { OverrideList, Overrides } from './OverrideList';
-import { applyOverrides } from './applyOverrides';
+import { applyOverrides, overridden } from './applyOverrides';
 import { type KeyObserver, LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
 import { PrefixReads } from './PrefixReads';
@@ -242,20 +242,15 @@ export class Discovery implements LiveListOwner {
       let overrides: ReadonlyMap<string, Maintenance> | undefined;
       let ready = false;
       const waiting: EndpointChanges[] = [];
-      const overridden = (endpoint: Endpoint): Endpoint => {
-        const maintenance = overrides?.get(endpoint.address);
-        return maintenance === undefined
-          ? endpoint
-          : Object.freeze({ ...endpoint, state: 'maintenance' as const, maintenance });
-      };
+      const withOverride = (endpoint: Endpoint): Endpoint => overridden(endpoint, overrides);
       const send = (changes: EndpointChanges): void =>
         subscriber.next(
           overrides === undefined
             ? changes
             : {
                 ...changes,
-                added: changes.added.map(overridden),
-                updated: changes.updated.map(overridden),
+                added: changes.added.map(withOverride),
+                updated: changes.updated.map(withOverride),
               },
         );
       // Overrides first, as endpoints$ waits for them: the first changes already say maintenance.
@@ -280,7 +275,7 @@ export class Discovery implements LiveListOwner {
                   ? list.endpointAt(address)
                   : undefined;
             if (endpoint !== undefined) {
-              updated.push(overridden(endpoint));
+              updated.push(withOverride(endpoint));
             }
           }
           if (updated.length > 0) {
@@ -442,9 +437,9 @@ export class Discovery implements LiveListOwner {
     if (known?.overrides === overrides) {
       return known.list;
     }
-    const overridden = applyOverrides(list, overrides);
-    this.#overridden.set(list, { overrides, list: overridden });
-    return overridden;
+    const inMaintenance = applyOverrides(list, overrides);
+    this.#overridden.set(list, { overrides, list: inMaintenance });
+    return inMaintenance;
   }
 
   /**

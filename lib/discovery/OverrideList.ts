@@ -159,7 +159,7 @@ export class OverrideList implements PrefixState<Overrides> {
     // The overrides that apply, as `gsr drain` writes them.
     return [...this.#byService].flatMap(([service, addresses]) =>
       [...addresses].map(([address, maintenance]) => ({
-        key: Buffer.from(`${this.#layout.overridesPrefix}${service}/${address}`),
+        key: Buffer.from(this.#layout.overrideKey({ service, address })),
         value: Buffer.from(encodeMaintenance(maintenance)),
       })),
     );

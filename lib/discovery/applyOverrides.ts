@@ -13,12 +13,20 @@ export function applyOverrides(
   if (overrides === undefined) {
     return list;
   }
-  return Object.freeze(
-    list.map((endpoint) => {
-      const maintenance = overrides.get(endpoint.address);
-      return maintenance === undefined
-        ? endpoint
-        : Object.freeze({ ...endpoint, state: 'maintenance' as const, maintenance });
-    }),
-  );
+  return Object.freeze(list.map((endpoint) => overridden(endpoint, overrides)));
+}
+
+/**
+ * The one rule of maintenance: an endpoint an operator's override names is in maintenance, with the
+ * override's reason, whatever its key says; any other is as its key says.
+ * @internal
+ */
+export function overridden(
+  endpoint: Endpoint,
+  overrides: ReadonlyMap<string, Maintenance> | undefined,
+): Endpoint {
+  const maintenance = overrides?.get(endpoint.address);
+  return maintenance === undefined
+    ? endpoint
+    : Object.freeze({ ...endpoint, state: 'maintenance' as const, maintenance });
 }

@@ -1,4 +1,4 @@
-import { escapeText } from '../text/escapeText';
+import { ValidationError } from '../errors/ValidationError';
 import { decodeUtf8 } from '../text/decodeUtf8';
 import type { Maintenance } from './Maintenance';
 import { parseBoundedJson } from './parseBoundedJson';
@@ -47,7 +47,25 @@ export function decodeMaintenance(
   };
 }
 
-/** A reason for the terminal: escaped, bounded. @internal */
-export function printableReason(maintenance: Maintenance): string {
-  return escapeText(maintenance.reason, MAX_REASON_LENGTH);
+/**
+ * Checks an operator's reason before it is written: a line of text, at most
+ * {@link MAX_REASON_LENGTH} characters; none is the empty reason.
+ * @throws ValidationError naming `reason` and its value.
+ * @internal
+ */
+export function validateReason(reason: unknown): string {
+  if (reason === undefined) {
+    return '';
+  }
+  if (typeof reason !== 'string') {
+    throw new ValidationError('reason', reason, 'expected a string');
+  }
+  if (reason.length > MAX_REASON_LENGTH) {
+    throw new ValidationError('reason', reason, `expected at most ${MAX_REASON_LENGTH} characters`);
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
+    throw new ValidationError('reason', reason, 'expected one line without control characters');
+  }
+  return reason;
 }

@@ -1,4 +1,5 @@
-import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { EtcdUnavailableError, isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
+import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdOperation } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
 import { Retrier } from './Retrier';
@@ -64,4 +65,23 @@ export function retryEtcd<T>(
     signal.addEventListener('abort', stop, { once: true });
     run();
   });
+}
+
+/**
+ * A user's request to etcd (unregister, an override): {@link retryEtcd} until the registry closes,
+ * whose close then rejects it with a `RegistryClosedError` rather than etcd being unavailable.
+ * @internal
+ */
+export async function retryUntilClosed<T>(
+  context: EtcdContext,
+  operation: EtcdOperation,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await retryEtcd(context, operation, attempt, context.closing);
+  } catch (error) {
+    throw context.closing.aborted && isEtcdUnavailableError(error)
+      ? new RegistryClosedError(operation.description)
+      : error;
+  }
 }

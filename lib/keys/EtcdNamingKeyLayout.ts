@@ -86,6 +86,10 @@ export class EtcdNamingKeyLayout implements KeyLayout {
     return `${this.#keyPrefix}${target}/`;
   }
 
+  overrideKey({ service, address }: Pick<Endpoint, 'service' | 'address'>): string {
+    return `${this.overridesPrefix}${service}/${address}`;
+  }
+
   endpointKey({ service, address }: Pick<Endpoint, 'service' | 'address'>): string {
     return `${this.#keyPrefix}${service}/${address}`;
   }

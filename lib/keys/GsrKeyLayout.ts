@@ -47,6 +47,10 @@ export class GsrKeyLayout implements KeyLayout {
     return `${this.servicesPrefix}${service}/`;
   }
 
+  overrideKey({ service, address }: Pick<Endpoint, 'service' | 'address'>): string {
+    return `${this.overridesPrefix}${service}/${address}`;
+  }
+
   endpointKey({ service, address }: Pick<Endpoint, 'service' | 'address'>): string {
     return `${this.servicesPrefix}${service}/${address}`;
   }

@@ -46,6 +46,8 @@ export interface KeyLayout {
    * from the endpoints' own keys, so that what an instance writes never erases them.
    */
   readonly overridesPrefix: string;
+  /** The key of an operator's override of `endpoint`: `<overridesPrefix><service>/<address>`. */
+  overrideKey(endpoint: Pick<Endpoint, 'service' | 'address'>): string;
   /** The prefix of every service's keys, for `services$()`; `undefined` when the layout has none. */
   readonly servicesPrefix: string | undefined;
   /**

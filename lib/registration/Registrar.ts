@@ -1,18 +1,15 @@
 import { defer, Observable, type Subscription } from 'rxjs';
 import type { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { encodeMaintenance, MAX_REASON_LENGTH } from '../endpoint/maintenanceCodec';
 import { type OwnState, withOwnState } from '../endpoint/ownState';
 import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
-import { PreconditionError } from '../errors/PreconditionError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
-import { ValidationError } from '../errors/ValidationError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import type { EtcdEntry } from '../etcd/EtcdPort';
 import { abortable } from '../etcd/abortable';
 import type { PendingWork } from '../etcd/PendingWork';
-import { retryEtcd } from '../etcd/retryEtcd';
+import { retryEtcd, retryUntilClosed } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { HealthCheck } from './HealthCheck';
 import { type Holder, KeyRecord } from './KeyRecord';
@@ -188,61 +185,6 @@ export class Registrar {
     }
   }
 
-  /**
-   * Puts an operator's override of `service`'s `address` (with no lease: it outlives every process),
-   * or deletes it when `maintenance` is `undefined`; resolves once etcd confirmed it.
-   */
-  async override(
-    service: unknown,
-    address: unknown,
-    maintenance: { readonly reason: unknown } | undefined,
-  ): Promise<void> {
-    const valid = this.#layout.validateEndpoint({ service, address });
-    const key = `${this.#layout.overridesPrefix}${valid.service}/${valid.address}`;
-    const value =
-      maintenance &&
-      encodeMaintenance({
-        reason: validateReason(maintenance.reason),
-        since: new Date(this.#context.clock.now()).toISOString(),
-      });
-    const description = `${value === undefined ? 'clear' : 'set'} maintenance of ${key}`;
-    if (value !== undefined) {
-      await this.#checkRoomFor(valid.service, valid.address);
-    }
-    try {
-      await retryEtcd(
-        this.#context,
-        { key, description },
-        async () => {
-          await (value === undefined
-            ? this.#context.etcd.deleteKey(key)
-            : this.#context.etcd.putAll([{ key, value, lease: NO_LEASE }]));
-        },
-        this.#context.closing,
-      );
-    } catch (error) {
-      throw this.#context.closing.aborted && isEtcdUnavailableError(error)
-        ? new RegistryClosedError(description)
-        : error;
-    }
-  }
-
-  /**
-   * Refuses an override that would not apply: one more than the limits allow turns off every override
-   * it counts with, the operator's own among them. A user that may not read overrides is not checked.
-   */
-  async #checkRoomFor(service: string, address: string): Promise<void> {
-    const overrides = await this.#discovery.overrides().catch(() => undefined);
-    const refusal =
-      overrides?.get(service)?.has(address) === true ? undefined : overrides?.refusal(service);
-    if (refusal !== undefined) {
-      throw new PreconditionError(
-        `put ${service} ${address} in maintenance`,
-        `${refusal}; clear some first (gsr overrides lists them, gsr undrain clears one)`,
-      );
-    }
-  }
-
   async unregister(endpoint: Pick<Endpoint, 'service' | 'address'>): Promise<void> {
     const { service, address } = readEndpoint(endpoint);
     const valid = this.#layout.validateEndpoint({ service, address });
@@ -255,18 +197,9 @@ export class Registrar {
       this.#converge(record);
       return removed;
     }
-    try {
-      await retryEtcd(
-        this.#context,
-        { key, description: `unregister ${key}` },
-        () => this.#context.etcd.deleteKey(key),
-        this.#context.closing,
-      );
-    } catch (error) {
-      throw this.#context.closing.aborted && isEtcdUnavailableError(error)
-        ? new RegistryClosedError(`unregister ${key}`)
-        : error;
-    }
+    await retryUntilClosed(this.#context, { key, description: `unregister ${key}` }, () =>
+      this.#context.etcd.deleteKey(key),
+    );
   }
 
   /**
@@ -685,24 +618,6 @@ export class Registrar {
       this.#guards.delete(service);
     }
   }
-}
-
-/** Checks an operator's reason: a line of text, at most {@link MAX_REASON_LENGTH} characters. */
-function validateReason(reason: unknown): string {
-  if (reason === undefined) {
-    return '';
-  }
-  if (typeof reason !== 'string') {
-    throw new ValidationError('reason', reason, 'expected a string');
-  }
-  if (reason.length > MAX_REASON_LENGTH) {
-    throw new ValidationError('reason', reason, `expected at most ${MAX_REASON_LENGTH} characters`);
-  }
-  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
-    throw new ValidationError('reason', reason, 'expected one line without control characters');
-  }
-  return reason;
 }
 
 /** Resolves once the record's loop has nothing left to do. */

@@ -42,6 +42,7 @@ import { gsrMeter } from '../metrics/instruments';
 import { RegistryMetrics } from '../metrics/RegistryMetrics';
 import type { RegisterOptions } from '../registration/RegisterOptions';
 import type { Registration } from '../registration/Registration';
+import { OverrideWriter } from '../registration/OverrideWriter';
 import { Registrar } from '../registration/Registrar';
 import type { EndpointChanges } from '../discovery/EndpointChanges';
 import type { Override } from '../endpoint/Override';
@@ -141,6 +142,7 @@ export class Registry {
   readonly #layout: KeyLayout;
   readonly #discovery: Discovery;
   readonly #registrar: Registrar;
+  readonly #overrides: OverrideWriter;
   readonly #pending = new PendingWork();
   readonly #closing: AbortController;
   /** Stops reporting this registry's gauges. */
@@ -189,6 +191,7 @@ export class Registry {
       connected: () => health.connected,
       silenceMs: () => health.silenceMs(),
     });
+    this.#overrides = new OverrideWriter(context, layout, this.#discovery);
     this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending, {
       stampWrites: config.stampWrites,
     });
@@ -678,7 +681,7 @@ export class Registry {
     address: string,
     options: { readonly reason?: string } = {},
   ): Promise<void> {
-    return this.#registrar.override(service, address, { reason: options.reason });
+    return this.#overrides.set(service, address, { reason: options.reason });
   }
 
   /**
@@ -691,7 +694,7 @@ export class Registry {
    * ```
    */
   clearMaintenance(service: string, address: string): Promise<void> {
-    return this.#registrar.override(service, address, undefined);
+    return this.#overrides.set(service, address, undefined);
   }
 
   /**

@@ -6,6 +6,16 @@ const value = (text: string): Buffer => Buffer.from(text);
 describe('EtcdNamingKeyLayout', () => {
   const root = new EtcdNamingKeyLayout('', 'string');
 
+  it("keys operators' overrides apart from the targets, under gsr-overrides/", () => {
+    const layout = new EtcdNamingKeyLayout('svc/', 'string');
+    expect(layout.overrideKey({ service: 'foo', address: '10.0.0.1:80' })).toBe(
+      'svc/gsr-overrides/foo/10.0.0.1:80',
+    );
+    expect(
+      layout.overrideKey({ service: 'foo', address: 'a' }).startsWith(layout.overridesPrefix),
+    ).toBe(true);
+  });
+
   describe("writes what etcd's Go endpoints manager writes", () => {
     // endpoints_impl.go: json.Marshal(&internal.Update{Op: internal.Add, Addr: ..., Metadata: ...}).
     it('keys <target>/<address>, from the root of the keyspace by default', () => {

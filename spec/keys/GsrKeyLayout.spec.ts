@@ -2,6 +2,12 @@ import { GsrKeyLayout } from '../../lib/keys/GsrKeyLayout';
 import { entry } from '../support/keyValues';
 
 describe('GsrKeyLayout', () => {
+  it("keys operators' overrides as <prefix>overrides/<service>/<address>", () => {
+    expect(new GsrKeyLayout('gsr/').overrideKey({ service: 'web', address: '10.0.0.1:80' })).toBe(
+      'gsr/overrides/web/10.0.0.1:80',
+    );
+  });
+
   const layout = new GsrKeyLayout('gsr/');
 
   it('lays keys out like the Go gsr', () => {
