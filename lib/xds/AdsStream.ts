@@ -3,8 +3,8 @@ import { Subscription } from 'rxjs';
 import { messageOf } from '../errors/messageOf';
 import type { LogBudget } from '../logging/LogBudget';
 import { escapeText } from '../text/escapeText';
-import { kindOf, type ResourceSet, type Subscribed, type XdsCatalog } from './XdsCatalog';
-import { type EncodedResource, sameResource } from './xdsResources';
+import { kindOf, type Subscribed, type VersionedSet, type XdsCatalog } from './XdsCatalog';
+import type { EncodedResource } from './xdsResources';
 
 /** The most characters of a client's own text (a NACK's message) that a log line repeats. */
 const MAX_CLIENT_TEXT = 200;
@@ -50,12 +50,11 @@ interface TypeState {
   subscribed: Subscribed;
   subscription: Subscription | undefined;
   /** The resources of the subscription now; `undefined` until they are first known. */
-  latest: ResourceSet | undefined;
-  /** The resources of the last response. */
-  sent: ResourceSet | undefined;
+  latest: VersionedSet | undefined;
+  /** The version of the last response. */
+  sent: string | undefined;
   /** The nonce of the last response; a request with another (but for none) is stale. */
   nonce: string | undefined;
-  version: number;
   /** Whether the last response awaits its ACK or NACK: no other is sent meanwhile. */
   inFlight: boolean;
 }
@@ -70,9 +69,10 @@ export interface AdsLimits {
 
 /**
  * One Aggregated Discovery Service stream (xDS v3, state of the world), as the xDS protocol has it:
- * per type URL, a subscription (names, or all for a listener or cluster request without names), a
- * version and a nonce. A response goes out when the subscription's resources differ from the last sent,
- * and never while the last one awaits its ACK or NACK: however fast the registry changes, a client is
+ * per type URL, a subscription (names, or all for a listener or cluster request without names), the
+ * version last sent and a nonce. A response goes out when the catalog's set for the subscription has
+ * another version than the one last sent (versions are compared, never resources: go-control-plane's
+ * way), and never while the last one awaits its ACK or NACK: however fast the registry changes, a client is
  * sent at most one response per round trip, the latest, and one that never answers is sent one. A NACK
  * is logged and counted, and the rejected resources are not sent again until they change. Requests
  * with a stale nonce are ignored, as the protocol says.
@@ -145,7 +145,6 @@ export class AdsStream {
         latest: undefined,
         sent: undefined,
         nonce: undefined,
-        version: 0,
         inFlight: false,
       };
       this.#types.set(typeUrl, state);
@@ -192,7 +191,7 @@ export class AdsStream {
       this.#log.warn(
         `xDS client "${this.#node}" asked for ${escapeText(typeUrl, 200)}, which gsr does not serve: answered with no resources`,
       );
-      state.latest = new Map();
+      state.latest = { version: '0', resources: new Map() };
       state.subscription = Subscription.EMPTY;
       return;
     }
@@ -208,18 +207,17 @@ export class AdsStream {
 
   #maybeSend(typeUrl: string, state: TypeState): void {
     const { latest } = state;
-    if (this.#closed || state.inFlight || latest === undefined || sameSet(latest, state.sent)) {
+    if (this.#closed || state.inFlight || latest === undefined || latest.version === state.sent) {
       return;
     }
-    state.version += 1;
     this.#nonces += 1;
     state.nonce = String(this.#nonces);
-    state.sent = latest;
+    state.sent = latest.version;
     state.inFlight = true;
     this.#counters.responses += 1;
     this.#peer.send({
-      version_info: String(state.version),
-      resources: [...latest.values()],
+      version_info: latest.version,
+      resources: [...latest.resources.values()],
       type_url: typeUrl,
       nonce: state.nonce,
     });
@@ -249,17 +247,4 @@ function sameSubscription(a: Subscribed, b: Subscribed): boolean {
     return a === b;
   }
   return a.length === b.length && a.every((name, i) => name === b[i]);
-}
-
-function sameSet(a: ResourceSet, b: ResourceSet | undefined): boolean {
-  if (b === undefined || a.size !== b.size) {
-    return false;
-  }
-  for (const [name, resource] of a) {
-    const other = b.get(name);
-    if (other === undefined || !sameResource(resource, other)) {
-      return false;
-    }
-  }
-  return true;
 }

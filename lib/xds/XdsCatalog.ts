@@ -1,6 +1,7 @@
 import {
   asyncScheduler,
   catchError,
+  defer,
   distinctUntilChanged,
   finalize,
   map,
@@ -26,6 +27,15 @@ export type Subscribed = readonly string[] | 'wildcard';
 /** A set of resources by name. */
 export type ResourceSet = ReadonlyMap<string, EncodedResource>;
 
+/**
+ * A set of resources of one type with its version, as go-control-plane's `Resources` in a snapshot: a
+ * stream sends a set when its version is not the one it sent last, and compares nothing else.
+ */
+export interface VersionedSet {
+  readonly version: string;
+  readonly resources: ResourceSet;
+}
+
 const KINDS = new Map(
   Object.entries(TYPE_URLS).map(([kind, url]) => [url as string, kind as ResourceKind]),
 );
@@ -46,7 +56,12 @@ export function kindOf(typeUrl: string): ResourceKind | undefined {
 }
 
 /**
- * The resources gsr serves, as streams of sets that clients subscribe to. A service's assignment is
+ * The resources gsr serves, as streams of versioned sets that clients subscribe to ({@link VersionedSet}).
+ * Every set is stamped with the catalog's revision, which grows with each set made, as etcd's revision
+ * grows with each write: the same subscription shares one stream of sets, so its clients see the same
+ * versions, and a stream compares versions where it would otherwise compare every resource of every
+ * set for every client. (Lists reach the catalog through `endpoints\$`, which also serves kept lists
+ * and snapshots that no etcd revision names; hence a revision of its own.) A service's assignment is
  * made from its live list once per change however many clients follow it (shared, released with its
  * last subscriber), at most once per `coalesceMs` (the first change at once); the other resources are
  * static and made when asked for. A name exists when it is a valid service name (and one of `services`,
@@ -69,7 +84,9 @@ export class XdsCatalog {
   /** The services that exist now, shared by every request for assignments. */
   readonly #existing$: Observable<Existing>;
   /** Every listener, or every cluster: one set per kind, made once per change of the names for all. */
-  readonly #wildcards = new Map<ResourceKind, Observable<ResourceSet>>();
+  readonly #wildcards = new Map<ResourceKind, Observable<VersionedSet>>();
+  /** The catalog's revision: the version of the last set made. */
+  #revision = 0;
 
   constructor(options: {
     registry: Registry;
@@ -102,7 +119,7 @@ export class XdsCatalog {
   }
 
   /** The set of resources of `kind` that `subscribed` names, as it changes. */
-  resources$(kind: ResourceKind, subscribed: Subscribed): Observable<ResourceSet> {
+  resources$(kind: ResourceKind, subscribed: Subscribed): Observable<VersionedSet> {
     if (subscribed !== 'wildcard') {
       return this.#setOf(kind, subscribed);
     }
@@ -123,15 +140,27 @@ export class XdsCatalog {
     return wildcard$;
   }
 
-  #setOf(kind: ResourceKind, names: readonly string[]): Observable<ResourceSet> {
+  #setOf(kind: ResourceKind, names: readonly string[]): Observable<VersionedSet> {
     const existing = [...new Set(names)].filter((name) => this.#exists(name));
     if (existing.length === 0) {
-      return of(new Map());
+      return defer(() => of(this.#versioned(new Map())));
     }
     if (kind !== 'endpoints') {
-      return of(new Map(existing.map((name) => [name, staticResource(this.#protos, kind, name)])));
+      return defer(() =>
+        of(
+          this.#versioned(
+            new Map(existing.map((name) => [name, staticResource(this.#protos, kind, name)])),
+          ),
+        ),
+      );
     }
     return this.#assignments$(existing);
+  }
+
+  /** `resources` as the catalog's next revision. */
+  #versioned(resources: ResourceSet): VersionedSet {
+    this.#revision += 1;
+    return { version: String(this.#revision), resources };
   }
 
   /**
@@ -140,8 +169,8 @@ export class XdsCatalog {
    * {@link FIRST_LISTS_PER_REQUEST} waiting for their first list at a time. A service that appears
    * later keeps its empty assignment until its first list arrives.
    */
-  #assignments$(names: readonly string[]): Observable<ResourceSet> {
-    return new Observable<ResourceSet>((subscriber) => {
+  #assignments$(names: readonly string[]): Observable<VersionedSet> {
+    return new Observable<VersionedSet>((subscriber) => {
       /** Each name's assignment now: `undefined` until its service's first list (or its absence) is known. */
       const resources = new Map<string, EncodedResource | undefined>(
         names.map((name) => [name, undefined]),
@@ -164,7 +193,7 @@ export class XdsCatalog {
       const emit = (): void => {
         if (missing === 0 && changed) {
           changed = false;
-          subscriber.next(new Map(resources as Map<string, EncodedResource>));
+          subscriber.next(this.#versioned(new Map(resources as Map<string, EncodedResource>)));
         }
       };
       let following = false;

@@ -340,6 +340,35 @@ describe('createXdsServer, speaking ADS', () => {
     expect(xds.stats()).toMatchObject({ responses: 2 });
   });
 
+  it('serves versioned snapshots: clients of the same subscription get the same version for the same set', async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const put = (service: string) =>
+      etcd.raw.put(`${prefix}services/${service}/10.0.0.1:80`).value('');
+    await put('web');
+    await eventually(async () => (await registry.services()).length === 1);
+    const xds = await serve(registry, { coalesceMs: 0 });
+    const early = ads(xds.port);
+    early.send({ type_url: TYPE.cluster, resource_names: [] }); // every cluster
+    const first = await early.next();
+    early.send({
+      type_url: TYPE.cluster,
+      resource_names: [],
+      response_nonce: first.nonce,
+      version_info: first.version_info,
+    });
+    await put('api');
+    const next = await early.next();
+    expect(next.version_info).not.toBe(first.version_info);
+    expect(next.resources).toHaveLength(2);
+    // A client that comes later is sent the same set under the same version: one snapshot for both,
+    // where a version counted per stream would say 1.
+    const late = ads(xds.port);
+    late.send({ type_url: TYPE.cluster, resource_names: [] });
+    const joined = await late.next();
+    expect(joined.version_info).toBe(next.version_info);
+    expect(joined.resources).toEqual(next.resources);
+  });
+
   it('refuses what it must not serve, clearly, and keeps serving', async () => {
     const { registry, logs } = await connectTest(etcd.endpoints);
     const xds = await serve(registry, { maxStreams: 3, maxResourceNames: 5 });
