@@ -26,6 +26,7 @@ import {
   type CallOptions,
   type Outcome,
   validateBalancerOptions,
+  validateCallOptions,
   validateOutcome,
 } from './BalancerOptions';
 import { RetryPolicy } from './RetryPolicy';
@@ -223,7 +224,7 @@ export class Balancer<T = unknown> {
     options: CallOptions<T> = NO_CALL_OPTIONS,
   ): Promise<R> {
     if (options !== NO_CALL_OPTIONS) {
-      validateBalancerOptions(options);
+      validateCallOptions(options);
     }
     const { signal } = options;
     signal?.throwIfAborted();

@@ -161,16 +161,16 @@ const wholeAtLeast = (min: number) => (n: number) => Number.isSafeInteger(n) && 
 const positiveMs = (n: number) => Number.isFinite(n) && n > 0 && n <= LONGEST_TIMER_MS;
 const percentage = (n: number) => Number.isFinite(n) && n >= 0 && n <= 100;
 
-/**
- * Checks options given in code, before anything is built.
- * @throws TypeError naming the option, what was expected and the value.
- * @internal
- */
-export function validateBalancerOptions(options: {
-  readonly strategy?: unknown;
+/** What a call may set of a balancer's options, before it is checked. */
+interface UncheckedCallOptions {
   readonly retries?: unknown;
-  readonly timeout?: unknown;
   readonly retryable?: unknown;
+}
+
+/** A balancer's options, before they are checked. */
+interface UncheckedBalancerOptions extends UncheckedCallOptions {
+  readonly strategy?: unknown;
+  readonly timeout?: unknown;
   readonly zone?: unknown;
   readonly retryBudget?: { readonly [K in keyof RetryBudgetOptions]?: unknown } | false;
   readonly outlier?: { readonly [K in keyof OutlierOptions]?: unknown } | false;
@@ -181,7 +181,28 @@ export function validateBalancerOptions(options: {
     readonly aggression?: unknown;
     readonly minWeightPercent?: unknown;
   };
-}): void {
+}
+
+/**
+ * Checks a call's options (`call(fn, options)`): what it may override of its balancer's.
+ * @throws TypeError naming the option, what was expected and the value.
+ * @internal
+ */
+export function validateCallOptions(options: UncheckedCallOptions): void {
+  check(options.retries, 'retries', 'a whole number >= 0', wholeAtLeast(0));
+  if (options.retryable !== undefined && typeof options.retryable !== 'function') {
+    throw expected('retryable', 'a function', options.retryable);
+  }
+}
+
+/**
+ * Checks a balancer's options given in code, before anything is built: those a call may override,
+ * then the balancer's own, group by group.
+ * @throws TypeError naming the option, what was expected and the value.
+ * @internal
+ */
+export function validateBalancerOptions(options: UncheckedBalancerOptions): void {
+  validateCallOptions(options);
   const { strategy } = options;
   if (
     strategy !== undefined &&
@@ -190,105 +211,113 @@ export function validateBalancerOptions(options: {
   ) {
     throw unknownStrategy(strategy);
   }
-  check(options.retries, 'retries', 'a whole number >= 0', wholeAtLeast(0));
   check(
     options.timeout,
     'timeout',
     'a number of milliseconds >= 0, or Infinity',
     (n) => n === Infinity || (Number.isFinite(n) && n >= 0 && n <= LONGEST_TIMER_MS),
   );
-  for (const [name, fn] of [['retryable', options.retryable]] as const) {
-    if (fn !== undefined && typeof fn !== 'function') {
-      throw expected(name, 'a function', fn);
-    }
-  }
   if (options.zone !== undefined && (typeof options.zone !== 'string' || options.zone === '')) {
     throw expected('zone', 'a non-empty string', options.zone);
   }
-  const { retryBudget, outlier, latency, slowStart } = options;
+  const { retryBudget, outlier, latency, subset, slowStart } = options;
   for (const [name, group] of Object.entries({
     retryBudget,
     outlier,
     latency,
     slowStart,
-    subset: options.subset,
+    subset,
   }) as [string, unknown][]) {
     if (group !== undefined && group !== false && (typeof group !== 'object' || group === null)) {
       throw expected(name, 'an object of options', group);
     }
   }
   if (retryBudget !== undefined && retryBudget !== false) {
-    check(retryBudget.percent, 'retryBudget.percent', 'a percentage from 0 to 100', percentage);
-    check(
-      retryBudget.minPerSecond,
-      'retryBudget.minPerSecond',
-      'a number >= 0',
-      (n) => Number.isFinite(n) && n >= 0,
-    );
-    check(retryBudget.windowMs, 'retryBudget.windowMs', 'a number of milliseconds > 0', positiveMs);
+    checkRetryBudget(retryBudget);
   }
   if (outlier !== undefined && outlier !== false) {
-    check(
-      outlier.consecutiveFailures,
-      'outlier.consecutiveFailures',
-      'a whole number >= 1',
-      wholeAtLeast(1),
-    );
-    check(
-      outlier.baseEjectionMs,
-      'outlier.baseEjectionMs',
-      'a number of milliseconds > 0',
-      positiveMs,
-    );
-    check(
-      outlier.maxEjectionMs,
-      'outlier.maxEjectionMs',
-      'a number of milliseconds > 0',
-      positiveMs,
-    );
-    check(
-      outlier.maxEjectionPercent,
-      'outlier.maxEjectionPercent',
-      'a percentage from 0 to 100',
-      percentage,
-    );
+    checkOutlier(outlier);
   }
   if (latency !== undefined) {
     check(latency.decayMs, 'latency.decayMs', 'a number of milliseconds > 0', positiveMs);
     check(latency.defaultMs, 'latency.defaultMs', 'a number of milliseconds > 0', positiveMs);
   }
-  const { subset } = options;
   if (subset !== undefined) {
-    check(subset.size ?? NaN, 'subset.size', 'a whole number >= 1', wholeAtLeast(1));
-    if (typeof subset.self !== 'string' || subset.self === '') {
-      throw expected('subset.self', "this client's address, a non-empty string", subset.self);
-    }
-    if (typeof (subset.peers$ as { subscribe?: unknown } | undefined)?.subscribe !== 'function') {
-      throw expected(
-        'subset.peers$',
-        "an Observable of the client service's endpoints",
-        subset.peers$,
-      );
-    }
+    checkSubset(subset);
   }
   if (slowStart !== undefined) {
-    if (slowStart.windowMs === undefined) {
-      throw expected('slowStart.windowMs', 'a number of milliseconds > 0', undefined);
-    }
-    check(slowStart.windowMs, 'slowStart.windowMs', 'a number of milliseconds > 0', positiveMs);
-    check(
-      slowStart.aggression,
-      'slowStart.aggression',
-      'a number > 0',
-      (n) => Number.isFinite(n) && n > 0,
-    );
-    check(
-      slowStart.minWeightPercent,
-      'slowStart.minWeightPercent',
-      'a percentage above 0, at most 100',
-      (n) => percentage(n) && n > 0,
+    checkSlowStart(slowStart);
+  }
+}
+
+function checkRetryBudget(
+  retryBudget: Exclude<UncheckedBalancerOptions['retryBudget'], false | undefined>,
+): void {
+  check(retryBudget.percent, 'retryBudget.percent', 'a percentage from 0 to 100', percentage);
+  check(
+    retryBudget.minPerSecond,
+    'retryBudget.minPerSecond',
+    'a number >= 0',
+    (n) => Number.isFinite(n) && n >= 0,
+  );
+  check(retryBudget.windowMs, 'retryBudget.windowMs', 'a number of milliseconds > 0', positiveMs);
+}
+
+function checkOutlier(
+  outlier: Exclude<UncheckedBalancerOptions['outlier'], false | undefined>,
+): void {
+  check(
+    outlier.consecutiveFailures,
+    'outlier.consecutiveFailures',
+    'a whole number >= 1',
+    wholeAtLeast(1),
+  );
+  check(
+    outlier.baseEjectionMs,
+    'outlier.baseEjectionMs',
+    'a number of milliseconds > 0',
+    positiveMs,
+  );
+  check(outlier.maxEjectionMs, 'outlier.maxEjectionMs', 'a number of milliseconds > 0', positiveMs);
+  check(
+    outlier.maxEjectionPercent,
+    'outlier.maxEjectionPercent',
+    'a percentage from 0 to 100',
+    percentage,
+  );
+}
+
+function checkSubset(subset: NonNullable<UncheckedBalancerOptions['subset']>): void {
+  check(subset.size ?? NaN, 'subset.size', 'a whole number >= 1', wholeAtLeast(1));
+  if (typeof subset.self !== 'string' || subset.self === '') {
+    throw expected('subset.self', "this client's address, a non-empty string", subset.self);
+  }
+  if (typeof (subset.peers$ as { subscribe?: unknown } | undefined)?.subscribe !== 'function') {
+    throw expected(
+      'subset.peers$',
+      "an Observable of the client service's endpoints",
+      subset.peers$,
     );
   }
+}
+
+function checkSlowStart(slowStart: NonNullable<UncheckedBalancerOptions['slowStart']>): void {
+  if (slowStart.windowMs === undefined) {
+    throw expected('slowStart.windowMs', 'a number of milliseconds > 0', undefined);
+  }
+  check(slowStart.windowMs, 'slowStart.windowMs', 'a number of milliseconds > 0', positiveMs);
+  check(
+    slowStart.aggression,
+    'slowStart.aggression',
+    'a number > 0',
+    (n) => Number.isFinite(n) && n > 0,
+  );
+  check(
+    slowStart.minWeightPercent,
+    'slowStart.minWeightPercent',
+    'a percentage above 0, at most 100',
+    (n) => percentage(n) && n > 0,
+  );
 }
 
 /**

@@ -10,7 +10,7 @@ export interface LatencyPolicy {
 }
 
 /** How a call on an endpoint ended: when, after how long, and how. @internal */
-export interface EndedCall {
+interface EndedCall {
   readonly now: number;
   /** How long it took, when measured. */
   readonly latencyMs: number | undefined;

@@ -8,7 +8,7 @@ import type { EndpointRecord } from './EndpointRecord';
 const WAIT_WARNING_MS = 5000;
 
 /** What a balancer tells its waits. */
-export interface EndpointWaitContext {
+interface EndpointWaitContext {
   /** The list's changes: a wait tries again at each. */
   readonly list$: Observable<unknown>;
   /** How long a call waits for a first endpoint; `Infinity` for as long as it takes. */

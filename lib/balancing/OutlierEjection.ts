@@ -4,7 +4,7 @@ import type { EndpointRecord } from './EndpointRecord';
 import type { WeightedSet } from './WeightedSet';
 
 /** How outlier ejection works; see {@link BalancerOptions.outlier}. @internal */
-export interface OutlierPolicy {
+interface OutlierPolicy {
   readonly consecutiveFailures: number;
   readonly baseEjectionMs: number;
   readonly maxEjectionMs: number;

@@ -3,7 +3,7 @@ import { isRetryableError } from './isRetryableError';
 import { RetryBudget, type RetryBudgetOptions } from './RetryBudget';
 
 /** What a call may override of its balancer's retries. @internal */
-export interface RetryOverrides {
+interface RetryOverrides {
   readonly retries?: number;
   readonly retryable?: (error: unknown) => boolean;
 }

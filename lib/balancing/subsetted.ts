@@ -4,7 +4,7 @@ import { subsetOf } from './aperture';
 import type { SubsetOptions } from './SubsetOptions';
 
 /** A list as a balancer takes it: this client's part of it, each endpoint's share of its weight. */
-export interface SubsetList {
+interface SubsetList {
   readonly list: readonly Endpoint[];
   /** With subsetting: each endpoint's share of its weight, in (0, 1]. */
   readonly factors: ReadonlyMap<string, number> | undefined;

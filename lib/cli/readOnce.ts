@@ -19,11 +19,11 @@ import type { CliIo } from './CliIo';
 const NOTICEABLE_WAIT_MS = 1000;
 
 /** What a read-only command asks: a registry's one-off reads, whichever way they travel. */
-export interface OneOffReads {
+interface OneOffReads {
   readonly listsServices: boolean;
   endpoints(service: string): Promise<readonly Endpoint[]>;
   /** A service's endpoints as their keys say, without reading the overrides. */
-  keys(service: string): Promise<readonly Endpoint[]>;
+  asWritten(service: string): Promise<readonly Endpoint[]>;
   services(): Promise<readonly string[]>;
   overrides(): Promise<readonly Override[]>;
 }
@@ -87,7 +87,7 @@ async function readThroughGateway<T>(
   const oneOff: OneOffReads = {
     listsServices: reads.listsServices,
     endpoints: (service) => reads.endpoints(service),
-    keys: (service) => reads.keys(service),
+    asWritten: (service) => reads.asWritten(service),
     services: () => reads.services(),
     overrides: async () => sortedOverrides(await reads.overrides()),
   };

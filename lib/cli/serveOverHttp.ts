@@ -23,7 +23,7 @@ export interface ServeCliOptions {
 }
 
 /** What a command that serves the registry over HTTP serves, and how it says so. */
-export interface HttpService {
+interface HttpService {
   /** The command's name, e.g. `gsr ui`. */
   readonly command: string;
   /** What it serves, for its first line: `the dashboard`. */
@@ -144,7 +144,7 @@ export async function checkCanListen(host: string, port: number): Promise<void> 
 }
 
 /** A failure to listen, named by the option to change: the user's to fix. */
-export function listenProblem(error: unknown, host: string, port: number): PreconditionError {
+function listenProblem(error: unknown, host: string, port: number): PreconditionError {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `listen on ${printable(host.includes(':') ? `[${host}]` : host)}:${port}`;
   if (code === 'EADDRINUSE') {

@@ -2,7 +2,7 @@ import type { GsrConfig } from './GsrConfig';
 import type { ConfigFormat } from './configFormats';
 
 /** One setting in convict's schema terms, with gsr's format names. @internal */
-export interface ConfigSetting {
+interface ConfigSetting {
   readonly env: `GSR_${string}`;
   readonly doc: string;
   readonly format: ConfigFormat;

@@ -48,10 +48,10 @@ type OptionalKey = 'tlsCaPath' | 'etcdUsername' | 'etcdPassword' | 'snapshotDir'
 const KEYS = Object.keys(configSchema) as Key[];
 
 /** Where a setting's effective value came from. */
-export type ConfigSource = 'option' | 'environment' | 'default';
+type ConfigSource = 'option' | 'environment' | 'default';
 
 /** A configuration and where each of its values came from. @internal */
-export interface ConfigReading {
+interface ConfigReading {
   readonly config: GsrConfig;
   readonly sources: { readonly [K in Key]: ConfigSource };
 }

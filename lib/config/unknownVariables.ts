@@ -15,7 +15,7 @@ const TOOLING = new Set([
 ]);
 
 /** A `GSR_*` variable gsr does not know, and the known one it is likeliest a misspelling of. */
-export interface UnknownVariable {
+interface UnknownVariable {
   readonly variable: string;
   readonly suggestion: string | undefined;
 }

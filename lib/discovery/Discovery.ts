@@ -158,7 +158,7 @@ export class Discovery implements LiveListOwner {
         };
         subscriber.add(this.#followOverrides(valid, emit));
         subscriber.add(
-          this.keys$(valid).subscribe({
+          this.asWritten$(valid).subscribe({
             next: (list) => {
               keys = list;
               emit();
@@ -302,7 +302,7 @@ export class Discovery implements LiveListOwner {
   }
 
   /** A service's endpoints as its keys say, without overrides: what registrations guard. */
-  keys$(service: string): Observable<readonly Endpoint[]> {
+  asWritten$(service: string): Observable<readonly Endpoint[]> {
     const prefix = this.layout.servicePrefix(service);
     return new Observable<readonly Endpoint[]>((subscriber) =>
       this.#attach(subscriber, prefix, () => this.#endpointList(service, prefix, true)),
@@ -344,8 +344,8 @@ export class Discovery implements LiveListOwner {
   }
 
   /** A service's endpoints now, as its keys say, without overrides. */
-  keys(service: string): Promise<readonly Endpoint[]> {
-    return this.#reads.keys(service);
+  asWritten(service: string): Promise<readonly Endpoint[]> {
+    return this.#reads.asWritten(service);
   }
 
   /** Operators' overrides now; rejects a user that may not read them (lists show none instead). */

@@ -61,12 +61,12 @@ const REPLACED = Object.freeze({ 'gsr.reason': 'store_replaced' });
 const OTHER_CLUSTER = Object.freeze({ 'gsr.reason': 'cluster_changed' });
 
 /** How long a fenced read waits for the watch to reach etcd's revision before it reads etcd instead. */
-export const FENCE_WAIT_MS = 500;
+const FENCE_WAIT_MS = 500;
 /**
  * How long a new list waits for etcd before it shows its snapshot: a process whose etcd answers shows
  * only live lists, and one whose etcd is down calls what it knew within a second of starting.
  */
-export const SNAPSHOT_WAIT_MS = 500;
+const SNAPSHOT_WAIT_MS = 500;
 const LIVE: Freshness = Object.freeze({ kind: 'live' });
 /** After a progress request went unanswered (a proxy that ignores them), how long reads do without. */
 const PROGRESS_RETRY_MS = 60_000;

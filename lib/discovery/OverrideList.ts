@@ -9,7 +9,7 @@ import { escapeText } from '../text/escapeText';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
 
 /** How many overrides may apply: past a limit, none of those it counts applies. @internal */
-export interface OverrideLimits {
+interface OverrideLimits {
   /** The most one service may hold. */
   readonly perService: number;
   /** The most all services together may hold. */

@@ -16,7 +16,7 @@ import { ServiceNames } from './ServiceNames';
  * typed error (`operation` says what was being done).
  * @internal
  */
-export type ReadPrefix = <T>(
+type ReadPrefix = <T>(
   prefix: string,
   operation: string,
   createState: () => PrefixState<T>,
@@ -50,7 +50,7 @@ export class PrefixReads {
     const valid = this.#layout.validateService(service);
     // Side by side; the service's own failure is the one to report when both fail.
     const [list, overrides] = await Promise.allSettled([
-      this.keys(valid),
+      this.asWritten(valid),
       this.overrides().catch((error: unknown) => this.noOverrides(error)),
     ]);
     if (list.status === 'rejected') {
@@ -66,7 +66,7 @@ export class PrefixReads {
    * A service's endpoints now, as its keys say, without overrides: etcd's state, so without the
    * endpoints a live list keeps as lost (they are not etcd's).
    */
-  async keys(service: string): Promise<readonly Endpoint[]> {
+  async asWritten(service: string): Promise<readonly Endpoint[]> {
     const prefix = this.#layout.servicePrefix(service);
     const list = await this.#read(
       prefix,

@@ -48,7 +48,7 @@ export function pickableEndpoints(list: readonly Endpoint[]): readonly Endpoint[
 }
 
 /** {@link pickableEndpoints} of things that each hold an endpoint. @internal */
-export function pickable<T>(items: readonly T[], endpointOf: (item: T) => Endpoint): readonly T[] {
+function pickable<T>(items: readonly T[], endpointOf: (item: T) => Endpoint): readonly T[] {
   if (items.every((item) => endpointOf(item).state === undefined)) {
     return items; // Every endpoint serving: the common case, without a copy.
   }

@@ -4,7 +4,7 @@ import type { Maintenance } from './Maintenance';
 import { parseBoundedJson } from './parseBoundedJson';
 
 /** The longest reason kept, in characters: a sentence, not a document. */
-export const MAX_REASON_LENGTH = 200;
+const MAX_REASON_LENGTH = 200;
 /** The largest override value read, in bytes. */
 const MAX_VALUE_BYTES = 4096;
 

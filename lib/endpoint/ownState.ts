@@ -8,14 +8,14 @@ import type { Endpoint, Metadata } from './Endpoint';
  * Keys starting with `gsr.` are gsr's own: `register()` refuses them in your metadata.
  * @internal
  */
-export const STATE_KEY = 'gsr.state';
+const STATE_KEY = 'gsr.state';
 
 /**
  * The metadata key under which a registry that stamps its writes (`GSR_STAMP_WRITES`) puts the time of
  * each write, epoch milliseconds on its clock: what a reader's propagation histogram measures from.
  * @internal
  */
-export const WRITTEN_KEY = 'gsr.written';
+const WRITTEN_KEY = 'gsr.written';
 
 /** The states an instance sets on its own key; `maintenance` is an operator's, stored apart. @internal */
 export type OwnState = Exclude<EndpointState, 'maintenance'>;

@@ -36,7 +36,7 @@ export function validateName(value: unknown, field: string, slash = false): stri
  * @throws {@link ValidationError} naming the rule it breaks and where.
  * @internal
  */
-export function validateMetadata(metadata: unknown): Metadata {
+function validateMetadata(metadata: unknown): Metadata {
   let problem: string | undefined;
   let json = '';
   try {

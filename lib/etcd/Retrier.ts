@@ -5,7 +5,7 @@ import type { EtcdContext } from './EtcdContext';
 import { isNoSpace } from './EtcdFailure';
 
 /** A verdict that retrying does not settle: the caller's to act on. */
-export type StopVerdict = Exclude<Verdict, { readonly kind: 'retry' }>;
+type StopVerdict = Exclude<Verdict, { readonly kind: 'retry' }>;
 
 /**
  * The retry schedule of one long-lived etcd operation (a watch, a lease, a write): after each failure

@@ -4,7 +4,7 @@ import type { GsrConfig } from '../config/GsrConfig';
 import { ConfigError } from '../errors/ConfigError';
 
 /** The PEM files of a TLS connection to etcd; `ca` absent: the system's root certificates. @internal */
-export interface TlsFiles {
+interface TlsFiles {
   readonly ca?: Buffer;
   readonly cert?: Buffer;
   readonly key?: Buffer;

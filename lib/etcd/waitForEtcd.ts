@@ -1,4 +1,5 @@
 import type { GsrConfig } from '../config/GsrConfig';
+import { MAX_TIMER_MS } from '../config/timeOptions';
 import { ConnectError } from '../errors/ConnectError';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
@@ -7,8 +8,6 @@ import type { EtcdOperation } from './classifyEtcdError';
 import type { EtcdContext } from './EtcdContext';
 import { retryEtcd } from './retryEtcd';
 
-/** The longest timer Node holds. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long `connect()` waits for etcd before it says so. */
 const CONNECT_WARNING_MS = 3000;
 

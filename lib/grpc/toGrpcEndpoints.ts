@@ -2,7 +2,7 @@ import type { experimental } from '@grpc/grpc-js';
 import type { Endpoint } from '../endpoint/Endpoint';
 
 /** grpc-js's own `host:port` parser (`experimental.splitHostPort`), which knows `[v6]:port`. */
-export type SplitHostPort = typeof experimental.splitHostPort;
+type SplitHostPort = typeof experimental.splitHostPort;
 
 /** What a gsr endpoint list becomes for grpc-js. */
 export interface GrpcEndpoints {

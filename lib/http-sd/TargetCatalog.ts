@@ -7,7 +7,7 @@ import type { Registry } from '../registry/Registry';
 import { targetGroupsOf } from './targetGroups';
 
 /** An answer ready to send: its body and the tag that names this version of it. */
-export interface CatalogAnswer {
+interface CatalogAnswer {
   readonly body: Buffer;
   readonly etag: string;
 }

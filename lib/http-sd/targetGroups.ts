@@ -12,7 +12,7 @@ export interface TargetGroup {
 }
 
 /** The prefix of every label gsr gives: Prometheus drops `__meta_` labels after relabelling. */
-export const LABEL_PREFIX = '__meta_gsr_';
+const LABEL_PREFIX = '__meta_gsr_';
 /**
  * At most this many metadata labels per target, the first by name: metadata may hold thousands of
  * fields (64 KiB), and every label costs Prometheus memory per target.
@@ -21,7 +21,7 @@ export const MAX_METADATA_LABELS = 64;
 /** A label value is cut to this many characters: a metadata string may be 64 KiB long. */
 export const MAX_LABEL_VALUE_CHARS = 1024;
 /** A metadata field whose label name would be longer than this is left out. */
-export const MAX_LABEL_NAME_CHARS = 128;
+const MAX_LABEL_NAME_CHARS = 128;
 
 /**
  * A service's endpoints as Prometheus target groups: endpoints whose labels are all equal share a group

@@ -26,7 +26,7 @@ export function hostOf(header: string | undefined): string | undefined {
 }
 
 /** Whether `host` can only ever mean this machine: `localhost` (and its subdomains), 127/8, `::1`. */
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return (
     host === 'localhost' ||
     host.endsWith('.localhost') ||

@@ -10,7 +10,7 @@ import type {
 import { instrument } from './instruments';
 
 /** What a registry's gauges read when the SDK collects. */
-export interface RegistryGauges {
+interface RegistryGauges {
   /** Each watched service with the number of endpoints in its live list. */
   endpointCounts(): Iterable<readonly [service: string, endpoints: number]>;
   /** Whether etcd answers. */

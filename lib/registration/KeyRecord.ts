@@ -35,7 +35,7 @@ export interface Written {
 }
 
 /** What etcd was last seen to hold at the key, and at which revision. */
-export interface Seen {
+interface Seen {
   readonly entry: EtcdEntry | undefined;
   readonly revision: bigint;
 }

@@ -9,7 +9,7 @@ import type { KeyLayout } from '../keys/KeyLayout';
 const NO_LEASE = '0';
 
 /** What an override writer reads back: the overrides now, by service and address, and their limits. */
-export interface OverrideReads {
+interface OverrideReads {
   overrides(): Promise<{
     get(service: string): ReadonlyMap<string, unknown> | undefined;
     refusal(service: string): string | undefined;

@@ -510,7 +510,7 @@ export class Registrar {
       const created: Guard = { records: new Set(), subscription: undefined };
       guard = created;
       this.#guards.set(service, created);
-      created.subscription = this.#discovery.keys$(service).subscribe({
+      created.subscription = this.#discovery.asWritten$(service).subscribe({
         error: (error: unknown) => {
           created.subscription = undefined;
           this.#context.logger.warn(

@@ -26,7 +26,7 @@ interface Revocation {
  * lease is still being revoked carries that revocation, for a release to share.
  * @internal
  */
-export type LeaseState =
+type LeaseState =
   | { readonly kind: 'idle' }
   | {
       readonly kind: 'granting';

@@ -17,12 +17,11 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { Environment, GsrConfig, GsrOptions } from '../config/GsrConfig';
 import { loadConfig } from '../config/loadConfig';
+import { drainDelayOf, watchGracePeriodOf } from '../config/timeOptions';
 import { Discovery } from '../discovery/Discovery';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { ConfigError } from '../errors/ConfigError';
 import { EtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
-import { ValidationError } from '../errors/ValidationError';
 import { type Clock, systemClock } from '../etcd/Clock';
 import { messageOf } from '../errors/messageOf';
 import { ConnectionHealth } from '../etcd/ConnectionHealth';
@@ -52,8 +51,6 @@ import { latestValues } from './latestValues';
 
 export type { Override } from '../endpoint/Override';
 
-/** How long a stream nobody subscribes to any more keeps its etcd watch, by default. */
-const DEFAULT_WATCH_GRACE_PERIOD_MS = 1000;
 /**
  * How often {@link Registry.health$} considers asking etcd itself, while subscribed. It asks only when
  * no traffic proved etcd answers within the interval and no stream is open whose gRPC keepalive would
@@ -66,8 +63,6 @@ const HEALTH_PROBE_INTERVAL_MS = 2000;
  * its snapshots within a second.
  */
 const OFFLINE_START_MS = 750;
-/** The longest timer Node holds. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * What a registry is built from: its etcd context (the port, the clock, logging, metrics, the closing
@@ -284,16 +279,7 @@ export class Registry {
    */
   static async connect(options: ConnectOptions = {}): Promise<Registry> {
     const { logger, env, watchGracePeriodMs, signal, meterProvider, ...settings } = options;
-    const gracePeriodMs = watchGracePeriodMs ?? DEFAULT_WATCH_GRACE_PERIOD_MS;
-    if (!Number.isFinite(gracePeriodMs) || gracePeriodMs < 0 || gracePeriodMs > MAX_TIMER_MS) {
-      throw new ConfigError([
-        {
-          variable: 'watchGracePeriodMs',
-          value: watchGracePeriodMs,
-          reason: `expected a number of milliseconds from 0 to ${MAX_TIMER_MS} (what Node's timers hold)`,
-        },
-      ]);
-    }
+    const gracePeriodMs = watchGracePeriodOf(watchGracePeriodMs);
     const config = loadConfig(settings, env);
     const log = logger?.child({ library: 'gsr' }) ?? createLogger(config);
     warnUnknownVariables(log, env ?? process.env);
@@ -532,8 +518,8 @@ export class Registry {
    * which lists overrides beside what each service lists and must not read the overrides per service.
    * @internal
    */
-  keys(service: string): Promise<readonly Endpoint[]> {
-    return this.#discovery.keys(service);
+  asWritten(service: string): Promise<readonly Endpoint[]> {
+    return this.#discovery.asWritten(service);
   }
 
   /**
@@ -617,19 +603,8 @@ export class Registry {
    * ```
    */
   async drain(options: DrainOptions = {}): Promise<void> {
-    const { delayMs = this.config.drainDelayMs, signal } = options;
-    if (
-      typeof delayMs !== 'number' ||
-      !Number.isInteger(delayMs) ||
-      delayMs < 0 ||
-      delayMs > MAX_TIMER_MS
-    ) {
-      throw new ValidationError(
-        'delayMs',
-        delayMs,
-        `expected an integer from 0 to ${MAX_TIMER_MS}`,
-      );
-    }
+    const delayMs = drainDelayOf(options.delayMs ?? this.config.drainDelayMs);
+    const { signal } = options;
     if (this.#closing.signal.aborted) {
       throw new RegistryClosedError('drain');
     }

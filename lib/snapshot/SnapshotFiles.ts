@@ -1,5 +1,5 @@
 /** What a look at the snapshot directory found. @internal */
-export type DirectoryCheck =
+type DirectoryCheck =
   | { readonly kind: 'usable' }
   | { readonly kind: 'missing' }
   | { readonly kind: 'refused'; readonly why: string };

@@ -20,7 +20,7 @@ import {
 export const SNAPSHOT_DELAY_MS = 1000;
 
 /** What a list gives to be written: read when the write happens, so that the latest state is written. */
-export interface SnapshotSource {
+interface SnapshotSource {
   entries(): readonly KeyValue[];
   readonly revision: bigint;
 }

@@ -39,7 +39,7 @@ export interface AdsCounters {
 }
 
 /** What a stream sends to, and how it ends. */
-export interface AdsPeer {
+interface AdsPeer {
   send(response: AdsResponse): void;
   /** Ends the stream with a gRPC status: the client asked for what it must not. */
   refuse(code: status, message: string): void;
@@ -60,7 +60,7 @@ interface TypeState {
 }
 
 /** Limits of one stream. */
-export interface AdsLimits {
+interface AdsLimits {
   /** The most resource names one request may subscribe to, for one type. */
   readonly maxResourceNames: number;
   /** The most type URLs one stream may subscribe to (gsr serves four). */

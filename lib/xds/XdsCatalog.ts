@@ -25,7 +25,7 @@ import { type EncodedResource, loadAssignment, sameResource, staticResource } fr
 export type Subscribed = readonly string[] | 'wildcard';
 
 /** A set of resources by name. */
-export type ResourceSet = ReadonlyMap<string, EncodedResource>;
+type ResourceSet = ReadonlyMap<string, EncodedResource>;
 
 /**
  * A set of resources of one type with its version, as go-control-plane's `Resources` in a snapshot: a
@@ -45,7 +45,7 @@ const KINDS = new Map(
  * of services has them read a few at a time, so that another client's first answer never queues
  * behind all of them.
  */
-export const FIRST_LISTS_PER_REQUEST = 16;
+const FIRST_LISTS_PER_REQUEST = 16;
 
 /** The services that exist now (have endpoints), or `'any'`: follow every valid name asked for. */
 type Existing = ReadonlySet<string> | 'any';

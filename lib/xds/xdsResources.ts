@@ -31,9 +31,9 @@ const HEALTH: Readonly<Record<EndpointState, string | undefined>> = {
 };
 
 /** gsr's weights are relative numbers (0.5, 1, 3); xDS's are whole: times this, rounded. */
-export const WEIGHT_SCALE = 100;
+const WEIGHT_SCALE = 100;
 /** The largest endpoint weight sent: a locality's sum of 10,000 of them stays under 2^32. */
-export const MAX_ENDPOINT_WEIGHT = 10_000;
+const MAX_ENDPOINT_WEIGHT = 10_000;
 
 /**
  * The static resources of a service: a listener for proxyless gRPC clients dialing `xds:///<service>`

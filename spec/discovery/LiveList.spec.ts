@@ -22,7 +22,7 @@ describe('LiveList (on a simulated etcd)', () => {
   it('reads the prefix, then watches from that read: a put in between is neither lost nor doubled', async () => {
     const { discovery, put, run, clock, port } = setUp({ network: { maxDelayMs: 20 } });
     put('a:1');
-    const list = record(discovery.keys$('web'));
+    const list = record(discovery.asWritten$('web'));
     // The read is on its way; this put lands after it and before the watch starts.
     clock.at(25, () => put('b:1'));
     await run(1000);
@@ -32,7 +32,7 @@ describe('LiveList (on a simulated etcd)', () => {
 
   it('applies the events of one transaction together: one list, with all of them', async () => {
     const { discovery, run, etcd } = setUp();
-    const list = record(discovery.keys$('web'));
+    const list = record(discovery.asWritten$('web'));
     await run(100);
     etcd.putAll(
       [
@@ -47,7 +47,7 @@ describe('LiveList (on a simulated etcd)', () => {
 
   it('resumes a broken watch after the last revision it received, without reading again', async () => {
     const { discovery, run, put, port } = setUp();
-    const list = record(discovery.keys$('web'));
+    const list = record(discovery.asWritten$('web'));
     await run(100);
     put('a:1');
     await run(100);
@@ -67,7 +67,7 @@ describe('LiveList (on a simulated etcd)', () => {
 
   it('reads again when etcd compacted the history it would resume from', async () => {
     const { discovery, run, put, port, etcd } = setUp();
-    const list = record(discovery.keys$('web'));
+    const list = record(discovery.asWritten$('web'));
     await run(100);
     port.partition();
     put('a:1');
@@ -84,7 +84,7 @@ describe('LiveList (on a simulated etcd)', () => {
 
   it('keeps its watch for the grace period after its last subscriber, then holds nothing', async () => {
     const { discovery, run, port } = setUp({ gracePeriodMs: 1000 });
-    record(discovery.keys$('web')).subscription.unsubscribe();
+    record(discovery.asWritten$('web')).subscription.unsubscribe();
     await run(500);
     expect(discovery.size).toBe(1);
     expect(port.openStreams).toBe(1);
@@ -96,16 +96,16 @@ describe('LiveList (on a simulated etcd)', () => {
   describe('one-off reads behind a fence', () => {
     it('answer from the list once its watch reached etcd’s revision: a progress notification when idle', async () => {
       const { discovery, run, put, port, until, etcd } = setUp({ progressOrdered: true });
-      const list = record(discovery.keys$('web'));
+      const list = record(discovery.asWritten$('web'));
       await run(100);
       // Writes elsewhere move etcd's revision on; the watch of web hears nothing of them.
       etcd.putAll([{ key: 'elsewhere', value: '', lease: '0' }], 'someone');
-      const answer = await until(discovery.keys('web'));
+      const answer = await until(discovery.asWritten('web'));
       expect(answer).toBe(list.latest);
       expect(port.requests.get('range')).toBe(1); // The stream's first read only.
       expect(port.requests.get('progress')).toBe(1);
       put('a:1');
-      expect(addresses(await until(discovery.keys('web')))).toEqual(['a:1']);
+      expect(addresses(await until(discovery.asWritten('web')))).toEqual(['a:1']);
     });
 
     it('see a write etcd confirmed that the watch has not delivered yet', async () => {
@@ -113,10 +113,10 @@ describe('LiveList (on a simulated etcd)', () => {
         progressOrdered: true,
         network: { maxDelayMs: 50 },
       });
-      record(discovery.keys$('web'));
+      record(discovery.asWritten$('web'));
       await run(200);
       put('a:1'); // Its event is on its way.
-      expect(addresses(await until(discovery.keys('web')))).toEqual(['a:1']);
+      expect(addresses(await until(discovery.asWritten('web')))).toEqual(['a:1']);
     });
 
     it('read etcd when progress is not answered (a proxy), and do without it for a while', async () => {
@@ -124,32 +124,32 @@ describe('LiveList (on a simulated etcd)', () => {
         progressOrdered: true,
         answersProgress: false,
       });
-      record(discovery.keys$('web'));
+      record(discovery.asWritten$('web'));
       await run(100);
       etcd.putAll([{ key: 'elsewhere', value: '', lease: '0' }], 'someone');
-      expect(await until(discovery.keys('web'))).toEqual([]);
+      expect(await until(discovery.asWritten('web'))).toEqual([]);
       expect(port.requests.get('range')).toBe(2);
-      await until(discovery.keys('web'));
+      await until(discovery.asWritten('web'));
       expect(port.requests.get('progress')).toBe(1);
       expect(port.requests.get('delta')).toBe(1);
     });
 
     it('where progress is not ordered, count what changed since the list’s revision: nothing, the list', async () => {
       const { discovery, run, put, port, until } = setUp({ progressOrdered: false });
-      const list = record(discovery.keys$('web'));
+      const list = record(discovery.asWritten$('web'));
       await run(100);
-      expect(await until(discovery.keys('web'))).toBe(list.latest);
+      expect(await until(discovery.asWritten('web'))).toBe(list.latest);
       expect(port.requests.get('delta')).toBe(1);
       expect(port.requests.get('progress')).toBeUndefined();
       put('a:1');
-      expect(addresses(await until(discovery.keys('web')))).toEqual(['a:1']);
+      expect(addresses(await until(discovery.asWritten('web')))).toEqual(['a:1']);
       expect(port.requests.get('range')).toBe(2); // Something changed: read.
     });
   });
 
   it('tells observers what etcd holds at their key, byte for byte', async () => {
     const { discovery, run, put, etcd } = setUp();
-    const subscription = discovery.keys$('web').subscribe();
+    const subscription = discovery.asWritten$('web').subscribe();
     const seen: (string | undefined)[] = [];
     discovery.observe('web', key('a:1'), (entry) => seen.push(entry?.value.toString()));
     await run(100);

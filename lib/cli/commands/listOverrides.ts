@@ -24,7 +24,7 @@ export async function listOverrides(
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let service = services[next++]; service !== undefined; service = services[next++]) {
-        for (const endpoint of await reads.keys(service)) {
+        for (const endpoint of await reads.asWritten(service)) {
           listed.add(`${service}/${endpoint.address}`);
         }
       }

@@ -29,7 +29,7 @@ const ignore = (): void => undefined;
 
 /**
  * All the watches of one registry on one gRPC stream, as etcd's own clients multiplex them; opened with
- * the first watch, half-closed once the last is cancelled.
+ * the first watch, dropped (reset, see {@link dropStream}) once the last is cancelled.
  *
  * gsr keeps its own rather than etcd3's `WatchManager`, which takes a progress notification (a response
  * for watch id -1) for a protocol error and throws, and which re-attaches a broken watch by itself from a
@@ -82,7 +82,7 @@ export class WatchStream {
     this.#queue.length = 0;
     this.#creating = undefined;
     this.#active.clear();
-    this.#halfClose();
+    this.#drop();
   }
 
   #pump(): void {
@@ -184,7 +184,7 @@ export class WatchStream {
     watch.id = response.watch_id;
     if (watch.cancelled) {
       this.#stream?.write({ cancel_request: { watch_id: response.watch_id } });
-      this.#halfCloseIfIdle();
+      this.#dropIfIdle();
       return;
     }
     this.#active.set(response.watch_id, watch);
@@ -213,17 +213,17 @@ export class WatchStream {
       this.#active.delete(watch.id);
       this.#stream?.write({ cancel_request: { watch_id: watch.id } });
     }
-    this.#halfCloseIfIdle();
+    this.#dropIfIdle();
   }
 
   /** With no watch left, the stream goes: etcd ends it, and the next watch opens a new one. */
-  #halfCloseIfIdle(): void {
+  #dropIfIdle(): void {
     if (this.#queue.length === 0 && this.#creating === undefined && this.#active.size === 0) {
-      this.#halfClose();
+      this.#drop();
     }
   }
 
-  #halfClose(): void {
+  #drop(): void {
     const stream = this.#stream;
     this.#forget();
     if (stream !== undefined) {
