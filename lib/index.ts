@@ -5,7 +5,8 @@
  */
 
 // Registry
-export { Registry, type ConnectOptions, type Override } from './registry/Registry';
+export { Registry, type ConnectOptions } from './registry/Registry';
+export type { Override } from './endpoint/Override';
 export type { Health } from './etcd/Health';
 export type { Freshness } from './discovery/Freshness';
 export type { DrainOptions } from './registry/DrainOptions';

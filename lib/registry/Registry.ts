@@ -49,8 +49,6 @@ import { sortedOverrides } from '../discovery/sortedOverrides';
 import type { DrainOptions } from './DrainOptions';
 import { latestValues } from './latestValues';
 
-export type { Override } from '../endpoint/Override';
-
 /**
  * How often {@link Registry.health$} considers asking etcd itself, while subscribed. It asks only when
  * no traffic proved etcd answers within the interval and no stream is open whose gRPC keepalive would
