@@ -95,6 +95,36 @@ export class KeyRecord {
   }
 
   /** Resolves when the key's removal is confirmed; rejects when it could not be. */
+  /**
+   * Sends a Registration to each holder that knows its value: to all after a write (`rewrite` when it
+   * put back a lost key), else to those that have none yet.
+   */
+  announce(all: boolean, rewrite: boolean): void {
+    const { written, key } = this;
+    if (written === undefined || this.foreign) {
+      return;
+    }
+    for (const holder of [...this.holders]) {
+      if (holder.value !== undefined && (all || holder.sent === 0)) {
+        holder.subscriber.next(
+          Object.freeze({
+            endpoint: holder.endpoint,
+            key,
+            leaseId: written.lease,
+            reregistered: rewrite && holder.sent > 0,
+            state: written.state,
+          }),
+        );
+        holder.sent += 1;
+      }
+    }
+  }
+
+  /** Errors every registration of the key with what retrying cannot fix. */
+  fail(error: unknown): void {
+    [...this.holders].forEach((holder) => holder.subscriber.error(error));
+  }
+
   removed(): Promise<void> {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }

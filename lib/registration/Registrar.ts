@@ -1,12 +1,10 @@
-import { defer, Observable, type Subscription } from 'rxjs';
-import type { Discovery } from '../discovery/Discovery';
+import { defer, Observable } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { type OwnState, withOwnState } from '../endpoint/ownState';
 import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { EtcdEntry } from '../etcd/EtcdPort';
 import { abortable } from '../etcd/abortable';
 import type { PendingWork } from '../etcd/PendingWork';
 import { retryEtcd, retryUntilClosed } from '../etcd/retryEtcd';
@@ -16,13 +14,11 @@ import { type Holder, KeyRecord } from './KeyRecord';
 import { PutBatcher } from './PutBatcher';
 import { healthCheckSettings } from './RegisterOptions';
 import type { Registration } from './Registration';
+import { judgeKey } from './judgeKey';
+import { KeyGuards, type WatchedKeys } from './KeyGuards';
+import { KeyRemoval } from './KeyRemoval';
+import { OwnLeases } from './OwnLeases';
 import { SharedLease } from './SharedLease';
-
-/** The keys of one service that this registry holds, and the subscription that keeps it watched. */
-interface Guard {
-  readonly records: Set<KeyRecord>;
-  subscription: Subscription | undefined;
-}
 
 /**
  * The registration half of a registry. Its promise: **while at least one registration of an endpoint is
@@ -46,45 +42,51 @@ interface Guard {
 export class Registrar {
   readonly #context: EtcdContext;
   readonly #layout: KeyLayout;
-  readonly #discovery: Discovery;
   readonly #pending: PendingWork;
   readonly #lease: SharedLease;
   readonly #puts: PutBatcher;
   readonly #ttlSeconds: number;
   readonly #records = new Map<string, KeyRecord>();
-  readonly #guards = new Map<string, Guard>();
+  readonly #guards: KeyGuards;
   /** Live registrations across all keys: the lease is released when it drops to 0. */
   #live = 0;
-  /** Keys whose removal etcd did not confirm (they expire with their lease), with why. */
-  readonly #unconfirmed = new Map<string, unknown>();
-  /**
-   * The leases this registry wrote keys on lately, newest last: a key found on one of them is ours from
-   * before (a backup restored brings an old lease of ours back), not another process's.
-   */
-  readonly #ownLeases = new Set<string>();
+  /** How keys go: marked leaving, then deleted, or revoked with the lease. */
+  readonly #removal: KeyRemoval;
+  /** The leases this registry wrote keys on lately: a key found on one of them is ours. */
+  readonly #ownLeases = new OwnLeases();
   /** Since `drain()`: every key says draining, those registered later too. */
   #draining = false;
   /** Whether each write carries its time, for readers' propagation histogram (`GSR_STAMP_WRITES`). */
   readonly #stampWrites: boolean;
 
-  /** Registers through `discovery`'s etcd context and key layout; guards keys with its streams. */
+  /** Registers with `context`'s etcd in `layout`'s keys; guards them with `keys`' live lists. */
   constructor(
-    discovery: Discovery,
+    context: EtcdContext,
+    layout: KeyLayout,
+    keys: WatchedKeys,
     leaseSeconds: number,
     pending: PendingWork,
     options: { readonly stampWrites?: boolean } = {},
   ) {
-    const { context } = discovery;
     this.#stampWrites = options.stampWrites ?? false;
     this.#context = context;
-    this.#layout = discovery.layout;
-    this.#discovery = discovery;
+    this.#layout = layout;
+    this.#guards = new KeyGuards(keys, context.logger);
     this.#pending = pending;
     this.#ttlSeconds = leaseSeconds;
     this.#lease = new SharedLease(context, leaseSeconds, () => {
       this.#records.forEach((record) => this.#converge(record));
     });
     this.#puts = new PutBatcher(context);
+    this.#removal = new KeyRemoval({
+      context,
+      layout,
+      puts: this.#puts,
+      ownLeases: this.#ownLeases,
+      ttlSeconds: leaseSeconds,
+      lastOne: () => this.#live === 0,
+      releaseLease: () => this.#releaseLease(),
+    });
   }
 
   register(endpoint: Endpoint, options?: unknown): Observable<Registration> {
@@ -215,9 +217,8 @@ export class Registrar {
     await new Promise<void>((resolve) => queueMicrotask(resolve)); // The teardowns' loops start.
     await this.#pending.drain();
     await this.#releaseLease();
-    this.#guards.forEach((guard) => guard.subscription?.unsubscribe());
-    this.#guards.clear();
-    return { keys: [...this.#unconfirmed.keys()], cause: this.#unconfirmed.values().next().value };
+    this.#guards.close();
+    return this.#removal.unconfirmed();
   }
 
   /** Revokes the lease (and one still being granted); a failure is logged: it expires by itself. */
@@ -238,7 +239,7 @@ export class Registrar {
     if (record === undefined) {
       record = new KeyRecord(key, endpoint);
       this.#records.set(key, record);
-      this.#guard(record);
+      this.#guards.guard(record, (seen) => this.#judge(seen));
     }
     if (record.abort.signal.aborted) {
       record.abort = new AbortController();
@@ -259,7 +260,7 @@ export class Registrar {
         if (record.wanted !== undefined) {
           await this.#write(record);
         } else if (record.holders.length === 0) {
-          await this.#remove(record);
+          await this.#removal.remove(record);
         }
       }
     })().finally(() => {
@@ -292,7 +293,7 @@ export class Registrar {
     try {
       lease = await this.#lease.id();
     } catch (error) {
-      this.#fail(record, error);
+      record.fail(error);
       return;
     }
     const wanted = record.wanted;
@@ -306,7 +307,7 @@ export class Registrar {
       record.foreign ||
       (written?.lease === lease && written.value === value && written.revision !== undefined)
     ) {
-      this.#announce(record, false, false);
+      record.announce(false, false);
       return;
     }
     if (record.abort.signal.aborted) {
@@ -331,11 +332,7 @@ export class Registrar {
       record.holders.some((holder) => holder.sent > 0);
     // Until etcd answers, the key may or may not hold this: removing it must then make sure.
     record.written = { value, state, lease, revision: undefined };
-    this.#ownLeases.delete(lease);
-    this.#ownLeases.add(lease);
-    if (this.#ownLeases.size > OWN_LEASES_KEPT) {
-      this.#ownLeases.delete(this.#ownLeases.values().next().value as string);
-    }
+    this.#ownLeases.wrote(lease);
     try {
       const revision = await retryEtcd(
         this.#context,
@@ -351,14 +348,14 @@ export class Registrar {
       if (this.#context.logger.isDebugEnabled()) {
         this.#context.logger.debug(`registered ${key} on lease ${lease}`);
       }
-      this.#announce(record, true, rewrite);
+      record.announce(true, rewrite);
       this.#judge(record); // What etcd was seen to hold after this write, if anything.
     } catch (error) {
       if (isEtcdUnavailableError(error) || this.#leaseLost(error, key)) {
         // Moot (its registrations left, the lease was lost) or the registry is closing: go round again.
         record.again = !this.#context.closing.aborted || record.holders.length === 0;
       } else {
-        this.#fail(record, error);
+        record.fail(error);
       }
     }
   }
@@ -370,118 +367,6 @@ export class Registrar {
     );
   }
 
-  /** Deletes the key, which no registration of this registry wants any more, if we wrote it. */
-  async #remove(record: KeyRecord): Promise<void> {
-    const { written, key } = record;
-    if (written === undefined) {
-      record.settleRemoval();
-      return;
-    }
-    const { logger, etcd } = this.#context;
-    try {
-      await this.#markLeaving(record);
-      const leaving = record.written; // The mark, or as it was when the mark failed.
-      // The last registration of the registry: one revocation deletes every key bound to the lease.
-      const revoked = this.#live === 0 ? await this.#releaseLease() : undefined;
-      // Unless etcd was last seen to hold it on that lease: someone may have put it without one.
-      if (revoked !== written.lease || record.seen?.entry?.lease !== written.lease) {
-        // Only while bound to our lease or to none: another process may have registered the address.
-        await retryEtcd(
-          this.#context,
-          { key, description: `unregister ${key}` },
-          () => etcd.deleteKey(key, this.#ourLeasesAt(record, written.lease)),
-          this.#context.closing,
-        );
-      }
-      if (record.written === leaving) {
-        record.written = undefined;
-      }
-      this.#unconfirmed.delete(key);
-      if (logger.isDebugEnabled()) {
-        logger.debug(`deregistered ${key}`);
-      }
-      record.settleRemoval();
-    } catch (error) {
-      record.written = undefined; // Given up: it expires with the lease.
-      this.#unconfirmed.set(key, error);
-      logger.warn(
-        `could not deregister ${key}; it expires with lease ${written.lease} within ${this.#ttlSeconds}s`,
-        { cause: error },
-      );
-      record.settleRemoval(
-        this.#context.closing.aborted ? new RegistryClosedError(`unregister ${key}`) : error,
-      );
-    }
-  }
-
-  /**
-   * Says the key is leaving before it goes (its value then says draining, as after `drain()`), so that
-   * clients tell this planned departure from a lease that expired or a delete by someone else, which
-   * they keep for a while as the last resort. Removals asked for together go out in one transaction.
-   * One attempt: should it fail, the key goes all the same, and clients take it as unplanned.
-   */
-  async #markLeaving(record: KeyRecord): Promise<void> {
-    const { written, key } = record;
-    if (written?.revision === undefined || written.state === 'draining' || record.foreign) {
-      return;
-    }
-    // As written, read back through the one decoder: what it said, but leaving.
-    const { service, address } = record.endpoint;
-    const decoded = this.#layout.decodeEntry(service, address, Buffer.from(written.value));
-    if (!('endpoint' in decoded)) {
-      return;
-    }
-    const value = this.#layout.encodeValue({
-      ...decoded.endpoint,
-      metadata: withOwnState(decoded.endpoint.metadata, 'draining'),
-    });
-    const leaving = { value, state: 'draining' as const, lease: written.lease };
-    record.written = { ...leaving, revision: undefined }; // Until etcd answers: maybe written.
-    try {
-      const revision = await this.#puts.put(key, value, written.lease);
-      if (record.written.value === value) {
-        record.written = { ...leaving, revision };
-      }
-    } catch (error) {
-      if (record.written.value === value) {
-        record.written = written; // As it was: whatever etcd did with the mark, the key goes next.
-      }
-      this.#context.logger.debug(`could not mark ${key} leaving before its removal`, {
-        cause: error,
-      });
-    }
-  }
-
-  /**
-   * Sends a Registration to each holder that knows its value: to all after a write (`rewrite` when it
-   * put back a lost key), else to those that have none yet.
-   */
-  #announce(record: KeyRecord, all: boolean, rewrite: boolean): void {
-    const { written, key } = record;
-    if (written === undefined || record.foreign) {
-      return;
-    }
-    for (const holder of [...record.holders]) {
-      if (holder.value !== undefined && (all || holder.sent === 0)) {
-        holder.subscriber.next(
-          Object.freeze({
-            endpoint: holder.endpoint,
-            key,
-            leaseId: written.lease,
-            reregistered: rewrite && holder.sent > 0,
-            state: written.state,
-          }),
-        );
-        holder.sent += 1;
-      }
-    }
-  }
-
-  /** Errors every registration of the key with what retrying cannot fix. */
-  #fail(record: KeyRecord, error: unknown): void {
-    [...record.holders].forEach((holder) => holder.subscriber.error(error));
-  }
-
   /** `endpoint`'s value in `state`, stamped with the time now (`GSR_STAMP_WRITES`). */
   #stamped(endpoint: Endpoint, state: OwnState): string {
     const now = Math.floor(this.#context.clock.now()); // Whole ms, as readers take a stamp.
@@ -491,116 +376,31 @@ export class Registrar {
     });
   }
 
-  /**
-   * The leases under which the key is ours to delete: the one we wrote it on, none (someone put it
-   * without one), and an old lease of ours it was last seen on (a restored backup brought it back).
-   */
-  #ourLeasesAt(record: KeyRecord, lease: string): readonly string[] {
-    const seen = record.seen?.entry?.lease;
-    return seen !== undefined && seen !== lease && seen !== NO_LEASE && this.#ownLeases.has(seen)
-      ? [lease, NO_LEASE, seen]
-      : [lease, NO_LEASE];
-  }
-
-  /** Keeps the record's service watched, and observes the record's key in it. */
-  #guard(record: KeyRecord): void {
-    const { service } = record.endpoint;
-    let guard = this.#guards.get(service);
-    if (guard === undefined) {
-      const created: Guard = { records: new Set(), subscription: undefined };
-      guard = created;
-      this.#guards.set(service, created);
-      created.subscription = this.#discovery.asWritten$(service).subscribe({
-        error: (error: unknown) => {
-          created.subscription = undefined;
-          this.#context.logger.warn(
-            `cannot watch the keys this registry registered for "${service}": a key deleted or ` +
-              'overwritten by someone else is not written again until the lease is replaced',
-            { cause: error },
-          );
-        },
-      });
-    }
-    guard.records.add(record);
-    record.unobserve = this.#discovery.observe(service, record.key, (entry, revision, replaced) => {
-      if (replaced === true && record.written?.revision !== undefined) {
-        // etcd's store was replaced (wiped, restored, another cluster): the revision of our write is
-        // of another history. What this read finds is judged as if it came right after the write.
-        record.written = { ...record.written, revision };
-      }
-      record.seen = { entry, revision };
-      this.#judge(record);
-    });
-  }
-
-  /**
-   * What etcd was seen to hold at the key, after our confirmed write: our write (nothing to do); nothing
-   * (deleted: written again); a value without a lease, or another value on our lease (overwritten:
-   * written again, value and lease); or another lease (someone else registered the address: left to
-   * them until their key goes).
-   */
+  /** Acts on what etcd was seen to hold at the record's key ({@link judgeKey}). */
   #judge(record: KeyRecord): void {
-    const { written, seen } = record;
-    if (seen === undefined) {
-      return;
-    }
-    const { entry } = seen;
-    if (
-      record.foreign &&
-      written?.revision === undefined &&
-      (entry === undefined || entry.lease === NO_LEASE)
-    ) {
-      // Left to another lease with nothing of ours written (a removal of ours ended meanwhile), and
-      // that lease's key went: ours to write, or nobody would.
-      record.foreign = false;
-      if (record.holders.length > 0) {
-        this.#context.logger.warn(
-          `${record.key} is no longer held by the other lease while registered here; writing it`,
+    const verdict = judgeKey(record, (lease) => this.#ownLeases.has(lease));
+    const { logger } = this.#context;
+    switch (verdict.kind) {
+      case 'nothing':
+        return;
+      case 'foreign':
+        logger.info(
+          `${record.key} is now held by lease ${verdict.lease} (registered elsewhere too); leaving it to that lease`,
         );
-        this.#converge(record);
-      }
-      return;
-    }
-    if (written?.revision === undefined || seen.revision < written.revision) {
-      return;
-    }
-    if (
-      entry !== undefined &&
-      entry.lease !== written.lease &&
-      entry.lease !== NO_LEASE &&
-      !this.#ownLeases.has(entry.lease)
-    ) {
-      if (!record.foreign) {
-        record.foreign = true;
-        this.#context.logger.info(
-          `${record.key} is now held by lease ${entry.lease} (registered elsewhere too); leaving it to that lease`,
-        );
-      }
-      return;
-    }
-    record.foreign = false;
-    if (
-      entry !== undefined &&
-      entry.lease === written.lease &&
-      sameValue(entry, written.sent ?? written.value)
-    ) {
-      return;
-    }
-    // Deleted: nothing of ours is left. Overwritten (or back on an old lease of ours): ours no longer,
-    // but ours to put back, or to delete (while bound to our lease or to none) when the registration ends.
-    record.written = entry === undefined ? undefined : { ...written, revision: undefined };
-    record.lost = true;
-    if (record.holders.length > 0) {
-      const what =
-        entry === undefined
-          ? 'deleted'
-          : entry.lease === NO_LEASE
-            ? 'overwritten without its lease'
-            : `found on an old lease of ours (${entry.lease})`;
-      this.#context.logger.warn(
-        `${record.key} was ${what} while registered here; writing it again`,
-      );
-      this.#converge(record);
+        return;
+      case 'reclaim':
+        if (record.holders.length > 0) {
+          logger.warn(
+            `${record.key} is no longer held by the other lease while registered here; writing it`,
+          );
+          this.#converge(record);
+        }
+        return;
+      case 'rewrite':
+        if (record.holders.length > 0) {
+          logger.warn(`${record.key} was ${verdict.what} while registered here; writing it again`);
+          this.#converge(record);
+        }
     }
   }
 
@@ -609,14 +409,7 @@ export class Registrar {
       return;
     }
     this.#records.delete(record.key);
-    record.unobserve?.();
-    const { service } = record.endpoint;
-    const guard = this.#guards.get(service);
-    guard?.records.delete(record);
-    if (guard !== undefined && guard.records.size === 0) {
-      guard.subscription?.unsubscribe();
-      this.#guards.delete(service);
-    }
+    this.#guards.release(record);
   }
 }
 
@@ -625,13 +418,4 @@ async function settledOf(record: KeyRecord): Promise<void> {
   while (record.converging !== undefined) {
     await record.converging;
   }
-}
-
-/** etcd's lease id for a key bound to no lease. */
-const NO_LEASE = '0';
-/** How many of its recent leases a registry knows for its own (see `Registrar.#ownLeases`). */
-const OWN_LEASES_KEPT = 32;
-
-function sameValue(entry: EtcdEntry, value: string): boolean {
-  return entry.value.length === Buffer.byteLength(value) && entry.value.toString() === value;
 }

@@ -185,9 +185,16 @@ export class Registry {
       silenceMs: () => health.silenceMs(),
     });
     this.#overrides = new OverrideWriter(context, layout, this.#discovery);
-    this.#registrar = new Registrar(this.#discovery, config.leaseSeconds, this.#pending, {
-      stampWrites: config.stampWrites,
-    });
+    this.#registrar = new Registrar(
+      context,
+      layout,
+      this.#discovery,
+      config.leaseSeconds,
+      this.#pending,
+      {
+        stampWrites: config.stampWrites,
+      },
+    );
     health.probeWith(() => context.etcd.probe(layout.probePrefix, { serializable: true }));
     const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
       filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),
