@@ -7,28 +7,10 @@ import { decodeUtf8 } from '../text/decodeUtf8';
 import { escapeBytes } from '../text/escapeBytes';
 import type { EndpointChanges } from './EndpointChanges';
 import type { ChangeTracker } from './LiveList';
+import { AddressClaims } from './AddressClaims';
+import { Departures, type Protection } from './Departures';
 import { recordChanges } from './listChanges';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
-
-/**
- * What a list does with a key that vanishes without its instance saying it was leaving (see
- * {@link EndpointList}).
- * @internal
- */
-export interface Protection {
-  /** Below this share of its instances (those left and those that vanished so), a service keeps them. */
-  readonly threshold: number;
-  /** How long one is kept. */
-  readonly keepMs: number;
-  /** The clock's now, epoch ms. */
-  readonly now: () => number;
-}
-
-/** A key that vanished unplanned: what it listed, that as kept (`'lost'`), and when it went. */
-interface Departure {
-  readonly lost: Endpoint;
-  readonly at: number;
-}
 
 /**
  * The endpoints of one service, sorted by address and with each address once, kept so as changes
@@ -37,16 +19,12 @@ interface Departure {
  * Every entry was written by someone else: one that is not an endpoint (a key that is not UTF-8, an
  * address gsr could not have registered, a value etcd's naming layout cannot read) is skipped with one
  * log line and never merged with another. In gsr's layout a key ends in its address, so addresses are
- * unique. In etcd's naming layout the address is in the value, and two keys may hold the same one: the
- * address is listed once, as the key named after it holds it (the one gsr and etcd's endpoints manager
- * write), else as the lowest key (in `<` order) holds it; when that key goes, the next one stands in.
+ * unique; in etcd's naming layout two keys may hold the same one ({@link AddressClaims}).
  *
  * Unplanned departures: an instance that leaves on purpose says so first (its key says `draining`
- * before it is deleted: `unregister`, `close()`, `drain()`). A key that goes otherwise (its lease
- * expired while the instance was cut off from etcd, someone deleted it) is remembered for
- * `protection.keepMs`; while the service's endpoints are fewer than `protection.threshold` of themselves
- * plus those remembered, the remembered ones are listed as `'lost'`: the last resort, never what etcd
- * holds (a snapshot on disk leaves them out). A key written again ends its memory at once.
+ * before it is deleted: `unregister`, `close()`, `drain()`). A key that goes otherwise is remembered
+ * ({@link Departures}) and, while the service is short of instances, listed as `'lost'`: the last
+ * resort, never what etcd holds (a snapshot on disk leaves them out).
  *
  * A change costs a binary search and one splice (no re-sort), and one frozen array per change is handed
  * to every subscriber: for a small list the list itself (the next change copies it), for a large one a
@@ -61,12 +39,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   readonly #prefixBytes: number;
   /** The endpoints, sorted by address (in `<` order), each address once. */
   #endpoints: Endpoint[] = [];
-  /**
-   * When key ids are not addresses (etcd's naming layout): each listed address's keys, by id, and each
-   * listed id's address.
-   */
-  readonly #claims: Map<string, Map<string, Endpoint>> | undefined;
-  readonly #addressOf: Map<string, string> | undefined;
+  /** When key ids are not addresses (etcd's naming layout): which key lists each address. */
+  readonly #claims: AddressClaims | undefined;
   /** The value handed to subscribers, until the next change. */
   #snapshot: readonly Endpoint[] | undefined;
   /** Whether `#endpoints` is the snapshot itself (a small list): the next change copies it first. */
@@ -80,11 +54,10 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   #tracked = true;
   /** While someone follows the changes: each address changed since they were last taken, as it was. */
   #changeLog: Map<string, Endpoint | undefined> | undefined;
-  readonly #protection: Protection | undefined;
+  /** Unplanned departures, when the list keeps them. */
+  readonly #departures: Departures | undefined;
   /** Told the write time of each stamped put the watch brings (not of reads: those are not arrivals). */
   readonly #arrived: ((writtenAt: number) => void) | undefined;
-  /** Keys that vanished unplanned within `protection.keepMs`, by address, listed or not. */
-  readonly #departed = new Map<string, Departure>();
 
   constructor(
     service: string,
@@ -96,15 +69,14 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   ) {
     this.#service = service;
     this.#arrived = arrived;
-    this.#protection =
+    this.#departures =
       protection !== undefined && protection.threshold > 0 && protection.keepMs > 0
-        ? protection
+        ? new Departures(protection)
         : undefined;
     this.#prefixBytes = Buffer.byteLength(prefix);
     this.#layout = layout;
     this.#log = log;
-    this.#claims = layout.idIsAddress ? undefined : new Map();
-    this.#addressOf = layout.idIsAddress ? undefined : new Map();
+    this.#claims = layout.idIsAddress ? undefined : new AddressClaims();
   }
 
   /** The service whose endpoints these are. */
@@ -114,12 +86,11 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
 
   /** How many endpoints the list holds, those kept as lost left out. */
   get size(): number {
-    return this.#endpoints.length - this.#lostListed();
+    return this.#endpoints.length - this.#lostShown();
   }
 
   reset(entries: readonly KeyValue[], afterLive = true): boolean {
     this.#claims?.clear();
-    this.#addressOf?.clear();
     const byAddress = new Map<string, Endpoint>();
     for (const entry of entries) {
       const id = this.#idOf(entry.key, true);
@@ -130,32 +101,34 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
       if (this.#claims === undefined) {
         byAddress.set(id, endpoint);
       } else {
-        this.#claim(id, endpoint);
+        this.#claims.claim(id, endpoint);
       }
     }
     if (this.#claims !== undefined) {
-      for (const address of this.#claims.keys()) {
-        byAddress.set(address, this.#winner(address) as Endpoint);
+      for (const address of this.#claims.addresses()) {
+        byAddress.set(address, this.#claims.winner(address) as Endpoint);
       }
     }
     // A range comes in byte order, which is `<` order unless an address has characters beyond the Basic
     // Multilingual Plane (or, in etcd's naming layout, the keys are not the addresses).
-    if (this.#protection !== undefined) {
+    const departures = this.#departures;
+    if (departures !== undefined) {
       // Keys the list held that the read no longer finds left while nobody watched: judged as a delete.
+      // The list is replaced whole below: nothing to unlist.
       for (const endpoint of afterLive ? this.#endpoints : []) {
         if (endpointState(endpoint) !== 'lost' && !byAddress.has(endpoint.address)) {
-          this.#departing(endpoint, false); // The list is replaced whole below.
+          departures.left(endpoint);
         }
       }
       if (!afterLive) {
-        this.#departed.clear(); // Departures from another store are none of this one's.
+        departures.clear(); // Departures from another store are none of this one's.
       }
       for (const address of byAddress.keys()) {
-        this.#departed.delete(address);
+        departures.returned(address);
       }
-      this.#expireDepartures(false); // The list is replaced whole below.
-      if (this.#protecting(byAddress.size)) {
-        for (const [address, { lost }] of this.#departed) {
+      departures.expire();
+      if (departures.protecting(byAddress.size)) {
+        for (const [address, lost] of departures.lost()) {
           byAddress.set(address, lost);
         }
       }
@@ -195,11 +168,7 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   }
 
   nextExpiry(): number | undefined {
-    let first: number | undefined;
-    for (const { at } of this.#departed.values()) {
-      first = first === undefined ? at : Math.min(first, at);
-    }
-    return first === undefined ? undefined : first + (this.#protection as Protection).keepMs;
+    return this.#departures?.nextExpiry();
   }
 
   expire(): boolean {
@@ -331,126 +300,46 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   /** The key `id` now lists `endpoint`, or nothing: whether the list changed. */
   #change(id: string, endpoint: Endpoint | undefined): boolean {
     const claims = this.#claims;
-    const addressOf = this.#addressOf;
-    if (claims === undefined || addressOf === undefined) {
+    if (claims === undefined) {
       return this.#set(id, endpoint);
     }
-    const before = addressOf.get(id);
     let changed = false;
-    if (before !== undefined && before !== endpoint?.address) {
-      claims.get(before)?.delete(id);
-      addressOf.delete(id);
-      changed = this.#set(before, this.#winner(before));
-    }
-    if (endpoint !== undefined) {
-      this.#claim(id, endpoint);
-      changed = this.#set(endpoint.address, this.#winner(endpoint.address)) || changed;
+    for (const address of claims.change(id, endpoint)) {
+      changed = this.#set(address, claims.winner(address)) || changed;
     }
     return changed;
   }
 
-  /** Records that key `id` lists `endpoint` (etcd's naming layout). */
-  #claim(id: string, endpoint: Endpoint): void {
-    const claims = this.#claims as Map<string, Map<string, Endpoint>>;
-    let ids = claims.get(endpoint.address);
-    if (ids === undefined) {
-      ids = new Map();
-      claims.set(endpoint.address, ids);
-    }
-    ids.set(id, endpoint);
-    this.#addressOf?.set(id, endpoint.address);
-  }
-
-  /** Which of the keys listing `address` it is listed as (etcd's naming layout); forgets none left. */
-  #winner(address: string): Endpoint | undefined {
-    const claims = this.#claims as Map<string, Map<string, Endpoint>>;
-    const ids = claims.get(address);
-    if (ids === undefined || ids.size === 0) {
-      claims.delete(address);
-      return undefined;
-    }
-    const named = ids.get(address);
-    if (named !== undefined) {
-      return named;
-    }
-    let lowest: string | undefined;
-    for (const id of ids.keys()) {
-      if (lowest === undefined || id < lowest) {
-        lowest = id;
-      }
-    }
-    return ids.get(lowest as string);
-  }
-
   /** A key of etcd's now lists `endpoint` at `address`, or nothing: whether the list changed. */
   #set(address: string, endpoint: Endpoint | undefined): boolean {
-    if (this.#protection !== undefined) {
+    const departures = this.#departures;
+    if (departures !== undefined) {
       if (endpoint === undefined) {
         const listed = this.endpointAt(address);
         if (listed !== undefined && endpointState(listed) !== 'lost') {
-          this.#departing(listed);
+          this.#unlistShown(departures.left(listed));
         }
       } else {
-        this.#departed.delete(address);
+        departures.returned(address);
       }
     }
     return this.#list(address, endpoint);
   }
 
-  /**
-   * `endpoint` left etcd: remembered, unless it said it was leaving. A planned departure says the
-   * service is being changed on purpose (a deploy, a scale-down, a scale to zero): what it lost before
-   * is forgotten too, so that a service emptied on purpose is empty.
-   */
-  #departing(endpoint: Endpoint, unlist = true): void {
-    if (endpointState(endpoint) === 'draining') {
-      for (const [address, { lost }] of this.#departed) {
-        if (unlist && this.endpointAt(address) === lost) {
-          this.#list(address, undefined);
-        }
-      }
-      this.#departed.clear();
-      return;
-    }
-    const { now } = this.#protection as Protection;
-    this.#departed.set(endpoint.address, {
-      lost: Object.freeze({ ...endpoint, state: 'lost' as const }),
-      at: now(),
-    });
-  }
-
-  /**
-   * Forgets the departures older than `protection.keepMs`, and when `unlist`, takes those listed off the
-   * list (every endpoint listed as lost is a remembered departure): whether the list changed.
-   */
-  #expireDepartures(unlist: boolean): boolean {
-    const { now, keepMs } = this.#protection as Protection;
-    const time = now();
+  /** Unlists those of `departures` the list shows as lost: whether the list changed. */
+  #unlistShown(departures: readonly (readonly [string, Endpoint])[]): boolean {
     let changed = false;
-    for (const [address, { at, lost }] of this.#departed) {
-      if (time - at >= keepMs) {
-        this.#departed.delete(address);
-        if (unlist && this.endpointAt(address) === lost) {
-          changed = this.#list(address, undefined) || changed;
-        }
+    for (const [address, lost] of departures) {
+      if (this.endpointAt(address) === lost) {
+        changed = this.#list(address, undefined) || changed;
       }
     }
     return changed;
   }
 
-  /** Whether `live` endpoints are few enough, against those that vanished, to list the vanished. */
-  #protecting(live: number): boolean {
-    const departed = this.#departed.size;
-    return departed > 0 && live < (this.#protection as Protection).threshold * (live + departed);
-  }
-
-  /** How many endpoints the list holds as lost. */
-  #lostListed(): number {
-    let listed = 0;
-    for (const [address, { lost }] of this.#departed) {
-      listed += this.endpointAt(address) === lost ? 1 : 0;
-    }
-    return listed;
+  /** How many endpoints the list shows as lost. */
+  #lostShown(): number {
+    return this.#departures?.shown((address) => this.endpointAt(address)) ?? 0;
   }
 
   /**
@@ -458,12 +347,13 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
    * long enough. Whether the list changed. O(departures × log n): never a pass over the list.
    */
   #protect(): boolean {
-    if (this.#protection === undefined || this.#departed.size === 0) {
+    const departures = this.#departures;
+    if (departures === undefined) {
       return false;
     }
-    let changed = this.#expireDepartures(true);
-    const protecting = this.#protecting(this.#endpoints.length - this.#lostListed());
-    for (const [address, { lost }] of this.#departed) {
+    let changed = this.#unlistShown(departures.expire());
+    const protecting = departures.protecting(this.#endpoints.length - this.#lostShown());
+    for (const [address, lost] of departures.lost()) {
       const listed = this.endpointAt(address);
       if (protecting && listed === undefined) {
         changed = this.#list(address, lost) || changed;
