@@ -1,17 +1,8 @@
 import { type BulkheadPolicy, bulkhead } from 'cockatiel';
-import {
-  catchError,
-  Observable,
-  of,
-  type Subscriber,
-  type Subscription,
-  tap,
-  throwError,
-} from 'rxjs';
+import { catchError, Observable, of, type Subscriber, tap, throwError } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import type { Maintenance } from '../endpoint/Maintenance';
 import { markService } from '../endpoint/listedService';
-import { messageOf } from '../errors/messageOf';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import { isLate } from '../etcd/EtcdFailure';
 import type { EtcdContext } from '../etcd/EtcdContext';
@@ -20,8 +11,9 @@ import { OnceLog } from '../logging/OnceLog';
 import type { EndpointChanges } from './EndpointChanges';
 import { EndpointList } from './EndpointList';
 import type { Protection } from './Departures';
-import { OverrideList, Overrides } from './OverrideList';
-import { applyOverrides, overridden } from './applyOverrides';
+import { FollowedOverrides } from './FollowedOverrides';
+import { OverrideList, type Overrides } from './OverrideList';
+import { overridden } from './applyOverrides';
 import type { KeyObserver } from './KeyObservers';
 import { LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
@@ -56,15 +48,8 @@ export class Discovery implements LiveListOwner {
   readonly #log: OnceLog;
   readonly #reads: PrefixReads;
   readonly #lists = new Map<string, LiveList<unknown>>();
-  /** Operators' overrides as last read (`undefined` until then), and who follows them, by service. */
-  #overrides: Overrides | undefined;
-  #overridesSubscription: Subscription | undefined;
-  readonly #overrideListeners = new Map<string, Set<() => void>>();
-  /** Each list as overrides made it, so that every subscriber gets the same array. */
-  readonly #overridden = new WeakMap<
-    readonly Endpoint[],
-    { readonly overrides: ReadonlyMap<string, Maintenance>; readonly list: readonly Endpoint[] }
-  >();
+  /** Operators' overrides, followed by the lists that show them. */
+  readonly #overrides: FollowedOverrides;
 
   readonly snapshots: SnapshotStore | undefined;
   readonly #lostSince: () => Date | undefined;
@@ -97,6 +82,10 @@ export class Discovery implements LiveListOwner {
     this.#arrived = (writtenAt) =>
       context.metrics.propagation.record(Math.max(0, context.clock.now() - writtenAt) / 1000);
     this.#log = new OnceLog(context.logger);
+    this.#overrides = new FollowedOverrides(
+      () => this.overrides$(),
+      (message) => this.#log.warn(message),
+    );
     this.#reads = new PrefixReads(layout, this.#log, (prefix, operation, createState) =>
       this.#read(prefix, operation, createState),
     );
@@ -151,14 +140,13 @@ export class Discovery implements LiveListOwner {
         // subscriber, no operator chain (a watched service stays about a kilobyte).
         let keys: readonly Endpoint[] | undefined;
         const emit = (): void => {
-          const overrides = this.#overrides;
-          if (keys !== undefined && overrides !== undefined) {
-            const list = this.#overrideIn(keys, overrides.get(valid));
+          if (keys !== undefined && this.#overrides.known) {
+            const list = this.#overrides.apply(keys, valid);
             this.#remember(list, prefix);
             subscriber.next(list);
           }
         };
-        subscriber.add(this.#followOverrides(valid, emit));
+        subscriber.add(this.#overrides.follow(valid, emit));
         subscriber.add(
           this.asWritten$(valid).subscribe({
             next: (list) => {
@@ -172,59 +160,6 @@ export class Discovery implements LiveListOwner {
       }),
       valid,
     );
-  }
-
-  /**
-   * Calls `changed` each time the overrides of `service` change (and once they were first read), from
-   * the registry's one watch of overrides, started with its first follower and released with its last.
-   */
-  #followOverrides(service: string, changed: () => void): () => void {
-    let listeners = this.#overrideListeners.get(service);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.#overrideListeners.set(service, listeners);
-    }
-    listeners.add(changed);
-    if (this.#overridesSubscription !== undefined) {
-      if (this.#overrides !== undefined) {
-        changed(); // Already read: a new follower has them at once.
-      }
-      return () => this.#unfollowOverrides(service, changed);
-    }
-    this.#overridesSubscription = this.overrides$().subscribe({
-      next: (all) => {
-        const before = this.#overrides;
-        this.#overrides = all;
-        for (const [name, followers] of [...this.#overrideListeners]) {
-          if (before === undefined || before.get(name) !== all.get(name)) {
-            followers.forEach((follower) => follower());
-          }
-        }
-      },
-      error: (error: unknown) => {
-        // What retrying cannot fix: lists go on without overrides.
-        this.#log.warn(`cannot follow operators' overrides (${messageOf(error)}); lists show none`);
-        this.#overrides = Overrides.none;
-        [...this.#overrideListeners.values()].forEach((followers) =>
-          followers.forEach((follower) => follower()),
-        );
-      },
-    });
-    return () => this.#unfollowOverrides(service, changed);
-  }
-
-  /** A follower left: with none left, the watch of overrides is released (after its grace period). */
-  #unfollowOverrides(service: string, changed: () => void): void {
-    const followers = this.#overrideListeners.get(service);
-    followers?.delete(changed);
-    if (followers?.size === 0) {
-      this.#overrideListeners.delete(service);
-    }
-    if (this.#overrideListeners.size === 0) {
-      this.#overridesSubscription?.unsubscribe();
-      this.#overridesSubscription = undefined;
-      this.#overrides = undefined;
-    }
   }
 
   /**
@@ -257,9 +192,9 @@ export class Discovery implements LiveListOwner {
         );
       // Overrides first, as endpoints$ waits for them: the first changes already say maintenance.
       subscriber.add(
-        this.#followOverrides(valid, () => {
+        this.#overrides.follow(valid, () => {
           const before = overrides;
-          const next = this.#overrides?.get(valid);
+          const next = this.#overrides.of(valid);
           overrides = next;
           if (!ready) {
             ready = true;
@@ -425,23 +360,6 @@ export class Discovery implements LiveListOwner {
       }
     }
     return list;
-  }
-
-  /** `list` with the endpoints that `overrides` names in maintenance: the same array each time. */
-  #overrideIn(
-    list: readonly Endpoint[],
-    overrides: ReadonlyMap<string, Maintenance> | undefined,
-  ): readonly Endpoint[] {
-    if (overrides === undefined) {
-      return list;
-    }
-    const known = this.#overridden.get(list);
-    if (known?.overrides === overrides) {
-      return known.list;
-    }
-    const inMaintenance = applyOverrides(list, overrides);
-    this.#overridden.set(list, { overrides, list: inMaintenance });
-    return inMaintenance;
   }
 
   /**

@@ -8,6 +8,7 @@ import { escapeBytes } from '../text/escapeBytes';
 import type { EndpointChanges } from './EndpointChanges';
 import type { ChangeTracker } from './LiveList';
 import { AddressClaims } from './AddressClaims';
+import { ChangeLog } from './ChangeLog';
 import { Departures, type Protection } from './Departures';
 import { recordChanges } from './listChanges';
 import type { KeyChange, PrefixState } from './PrefixUpdate';
@@ -47,13 +48,10 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   #shared = false;
   /** For a large list, a copy made ahead (kept equal to `#endpoints`): the next snapshot. */
   #spare: Endpoint[] | undefined;
-  /** The last snapshot handed out, and each address changed since, with what it listed then. */
+  /** The last snapshot handed out. */
   #handedOut: readonly Endpoint[] | undefined;
-  readonly #before = new Map<string, Endpoint | undefined>();
-  /** Whether `#before` says all that changed (not after a reset). */
-  #tracked = true;
-  /** While someone follows the changes: each address changed since they were last taken, as it was. */
-  #changeLog: Map<string, Endpoint | undefined> | undefined;
+  /** What changed since, and since followers of changes last took them. */
+  readonly #changes = new ChangeLog();
   /** Unplanned departures, when the list keeps them. */
   readonly #departures: Departures | undefined;
   /** Told the write time of each stamped put the watch brings (not of reads: those are not arrivals). */
@@ -142,11 +140,7 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
       endpoints.some((endpoint, i) => !sameEndpoint(endpoint, this.#endpoints[i]));
     if (changed) {
       // Otherwise keep the objects subscribers already hold.
-      this.#tracked = false;
-      this.#before.clear();
-      if (this.#changeLog !== undefined) {
-        this.#logAll(this.#endpoints, endpoints);
-      }
+      this.#changes.replaced(this.#endpoints, endpoints);
       this.#endpoints = endpoints;
       this.#snapshot = undefined;
       this.#shared = false;
@@ -193,14 +187,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
     const previous = this.#handedOut;
     const snapshot = this.#take();
     // What changed, for `changes()` and balancers: O(changes) while tracked, else one comparison.
-    recordChanges(
-      snapshot,
-      previous,
-      revision,
-      this.#tracked && previous !== undefined ? this.#delta() : undefined,
-    );
-    this.#before.clear();
-    this.#tracked = true;
+    const delta = this.#changes.valueTaken(this.#listedAt);
+    recordChanges(snapshot, previous, revision, previous === undefined ? undefined : delta);
     this.#handedOut = snapshot;
     return snapshot;
   }
@@ -212,63 +200,21 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   }
 
   trackChanges(on: boolean): void {
-    this.#changeLog = on ? (this.#changeLog ?? new Map()) : undefined;
+    this.#changes.follow(on);
   }
 
   takeChanges(revision: bigint | undefined): EndpointChanges {
-    const log = this.#changeLog ?? new Map<string, Endpoint | undefined>();
-    const changes = this.#delta(log);
-    log.clear();
+    const changes = this.#changes.take(this.#listedAt);
     return revision === undefined ? changes : { ...changes, revision };
   }
 
   everything(value: readonly Endpoint[], revision: bigint | undefined): EndpointChanges {
-    this.#changeLog?.clear();
+    this.#changes.clearFollowed();
     const changes = { added: value, removed: [], updated: [] };
     return revision === undefined ? changes : { ...changes, revision };
   }
 
-  /** Logs every address whose endpoint differs between two sorted lists (a reset, while tracked). */
-  #logAll(before: readonly Endpoint[], after: readonly Endpoint[]): void {
-    const log = this.#changeLog as Map<string, Endpoint | undefined>;
-    const now = new Map(after.map((endpoint) => [endpoint.address, endpoint]));
-    for (const endpoint of before) {
-      const next = now.get(endpoint.address);
-      if ((next === undefined || !sameEndpoint(next, endpoint)) && !log.has(endpoint.address)) {
-        log.set(endpoint.address, endpoint);
-      }
-      now.delete(endpoint.address);
-    }
-    for (const address of now.keys()) {
-      if (!log.has(address)) {
-        log.set(address, undefined);
-      }
-    }
-  }
-
-  /** What changed, from each changed address's former endpoint: as the list holds them now. */
-  #delta(before: ReadonlyMap<string, Endpoint | undefined> = this.#before): {
-    added: Endpoint[];
-    removed: Endpoint[];
-    updated: Endpoint[];
-  } {
-    const added: Endpoint[] = [];
-    const removed: Endpoint[] = [];
-    const updated: Endpoint[] = [];
-    for (const [address, old] of before) {
-      const index = this.#indexOf(address);
-      const now = this.#endpoints[index];
-      const listed = now?.address === address ? now : undefined;
-      if (old === undefined && listed !== undefined) {
-        added.push(listed);
-      } else if (old !== undefined && listed === undefined) {
-        removed.push(old);
-      } else if (old !== undefined && listed !== undefined && !sameEndpoint(listed, old)) {
-        updated.push(listed);
-      }
-    }
-    return { added, removed, updated };
-  }
+  readonly #listedAt = (address: string): Endpoint | undefined => this.endpointAt(address);
 
   /** A new frozen value of the list. */
   #take(): readonly Endpoint[] {
@@ -368,13 +314,8 @@ export class EndpointList implements PrefixState<readonly Endpoint[]>, ChangeTra
   #list(address: string, endpoint: Endpoint | undefined): boolean {
     const index = this.#indexOf(address);
     const present = index < this.#endpoints.length && this.#endpoints[index]?.address === address;
-    if (this.#tracked && !this.#before.has(address)) {
-      // What it listed at the last snapshot (a no-op change is sorted out then).
-      this.#before.set(address, present ? this.#endpoints[index] : undefined);
-    }
-    if (this.#changeLog !== undefined && !this.#changeLog.has(address)) {
-      this.#changeLog.set(address, present ? this.#endpoints[index] : undefined);
-    }
+    // What it listed before (a no-op change is sorted out when the changes are taken).
+    this.#changes.note(address, present ? this.#endpoints[index] : undefined);
     if (endpoint === undefined) {
       if (!present) {
         return false;
