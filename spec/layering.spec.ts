@@ -67,4 +67,39 @@ describe('lib/ layering', () => {
     expect(importers.filter((file) => !file.startsWith('etcd/etcd3/'))).toEqual([]);
     expect(importers).toContain('etcd/etcd3/Etcd3Port.ts');
   });
+
+  it('has no import cycle but type-only ones', () => {
+    // Value imports only: `import type` (and `import { type X }` alone) vanish when compiled.
+    const edges = new Map(
+      sources(lib).map((file) => {
+        const text = readFileSync(file, 'utf8');
+        const targets = [...text.matchAll(/^import (?!type )([^;]*?) from '(\.[^']+)';/gms)]
+          .filter(([, what]) => !/^\{(\s*type [^,}]+,?)+\s*\}$/s.test(what ?? ''))
+          .map((match) => `${resolve(dirname(file), match[2] ?? '')}.ts`)
+          .map((target) =>
+            sources(lib).includes(target) ? target : target.replace(/\.ts$/, '/index.ts'),
+          );
+        return [file, targets];
+      }),
+    );
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === 'done') {
+        return;
+      }
+      if (state.get(file) === 'visiting') {
+        const loop = path.slice(path.indexOf(file));
+        cycles.push([...loop, file].map((f) => relative(lib, f)).join(' -> '));
+        return;
+      }
+      state.set(file, 'visiting');
+      for (const target of edges.get(file) ?? []) {
+        visit(target, [...path, file]);
+      }
+      state.set(file, 'done');
+    };
+    [...edges.keys()].forEach((file) => visit(file, []));
+    expect(cycles).toEqual([]);
+  });
 });
