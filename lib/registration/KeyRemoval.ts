@@ -1,10 +1,10 @@
-import { withOwnState } from '../endpoint/ownState';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import { retryEtcd } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
 import type { KeyRecord } from './KeyRecord';
 import type { OwnLeases } from './OwnLeases';
+import { ownValue } from './ownValue';
 import type { PutBatcher } from './PutBatcher';
 
 /**
@@ -116,10 +116,7 @@ export class KeyRemoval {
     if (!('endpoint' in decoded)) {
       return;
     }
-    const value = this.#layout.encodeValue({
-      ...decoded.endpoint,
-      metadata: withOwnState(decoded.endpoint.metadata, 'draining'),
-    });
+    const value = ownValue(this.#layout, decoded.endpoint, 'draining');
     const leaving = { value, state: 'draining' as const, lease: written.lease };
     record.written = { ...leaving, revision: undefined }; // Until etcd answers: maybe written.
     try {

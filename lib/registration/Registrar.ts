@@ -1,6 +1,6 @@
 import { defer, Observable } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
-import { type OwnState, withOwnState } from '../endpoint/ownState';
+import type { OwnState } from '../endpoint/ownState';
 import { readEndpoint } from '../endpoint/validateEndpoint';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { RegistryClosedError } from '../errors/RegistryClosedError';
@@ -18,6 +18,7 @@ import { judgeKey } from './judgeKey';
 import { KeyGuards, type WatchedKeys } from './KeyGuards';
 import { KeyRemoval } from './KeyRemoval';
 import { OwnLeases } from './OwnLeases';
+import { ownValue } from './ownValue';
 import { SharedLease } from './SharedLease';
 
 /**
@@ -178,10 +179,7 @@ export class Registrar {
     const state: OwnState = this.#draining ? 'draining' : (health ?? 'serving');
     const { endpoint } = holder;
     holder.state = state;
-    holder.value = this.#layout.encodeValue({
-      ...endpoint,
-      metadata: withOwnState(endpoint.metadata, state),
-    });
+    holder.value = ownValue(this.#layout, endpoint, state);
     if (converge) {
       this.#converge(record);
     }
@@ -317,7 +315,10 @@ export class Registrar {
     let sent = value;
     const put = (): Promise<bigint> => {
       // Each attempt stamped when sent: readers measure how long etcd and their watch took.
-      sent = this.#stampWrites ? this.#stamped(endpoint, state) : value;
+      // Whole ms, as readers take a stamp.
+      sent = this.#stampWrites
+        ? ownValue(this.#layout, endpoint, state, Math.floor(this.#context.clock.now()))
+        : value;
       return this.#puts.put(key, sent, lease).catch((error: unknown) => {
         if (this.#leaseLost(error, key)) {
           abort.abort(); // Wait for the replacement lease instead of retrying this one.
@@ -365,15 +366,6 @@ export class Registrar {
     return (
       this.#context.verdict(error, { key, description: `register ${key}` }).kind === 'lease-lost'
     );
-  }
-
-  /** `endpoint`'s value in `state`, stamped with the time now (`GSR_STAMP_WRITES`). */
-  #stamped(endpoint: Endpoint, state: OwnState): string {
-    const now = Math.floor(this.#context.clock.now()); // Whole ms, as readers take a stamp.
-    return this.#layout.encodeValue({
-      ...endpoint,
-      metadata: withOwnState(endpoint.metadata, state, now),
-    });
   }
 
   /** Acts on what etcd was seen to hold at the record's key ({@link judgeKey}). */
