@@ -110,6 +110,8 @@ export class Simulation {
   readonly #start: () => { readonly port: SimPort; readonly registry: Registry };
   /** A restart under way (the old process closing, the new one not yet started): no operations. */
   #restarting = false;
+  /** The port's failures when the current registry first began to close. */
+  #firstCloseFailures: number | undefined;
   /** Who the current process is, to etcd: the owner of its leases, the writer of its keys. */
   #owner = 'A1';
   #restarts = 0;
@@ -350,7 +352,9 @@ export class Simulation {
    */
   async #close(): Promise<{ readonly error?: unknown }> {
     const port = this.#port;
-    const failuresBefore = port.failures;
+    // From the registry's first close: a run that ends before a restarted process started closes the
+    // stopped one again, whose first close may have lost its revocation.
+    const failuresBefore = (this.#firstCloseFailures ??= port.failures);
     this.#log('close()');
     try {
       await this.#registry.close();
@@ -396,6 +400,7 @@ export class Simulation {
           return; // The run ended meanwhile: the process it closed was the last.
         }
         ({ port: this.#port, registry: this.#registry } = this.#start());
+        this.#firstCloseFailures = undefined;
         this.#restarting = false;
         this.#log(`restart: the process starts${this.#port.partitioned ? ' (etcd lost)' : ''}`);
       });
