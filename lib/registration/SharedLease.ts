@@ -58,7 +58,8 @@ type Held = Extract<LeaseState, { kind: 'held' }>;
  *   and calls `replaced`, so that the keys are written again on it;
  * - {@link SharedLease.release} revokes it, which deletes every key still bound to it, and resolves only
  *   once etcd confirmed that, and once a grant still in flight was answered and its lease revoked too:
- *   a lease granted after nobody wanted it is never left behind.
+ *   a lease granted after nobody wanted it is never left behind; leases given up as lost meanwhile are
+ *   revoked too (etcd may still hold one whose renewal it applied without the answer arriving).
  *
  * Its state is one {@link LeaseState}, after etcd's `concurrency.Session`: what a callback may act on
  * is decided by whether the state it was made for is still the current one (an answer for a grant
@@ -75,6 +76,11 @@ export class SharedLease {
   #waiters: Waiter[] = [];
   /** A lease whose revocation failed while none was held: the next release (close's) tries it again. */
   #unrevoked: string | undefined;
+  /**
+   * Leases given up as lost: etcd may still hold one (a renewal it applied whose answer never came), with
+   * keys of ours on it until its TTL ends. The next release revokes them too.
+   */
+  readonly #givenUp = new Set<string>();
 
   constructor(context: EtcdContext, ttlSeconds: number, replaced: (id: string) => void) {
     this.#context = context;
@@ -143,7 +149,10 @@ export class SharedLease {
     if (this.#waiters.length > 0) {
       this.#grant();
     }
+    const givenUp = [...this.#givenUp].map((lost) => this.#revoke(lost).catch(ignore));
+    this.#givenUp.clear();
     await stale;
+    await Promise.all(givenUp);
     return revocation?.done;
   }
 
@@ -310,6 +319,7 @@ export class SharedLease {
    */
   #lost(held: Held, why: string): void {
     this.#stopRenewing(held);
+    this.#givenUp.add(held.id);
     if (this.#context.closing.aborted) {
       this.#state = { kind: 'idle' };
       return;

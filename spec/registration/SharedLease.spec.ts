@@ -61,4 +61,27 @@ describe('SharedLease (on a simulated etcd)', () => {
     expect(port.requests.get('grant')).toBe(2);
     expect(ours()).toEqual([id]);
   });
+
+  it('revokes on release a lease it gave up while etcd still held it (renewals applied, answers lost)', async () => {
+    const { lease, until, run, port, etcd, logs, ours, clock } = setUp();
+    const first = await until(lease.id());
+    port.partition();
+    // etcd goes on renewing it (renewals that reached it, whose answers did not come back).
+    let renewing = true;
+    const renew = (): void => {
+      if (renewing) {
+        etcd.keepAlive(first);
+        clock.schedule(500, renew);
+      }
+    };
+    renew();
+    await run(3500);
+    renewing = false;
+    expect(logs).toContainEqual(expect.stringContaining(`lease ${first} lost`));
+    port.heal();
+    await run(2000);
+    expect(ours()).toContain(first); // Still on etcd, with whatever keys of ours it holds.
+    await until(lease.release());
+    expect(ours()).toEqual([]);
+  });
 });
