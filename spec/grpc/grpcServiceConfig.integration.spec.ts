@@ -51,7 +51,6 @@ describe('gRPC channels on gsr:///<service>', () => {
       'both servers connected',
     );
     (servers[0] as WhoAmIServer).kill(); // a crash: its key stays until its lease expires
-    const killedAt = Date.now();
     const after: string[] = [];
     const failed: unknown[] = [];
     for (let i = 0; i < 20; i++) {
@@ -60,9 +59,10 @@ describe('gRPC channels on gsr:///<service>', () => {
         (error: unknown) => failed.push(error),
       );
     }
-    expect(failed.length).toBeLessThanOrEqual(1); // at most the call in flight when it died
+    // At most the call in flight when it died: the others went to the live server at once, where
+    // waiting for the dead one's lease to expire would have missed their 2 s deadlines.
+    expect(failed.length).toBeLessThanOrEqual(1);
     expect(after.slice(-15).every((name) => name === 'two')).toBe(true);
-    expect(Date.now() - killedAt).toBeLessThan(2000);
     expect((await registry.endpoints('who')).length).toBe(2);
   });
 

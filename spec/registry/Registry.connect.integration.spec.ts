@@ -69,9 +69,8 @@ describe('Registry.connect', () => {
     expect(error.endpoints).toEqual([endpoint]);
     expect(error.message).toContain(`Could not reach etcd at ${endpoint} within 2s`);
     expect(error.cause).toBeInstanceOf(Error);
-    // It kept trying for the whole timeout, and not for the default 300 s.
+    // It kept trying for the whole timeout (the message says which: not the default 300 s).
     expect(elapsed).toBeGreaterThanOrEqual(1900);
-    expect(elapsed).toBeLessThan(10_000);
   });
 
   describe('against a server that accepts connections and never answers', () => {
@@ -93,7 +92,6 @@ describe('Registry.connect', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       const { logger, lines } = testLogger();
-      const started = Date.now();
       const attempt = Registry.connect({
         waitForEtcd: true,
         etcdEndpoints: `127.0.0.1:${port}`,
@@ -103,7 +101,6 @@ describe('Registry.connect', () => {
         env: {},
       });
       await expect(attempt).rejects.toBeInstanceOf(ConnectError);
-      expect(Date.now() - started).toBeLessThan(10_000);
       // Several attempts fit in the timeout only if each one stopped at the dial timeout.
       const attempts = lines.filter((line) => line.startsWith('debug: connect attempt'));
       expect(attempts.length).toBeGreaterThanOrEqual(2);
@@ -235,19 +232,18 @@ describe('Registry.connect', () => {
     });
 
     it('rejects a wrong password at once with an AuthenticationError', async () => {
-      const started = Date.now();
+      // "At once": not after the connect timeout, 300 s, far past this test's own.
       const attempt = Registry.connect({
         waitForEtcd: true,
         etcdEndpoints: [...secured.endpoints],
         etcdUsername: 'svc',
         etcdPassword: 'wrong',
-        connectTimeoutSeconds: 60,
+        connectTimeoutSeconds: 300,
         logger: testLogger().logger,
         env: {},
       });
       await expect(attempt).rejects.toBeInstanceOf(AuthenticationError);
       await expect(attempt).rejects.toThrow('as user "svc"');
-      expect(Date.now() - started).toBeLessThan(10_000);
     });
 
     it('rejects at once a user without access to the key prefix', async () => {

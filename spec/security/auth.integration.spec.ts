@@ -21,7 +21,8 @@ describe('etcd authentication', () => {
       etcdEndpoints: etcd.endpoints,
       etcdUsername: username,
       etcdPassword: password,
-      connectTimeoutSeconds: 60,
+      // Refusals come at once: not after this timeout, far past a test's own.
+      connectTimeoutSeconds: 300,
       waitForEtcd: true,
       logger: testLogger().logger,
       env: {},
@@ -73,16 +74,15 @@ describe('etcd authentication', () => {
   });
 
   it('fails fast on a wrong password, with an AuthenticationError', async () => {
-    const started = Date.now();
     await expect(connect('svc', 'wrong')).rejects.toBeInstanceOf(AuthenticationError);
     await expect(connect('nobody', 'secret')).rejects.toBeInstanceOf(AuthenticationError);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('fails fast without credentials, with an AuthenticationError that says how to give them', async () => {
     const attempt = Registry.connect({
       etcdEndpoints: etcd.endpoints,
-      connectTimeoutSeconds: 60,
+      // Refusals come at once: not after this timeout, far past a test's own.
+      connectTimeoutSeconds: 300,
       waitForEtcd: true,
       logger: testLogger().logger,
       env: {},

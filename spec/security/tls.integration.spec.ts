@@ -21,7 +21,8 @@ describe('TLS', () => {
       logger: testLogger().logger,
       env: {
         GSR_ETCD_ENDPOINTS: mutual.endpoints.join(','),
-        GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '30',
+        // A handshake refused comes at once: not after this timeout, far past a test's own.
+        GSR_ETCD_CONNECT_TIMEOUT_SECONDS: '300',
         GSR_WAIT_FOR_ETCD: 'true',
         ...env,
       },
@@ -64,11 +65,9 @@ describe('TLS', () => {
   });
 
   it('rejects at once, with a TlsError, when etcd refuses a missing client certificate', async () => {
-    const started = Date.now();
     const attempt = connect({ GSR_TLS_CA_PATH: certs.caFile });
     await expect(attempt).rejects.toBeInstanceOf(TlsError);
     await expect(attempt).rejects.toThrow(/GSR_TLS_CERT_PATH/);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it.each([
