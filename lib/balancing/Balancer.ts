@@ -131,6 +131,7 @@ export class Balancer<T = unknown> {
     this.#waits = new EndpointWait({
       list$: this.#list$,
       timeoutMs: options.timeout ?? DEFAULT_WAIT_MS,
+      clock: this.#clock,
       service: () => this.#service,
       waitingFor: () =>
         options.subset !== undefined && !this.#peersKnown

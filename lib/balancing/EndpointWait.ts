@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Logger } from 'winston';
 import { NoEndpointError } from '../errors/NoEndpointError';
+import type { Cancel, Clock } from '../etcd/Clock';
 import { escapeText } from '../text/escapeText';
 import type { EndpointRecord } from './EndpointRecord';
 
@@ -13,6 +14,8 @@ interface EndpointWaitContext {
   readonly list$: Observable<unknown>;
   /** How long a call waits for a first endpoint; `Infinity` for as long as it takes. */
   readonly timeoutMs: number;
+  /** Time, and the waits' timers. */
+  readonly clock: Clock;
   /** The service, for the errors and the warning, when known. */
   service(): string | undefined;
   /** What else the list waits for before it has any endpoint, when it does (subsetting's peers). */
@@ -32,7 +35,7 @@ interface EndpointWaitContext {
 export class EndpointWait {
   readonly #context: EndpointWaitContext;
   #waiting = 0;
-  #warning: NodeJS.Timeout | undefined;
+  #cancelWarning: Cancel | undefined;
 
   constructor(context: EndpointWaitContext) {
     this.#context = context;
@@ -46,18 +49,18 @@ export class EndpointWait {
     pick: () => EndpointRecord | undefined,
     signal: AbortSignal | undefined,
   ): Promise<EndpointRecord> {
-    const { list$, timeoutMs } = this.#context;
-    const since = Date.now();
+    const { list$, timeoutMs, clock } = this.#context;
+    const since = clock.now();
     this.#start();
     return new Promise((resolve, reject) => {
-      let timeout: NodeJS.Timeout | undefined;
+      let cancelTimeout: Cancel | undefined;
       let settled = false;
       const done = (): void => {
         if (!settled) {
           settled = true;
           this.#stop();
         }
-        clearTimeout(timeout);
+        cancelTimeout?.();
         signal?.removeEventListener('abort', aborted);
         subscription.unsubscribe();
       };
@@ -88,51 +91,55 @@ export class EndpointWait {
         complete: () => {
           queueMicrotask(done);
           const reason = this.#context.closed() ? 'closed' : 'completed';
-          reject(new NoEndpointError(Date.now() - since, reason, this.#context.service()));
+          reject(new NoEndpointError(clock.now() - since, reason, this.#context.service()));
         },
       });
       signal?.addEventListener('abort', aborted, { once: true });
       if (timeoutMs !== Infinity) {
-        timeout = setTimeout(() => {
+        cancelTimeout = clock.schedule(timeoutMs, () => {
           done();
           reject(
             new NoEndpointError(
-              Date.now() - since,
+              clock.now() - since,
               'timeout',
               this.#context.service(),
               this.#context.waitingFor(),
             ),
           );
-        }, timeoutMs);
+        });
       }
     });
   }
 
   #start(): void {
     this.#waiting += 1;
-    if (this.#warning === undefined) {
-      this.#warning = setTimeout(() => {
-        const service = this.#context.service();
-        const what =
-          service === undefined ? 'an endpoint' : `an endpoint of "${escapeText(service)}"`;
-        const { timeoutMs } = this.#context;
-        const until = timeoutMs === Infinity ? 'until one comes' : `up to ${timeoutMs}ms`;
-        const why = this.#context.waitingFor() ?? 'the list has none that may be picked';
-        this.#context
-          .logger()
-          .warn(
-            `balancer: ${this.#waiting} call(s) have waited ${WAIT_WARNING_MS}ms for ${what} (${why}); they wait ${until}`,
-          );
-      }, WAIT_WARNING_MS);
-      this.#warning.unref(); // A warning must not keep a process alive.
+    if (this.#cancelWarning === undefined) {
+      // A warning must not keep a process alive.
+      this.#cancelWarning = this.#context.clock.schedule(
+        WAIT_WARNING_MS,
+        () => {
+          const service = this.#context.service();
+          const what =
+            service === undefined ? 'an endpoint' : `an endpoint of "${escapeText(service)}"`;
+          const { timeoutMs } = this.#context;
+          const until = timeoutMs === Infinity ? 'until one comes' : `up to ${timeoutMs}ms`;
+          const why = this.#context.waitingFor() ?? 'the list has none that may be picked';
+          this.#context
+            .logger()
+            .warn(
+              `balancer: ${this.#waiting} call(s) have waited ${WAIT_WARNING_MS}ms for ${what} (${why}); they wait ${until}`,
+            );
+        },
+        { keepsAlive: false },
+      );
     }
   }
 
   #stop(): void {
     this.#waiting -= 1;
     if (this.#waiting === 0) {
-      clearTimeout(this.#warning);
-      this.#warning = undefined;
+      this.#cancelWarning?.();
+      this.#cancelWarning = undefined;
     }
   }
 }

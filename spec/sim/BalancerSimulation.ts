@@ -1,0 +1,362 @@
+import { BehaviorSubject } from 'rxjs';
+import { Balancer } from '../../lib/balancing/Balancer';
+import type { BalancerOptions } from '../../lib/balancing/BalancerOptions';
+import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import { isNoEndpointError } from '../../lib/errors/NoEndpointError';
+import { SimClock } from './SimClock';
+import { testLogger } from '../support/testLogger';
+
+/** How a simulated server answers a call, for now. */
+type Behaviour = 'answers' | 'slow' | 'fails' | 'refuses' | 'hangs';
+const BEHAVIOURS: readonly Behaviour[] = [
+  'answers',
+  'answers',
+  'answers',
+  'slow',
+  'fails',
+  'refuses',
+  'hangs',
+];
+
+/** How long a simulated run plays, virtual ms. */
+const RUN_MS = 30_000;
+/** Past this many events, a run is taken to be stuck. */
+const MAX_EVENTS = 200_000;
+
+/** A call the workload made, as the simulation follows it. */
+interface Call {
+  readonly at: number;
+  /** When, and on which endpoints, `fn` was called: its attempts. */
+  readonly attempts: { readonly at: number; readonly address: string }[];
+  settled: boolean;
+  error?: unknown;
+}
+
+/** What one run saw, for the spec's summary. */
+export interface BalancerRunStats {
+  readonly calls: number;
+  readonly retries: number;
+  readonly ejections: number;
+  readonly readmissions: number;
+  readonly waitedOut: number;
+}
+
+/**
+ * One seed's schedule of a {@link Balancer} in virtual time: a list of endpoints that changes, servers
+ * that answer, slow down, fail, refuse connections and hang (and change their minds), and calls made
+ * with deadlines of their own. One seed decides the options, the workload and every delay. Checked after
+ * every event:
+ *
+ * 1. **the ejection cap**: when an endpoint is ejected, no more than `maxEjectionPercent` of the list
+ *    (and always one) is ejected; and a refused connection ejects its endpoint while fewer are;
+ * 2. **readmission**: a trial call that succeeds leaves its endpoint readmitted;
+ * 3. **the retry budget**: for every retry, the retries of the window before it are within the
+ *    budget's reserve plus its share of the calls made over the window;
+ * 4. **the wait for a first endpoint**: a call rejected for having waited out its `timeout` waited
+ *    exactly that, with no endpoint listed all along; a call is never tried on an endpoint not listed;
+ * 5. **nothing hangs**: once the servers answer again and the list is closed, every call has settled.
+ */
+export class BalancerSimulation {
+  readonly seed: number;
+  readonly #clock: SimClock;
+  readonly #options: BalancerOptions & { readonly timeout: number };
+  readonly #list$ = new BehaviorSubject<readonly Endpoint[]>([]);
+  readonly #servers = new Map<string, Behaviour>();
+  readonly #balancer: Balancer;
+  readonly #calls: Call[] = [];
+  /** When the list was empty, as [from, to) intervals; the last one open while it is. */
+  readonly #emptySince: [number, number | undefined][] = [[0, undefined]];
+  readonly #retriesAt: number[] = [];
+  readonly #callsAt: number[] = [];
+  readonly #problems: string[] = [];
+  readonly #log: string[] = [];
+  #ejected = new Set<string>();
+  #ejections = 0;
+  #readmissions = 0;
+  #waitedOut = 0;
+  readonly #outlier: { readonly maxEjectionPercent: number };
+  readonly #budget: {
+    readonly percent: number;
+    readonly minPerSecond: number;
+    readonly windowMs: number;
+  };
+
+  constructor(seed: number) {
+    this.seed = seed;
+    const clock = new SimClock(seed);
+    this.#clock = clock;
+    this.#outlier = { maxEjectionPercent: clock.pick([10, 34, 50, 100]) };
+    this.#budget = {
+      percent: clock.pick([0, 20, 50]),
+      minPerSecond: clock.pick([0, 1, 10]),
+      windowMs: clock.pick([1000, 10_000]),
+    };
+    this.#options = {
+      strategy: clock.pick(['round-robin', 'random', 'least-outstanding', 'latency'] as const),
+      retries: clock.int(0, 3),
+      timeout: clock.pick([50, 500, 3000]),
+      outlier: {
+        consecutiveFailures: clock.int(1, 4),
+        baseEjectionMs: clock.pick([100, 500, 2000]),
+        maxEjectionMs: clock.pick([2000, 10_000]),
+        ...this.#outlier,
+      },
+      retryBudget: this.#budget,
+      logger: testLogger().logger,
+      clock,
+    };
+    this.#balancer = new Balancer(this.#list$, this.#options);
+  }
+
+  async run(): Promise<BalancerRunStats> {
+    this.#plan();
+    let events = 0;
+    while (this.#clock.step()) {
+      await new Promise((resolve) => setImmediate(resolve)); // Every microtask runs, as in Node.
+      events += 1;
+      this.#check();
+      if (this.#problems.length > 0 || events > MAX_EVENTS) {
+        throw this.#failure(
+          this.#problems.join('; ') || `still running after ${MAX_EVENTS} events`,
+        );
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const pending = this.#calls.filter((call) => !call.settled).length;
+    if (pending > 0) {
+      throw this.#failure(`${pending} call(s) never settled`);
+    }
+    return {
+      calls: this.#calls.length,
+      retries: this.#retriesAt.length,
+      ejections: this.#ejections,
+      readmissions: this.#readmissions,
+      waitedOut: this.#waitedOut,
+    };
+  }
+
+  /** The list's changes, the servers' moods and the calls, then the servers' recovery and the close. */
+  #plan(): void {
+    const clock = this.#clock;
+    const addresses = Array.from({ length: clock.int(1, 8) }, (_, i) => `10.0.0.${i + 1}:80`);
+    for (const address of addresses) {
+      this.#servers.set(address, clock.pick(BEHAVIOURS));
+    }
+    const list = (): void => {
+      const listed = addresses.filter(() => clock.chance(0.7));
+      this.#note(`list ${listed.join(' ') || '(empty)'}`);
+      this.#setList(listed);
+    };
+    clock.at(clock.int(0, 1000), list);
+    for (let t = clock.int(500, 3000); t < RUN_MS - 5000; t += clock.int(500, 5000)) {
+      clock.at(t, list);
+    }
+    for (let t = clock.int(0, 1000); t < RUN_MS - 5000; t += clock.int(100, 3000)) {
+      clock.at(t, () => {
+        const address = clock.pick(addresses);
+        const behaviour = clock.pick(BEHAVIOURS);
+        this.#note(`${address} now ${behaviour}`);
+        this.#servers.set(address, behaviour);
+      });
+    }
+    for (let t = clock.int(0, 100); t < RUN_MS - 5000; t += clock.int(1, 60)) {
+      clock.at(t, () => this.#call());
+    }
+    // The end: every server answers, every endpoint is listed, calls go on a while, then the close.
+    clock.at(RUN_MS - 5000, () => {
+      addresses.forEach((address) => this.#servers.set(address, 'answers'));
+      this.#setList(addresses);
+    });
+    clock.at(RUN_MS, () => {
+      this.#note('close');
+      this.#balancer.close();
+    });
+  }
+
+  #setList(addresses: readonly string[]): void {
+    const now = this.#clock.now();
+    const open = this.#emptySince.at(-1);
+    if (addresses.length === 0 && open?.[1] !== undefined) {
+      this.#emptySince.push([now, undefined]);
+    } else if (addresses.length > 0 && open !== undefined && open[1] === undefined) {
+      open[1] = now;
+    }
+    this.#list$.next(addresses.map((address) => ({ service: 'sim', address })));
+  }
+
+  #call(): void {
+    const clock = this.#clock;
+    const call: Call = { at: clock.now(), attempts: [], settled: false };
+    this.#calls.push(call);
+    this.#callsAt.push(call.at);
+    const deadline = new AbortController();
+    const cancel = clock.schedule(clock.pick([200, 1000, 5000]), () =>
+      deadline.abort(new Error('deadline')),
+    );
+    void this.#balancer
+      .call((endpoint, signal) => this.#serve(call, endpoint, signal), { signal: deadline.signal })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          call.error = error;
+        },
+      )
+      .finally(() => {
+        call.settled = true;
+        cancel();
+        this.#settled(call);
+      });
+  }
+
+  /** A simulated server handles one attempt of `call`. */
+  #serve(call: Call, endpoint: Endpoint, signal: AbortSignal): Promise<string> {
+    const clock = this.#clock;
+    const { address } = endpoint;
+    if (call.attempts.length > 0) {
+      this.#retriesAt.push(clock.now());
+      this.#checkBudget();
+    }
+    call.attempts.push({ at: clock.now(), address });
+    if (!this.#list$.value.some((listed) => listed.address === address)) {
+      this.#problems.push(`a call was tried on ${address}, which is not listed`);
+    }
+    const trial = this.#balancer.stats().find((s) => s.endpoint.address === address)?.probation;
+    const behaviour = this.#servers.get(address) ?? 'refuses';
+    return new Promise<string>((resolve, reject) => {
+      const settle = (outcome: () => void): void => {
+        signal.removeEventListener('abort', aborted);
+        outcome();
+      };
+      const aborted = (): void => {
+        cancel();
+        settle(() => reject(signal.reason as Error));
+      };
+      signal.addEventListener('abort', aborted, { once: true });
+      const after = (ms: number, outcome: () => void): (() => void) =>
+        clock.schedule(ms, () => settle(outcome));
+      const cancel =
+        behaviour === 'answers'
+          ? after(clock.int(1, 20), () => {
+              resolve('ok');
+              if (trial === true) {
+                queueMicrotask(() => this.#checkReadmitted(address));
+              }
+            })
+          : behaviour === 'slow'
+            ? after(clock.int(100, 800), () => resolve('ok'))
+            : behaviour === 'fails'
+              ? after(clock.int(1, 20), () => reject(new Error('HTTP 500')))
+              : behaviour === 'refuses'
+                ? after(clock.int(0, 2), () => {
+                    reject(
+                      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+                    );
+                    const list = this.#list$.value;
+                    queueMicrotask(() => this.#checkEjected(address, list));
+                  })
+                : () => undefined; // hangs: until its deadline aborts it
+    });
+  }
+
+  /**
+   * Invariant 1, the other way: a refused connection ejects its endpoint at once, unless the share of
+   * the list is out already (checked while the list is the one the call was refused under).
+   */
+  #checkEjected(address: string, list: readonly Endpoint[]): void {
+    if (this.#list$.value !== list) {
+      return;
+    }
+    const stats = this.#balancer.stats();
+    const others = stats.filter((s) => s.ejected && s.endpoint.address !== address).length;
+    const allowed = Math.max(1, Math.floor((list.length * this.#outlier.maxEjectionPercent) / 100));
+    const ejected = stats.find((s) => s.endpoint.address === address)?.ejected;
+    if (ejected === false && others < allowed) {
+      this.#problems.push(
+        `${address} refused a connection and was not ejected, with ${others} of ${list.length} out where ${allowed} may be`,
+      );
+    }
+  }
+
+  /** Invariant 2: a trial call that succeeded readmitted its endpoint. */
+  #checkReadmitted(address: string): void {
+    const stats = this.#balancer.stats().find((s) => s.endpoint.address === address);
+    if (stats?.ejected === true) {
+      this.#problems.push(`${address} answered its trial call and is still ejected`);
+    }
+  }
+
+  /** Invariant 3: the retries of the window before the latest are within the budget. */
+  #checkBudget(): void {
+    const { percent, minPerSecond, windowMs } = this.#budget;
+    const now = this.#clock.now();
+    const slice = windowMs / 10;
+    // The budget counts whole slices: retries over the last window less a slice are surely counted,
+    // and no call older than a whole window is.
+    const retries = this.#retriesAt.filter((at) => at > now - (windowMs - slice)).length;
+    const calls = this.#callsAt.filter((at) => at > now - windowMs - slice).length;
+    const allowed = (minPerSecond * windowMs) / 1000 + (calls * percent) / 100;
+    if (retries > allowed + 1e-9) {
+      this.#problems.push(
+        `${retries} retries within ${windowMs - slice}ms, where the budget allows ${allowed.toFixed(2)} (${calls} calls)`,
+      );
+    }
+  }
+
+  /** Invariant 4, for a call that settled: a wait timed out only with no endpoint all along. */
+  #settled(call: Call): void {
+    const error = call.error;
+    if (!isNoEndpointError(error) || error.reason !== 'timeout') {
+      return;
+    }
+    this.#waitedOut += 1;
+    const { timeout } = this.#options;
+    const waited = error.waitedMs;
+    if (waited !== timeout) {
+      this.#problems.push(
+        `a call waited ${waited}ms for an endpoint, where its timeout is ${timeout}ms`,
+      );
+    }
+    const from = call.at;
+    const to = call.at + timeout;
+    const emptyThroughout = this.#emptySince.some(
+      ([since, until]) => since <= from && (until === undefined || until >= to),
+    );
+    if (call.attempts.length === 0 && !emptyThroughout) {
+      this.#problems.push(`a call waited out ${timeout}ms while an endpoint was listed`);
+    }
+  }
+
+  /** Invariant 1, after every event: an ejection never takes more than the share of the list out. */
+  #check(): void {
+    const listed = this.#list$.value.length;
+    const stats = this.#balancer.stats();
+    const ejected = new Set(stats.filter((s) => s.ejected).map((s) => s.endpoint.address));
+    const newly = [...ejected].filter((address) => !this.#ejected.has(address));
+    this.#readmissions += [...this.#ejected].filter((address) => !ejected.has(address)).length;
+    this.#ejections += newly.length;
+    const allowed = Math.max(1, Math.floor((listed * this.#outlier.maxEjectionPercent) / 100));
+    if (newly.length > 0 && ejected.size > allowed) {
+      this.#problems.push(
+        `${[...newly].join(', ')} ejected with ${ejected.size} of ${listed} out, where at most ${allowed} may be`,
+      );
+    }
+    this.#ejected = ejected;
+  }
+
+  #note(what: string): void {
+    this.#log.push(`${this.#clock.now()}ms: ${what}`);
+    if (this.#log.length > 30) {
+      this.#log.shift();
+    }
+  }
+
+  #failure(what: string): Error {
+    const { strategy, retries, timeout, outlier } = this.#options;
+    return new Error(
+      `balancer simulation seed ${this.seed} failed at ${this.#clock.now()}ms: ${what}\n` +
+        `  (${String(strategy)}, retries ${retries}, wait ${timeout}ms, outlier ${JSON.stringify(outlier)}, budget ${JSON.stringify(this.#budget)})\n` +
+        `  replay it: GSR_SIM_SEED=${this.seed} npx jest spec/sim/balancer\n` +
+        `  the last operations:\n    ${this.#log.join('\n    ')}`,
+    );
+  }
+}
