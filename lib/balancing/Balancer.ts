@@ -5,7 +5,7 @@ import {
   Subject,
   type Subscription,
   takeUntil,
-  timer,
+  startWith,
 } from 'rxjs';
 import type { Logger } from 'winston';
 import { declaredWeight } from '../endpoint/declaredWeight';
@@ -37,6 +37,7 @@ import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 import { type EndpointStats, statsOf } from './EndpointStats';
 import { OutlierEjection } from './OutlierEjection';
 import { type Clock, systemClock } from '../etcd/Clock';
+import { ticks } from '../etcd/ticks';
 import { isConnectionRefused } from './isRetryableError';
 import { subsetted } from './subsetted';
 
@@ -339,7 +340,8 @@ export class Balancer<T = unknown> {
    * ```
    */
   stats$(intervalMs = 1000): Observable<readonly EndpointStats[]> {
-    return timer(0, intervalMs).pipe(
+    return ticks(this.#clock, intervalMs).pipe(
+      startWith(0),
       map(() => this.stats()),
       takeUntil(this.#closed$),
     );

@@ -34,12 +34,20 @@ export async function waitForEtcd(
     connectingTo: config.etcdEndpoints,
   };
   const endpoints = config.etcdEndpoints.join(', ');
-  const started = Date.now();
+  const { clock } = context;
+  const started = clock.now();
   // A registry that started without etcd keeps trying until it closes: its lists and registrations do.
   const givesUp = config.waitForEtcd;
   const timeoutMs = givesUp ? config.connectTimeoutSeconds * 1000 : MAX_TIMER_MS;
   const deadline = started + timeoutMs;
-  const timedOut = AbortSignal.timeout(timeoutMs);
+  // Like AbortSignal.timeout, on the registry's clock: the timer does not keep the process alive.
+  const timeout = new AbortController();
+  const timedOut = timeout.signal;
+  const cancelTimeout = clock.schedule(
+    timeoutMs,
+    () => timeout.abort(new DOMException('connect timed out', 'TimeoutError')),
+    { keepsAlive: false },
+  );
   let attempts = 0;
   let lastFailure = 'no answer yet';
   // Nothing waits silently: past a few seconds, say what it waits for, and until when.
@@ -55,7 +63,7 @@ export async function waitForEtcd(
   const attempt = async (): Promise<void> => {
     attempts += 1;
     try {
-      const attemptDeadline = Math.min(Date.now() + config.dialTimeoutSeconds * 1000, deadline);
+      const attemptDeadline = Math.min(clock.now() + config.dialTimeoutSeconds * 1000, deadline);
       await etcd.probe(prefix, { deadline: attemptDeadline, serializable: false });
     } catch (error) {
       const verdict = context.verdict(error, operation);
@@ -90,6 +98,7 @@ export async function waitForEtcd(
     );
   } catch (error) {
     cancelWarning();
+    cancelTimeout();
     if (signal?.aborted === true) {
       throw signal.reason;
     }
@@ -99,5 +108,6 @@ export async function waitForEtcd(
     throw error;
   }
   cancelWarning();
-  logger.info(`connected to etcd at ${endpoints} in ${Date.now() - started}ms`);
+  cancelTimeout();
+  logger.info(`connected to etcd at ${endpoints} in ${clock.now() - started}ms`);
 }

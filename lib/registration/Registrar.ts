@@ -333,6 +333,9 @@ export class Registrar {
       record.holders.some((holder) => holder.sent > 0);
     // Until etcd answers, the key may or may not hold this: removing it must then make sure.
     record.written = { value, state, lease, revision: undefined };
+    // What etcd was seen to hold before this write says nothing of it: judged against the write, an
+    // entry read before a store was replaced (its revisions ahead of the new store's) would look newer.
+    record.seen = undefined;
     this.#ownLeases.wrote(lease);
     try {
       const revision = await retryEtcd(

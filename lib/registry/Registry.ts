@@ -11,7 +11,6 @@ import {
   ReplaySubject,
   share,
   takeUntil,
-  timer,
 } from 'rxjs';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
@@ -32,6 +31,7 @@ import { EtcdContext } from '../etcd/EtcdContext';
 import type { Health } from '../etcd/Health';
 import { abortable } from '../etcd/abortable';
 import { PendingWork } from '../etcd/PendingWork';
+import { ticks } from '../etcd/ticks';
 import { waitForEtcd } from '../etcd/waitForEtcd';
 import { createKeyLayout } from '../keys/createKeyLayout';
 import type { KeyLayout } from '../keys/KeyLayout';
@@ -196,7 +196,7 @@ export class Registry {
       },
     );
     health.probeWith(() => context.etcd.probe(layout.probePrefix, { serializable: true }));
-    const probing$ = timer(HEALTH_PROBE_INTERVAL_MS, HEALTH_PROBE_INTERVAL_MS).pipe(
+    const probing$ = ticks(context.clock, HEALTH_PROBE_INTERVAL_MS).pipe(
       filter(() => health.needsProbe(HEALTH_PROBE_INTERVAL_MS)),
       // The port reports the outcome to health: a refusal (permission) is an answer too.
       exhaustMap(() => context.etcd.probe(layout.probePrefix, { serializable: true }).catch(noop)),
