@@ -76,6 +76,8 @@ export class KeyRecord {
   again = false;
   /** Stops watching what etcd holds at the key. */
   unobserve: (() => void) | undefined;
+  /** Whether `unregister()` asked for the key's removal (see {@link KeyRecord.removed}). */
+  unregistered = false;
   readonly #waiters: Waiter[] = [];
 
   constructor(key: string, endpoint: Pick<Endpoint, 'service' | 'address'>) {
@@ -125,12 +127,18 @@ export class KeyRecord {
     [...this.holders].forEach((holder) => holder.subscriber.error(error));
   }
 
+  /**
+   * Resolves once the key's removal settled. `unregister()` asks it so: the key then goes also when
+   * this registry never wrote it, while it is bound to no lease (an operator's put, say).
+   */
   removed(): Promise<void> {
+    this.unregistered = true;
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   /** Settles everyone waiting for {@link KeyRecord.removed}: with `error` if it failed. */
   settleRemoval(error?: unknown): void {
+    this.unregistered = false;
     for (const waiter of this.#waiters.splice(0)) {
       if (error === undefined) {
         waiter.resolve();

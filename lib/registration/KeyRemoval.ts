@@ -7,6 +7,9 @@ import type { OwnLeases } from './OwnLeases';
 import { ownValue } from './ownValue';
 import type { PutBatcher } from './PutBatcher';
 
+/** etcd's lease id for a key bound to no lease. */
+const NO_LEASE = '0';
+
 /**
  * How a registry's keys go once no registration wants them: each is first marked leaving (its value
  * says draining, so that readers tell a planned departure from an expiry), then deleted while bound to
@@ -55,7 +58,11 @@ export class KeyRemoval {
   async remove(record: KeyRecord): Promise<void> {
     const { written, key } = record;
     if (written === undefined) {
-      record.settleRemoval();
+      if (record.unregistered) {
+        await this.#removeUnowned(record);
+      } else {
+        record.settleRemoval();
+      }
       return;
     }
     const { logger, etcd } = this.#context;
@@ -93,6 +100,27 @@ export class KeyRemoval {
         `could not deregister ${key}; it expires with lease ${written.lease} within ${this.#ttlSeconds}s`,
         { cause: error },
       );
+      record.settleRemoval(
+        this.#context.closing.aborted ? new RegistryClosedError(`unregister ${key}`) : error,
+      );
+    }
+  }
+
+  /**
+   * `unregister()` of a key this registry holds no write of: it goes while it is bound to no lease
+   * (nobody's live registration), as the Go gsr's Unregister deletes the key.
+   */
+  async #removeUnowned(record: KeyRecord): Promise<void> {
+    const { key } = record;
+    try {
+      await retryEtcd(
+        this.#context,
+        { key, description: `unregister ${key}` },
+        () => this.#context.etcd.deleteKey(key, [NO_LEASE]),
+        this.#context.closing,
+      );
+      record.settleRemoval();
+    } catch (error) {
       record.settleRemoval(
         this.#context.closing.aborted ? new RegistryClosedError(`unregister ${key}`) : error,
       );

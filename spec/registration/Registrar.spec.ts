@@ -96,6 +96,19 @@ describe('Registrar (on a simulated etcd)', () => {
     expect(held(key('web', 'a:1'))?.lease).toBe(theirs);
   });
 
+  it('has unregister() delete a key left on no lease that it never wrote (its write still waiting)', async () => {
+    const { registry, run, key, held, etcd, port, until } = setUp();
+    const k = key('web', 'a:1');
+    etcd.putAll([{ key: k, value: '{"by":"operator"}', lease: '0' }], 'operator');
+    port.partition(); // The registration's write waits for etcd...
+    record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    const unregistered = registry.unregister({ service: 'web', address: 'a:1' });
+    port.heal(); // ...and is moot by the time etcd answers.
+    await until(unregistered);
+    expect(held(k)).toBeUndefined();
+  });
+
   it('writes again, on its lease, a key a restored backup brought back on an old lease of its own, and deletes it at the end', async () => {
     const { registry, run, key, held, etcd, port } = setUp();
     const k = key('web', 'a:1');

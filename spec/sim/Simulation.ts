@@ -539,11 +539,26 @@ export class Simulation {
     }
     this.#unregistering.add(key);
     this.#log(`unregister ${key}`);
+    const since = this.#etcd.revision;
+    const cluster = this.#etcd.cluster;
     this.#registry.unregister(endpoint).then(
       () => {
         this.#unregistering.delete(key);
         this.#log(`unregister ${key} resolved`);
         this.#checkGone(`unregister(${key})`, [], key);
+        // Nor is it left without a lease as it was before the call (an operator's put, say): that is
+        // the key unregister() deletes, whoever wrote it (a key on another's lease is theirs).
+        const stored = this.#etcd.get(key);
+        if (
+          stored !== undefined &&
+          stored.entry.lease === '0' &&
+          stored.entry.modRevision <= since &&
+          this.#etcd.cluster === cluster
+        ) {
+          this.#problems.push(
+            `after unregister(${key}), etcd still holds it without a lease, as ${stored.writer} put it before the call`,
+          );
+        }
       },
       (error: unknown) => {
         this.#unregistering.delete(key);
