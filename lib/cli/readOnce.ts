@@ -6,9 +6,9 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import type { Override } from '../endpoint/Override';
 import { isEtcdUnavailableError } from '../errors/EtcdUnavailableError';
 import { messageOf } from '../errors/messageOf';
-import { oneOffError } from '../etcd/classifyEtcdError';
 import { EtcdGateway } from '../etcd/gateway/EtcdGateway';
-import { PrefixReads } from '../discovery/PrefixReads';
+import { PrefixReads, readOnceWith } from '../discovery/PrefixReads';
+import { oneOffError } from '../etcd/classifyEtcdError';
 import { sortedOverrides } from '../discovery/sortedOverrides';
 import { createKeyLayout } from '../keys/createKeyLayout';
 import { OnceLog, type WarnLog } from '../logging/OnceLog';
@@ -72,17 +72,10 @@ async function readThroughGateway<T>(
   const reads = new PrefixReads(
     createKeyLayout(config),
     new OnceLog(warnings),
-    async (prefix, operation, createState) => {
-      let result;
-      try {
-        result = await gateway.range(prefix);
-      } catch (error) {
+    (prefix, operation, createState) =>
+      readOnceWith((p) => gateway.range(p), prefix, createState).catch((error: unknown) => {
         throw oneOffError(error, { key: prefix, description: operation }, config.etcdUsername);
-      }
-      const state = createState();
-      state.reset(result.entries);
-      return state.snapshot();
-    },
+      }),
   );
   const oneOff: OneOffReads = {
     listsServices: reads.listsServices,

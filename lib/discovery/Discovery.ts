@@ -17,7 +17,7 @@ import { overridden } from './applyOverrides';
 import type { KeyObserver } from './KeyObservers';
 import { LiveList, type LiveListOwner } from './LiveList';
 import type { PrefixState } from './PrefixUpdate';
-import { PrefixReads } from './PrefixReads';
+import { PrefixReads, readOnceWith } from './PrefixReads';
 import { ServiceNames } from './ServiceNames';
 import type { Freshness } from './Freshness';
 import type { SnapshotStore } from '../snapshot/SnapshotStore';
@@ -388,9 +388,7 @@ export class Discovery implements LiveListOwner {
       if (live !== undefined) {
         return live;
       }
-      const state = createState();
-      state.reset((await this.ranges.execute(() => etcd.range(prefix))).entries);
-      return state.snapshot();
+      return readOnceWith((p) => this.ranges.execute(() => etcd.range(p)), prefix, createState);
     };
     try {
       return await attempt().catch((error: unknown) => {

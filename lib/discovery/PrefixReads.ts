@@ -2,6 +2,7 @@ import type { Endpoint } from '../endpoint/Endpoint';
 import { isAuthenticationError } from '../errors/AuthenticationError';
 import { isPermissionDeniedError } from '../errors/PermissionDeniedError';
 import type { ValidationError } from '../errors/ValidationError';
+import type { RangeResult } from '../etcd/EtcdPort';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { noServiceList } from '../keys/noServiceList';
 import type { OnceLog } from '../logging/OnceLog';
@@ -21,6 +22,23 @@ type ReadPrefix = <T>(
   operation: string,
   createState: () => PrefixState<T>,
 ) => Promise<T>;
+
+/**
+ * A prefix read once with `range` (the gRPC port's, or the JSON gateway's: both are `EtcdKV`), made into
+ * the state `createState` makes, as its snapshot: the one way both read a prefix once. The range's
+ * failure is the caller's to type (with the one classifier: `oneOffError`).
+ * @internal
+ */
+export async function readOnceWith<T>(
+  range: (prefix: string) => Promise<RangeResult>,
+  prefix: string,
+  createState: () => PrefixState<T>,
+): Promise<T> {
+  const { entries } = await range(prefix);
+  const state = createState();
+  state.reset(entries);
+  return state.snapshot();
+}
 
 /**
  * A registry's one-off reads (a service's endpoints with operators' overrides, its keys alone, the
