@@ -295,8 +295,9 @@ export class SimEtcd {
 
   /**
    * Starts a watch on `prefix` from `startRevision`: every new revision that touches the prefix goes to
-   * `send`. Returns the revision etcd is at and the history the watch missed (each revision's changes
-   * under the prefix, for the caller to send first), or `compacted` when that history is gone (the
+   * `send`. Returns the revision etcd is at and the history the watch missed (the changes under the
+   * prefix, in one response as etcd sends a catch-up, for the caller to send first), or `compacted`
+   * when that history is gone (the
    * watch is then not started).
    */
   watch(
@@ -310,10 +311,11 @@ export class SimEtcd {
     if (startRevision > 0n && startRevision < this.#compacted) {
       return { compacted: this.#compacted };
     }
-    const missed = this.#history
+    // As etcd sends it: everything missed in one response, each transaction whole and in order.
+    const caughtUp = this.#history
       .filter((commit) => commit.revision >= startRevision)
-      .map((commit) => commit.changes.filter((change) => startsWith(change.key, prefix)))
-      .filter((changes) => changes.length > 0);
+      .flatMap((commit) => commit.changes.filter((change) => startsWith(change.key, prefix)));
+    const missed = caughtUp.length === 0 ? [] : [caughtUp];
     this.#watches.add({ prefix, send });
     return { revision: this.#revision, missed };
   }

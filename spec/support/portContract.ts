@@ -142,6 +142,25 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       expect(changes()).toHaveLength(3);
     });
 
+    it('sends a watch’s catch-up (what it missed) in one response of whole transactions, in order', async () => {
+      const first = await t.settle(t.port.putAll([{ key: key('c/a'), value: '1', lease: '0' }]));
+      await t.settle(
+        t.port.putAll([
+          { key: key('c/b'), value: '2', lease: '0' },
+          { key: key('c/c'), value: '3', lease: '0' },
+        ]),
+      );
+      await t.settle(t.port.deleteKey(key('c/a')));
+      const { listener, changes } = listen();
+      const watch = t.port.watch(key('c/'), first, listener);
+      await t.until(() => changes().flat().length === 4, 'the catch-up');
+      // etcd sends what a watch missed together; transactions stay whole and in revision order.
+      expect(
+        changes().map((batch) => batch.map((c) => `${c.type} ${c.key.toString().slice(-3)}`)),
+      ).toEqual([['put c/a', 'put c/b', 'put c/c', 'delete c/a']]);
+      watch.cancel();
+    });
+
     it('answers a progress request with a revision no older than the last event', async () => {
       const { heard, listener } = listen();
       const { revision } = await t.settle(t.port.revision(key('x')));
