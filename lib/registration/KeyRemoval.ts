@@ -25,6 +25,7 @@ export class KeyRemoval {
   readonly #ownLeases: OwnLeases;
   readonly #ttlSeconds: number;
   readonly #lastOne: () => boolean;
+  readonly #holds: (lease: string) => boolean;
   readonly #releaseLease: () => Promise<string | undefined>;
   /** Keys whose removal etcd did not confirm (they expire with their lease), with why. */
   readonly #unconfirmed = new Map<string, unknown>();
@@ -37,6 +38,8 @@ export class KeyRemoval {
     readonly ttlSeconds: number;
     /** Whether the registry has no registration left: the lease's revocation deletes every key. */
     readonly lastOne: () => boolean;
+    /** Whether the registry still holds `lease` (it gives up one that goes unrenewed). */
+    readonly holds: (lease: string) => boolean;
     /** Revokes the lease; resolves with its id, or `undefined` when it could not. */
     readonly releaseLease: () => Promise<string | undefined>;
   }) {
@@ -46,6 +49,7 @@ export class KeyRemoval {
     this.#ownLeases = options.ownLeases;
     this.#ttlSeconds = options.ttlSeconds;
     this.#lastOne = options.lastOne;
+    this.#holds = options.holds;
     this.#releaseLease = options.releaseLease;
   }
 
@@ -135,8 +139,13 @@ export class KeyRemoval {
    */
   async #markLeaving(record: KeyRecord): Promise<void> {
     const { written, key } = record;
-    if (written?.revision === undefined || written.state === 'draining' || record.foreign) {
-      return;
+    if (
+      written?.revision === undefined ||
+      written.state === 'draining' ||
+      record.foreign ||
+      !this.#holds(written.lease)
+    ) {
+      return; // Nothing of ours to mark, or on a lease given up: nothing is written on that.
     }
     // As written, read back through the one decoder: what it said, but leaving.
     const { service, address } = record.endpoint;

@@ -7,6 +7,7 @@ import { RegistryClosedError } from '../errors/RegistryClosedError';
 import type { EtcdContext } from '../etcd/EtcdContext';
 import { abortable } from '../etcd/abortable';
 import type { PendingWork } from '../etcd/PendingWork';
+import { EtcdFailure } from '../etcd/EtcdFailure';
 import { retryEtcd, retryUntilClosed } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { HealthCheck } from './HealthCheck';
@@ -86,6 +87,7 @@ export class Registrar {
       ownLeases: this.#ownLeases,
       ttlSeconds: leaseSeconds,
       lastOne: () => this.#live === 0,
+      holds: (lease) => this.#lease.holds(lease),
       releaseLease: () => this.#releaseLease(),
     });
   }
@@ -314,6 +316,11 @@ export class Registrar {
     const { abort, key } = record;
     let sent = value;
     const put = (): Promise<bigint> => {
+      if (!this.#lease.holds(lease)) {
+        // Given up (no keepalive answered for a TTL) while this write was retried: etcd may hold it
+        // still (or again, restored), but nothing renews it. The write goes round on the new one.
+        return Promise.reject(new EtcdFailure('lease-not-found', `lease ${lease} was given up`));
+      }
       // Each attempt stamped when sent: readers measure how long etcd and their watch took.
       // Whole ms, as readers take a stamp.
       sent = this.#stampWrites

@@ -115,6 +115,11 @@ export class SharedLease {
     });
   }
 
+  /** Whether lease `id` is the one held now (not given up, replaced or released). */
+  holds(id: string): boolean {
+    return this.#state.kind === 'held' && this.#state.id === id;
+  }
+
   /** etcd said it does not know lease `id` (a write found out): replace it now. */
   invalidate(id: string): void {
     if (this.#state.kind === 'held' && this.#state.id === id) {

@@ -67,6 +67,8 @@ export class SimPort implements EtcdPort {
   #tokenExpired = false;
   #stream: Stream | undefined;
   readonly #keepAlives = new Set<() => void>();
+  /** When the client last heard each lease granted or renewed. */
+  readonly #renewedAt = new Map<string, number>();
   /** Requests sent and not answered: what a close rejects. */
   readonly #pending = new Set<(error: Error) => void>();
   /** How many requests failed on the network (lost, timed out, partitioned, an expired token). */
@@ -162,7 +164,15 @@ export class SimPort implements EtcdPort {
   }
 
   grantLease(ttlSeconds: number): Promise<string> {
-    return this.#request('grant', () => this.#etcd.grant(ttlSeconds, this.name));
+    return this.#request('grant', () => this.#etcd.grant(ttlSeconds, this.name)).then((id) => {
+      this.#renewedAt.set(id, this.#etcd.clock.now());
+      return id;
+    });
+  }
+
+  /** When the client last heard that etcd granted or renewed `lease`, if it ever did. */
+  renewedAt(lease: string): number | undefined {
+    return this.#renewedAt.get(lease);
   }
 
   revokeLease(lease: string): Promise<void> {
@@ -267,6 +277,9 @@ export class SimPort implements EtcdPort {
           clock.at(lastArrival - clock.now(), () => {
             if (!ended && !this.#closed) {
               this.#answered();
+              if (ttl > 0) {
+                this.#renewedAt.set(lease, clock.now());
+              }
               listener.renewed(ttl);
             }
           });

@@ -207,6 +207,23 @@ export class Simulation {
     for (const view of this.#views.values()) {
       this.#record(view, 1n);
     }
+    // A lease that got no keepalive answer for its TTL is given up (by the next tick, a third of the
+    // TTL later): nothing is written on it after that, but what was on its way.
+    const ttlMs = this.#config.leaseSeconds * 1000;
+    const givenUpBy = ttlMs + ttlMs / 3 + network.maxDelayMs;
+    this.#etcd.onCommit((commit) => {
+      if (commit.writer !== this.#owner) {
+        return;
+      }
+      for (const change of commit.changes) {
+        const heard = change.type === 'put' ? this.#port.renewedAt(change.lease) : undefined;
+        if (heard !== undefined && this.#clock.now() - heard > givenUpBy) {
+          this.#problems.push(
+            `wrote ${change.key.toString()} on lease ${change.lease}, ${this.#clock.now() - heard}ms after it last heard it renewed (TTL ${ttlMs}ms): it should have given it up`,
+          );
+        }
+      }
+    });
     this.#etcd.onCommit((commit) => {
       for (const view of this.#views.values()) {
         if (commit.changes.some((change) => change.key.toString().startsWith(view.prefix))) {
