@@ -60,8 +60,11 @@ export class OutlierEjection<T> {
 
   /** Whether `record` may be picked now: in, or on probation with no trial in flight. */
   eligible(record: EndpointRecord, now: number): boolean {
+    if (record.ejection.kind === 'in') {
+      return true; // The path of nearly every pick: no call, no write.
+    }
     const ejection = this.#settle(record, now);
-    return ejection.kind === 'in' || (ejection.kind === 'probation' && !ejection.trialInFlight);
+    return ejection.kind === 'probation' && !ejection.trialInFlight;
   }
 
   /** A call starts on `record`: on probation, it is the trial. */
