@@ -18,6 +18,15 @@ const BEHAVIOURS: readonly Behaviour[] = [
   'hangs',
 ];
 
+/** This client's address among its service's clients, with subsetting. */
+const SELF = '10.1.0.1:9000';
+
+/** This client and some others of its service, as the peers a subset is taken among. */
+function peers(clock: SimClock): readonly Endpoint[] {
+  const others = Array.from({ length: clock.int(0, 6) }, (_, i) => `10.1.0.${i + 2}:9000`);
+  return [SELF, ...others].map((address) => ({ service: 'client', address }));
+}
+
 /** How long a simulated run plays, virtual ms. */
 const RUN_MS = 30_000;
 /** Past this many events, a run is taken to be stuck. */
@@ -54,7 +63,9 @@ export interface BalancerRunStats {
  *    budget's reserve plus its share of the calls made over the window;
  * 4. **the wait for a first endpoint**: a call rejected for having waited out its `timeout` waited
  *    exactly that, with no endpoint listed all along; a call is never tried on an endpoint not listed;
- * 5. **nothing hangs**: once the servers answer again and the list is closed, every call has settled.
+ * 5. **nothing hangs**: once the servers answer again and the list is closed, every call has settled;
+ * 6. **subsetting**: between changes of the list or the peers, calls go to at most `size + 1` servers
+ *    (an aperture of `size` servers' width covers at most one more, partly).
  */
 export class BalancerSimulation {
   readonly seed: number;
@@ -80,6 +91,11 @@ export class BalancerSimulation {
     readonly minPerSecond: number;
     readonly windowMs: number;
   };
+  /** With subsetting: this client's subset size, and the other clients of the service. */
+  readonly #subset:
+    { readonly size: number; readonly peers$: BehaviorSubject<readonly Endpoint[]> } | undefined;
+  /** The endpoints tried since the list (or the peers) last changed. */
+  #triedSinceChange = new Set<string>();
 
   constructor(seed: number) {
     this.seed = seed;
@@ -91,6 +107,9 @@ export class BalancerSimulation {
       minPerSecond: clock.pick([0, 1, 10]),
       windowMs: clock.pick([1000, 10_000]),
     };
+    this.#subset = clock.chance(0.3)
+      ? { size: clock.int(1, 3), peers$: new BehaviorSubject<readonly Endpoint[]>(peers(clock)) }
+      : undefined;
     this.#options = {
       strategy: clock.pick(['round-robin', 'random', 'least-outstanding', 'latency'] as const),
       retries: clock.int(0, 3),
@@ -102,6 +121,9 @@ export class BalancerSimulation {
         ...this.#outlier,
       },
       retryBudget: this.#budget,
+      ...(this.#subset !== undefined && {
+        subset: { size: this.#subset.size, self: SELF, peers$: this.#subset.peers$ },
+      }),
       logger: testLogger().logger,
       clock,
     };
@@ -162,6 +184,17 @@ export class BalancerSimulation {
     for (let t = clock.int(0, 100); t < RUN_MS - 5000; t += clock.int(1, 60)) {
       clock.at(t, () => this.#call());
     }
+    const subset = this.#subset;
+    if (subset !== undefined) {
+      for (let t = clock.int(1000, 8000); t < RUN_MS - 5000; t += clock.int(1000, 8000)) {
+        clock.at(t, () => {
+          const next = peers(clock);
+          this.#note(`peers ${next.map((peer) => peer.address).join(' ')}`);
+          this.#triedSinceChange = new Set();
+          subset.peers$.next(next);
+        });
+      }
+    }
     // The end: every server answers, every endpoint is listed, calls go on a while, then the close.
     clock.at(RUN_MS - 5000, () => {
       addresses.forEach((address) => this.#servers.set(address, 'answers'));
@@ -181,6 +214,7 @@ export class BalancerSimulation {
     } else if (addresses.length > 0 && open !== undefined && open[1] === undefined) {
       open[1] = now;
     }
+    this.#triedSinceChange = new Set();
     this.#list$.next(addresses.map((address) => ({ service: 'sim', address })));
   }
 
@@ -217,6 +251,7 @@ export class BalancerSimulation {
       this.#checkBudget();
     }
     call.attempts.push({ at: clock.now(), address });
+    this.#checkSubset(address);
     if (!this.#list$.value.some((listed) => listed.address === address)) {
       this.#problems.push(`a call was tried on ${address}, which is not listed`);
     }
@@ -266,13 +301,34 @@ export class BalancerSimulation {
     if (this.#list$.value !== list) {
       return;
     }
+    // The balancer's list: this client's subset of the list, with subsetting.
     const stats = this.#balancer.stats();
     const others = stats.filter((s) => s.ejected && s.endpoint.address !== address).length;
-    const allowed = Math.max(1, Math.floor((list.length * this.#outlier.maxEjectionPercent) / 100));
+    const allowed = Math.max(
+      1,
+      Math.floor((stats.length * this.#outlier.maxEjectionPercent) / 100),
+    );
     const ejected = stats.find((s) => s.endpoint.address === address)?.ejected;
     if (ejected === false && others < allowed) {
       this.#problems.push(
-        `${address} refused a connection and was not ejected, with ${others} of ${list.length} out where ${allowed} may be`,
+        `${address} refused a connection and was not ejected, with ${others} of ${stats.length} out where ${allowed} may be`,
+      );
+    }
+  }
+
+  /**
+   * Invariant 6, with subsetting: between changes of the list or the peers, calls go to this client's
+   * subset only, whose aperture covers at most `size + 1` servers.
+   */
+  #checkSubset(address: string): void {
+    const subset = this.#subset;
+    if (subset === undefined) {
+      return;
+    }
+    this.#triedSinceChange.add(address);
+    if (this.#triedSinceChange.size > subset.size + 1) {
+      this.#problems.push(
+        `calls went to ${[...this.#triedSinceChange].join(', ')} with the same list and peers, where a subset of ${subset.size} has at most ${subset.size + 1}`,
       );
     }
   }
@@ -328,8 +384,8 @@ export class BalancerSimulation {
 
   /** Invariant 1, after every event: an ejection never takes more than the share of the list out. */
   #check(): void {
-    const listed = this.#list$.value.length;
     const stats = this.#balancer.stats();
+    const listed = stats.length; // The balancer's list: the subset, with subsetting.
     const ejected = new Set(stats.filter((s) => s.ejected).map((s) => s.endpoint.address));
     const newly = [...ejected].filter((address) => !this.#ejected.has(address));
     this.#readmissions += [...this.#ejected].filter((address) => !ejected.has(address)).length;
