@@ -61,7 +61,7 @@ export class KeyGuards {
         // of another history. What this read finds is judged as if it came right after the write.
         record.written = { ...record.written, revision };
       }
-      record.seen = { entry, revision };
+      record.see(entry, revision);
       judge(record);
     });
   }

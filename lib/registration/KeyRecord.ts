@@ -32,12 +32,19 @@ export interface Written {
    * applied it without answering (a timeout), so it must be written again, or deleted, to be sure.
    */
   readonly revision: bigint | undefined;
+  /**
+   * The key's latest observation when the write was sent: what was seen up to it says nothing of the
+   * write (an entry read before etcd's store was replaced has revisions ahead of the new store's).
+   */
+  readonly after: number;
 }
 
 /** What etcd was last seen to hold at the key, and at which revision. */
 interface Seen {
   readonly entry: EtcdEntry | undefined;
   readonly revision: bigint;
+  /** Which observation of the key this is (see {@link KeyRecord.see}). */
+  readonly order: number;
 }
 
 /** Someone waiting for a key's removal to be confirmed (`unregister`). */
@@ -60,6 +67,7 @@ export class KeyRecord {
   /** In subscription order: the last one's value is written. */
   readonly holders: Holder[] = [];
   written: Written | undefined;
+  /** What etcd was last seen to hold at the key, and when (in the order of observations). */
   seen: Seen | undefined;
   /**
    * Another live lease holds the key (someone registered the same address since our write): left to
@@ -97,6 +105,19 @@ export class KeyRecord {
   }
 
   /** Resolves when the key's removal is confirmed; rejects when it could not be. */
+  /** etcd was seen to hold `entry` at the key (nothing: `undefined`), at `revision`. */
+  see(entry: EtcdEntry | undefined, revision: bigint): void {
+    this.seen = { entry, revision, order: (this.seen?.order ?? 0) + 1 };
+  }
+
+  /**
+   * The order of the latest observation: a write records it when sent, so that only what was seen
+   * after it is judged against it (see `Written.after`).
+   */
+  get observed(): number {
+    return this.seen?.order ?? 0;
+  }
+
   /**
    * Sends a Registration to each holder that knows its value: to all after a write (`rewrite` when it
    * put back a lost key), else to those that have none yet.

@@ -154,7 +154,12 @@ export class KeyRemoval {
       return;
     }
     const value = ownValue(this.#layout, decoded.endpoint, 'draining');
-    const leaving = { value, state: 'draining' as const, lease: written.lease };
+    const leaving = {
+      value,
+      state: 'draining' as const,
+      lease: written.lease,
+      after: record.observed,
+    };
     record.written = { ...leaving, revision: undefined }; // Until etcd answers: maybe written.
     try {
       const revision = await this.#puts.put(key, value, written.lease);

@@ -339,10 +339,8 @@ export class Registrar {
       (record.lost || written === undefined || written.lease !== lease) &&
       record.holders.some((holder) => holder.sent > 0);
     // Until etcd answers, the key may or may not hold this: removing it must then make sure.
-    record.written = { value, state, lease, revision: undefined };
-    // What etcd was seen to hold before this write says nothing of it: judged against the write, an
-    // entry read before a store was replaced (its revisions ahead of the new store's) would look newer.
-    record.seen = undefined;
+    const after = record.observed;
+    record.written = { value, state, lease, revision: undefined, after };
     this.#ownLeases.wrote(lease);
     try {
       const revision = await retryEtcd(
@@ -351,7 +349,14 @@ export class Registrar {
         put,
         abort.signal,
       );
-      record.written = { value, state, lease, revision, ...(sent === value ? {} : { sent }) };
+      record.written = {
+        value,
+        state,
+        lease,
+        revision,
+        after,
+        ...(sent === value ? {} : { sent }),
+      };
       record.lost = false;
       if (rewrite) {
         this.#context.metrics.rewrites.add(1);

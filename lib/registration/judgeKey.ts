@@ -40,7 +40,11 @@ export function judgeKey(record: KeyRecord, ours: (lease: string) => boolean): K
     record.foreign = false;
     return { kind: 'reclaim' };
   }
-  if (written?.revision === undefined || seen.revision < written.revision) {
+  if (
+    written?.revision === undefined ||
+    seen.order <= written.after || // Seen before the write was sent: it says nothing of it.
+    seen.revision < written.revision
+  ) {
     return NOTHING;
   }
   if (
