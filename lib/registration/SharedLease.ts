@@ -13,6 +13,9 @@ interface Waiter {
 
 const ignore = (): void => undefined;
 
+/** How many leases given up as lost a registry revokes at its next release, the newest. */
+const GIVEN_UP_KEPT = 8;
+
 /** A revocation under way, resolving with the id it revoked. */
 interface Revocation {
   readonly id: string;
@@ -123,7 +126,7 @@ export class SharedLease {
   /** etcd said it does not know lease `id` (a write found out): replace it now. */
   invalidate(id: string): void {
     if (this.#state.kind === 'held' && this.#state.id === id) {
-      this.#lost(this.#state, `etcd no longer knows lease ${id}`);
+      this.#lost(this.#state, `etcd no longer knows lease ${id}`, false);
     }
   }
 
@@ -293,7 +296,7 @@ export class SharedLease {
           return;
         }
         if (ttlSeconds <= 0) {
-          this.#lost(held, `etcd no longer knows lease ${id}`);
+          this.#lost(held, `etcd no longer knows lease ${id}`, false);
           return;
         }
         held.renewedAt = this.#context.clock.now();
@@ -320,11 +323,18 @@ export class SharedLease {
 
   /**
    * The one event of a loss: the lease is gone (or given up); a new one is granted, and `replaced`
-   * writes the keys again on it.
+   * writes the keys again on it. `mayLive`: etcd did not say it is gone, so the next release revokes it.
    */
-  #lost(held: Held, why: string): void {
+  #lost(held: Held, why: string, mayLive = true): void {
     this.#stopRenewing(held);
-    this.#givenUp.add(held.id);
+    if (mayLive) {
+      // etcd may still hold it (only gone when etcd said so); the newest few are enough: each goes
+      // within its TTL of the last renewal etcd applied, without keepalives.
+      this.#givenUp.add(held.id);
+      if (this.#givenUp.size > GIVEN_UP_KEPT) {
+        this.#givenUp.delete(this.#givenUp.values().next().value as string);
+      }
+    }
     if (this.#context.closing.aborted) {
       this.#state = { kind: 'idle' };
       return;
