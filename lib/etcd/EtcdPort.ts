@@ -94,6 +94,19 @@ export interface PutOp {
   readonly key: string;
   readonly value: string;
   readonly lease: string;
+  /**
+   * Written only while the key is bound to one of these leases (`'0'`: none; an absent key counts as
+   * bound to none, as etcd compares it); else left as it is, and named in {@link PutAnswer.held}.
+   */
+  readonly ifLease?: readonly string[];
+}
+
+/** What etcd did with a transaction of puts. @internal */
+export interface PutAnswer {
+  /** The revision the puts were written at (etcd's revision then, when it wrote none). */
+  readonly revision: bigint;
+  /** The guarded puts etcd left unwritten, by key: the lease that held the key. */
+  readonly held: ReadonlyMap<string, string>;
 }
 
 /**
@@ -120,8 +133,11 @@ export interface EtcdKV {
     prefix: string,
     options: { readonly serializable: boolean; readonly deadline?: number },
   ): Promise<void>;
-  /** Every put in one transaction; resolves with the revision they were written at. */
-  putAll(puts: readonly PutOp[]): Promise<bigint>;
+  /**
+   * Every put in one transaction (a guarded one nested, a transaction per lease it allows, each in the
+   * last one's failure, as `deleteKey` guards a delete).
+   */
+  putAll(puts: readonly PutOp[]): Promise<PutAnswer>;
   /**
    * Deletes `key`; with `ifLease`, only while it is bound to one of those leases (`'0'`: none), in one
    * transaction.

@@ -74,6 +74,11 @@ export class KeyRecord {
    * it, never fought over, until it goes.
    */
   foreign = false;
+  /**
+   * The key's latest observation when another lease was found holding it: only what is seen after it
+   * can say that lease's key went (in the order seen, not by revision: etcd's store may be replaced).
+   */
+  foreignAfter = 0;
   /** Someone deleted or overwrote our confirmed write: the next write puts a lost key back. */
   lost = false;
   /** Aborts the write being retried: it became moot (the last registration left), or the registry closes. */

@@ -84,7 +84,7 @@ export class KeyRemoval {
           () =>
             etcd.deleteKey(
               key,
-              this.#ownLeases.deletableUnder(written.lease, record.seen?.entry?.lease),
+              this.#ownLeases.ownedUnder(written.lease, record.seen?.entry?.lease),
             ),
           this.#context.closing,
         );
@@ -162,9 +162,11 @@ export class KeyRemoval {
     };
     record.written = { ...leaving, revision: undefined }; // Until etcd answers: maybe written.
     try {
-      const revision = await this.#puts.put(key, value, written.lease);
+      // Only over a key of ours: another process may have registered the address meanwhile.
+      const guard = this.#ownLeases.ownedUnder(written.lease, record.seen?.entry?.lease);
+      const { revision, heldBy } = await this.#puts.put(key, value, written.lease, guard);
       if (record.written.value === value) {
-        record.written = { ...leaving, revision };
+        record.written = heldBy === undefined ? { ...leaving, revision } : written;
       }
     } catch (error) {
       if (record.written.value === value) {

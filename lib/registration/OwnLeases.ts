@@ -27,10 +27,11 @@ export class OwnLeases {
   }
 
   /**
-   * The leases under which a key written on `lease` is ours to delete: that one, none (someone put it
-   * without one), and an old lease of ours it was last seen on (`seen`).
+   * The leases under which a key written on `lease` is still ours, to write over or to delete: that
+   * one, none (absent, or someone put it without one), and an old lease of ours it was last seen on
+   * (`seen`). Under any other, it is another live registration's.
    */
-  deletableUnder(lease: string, seen: string | undefined): readonly string[] {
+  ownedUnder(lease: string, seen: string | undefined): readonly string[] {
     return seen !== undefined && seen !== lease && seen !== NO_LEASE && this.#leases.has(seen)
       ? [lease, NO_LEASE, seen]
       : [lease, NO_LEASE];

@@ -1,14 +1,20 @@
 import type { EtcdContext } from '../etcd/EtcdContext';
-import type { PutOp } from '../etcd/EtcdPort';
+import type { PutAnswer, PutOp } from '../etcd/EtcdPort';
 
 /** etcd's default `--max-txn-ops`. */
 const MAX_OPS = 128;
 /** Well under etcd's default `--max-request-bytes` (1.5 MiB), metadata included. */
 const MAX_BYTES = 512 * 1024;
 
+/** What etcd did with one put: the revision, and the lease that kept a guarded put from writing. */
+export interface PutOutcome {
+  readonly revision: bigint;
+  /** The lease etcd found the key bound to, when it left a guarded put unwritten. */
+  readonly heldBy: string | undefined;
+}
+
 interface Put extends PutOp {
-  /** Resolves with the revision etcd wrote the key at. */
-  readonly resolve: (revision: bigint) => void;
+  readonly resolve: (outcome: PutOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -32,12 +38,13 @@ export class PutBatcher {
   }
 
   /**
-   * Writes `key` = `value` bound to `lease`; resolves with the revision it was written at, or rejects
-   * with this op's own failure.
+   * Writes `key` = `value` bound to `lease`, with `ifLease` only while the key is bound to one of those
+   * leases (see {@link PutOp}); resolves with what etcd did, or rejects with this op's own failure.
    */
-  put(key: string, value: string, lease: string): Promise<bigint> {
+  put(key: string, value: string, lease: string, ifLease?: readonly string[]): Promise<PutOutcome> {
     return new Promise((resolve, reject) => {
-      if (this.#queue.push({ key, value, lease, resolve, reject }) === 1) {
+      const put = ifLease === undefined ? { key, value, lease } : { key, value, lease, ifLease };
+      if (this.#queue.push({ ...put, resolve, reject }) === 1) {
         queueMicrotask(() => this.#flush());
       }
     });
@@ -68,8 +75,8 @@ export class PutBatcher {
       return this.#sendOne(batch[0] as Put);
     }
     try {
-      const revision = await this.#context.etcd.putAll(batch);
-      batch.forEach((put) => put.resolve(revision));
+      const answer = await this.#context.etcd.putAll(batch);
+      batch.forEach((put) => put.resolve(outcomeOf(put, answer)));
     } catch (error) {
       const operation = {
         key: batch[0]?.key ?? '',
@@ -85,9 +92,13 @@ export class PutBatcher {
 
   async #sendOne(put: Put): Promise<void> {
     try {
-      put.resolve(await this.#context.etcd.putAll([put]));
+      put.resolve(outcomeOf(put, await this.#context.etcd.putAll([put])));
     } catch (error) {
       put.reject(error);
     }
   }
+}
+
+function outcomeOf(put: PutOp, { revision, held }: PutAnswer): PutOutcome {
+  return { revision, heldBy: held.get(put.key) };
 }

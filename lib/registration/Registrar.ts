@@ -12,7 +12,7 @@ import { retryEtcd, retryUntilClosed } from '../etcd/retryEtcd';
 import type { KeyLayout } from '../keys/KeyLayout';
 import { HealthCheck } from './HealthCheck';
 import { type Holder, KeyRecord } from './KeyRecord';
-import { PutBatcher } from './PutBatcher';
+import { PutBatcher, type PutOutcome } from './PutBatcher';
 import { healthCheckSettings } from './RegisterOptions';
 import type { Registration } from './Registration';
 import { judgeKey } from './judgeKey';
@@ -315,24 +315,34 @@ export class Registrar {
     }
     const { abort, key } = record;
     let sent = value;
-    const put = (): Promise<bigint> => {
+    // Written only over a key of ours, or none: never over another live registration of the address.
+    let guard = this.#ownLeases.ownedUnder(lease, record.seen?.entry?.lease);
+    let sentAfter = record.observed; // The attempt's: what is seen later may follow its answer.
+    const put = async (): Promise<PutOutcome> => {
       if (!this.#lease.holds(lease)) {
         // Given up (no keepalive answered for a TTL) while this write was retried: etcd may hold it
         // still (or again, restored), but nothing renews it. The write goes round on the new one.
-        return Promise.reject(new EtcdFailure('lease-not-found', `lease ${lease} was given up`));
+        throw new EtcdFailure('lease-not-found', `lease ${lease} was given up`);
       }
       // Each attempt stamped when sent: readers measure how long etcd and their watch took.
       // Whole ms, as readers take a stamp.
       sent = this.#stampWrites
         ? ownValue(this.#layout, endpoint, state, Math.floor(this.#context.clock.now()))
         : value;
-      return this.#puts.put(key, sent, lease).catch((error: unknown) => {
+      sentAfter = record.observed;
+      const outcome = await this.#puts.put(key, sent, lease, guard).catch((error: unknown) => {
         if (this.#leaseLost(error, key)) {
           abort.abort(); // Wait for the replacement lease instead of retrying this one.
           this.#lease.invalidate(lease);
         }
         throw error;
       });
+      const { heldBy } = outcome;
+      if (heldBy !== undefined && this.#ownLeases.has(heldBy) && !guard.includes(heldBy)) {
+        guard = [...guard, heldBy]; // An old lease of ours (a lost answer, a restore): still ours.
+        return put();
+      }
+      return outcome;
     };
     // Announced before, and now gone, overwritten or on a lost lease: written again, not updated.
     const rewrite =
@@ -343,12 +353,16 @@ export class Registrar {
     record.written = { value, state, lease, revision: undefined, after };
     this.#ownLeases.wrote(lease);
     try {
-      const revision = await retryEtcd(
+      const { revision, heldBy } = await retryEtcd(
         this.#context,
         { key, description: `register ${key}` },
         put,
         abort.signal,
       );
+      if (heldBy !== undefined) {
+        this.#leaveTo(record, heldBy, sentAfter);
+        return;
+      }
       record.written = {
         value,
         state,
@@ -381,6 +395,21 @@ export class Registrar {
     return (
       this.#context.verdict(error, { key, description: `register ${key}` }).kind === 'lease-lost'
     );
+  }
+
+  /**
+   * etcd found the key bound to another live lease (`heldBy`) and left our write unwritten: someone
+   * else registered the address. Left to them until their key goes: seen gone after the write was sent
+   * (`sentAfter`, an observation: one seen before the answer may follow it), it is written again.
+   */
+  #leaveTo(record: KeyRecord, heldBy: string, sentAfter: number): void {
+    record.written = undefined;
+    record.foreign = true;
+    record.foreignAfter = sentAfter;
+    this.#context.logger.info(
+      `${record.key} is held by lease ${heldBy} (registered elsewhere too); leaving it to that lease until it goes`,
+    );
+    this.#judge(record); // Seen gone already, meanwhile.
   }
 
   /** Acts on what etcd was seen to hold at the record's key ({@link judgeKey}). */

@@ -33,6 +33,7 @@ export function judgeKey(record: KeyRecord, ours: (lease: string) => boolean): K
   if (
     record.foreign &&
     written?.revision === undefined &&
+    seen.order > record.foreignAfter &&
     (entry === undefined || entry.lease === NO_LEASE)
   ) {
     // Left to another lease with nothing of ours written (a removal of ours ended meanwhile), and that
@@ -55,6 +56,7 @@ export function judgeKey(record: KeyRecord, ours: (lease: string) => boolean): K
   ) {
     const first = !record.foreign;
     record.foreign = true;
+    record.foreignAfter = seen.order;
     return first ? { kind: 'foreign', lease: entry.lease } : NOTHING;
   }
   record.foreign = false;

@@ -104,11 +104,13 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
     const script = async (kv: EtcdKV) => {
       const prefix = uniquePrefix();
       const lease = await etcd.raw.lease(60, { autoKeepAlive: false }).grant();
-      const first = await kv.putAll([
+      const { revision: first } = await kv.putAll([
         { key: `${prefix}a`, value: 'A', lease: '0' },
         { key: `${prefix}b`, value: '', lease },
       ]);
-      const second = await kv.putAll([{ key: `${prefix}c`, value: '\u00e9\u0000', lease: '0' }]);
+      const { revision: second } = await kv.putAll([
+        { key: `${prefix}c`, value: '\u00e9\u0000', lease: '0' },
+      ]);
       const read = await kv.range(prefix);
       const now = await kv.revision(`${prefix}a`);
       const sinceFirst = await kv.delta(prefix, first - 1n);
@@ -120,6 +122,10 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
       const unguarded = await kv.deleteKey(`${prefix}a`);
       const missing = await kv.deleteKey(`${prefix}zz`, ['0']);
       const after = await kv.range(prefix);
+      const guarded = await kv.putAll([
+        { key: `${prefix}c`, value: 'C', lease, ifLease: ['7', lease] },
+        { key: `${prefix}d`, value: 'D', lease, ifLease: ['7', '0'] },
+      ]);
       const at = (revision: bigint) => Number(revision - first);
       return {
         second: at(second),
@@ -140,6 +146,10 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
           at(d.revision),
         ]),
         after: after.entries.map((e) => e.key.toString('latin1').slice(prefix.length)),
+        guarded: [
+          [...guarded.held].map(([key, holder]) => [key.slice(prefix.length), holder]),
+          at(guarded.revision),
+        ],
       };
     };
     try {
@@ -165,6 +175,7 @@ describe("EtcdGateway (etcd's JSON gateway)", () => {
           [false, 3],
         ],
         after: ['c'],
+        guarded: [[['c', '0']], 4],
       });
     } finally {
       gateway.close();

@@ -7,13 +7,35 @@ describe('PutBatcher (on a simulated etcd)', () => {
     const { context, etcd, port, until } = simWorld();
     const lease = etcd.grant(30, 'A');
     const batcher = new PutBatcher(context);
-    const revisions = await until(
+    const outcomes = await until(
       Promise.all(Array.from({ length: 300 }, (_, i) => batcher.put(`b/k${i}`, `${i}`, lease))),
     );
     expect(port.requests.get('put')).toBe(3);
-    expect(new Set(revisions).size).toBe(3);
+    expect(new Set(outcomes.map((outcome) => outcome.revision)).size).toBe(3);
+    expect(outcomes.every((outcome) => outcome.heldBy === undefined)).toBe(true);
     expect(etcd.range('b/')).toHaveLength(300);
     expect(etcd.get('b/k7')?.entry.lease).toBe(lease);
+  });
+
+  it('leaves a guarded put unwritten while another lease holds its key, and names that lease, in the same transaction as the rest', async () => {
+    const { context, etcd, port, until } = simWorld();
+    const ours = etcd.grant(30, 'A');
+    const theirs = etcd.grant(30, 'B');
+    etcd.putAll([{ key: 'g/held', value: 'B', lease: theirs }], 'B');
+    const batcher = new PutBatcher(context);
+    const [held, free, plain] = await until(
+      Promise.all([
+        batcher.put('g/held', 'A', ours, [ours, '0']),
+        batcher.put('g/free', 'A', ours, [ours, '0']),
+        batcher.put('g/plain', 'A', ours),
+      ]),
+    );
+    expect(port.requests.get('put')).toBe(1);
+    expect(held).toEqual({ revision: free.revision, heldBy: theirs });
+    expect(free.heldBy).toBeUndefined();
+    expect(plain).toEqual(free);
+    expect(etcd.get('g/held')?.entry.value.toString()).toBe('B');
+    expect(etcd.get('g/free')?.entry.lease).toBe(ours);
   });
 
   it('gives each op its own answer when the transaction fails on a lease etcd does not know', async () => {

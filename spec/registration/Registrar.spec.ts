@@ -59,6 +59,22 @@ describe('Registrar (on a simulated etcd)', () => {
     expect(held(k)?.lease).toBe(registration.latest?.leaseId);
   });
 
+  it('never writes over a key another live lease holds when it registers: it writes once that key goes', async () => {
+    const { registry, run, key, held, etcd, port } = setUp();
+    const k = key('web', 'a:1');
+    const theirs = etcd.grant(60, 'B');
+    etcd.putAll([{ key: k, value: '{"by":"b"}', lease: theirs }], 'B');
+    const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(3000);
+    expect(held(k)).toMatchObject({ lease: theirs, version: 1 }); // Not written over, even once.
+    expect(registration.values).toEqual([]);
+    const puts = port.requests.get('put');
+    etcd.revoke(theirs, 'B');
+    await run(100);
+    expect(held(k)?.lease).toBe(registration.latest?.leaseId);
+    expect(port.requests.get('put')).toBe((puts ?? 0) + 1);
+  });
+
   it('writes a key left to another lease once that lease goes, even when a removal of ours ended meanwhile', async () => {
     const { registry, run, key, held, etcd, port, ours } = setUp();
     const k = key('web', 'a:1');

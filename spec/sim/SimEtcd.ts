@@ -1,5 +1,5 @@
 import { EtcdFailure } from '../../lib/etcd/EtcdFailure';
-import type { EtcdChange, EtcdEntry } from '../../lib/etcd/EtcdPort';
+import type { EtcdChange, EtcdEntry, PutAnswer, PutOp } from '../../lib/etcd/EtcdPort';
 import type { SimClock } from './SimClock';
 
 /** A key as the simulated etcd stores it, with who wrote its current version. */
@@ -12,6 +12,8 @@ interface Lease {
   readonly id: string;
   readonly ttlMs: number;
   readonly owner: string;
+  /** Who granted it (a restored lease keeps its grantor, while its owner may be `'restore'`). */
+  readonly grantor: string;
   expiresAt: number;
   readonly keys: Set<string>;
 }
@@ -28,6 +30,11 @@ export interface Commit {
   readonly revision: bigint;
   readonly changes: readonly EtcdChange[];
   readonly writer: string;
+  /**
+   * For each change, who granted the live lease its key was bound to before (`undefined`: none), to
+   * tell a write over another's live key.
+   */
+  readonly displaced: readonly (string | undefined)[];
 }
 
 /** What `etcdctl snapshot save` keeps of a simulated etcd: its keys, leases and history. */
@@ -40,9 +47,16 @@ export interface SimBackup {
     readonly id: string;
     readonly ttlMs: number;
     readonly owner: string;
+    readonly grantor: string;
     readonly keys: readonly string[];
   }[];
 }
+
+/** A put as a test may write it: a key or value of any bytes. */
+type SimPut = Omit<PutOp, 'key' | 'value'> & {
+  readonly key: string | Buffer;
+  readonly value: string | Buffer;
+};
 
 /** etcd's default `--max-txn-ops`: a transaction of more operations is refused whole. */
 const MAX_TXN_OPS = 128;
@@ -124,22 +138,28 @@ export class SimEtcd {
     };
   }
 
-  /** Puts every key in one transaction; refused whole when a lease is unknown. */
-  putAll(
-    puts: readonly {
-      readonly key: string | Buffer;
-      readonly value: string | Buffer;
-      readonly lease: string;
-    }[],
-    writer: string,
-  ): bigint {
+  /**
+   * Puts every key in one transaction; a guarded put (`ifLease`) only while its key is bound to one of
+   * those leases (an absent key to none, `'0'`, as etcd compares it). Refused whole when a put it makes
+   * names a lease etcd does not know.
+   */
+  putAll(puts: readonly SimPut[], writer: string): PutAnswer {
     if (puts.length > MAX_TXN_OPS) {
       throw new EtcdFailure('invalid', 'etcdserver: too many operations in txn request');
     }
     if (new Set(puts.map(({ key }) => idOf(Buffer.from(key)))).size < puts.length) {
       throw new EtcdFailure('invalid', 'etcdserver: duplicate key given in txn request');
     }
-    for (const { key, lease } of puts) {
+    const held = new Map<string, string>();
+    const made = puts.filter(({ key, ifLease }) => {
+      const lease = this.#keys.get(idOf(Buffer.from(key)))?.entry.lease ?? '0';
+      if (ifLease === undefined || ifLease.includes(lease)) {
+        return true;
+      }
+      held.set(key.toString(), lease);
+      return false;
+    });
+    for (const { key, lease } of made) {
       if (this.#denied.some((prefix) => startsWith(Buffer.from(key), prefix))) {
         throw new EtcdFailure('permission-denied', 'etcdserver: permission denied');
       }
@@ -147,10 +167,15 @@ export class SimEtcd {
         throw new EtcdFailure('lease-not-found', 'etcdserver: requested lease not found');
       }
     }
+    if (made.length === 0) {
+      return { revision: this.#revision, held };
+    }
     const revision = this.#revision + 1n;
-    const changes = puts.map(({ key, value, lease }) => {
+    const displaced: (string | undefined)[] = [];
+    const changes = made.map(({ key, value, lease }) => {
       const bytes = Buffer.from(key);
       const previous = this.#keys.get(idOf(bytes));
+      displaced.push(this.#holderOf(previous));
       this.#unbind(idOf(bytes), previous);
       const entry: EtcdEntry = {
         key: bytes,
@@ -163,8 +188,8 @@ export class SimEtcd {
       this.#leases.get(lease)?.keys.add(idOf(bytes));
       return { ...entry, type: 'put' as const };
     });
-    this.#commit(revision, changes, writer);
-    return revision;
+    this.#commit(revision, changes, writer, displaced);
+    return { revision, held };
   }
 
   /** Deletes `key`, with `ifLease` only while bound to one of them; `deleted` says whether it was. */
@@ -188,6 +213,7 @@ export class SimEtcd {
       id,
       ttlMs,
       owner,
+      grantor: owner,
       expiresAt: this.clock.now() + ttlMs,
       keys: new Set(),
     });
@@ -234,10 +260,11 @@ export class SimEtcd {
       compacted: this.#compacted,
       keys: new Map(this.#keys),
       history: [...this.#history],
-      leases: [...this.#leases.values()].map(({ id, ttlMs, owner, keys }) => ({
+      leases: [...this.#leases.values()].map(({ id, ttlMs, owner, grantor, keys }) => ({
         id,
         ttlMs,
         owner,
+        grantor,
         keys: [...keys],
       })),
     };
@@ -269,12 +296,13 @@ export class SimEtcd {
       this.#keys.set(id, { entry, writer: 'restore' });
     }
     this.#history.push(...backup.history);
-    for (const { id, ttlMs, owner: was, keys } of backup.leases) {
+    for (const { id, ttlMs, owner: was, grantor, keys } of backup.leases) {
       const owner = held.get(id) === was ? was : 'restore';
       this.#leases.set(id, {
         id,
         ttlMs,
         owner,
+        grantor,
         expiresAt: this.clock.now() + ttlMs,
         keys: new Set(keys),
       });
@@ -332,11 +360,13 @@ export class SimEtcd {
   #deleteAll(ids: readonly string[], writer: string): bigint {
     const revision = this.#revision + 1n;
     const changes: EtcdChange[] = [];
+    const displaced: (string | undefined)[] = [];
     for (const id of ids) {
       const stored = this.#keys.get(id);
       if (stored === undefined) {
         continue;
       }
+      displaced.push(this.#holderOf(stored));
       this.#keys.delete(id);
       this.#unbind(id, stored);
       changes.push({
@@ -351,8 +381,13 @@ export class SimEtcd {
     if (changes.length === 0) {
       return this.#revision;
     }
-    this.#commit(revision, changes, writer);
+    this.#commit(revision, changes, writer, displaced);
     return revision;
+  }
+
+  /** Who granted the live lease `stored` is bound to (`undefined`: none, or no key). */
+  #holderOf(stored: Stored | undefined): string | undefined {
+    return stored === undefined ? undefined : this.#leases.get(stored.entry.lease)?.grantor;
   }
 
   #unbind(id: string, stored: Stored | undefined): void {
@@ -361,9 +396,14 @@ export class SimEtcd {
     }
   }
 
-  #commit(revision: bigint, changes: readonly EtcdChange[], writer: string): void {
+  #commit(
+    revision: bigint,
+    changes: readonly EtcdChange[],
+    writer: string,
+    displaced: readonly (string | undefined)[],
+  ): void {
     this.#revision = revision;
-    const commit: Commit = { revision, changes, writer };
+    const commit: Commit = { revision, changes, writer, displaced };
     this.#history.push(commit);
     for (const watch of [...this.#watches]) {
       const mine = changes.filter((change) => startsWith(change.key, watch.prefix));

@@ -7,6 +7,7 @@ import type {
   KeepAlive,
   KeepAliveListener,
   PrefixDelta,
+  PutAnswer,
   PutOp,
   RangeResult,
   WatchHandle,
@@ -152,7 +153,7 @@ export class SimPort implements EtcdPort {
     return this.#request('probe', () => undefined);
   }
 
-  putAll(puts: readonly PutOp[]): Promise<bigint> {
+  putAll(puts: readonly PutOp[]): Promise<PutAnswer> {
     return this.#request('put', () => this.#etcd.putAll(puts, this.name));
   }
 

@@ -224,6 +224,20 @@ export class Simulation {
         }
       }
     });
+    // 6. Nobody of this registry writes or deletes a key another live lease holds (another process's
+    // registration of the address), but a user's own unregister() of it.
+    this.#etcd.onCommit(({ writer, changes, displaced }) => {
+      changes.forEach((change, i) => {
+        const holder = displaced[i];
+        const key = change.key.toString();
+        const asked = change.type === 'delete' && this.#unregistering.has(key);
+        if (writer === this.#owner && holder !== undefined && holder !== writer && !asked) {
+          this.#problems.push(
+            `${change.type === 'put' ? 'wrote' : 'deleted'} ${key} while a live lease of ${holder} held it`,
+          );
+        }
+      });
+    });
     this.#etcd.onCommit((commit) => {
       for (const view of this.#views.values()) {
         if (commit.changes.some((change) => change.key.toString().startsWith(view.prefix))) {

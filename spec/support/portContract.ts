@@ -1,4 +1,4 @@
-import type { EtcdChange, EtcdPort, EtcdPosition, WatchEnd } from '../../lib/etcd/EtcdPort';
+import type { EtcdChange, EtcdPort, EtcdPosition, PutOp, WatchEnd } from '../../lib/etcd/EtcdPort';
 import { EtcdFailure, isLeaseNotFound } from '../../lib/etcd/EtcdFailure';
 
 /** What a contract run needs of the etcd behind a port. */
@@ -49,16 +49,17 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       await t.close();
     });
     const key = (rest: string) => `${t.prefix}${rest}`;
+    /** Puts in one transaction; resolves with the revision they were written at. */
+    const put = async (puts: readonly PutOp[]): Promise<bigint> =>
+      (await t.settle(t.port.putAll(puts))).revision;
 
     it('puts a transaction at one revision, and ranges a prefix sorted by key, with revisions and leases', async () => {
       const lease = await t.settle(t.port.grantLease(30));
-      const revision = await t.settle(
-        t.port.putAll([
-          { key: key('b'), value: '2', lease },
-          { key: key('a'), value: '1', lease: '0' },
-        ]),
-      );
-      await t.settle(t.port.putAll([{ key: key('a'), value: '1b', lease: '0' }]));
+      const revision = await put([
+        { key: key('b'), value: '2', lease },
+        { key: key('a'), value: '1', lease: '0' },
+      ]);
+      await put([{ key: key('a'), value: '1b', lease: '0' }]);
       const range = await t.settle(t.port.range(t.prefix));
       expect(range.revision).toBe(revision + 1n);
       expect(
@@ -89,13 +90,11 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
     it('deletes a key only while it is bound to one of the leases asked for', async () => {
       const ours = await t.settle(t.port.grantLease(30));
       const theirs = await t.settle(t.port.grantLease(30));
-      await t.settle(
-        t.port.putAll([
-          { key: key('mine'), value: '', lease: ours },
-          { key: key('bare'), value: '', lease: '0' },
-          { key: key('other'), value: '', lease: theirs },
-        ]),
-      );
+      await put([
+        { key: key('mine'), value: '', lease: ours },
+        { key: key('bare'), value: '', lease: '0' },
+        { key: key('other'), value: '', lease: theirs },
+      ]);
       const asked = [ours, '0'];
       expect((await t.settle(t.port.deleteKey(key('mine'), asked))).deleted).toBe(true);
       expect((await t.settle(t.port.deleteKey(key('bare'), asked))).deleted).toBe(true);
@@ -106,26 +105,63 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       );
     });
 
+    it('puts a key guarded by leases only while it is absent or bound to one of them, and names who holds it', async () => {
+      const ours = await t.settle(t.port.grantLease(30));
+      const theirs = await t.settle(t.port.grantLease(30));
+      await put([
+        { key: key('g/bare'), value: 'b', lease: '0' },
+        { key: key('g/theirs'), value: 't', lease: theirs },
+        { key: key('g/mine'), value: 'm', lease: ours },
+      ]);
+      const guard = [ours, '0'];
+      const answer = await t.settle(
+        t.port.putAll([
+          { key: key('g/absent'), value: '1', lease: ours, ifLease: guard },
+          { key: key('g/bare'), value: '1', lease: ours, ifLease: guard },
+          { key: key('g/theirs'), value: '1', lease: ours, ifLease: guard },
+          { key: key('g/mine'), value: '1', lease: ours, ifLease: [theirs, ours] },
+          { key: key('g/plain'), value: '1', lease: '0' },
+        ]),
+      );
+      expect([...answer.held]).toEqual([[key('g/theirs'), theirs]]);
+      const range = await t.settle(t.port.range(key('g/')));
+      expect(
+        range.entries.map((e) => [e.key.toString(), e.value.toString(), e.lease, e.modRevision]),
+      ).toEqual([
+        [key('g/absent'), '1', ours, answer.revision],
+        [key('g/bare'), '1', ours, answer.revision],
+        [key('g/mine'), '1', ours, answer.revision],
+        [key('g/plain'), '1', '0', answer.revision],
+        [key('g/theirs'), 't', theirs, answer.revision - 1n],
+      ]);
+      // A put that is not made is not checked: its lease may be one etcd does not know.
+      const alone = await t.settle(
+        t.port.putAll([{ key: key('g/theirs'), value: '2', lease: '999999', ifLease: ['0'] }]),
+      );
+      expect([...alone.held]).toEqual([[key('g/theirs'), theirs]]);
+      expect((await t.settle(t.port.range(key('g/theirs')))).entries[0]?.value.toString()).toBe(
+        't',
+      );
+    });
+
     it('counts the keys of a prefix, and those written after a revision', async () => {
-      const before = await t.settle(t.port.putAll([{ key: key('old'), value: '', lease: '0' }]));
-      await t.settle(t.port.putAll([{ key: key('new'), value: '', lease: '0' }]));
+      const before = await put([{ key: key('old'), value: '', lease: '0' }]);
+      await put([{ key: key('new'), value: '', lease: '0' }]);
       const delta = await t.settle(t.port.delta(t.prefix, before));
       expect(delta).toMatchObject({ count: 2, changed: 1 });
       expect(delta.revision).toBe(before + 1n);
     });
 
     it('watches from a revision: what it missed, then a transaction’s events together, then deletes', async () => {
-      const first = await t.settle(t.port.putAll([{ key: key('w/a'), value: '1', lease: '0' }]));
+      const first = await put([{ key: key('w/a'), value: '1', lease: '0' }]);
       const { heard, listener, changes } = listen();
       const watch = t.port.watch(key('w/'), first, listener);
       await t.until(() => changes().length === 1, 'the history');
-      await t.settle(
-        t.port.putAll([
-          { key: key('w/b'), value: '2', lease: '0' },
-          { key: key('w/c'), value: '3', lease: '0' },
-          { key: key('elsewhere'), value: '', lease: '0' },
-        ]),
-      );
+      await put([
+        { key: key('w/b'), value: '2', lease: '0' },
+        { key: key('w/c'), value: '3', lease: '0' },
+        { key: key('elsewhere'), value: '', lease: '0' },
+      ]);
       await t.settle(t.port.deleteKey(key('w/a')));
       await t.until(() => changes().length === 3, 'the changes');
       expect(heard[0]).toHaveProperty('created');
@@ -137,19 +173,17 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
         [`delete ${key('w/a')} 0`],
       ]);
       watch.cancel();
-      await t.settle(t.port.putAll([{ key: key('w/d'), value: '', lease: '0' }]));
+      await put([{ key: key('w/d'), value: '', lease: '0' }]);
       await t.settle(t.port.range(t.prefix));
       expect(changes()).toHaveLength(3);
     });
 
     it('sends a watch’s catch-up (what it missed) in one response of whole transactions, in order', async () => {
-      const first = await t.settle(t.port.putAll([{ key: key('c/a'), value: '1', lease: '0' }]));
-      await t.settle(
-        t.port.putAll([
-          { key: key('c/b'), value: '2', lease: '0' },
-          { key: key('c/c'), value: '3', lease: '0' },
-        ]),
-      );
+      const first = await put([{ key: key('c/a'), value: '1', lease: '0' }]);
+      await put([
+        { key: key('c/b'), value: '2', lease: '0' },
+        { key: key('c/c'), value: '3', lease: '0' },
+      ]);
       await t.settle(t.port.deleteKey(key('c/a')));
       const { listener, changes } = listen();
       const watch = t.port.watch(key('c/'), first, listener);
@@ -166,9 +200,7 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       const { revision } = await t.settle(t.port.revision(key('x')));
       const watch = t.port.watch(key('p/'), revision + 1n, listener);
       await t.until(() => heard.length === 1, 'created');
-      const written = await t.settle(
-        t.port.putAll([{ key: key('unwatched'), value: '', lease: '0' }]),
-      );
+      const written = await put([{ key: key('unwatched'), value: '', lease: '0' }]);
       watch.requestProgress();
       await t.until(() => heard.some((item) => 'progress' in item), 'progress');
       const progress = heard.find((item) => 'progress' in item);
@@ -178,8 +210,8 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
     });
 
     it('ends a watch that starts before a compaction with the compaction revision', async () => {
-      const first = await t.settle(t.port.putAll([{ key: key('c/a'), value: '', lease: '0' }]));
-      const last = await t.settle(t.port.putAll([{ key: key('c/b'), value: '', lease: '0' }]));
+      const first = await put([{ key: key('c/a'), value: '', lease: '0' }]);
+      const last = await put([{ key: key('c/b'), value: '', lease: '0' }]);
       await t.compact(last);
       const { heard, listener } = listen();
       t.port.watch(key('c/'), first, listener);
@@ -190,8 +222,8 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
     });
 
     it('delivers a watch from exactly the compaction revision (etcd keeps that revision)', async () => {
-      await t.settle(t.port.putAll([{ key: key('k/a'), value: '', lease: '0' }]));
-      const kept = await t.settle(t.port.putAll([{ key: key('k/b'), value: '', lease: '0' }]));
+      await put([{ key: key('k/a'), value: '', lease: '0' }]);
+      const kept = await put([{ key: key('k/b'), value: '', lease: '0' }]);
       await t.compact(kept);
       const { heard, listener, changes } = listen();
       const watch = t.port.watch(key('k/'), kept, listener);
@@ -208,7 +240,7 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
         lease: '0',
       }));
       const refusal = async (puts: typeof many): Promise<string> =>
-        t.settle(t.port.putAll(puts)).then(
+        put(puts).then(
           () => 'written',
           (error: unknown) => (error instanceof EtcdFailure ? error.kind : String(error)),
         );
@@ -220,7 +252,7 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
 
     it('keeps a lease alive, revokes it with its keys, and says 0 for a lease it does not know', async () => {
       const lease = await t.settle(t.port.grantLease(30));
-      await t.settle(t.port.putAll([{ key: key('l/a'), value: '', lease }]));
+      await put([{ key: key('l/a'), value: '', lease }]);
       const ttls: number[] = [];
       const keepAlive = t.port.keepAlive(lease, {
         renewed: (ttl) => ttls.push(ttl),
@@ -236,8 +268,8 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       expect(ttls[1]).toBe(0);
       keepAlive.close();
       await t.settle(t.port.revokeLease(lease)); // Revoked already: fine.
-      const refused = await t.settle(
-        t.port.putAll([{ key: key('l/b'), value: '', lease }]).catch((error: unknown) => error),
+      const refused = await put([{ key: key('l/b'), value: '', lease }]).catch(
+        (error: unknown) => error,
       );
       expect(isLeaseNotFound(refused)).toBe(true);
     });

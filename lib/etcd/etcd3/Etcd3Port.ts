@@ -22,6 +22,7 @@ import type {
   KeepAlive,
   KeepAliveListener,
   PrefixDelta,
+  PutAnswer,
   PutOp,
   RangeResult,
   WatchHandle,
@@ -138,24 +139,34 @@ export class Etcd3Port implements EtcdPort {
     return this.#watches.watch(prefix, startRevision, listener);
   }
 
-  putAll(puts: readonly PutOp[]): Promise<bigint> {
+  putAll(puts: readonly PutOp[]): Promise<PutAnswer> {
     return this.#request(async () => {
       const [only] = puts;
-      if (puts.length === 1 && only !== undefined) {
-        const { key, value, lease } = only;
+      if (puts.length === 1 && only?.ifLease === undefined) {
+        const { key, value, lease } = only as PutOp;
         const { header } = await this.#client.kv.put({
           key: Buffer.from(key),
           value: Buffer.from(value),
           lease,
         });
-        return BigInt(header.revision);
+        return { revision: BigInt(header.revision), held: new Map() };
       }
-      const { header } = await this.#client.kv.txn({
-        success: puts.map(({ key, value, lease }) => ({
-          request_put: { key: Buffer.from(key), value: Buffer.from(value), lease },
-        })),
+      const response = await this.#client.kv.txn({
+        success: puts.map(({ key, value, lease, ifLease }): IRequestOp =>
+          ifLease === undefined
+            ? { request_put: { key: Buffer.from(key), value: Buffer.from(value), lease } }
+            : { request_txn: putIfLease(Buffer.from(key), Buffer.from(value), lease, ifLease) },
+        ),
       });
-      return BigInt(header.revision);
+      const held = new Map<string, string>();
+      puts.forEach(({ key, ifLease }, i) => {
+        const nested = (response.responses[i] as Partial<IResponseOp> | undefined)?.response_txn;
+        const holder = ifLease === undefined || nested === undefined ? undefined : heldBy(nested);
+        if (holder !== undefined) {
+          held.set(key, holder);
+        }
+      });
+      return { revision: BigInt(response.header.revision), held };
     });
   }
 
@@ -322,6 +333,40 @@ function deleteIfLease(key: Buffer, leases: readonly string[]): ITxnRequest {
     success: [remove],
     failure: others.length === 0 ? [] : [{ request_txn: deleteIfLease(key, others) }],
   };
+}
+
+/**
+ * A transaction that puts `key` if bound to the first of `leases`, else (nested) the next, and so on;
+ * the last one's failure reads the key, to name who holds it.
+ */
+function putIfLease(
+  key: Buffer,
+  value: Buffer,
+  lease: string,
+  leases: readonly string[],
+): ITxnRequest {
+  const [first, ...others] = leases;
+  return {
+    compare: [{ key, target: 'Lease', result: 'Equal', lease: first ?? '0' }],
+    success: [{ request_put: { key, value, lease } }],
+    failure: [
+      others.length === 0
+        ? { request_range: { key, keys_only: true } }
+        : { request_txn: putIfLease(key, value, lease, others) },
+    ],
+  };
+}
+
+/** The lease that kept {@link putIfLease} from writing, or `undefined` if it wrote. */
+function heldBy(response: ITxnResponse): string | undefined {
+  if (response.succeeded) {
+    return undefined;
+  }
+  const first = response.responses[0] as Partial<IResponseOp> | undefined;
+  if (first?.response_txn !== undefined) {
+    return heldBy(first.response_txn);
+  }
+  return first?.response_range?.kvs[0]?.lease ?? '0';
 }
 
 /** Whether the transaction {@link deleteIfLease} made deleted the key, at whichever level. */

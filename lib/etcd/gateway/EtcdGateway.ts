@@ -3,7 +3,15 @@ import type * as https from 'node:https';
 import type { GsrConfig } from '../../config/GsrConfig';
 import { messageOf } from '../../errors/messageOf';
 import { EtcdFailure, type EtcdFailureKind } from '../EtcdFailure';
-import type { EtcdEntry, EtcdKV, EtcdPosition, PrefixDelta, PutOp, RangeResult } from '../EtcdPort';
+import type {
+  EtcdEntry,
+  EtcdKV,
+  EtcdPosition,
+  PrefixDelta,
+  PutAnswer,
+  PutOp,
+  RangeResult,
+} from '../EtcdPort';
 import { prefixRange } from '../prefixRange';
 import { readTlsFiles } from '../readTlsFiles';
 
@@ -125,13 +133,23 @@ export class EtcdGateway implements EtcdKV {
     );
   }
 
-  async putAll(puts: readonly PutOp[]): Promise<bigint> {
-    const { header } = (await this.#kv('txn', {
-      success: puts.map(({ key, value, lease }) => ({
-        request_put: { key: base64(key), value: base64(value), lease },
-      })),
-    })) as { header?: unknown };
-    return positionOf(header).revision;
+  async putAll(puts: readonly PutOp[]): Promise<PutAnswer> {
+    const answer = (await this.#kv('txn', {
+      success: puts.map(({ key, value, lease, ifLease }) =>
+        ifLease === undefined
+          ? { request_put: { key: base64(key), value: base64(value), lease } }
+          : { request_txn: putIfLease(base64(key), base64(value), lease, ifLease) },
+      ),
+    })) as TxnAnswer;
+    const held = new Map<string, string>();
+    puts.forEach(({ key, ifLease }, i) => {
+      const nested = ifLease === undefined ? undefined : responsesOf(answer)[i]?.response_txn;
+      const holder = nested === undefined ? undefined : heldBy(nested, ifLease?.length ?? 1);
+      if (holder !== undefined) {
+        held.set(key, holder);
+      }
+    });
+    return { revision: positionOf(answer.header).revision, held };
   }
 
   async deleteKey(
@@ -325,6 +343,7 @@ interface TxnAnswer {
   readonly succeeded?: boolean;
   readonly responses?: readonly ({
     readonly response_delete_range?: { readonly deleted?: unknown };
+    readonly response_range?: { readonly kvs?: unknown };
     readonly response_txn?: TxnAnswer;
   } | null)[];
 }
@@ -367,6 +386,51 @@ function deleteIfLease(key: string, leases: readonly string[]): object {
     success: [remove],
     failure: others.length === 0 ? [] : [{ request_txn: deleteIfLease(key, others) }],
   };
+}
+
+/** Puts `key` while it is bound to one of `leases`, nested as the gRPC adapter builds it. */
+function putIfLease(key: string, value: string, lease: string, leases: readonly string[]): object {
+  const [first, ...others] = leases;
+  return {
+    compare: [{ key, target: 'LEASE', result: 'EQUAL', lease: first ?? '0' }],
+    success: [{ request_put: { key, value, lease } }],
+    failure: [
+      others.length === 0
+        ? { request_range: { key, keys_only: true } }
+        : { request_txn: putIfLease(key, value, lease, others) },
+    ],
+  };
+}
+
+/**
+ * The lease that kept {@link putIfLease} from writing (`undefined`: it wrote), read no deeper than its
+ * `levels`; an answer that names none is malformed.
+ */
+function heldBy(answer: TxnAnswer, levels: number): string | undefined {
+  if (answer.succeeded === true) {
+    return undefined;
+  }
+  const first = responsesOf(answer)[0];
+  if (levels > 1 && first?.response_txn !== undefined) {
+    return heldBy(first.response_txn, levels - 1);
+  }
+  const kvs = first?.response_range?.kvs ?? [];
+  const [kv] = Array.isArray(kvs) ? (kvs as ({ lease?: unknown } | null)[]) : [];
+  const lease = kv?.lease ?? '0';
+  if (
+    levels > 1 ||
+    !Array.isArray(kvs) ||
+    typeof lease !== 'string' ||
+    decimal(lease) === undefined
+  ) {
+    throw malformed('a guarded put without who holds its key');
+  }
+  return lease;
+}
+
+function responsesOf(answer: TxnAnswer | undefined): NonNullable<TxnAnswer['responses']> {
+  const responses: unknown = answer?.responses;
+  return Array.isArray(responses) ? (responses as NonNullable<TxnAnswer['responses']>) : [];
 }
 
 /**
