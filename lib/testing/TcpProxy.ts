@@ -27,6 +27,7 @@ export class TcpProxy {
   readonly #pairs = new Set<[Socket, Socket | undefined]>();
   #cut: CutMode | undefined;
   #delayMs = 0;
+  #answerDelayMs = 0;
   /** `http://127.0.0.1:<port>` (the target's scheme): what the client under test connects to. */
   readonly url: string;
 
@@ -87,6 +88,14 @@ export class TcpProxy {
     this.#delayMs = delayMs;
   }
 
+  /**
+   * Delays only what the target sends back by `delayMs` more (`0` ends it): requests arrive and are
+   * served, but their answers come after a client's deadline.
+   */
+  slowAnswers(delayMs: number): void {
+    this.#answerDelayMs = delayMs;
+  }
+
   /** Lets traffic through again: new connections reach the target. Black-holed ones are reset. */
   heal(): Promise<void> {
     this.#cut = undefined;
@@ -118,18 +127,18 @@ export class TcpProxy {
     upstream.on('error', () => this.#destroy(pair));
     client.on('close', () => this.#destroy(pair));
     upstream.on('close', () => this.#destroy(pair));
-    this.#forward(client, upstream);
-    this.#forward(upstream, client);
+    this.#forward(client, upstream, () => this.#delayMs);
+    this.#forward(upstream, client, () => this.#delayMs + this.#answerDelayMs);
   }
 
   /** Copies `from` to `to`, each chunk held for the delay of the moment, never overtaking another. */
-  #forward(from: Socket, to: Socket): void {
+  #forward(from: Socket, to: Socket, delayMs: () => number): void {
     let lastRelease = 0;
     from.on('data', (chunk: Buffer) => {
       if (this.#cut === 'blackhole') {
         return;
       }
-      const release = Math.max(Date.now() + this.#delayMs, lastRelease);
+      const release = Math.max(Date.now() + delayMs(), lastRelease);
       lastRelease = release;
       const send = (): void => {
         if (!to.destroyed && this.#cut === undefined) {

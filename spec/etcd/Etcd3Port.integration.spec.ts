@@ -7,6 +7,7 @@ import { gsrMeter } from '../../lib/metrics/instruments';
 import { RegistryMetrics } from '../../lib/metrics/RegistryMetrics';
 import { eventually } from '../support/observe';
 import { describePortContract } from '../support/portContract';
+import { TcpProxy } from '../../lib/testing/TcpProxy';
 import { testLogger } from '../support/testLogger';
 import { uniquePrefix } from '../support/testRegistries';
 import { useEtcd } from '../support/useEtcd';
@@ -16,23 +17,34 @@ describe('Etcd3Port', () => {
 
   describePortContract('etcd3 on a real etcd', async () => {
     const { logger } = testLogger();
+    // Through a proxy that can hold answers up; a short request timeout, to time out on them.
+    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
     const port = new Etcd3Port(
-      loadConfig({ etcdEndpoints: etcd.endpoints }, {}),
+      loadConfig({ etcdEndpoints: [proxy.url], requestTimeoutSeconds: 1 }, {}),
       new ConnectionHealth(logger, systemClock, { lag: unmeasuredLag }),
       new RegistryMetrics(gsrMeter(undefined)),
     );
     await port.learnVersion();
+    const [member] = etcd.members;
     return {
       port,
       prefix: uniquePrefix(),
-      until: (check, what) => eventually(check, 10_000, what),
+      until: (check, what) => eventually(check, 30_000, what),
       settle: (promise) => promise,
       compact: async (revision) => {
         await etcd.raw.kv.compact({ revision: String(revision), physical: true });
       },
-      close: () => {
+      now: () => Date.now(),
+      restart: async (whileDown) => {
+        await member?.stop();
+        await whileDown();
+        await member?.start();
+        await etcd.cluster.waitHealthy();
+      },
+      holdAnswers: (held) => proxy.slowAnswers(held ? 4000 : 0),
+      close: async () => {
         port.close();
-        return Promise.resolve();
+        await proxy.close();
       },
     };
   });

@@ -60,6 +60,15 @@ type SimPut = Omit<PutOp, 'key' | 'value'> & {
 
 /** etcd's default `--max-txn-ops`: a transaction of more operations is refused whole. */
 const MAX_TXN_OPS = 128;
+/** etcd's default `--max-request-bytes` (1.5 MiB): a larger request is refused whole. */
+const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/**
+ * etcd's shortest lease, s: a lease asked for shorter gets this TTL (3/2 of the election timeout of 10
+ * heartbeats of 100 ms, rounded up to whole seconds).
+ */
+const MIN_TTL_SECONDS = 2;
+/** How often etcd's lessor looks for expired leases, ms: a lease expires up to this late. */
+const EXPIRY_CHECK_MS = 500;
 
 /** A key's bytes as a map key: latin1 keeps every byte distinct. */
 const idOf = (key: Buffer): string => key.toString('latin1');
@@ -87,6 +96,9 @@ export class SimEtcd {
   readonly #watches = new Set<ServerWatch>();
   readonly #listeners: ((commit: Commit) => void)[] = [];
   readonly #denied: Buffer[] = [];
+  #stopped = false;
+  /** How many guarded puts it left unwritten, their key held by a lease they did not allow. */
+  heldPuts = 0;
 
   constructor(clock: SimClock) {
     this.clock = clock;
@@ -150,6 +162,13 @@ export class SimEtcd {
     if (new Set(puts.map(({ key }) => idOf(Buffer.from(key)))).size < puts.length) {
       throw new EtcdFailure('invalid', 'etcdserver: duplicate key given in txn request');
     }
+    const bytes = puts.reduce(
+      (sum, put) => sum + Buffer.byteLength(put.key) + Buffer.byteLength(put.value),
+      0,
+    );
+    if (bytes > MAX_REQUEST_BYTES) {
+      throw new EtcdFailure('invalid', 'etcdserver: request is too large');
+    }
     const held = new Map<string, string>();
     const made = puts.filter(({ key, ifLease }) => {
       const lease = this.#keys.get(idOf(Buffer.from(key)))?.entry.lease ?? '0';
@@ -157,6 +176,7 @@ export class SimEtcd {
         return true;
       }
       held.set(key.toString(), lease);
+      this.heldPuts += 1;
       return false;
     });
     for (const { key, lease } of made) {
@@ -206,9 +226,10 @@ export class SimEtcd {
     return { deleted: true, revision: this.#deleteAll([id], writer) };
   }
 
+  /** Grants a lease of `ttlSeconds` (etcd's shortest at least) to `owner`. */
   grant(ttlSeconds: number, owner: string): string {
     const id = String(this.#nextLease++);
-    const ttlMs = ttlSeconds * 1000;
+    const ttlMs = Math.max(ttlSeconds, MIN_TTL_SECONDS) * 1000;
     this.#leases.set(id, {
       id,
       ttlMs,
@@ -414,10 +435,29 @@ export class SimEtcd {
     this.#listeners.forEach((listener) => listener(commit));
   }
 
+  /**
+   * A new leader: etcd refreshes every lease's TTL when a member becomes leader (its lessor's `Promote`),
+   * so that no lease expires for the time there was none. A lease may live longer than its holder
+   * expects.
+   */
+  electLeader(): void {
+    this.#stopped = false;
+    for (const lease of this.#leases.values()) {
+      lease.expiresAt = this.clock.now() + lease.ttlMs;
+      this.#expireAt(lease.id, lease.ttlMs);
+    }
+  }
+
+  /** etcd stops (every member down): no lease expires until a leader is elected again. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** Expires lease `id` once its deadline passed, at the lessor's next check (up to 500 ms late). */
   #expireAt(id: string, delayMs: number): void {
-    this.clock.at(delayMs, () => {
+    this.clock.at(delayMs + this.clock.int(0, EXPIRY_CHECK_MS), () => {
       const lease = this.#leases.get(id);
-      if (lease !== undefined && lease.expiresAt <= this.clock.now()) {
+      if (lease !== undefined && lease.expiresAt <= this.clock.now() && !this.#stopped) {
         this.revoke(id, 'expiry');
       }
     });

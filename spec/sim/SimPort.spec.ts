@@ -19,6 +19,15 @@ describePortContract('the simulated etcd', () => {
       world.etcd.compact(revision);
       await Promise.resolve();
     },
+    now: () => world.clock.now(),
+    restart: async (whileDown) => {
+      world.port.partition();
+      world.etcd.stop();
+      await whileDown();
+      world.etcd.electLeader();
+      world.port.heal();
+    },
+    holdAnswers: (held) => world.port.holdAnswers(held),
     close: async () => {
       world.port.close();
       await Promise.resolve();

@@ -25,6 +25,12 @@ export interface Network {
   readonly lostAnswer: number;
   /** How long a request that gets no answer takes to fail, ms (the request timeout). */
   readonly timeoutMs: number;
+  /**
+   * The chance that a request is held up on the way until after its caller timed out (and maybe retried
+   * it): etcd applies it then, up to three timeouts later, as etcd applies what reaches it whoever is
+   * still waiting. Not after the client closed.
+   */
+  readonly lateRequest?: number;
 }
 
 /** A watch as the client sees it. */
@@ -65,6 +71,9 @@ export class SimPort implements EtcdPort {
   readonly #answersProgress: boolean;
   #partitioned = false;
   #closed = false;
+  #held = false;
+  /** Leases granted by requests that reached etcd after their caller gave up on them. */
+  readonly lateGrants = new Set<string>();
   #tokenExpired = false;
   #stream: Stream | undefined;
   readonly #keepAlives = new Set<() => void>();
@@ -113,6 +122,11 @@ export class SimPort implements EtcdPort {
 
   heal(): void {
     this.#partitioned = false;
+  }
+
+  /** Loses every answer (etcd applied the request; its caller times out), until called with `false`. */
+  holdAnswers(held: boolean): void {
+    this.#held = held;
   }
 
   /** The next request fails because etcd no longer knows the client's auth token. */
@@ -355,6 +369,22 @@ export class SimPort implements EtcdPort {
           timeout('the request was lost');
           return;
         }
+        if (clock.chance(this.#network.lateRequest ?? 0)) {
+          timeout('the request was held up');
+          clock.at(this.#network.timeoutMs + clock.int(0, 3 * this.#network.timeoutMs), () => {
+            if (!this.#closed) {
+              try {
+                const result = apply(); // Nobody waits for its answer any more.
+                if (kind === 'grant') {
+                  this.lateGrants.add(String(result)); // A lease nobody knows of: it expires.
+                }
+              } catch {
+                // Refused: nobody hears it.
+              }
+            }
+          });
+          return;
+        }
         let outcome: () => void;
         try {
           const result = apply();
@@ -368,7 +398,7 @@ export class SimPort implements EtcdPort {
             reject(error instanceof Error ? error : new Error(String(error)));
           };
         }
-        if (clock.chance(this.#network.lostAnswer)) {
+        if (this.#held || clock.chance(this.#network.lostAnswer)) {
           timeout('the answer was lost');
           return;
         }

@@ -49,12 +49,20 @@ export interface SimulationStats {
   /** Processes stopped and started again (their lists from snapshots), and etcds wiped or restored. */
   readonly restarts: number;
   readonly restores: number;
+  /** Runs with a second registry on the same addresses, drains before close, new etcd leaders. */
+  readonly peers: number;
+  readonly drains: number;
+  readonly leaderChanges: number;
+  /** Writes of any registry that etcd left unwritten because another live lease held the key. */
+  readonly heldWrites: number;
 }
 
 const SERVICES = ['web', 'db'];
 const ADDRESSES = ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80'];
 /** How long the workload runs, in virtual ms; then faults heal and the registry closes. */
 const WORKLOAD_MS = 40_000;
+/** Who the other process is, to etcd: a second registry that registers the same addresses. */
+const PEER = 'P';
 /** Beyond this many events a run is stuck, which is a failure of its own. */
 const MAX_EVENTS = 60_000;
 
@@ -118,8 +126,14 @@ export class Simulation {
   /** Copies of etcd taken along the way, which a restore brings back. */
   readonly #backups: SimBackup[] = [];
   #restores = 0;
+  #peers = 0;
+  #drains = 0;
+  #leaderChanges = 0;
   readonly #layout: KeyLayout;
   readonly #config: GsrConfig;
+  readonly #network: Network;
+  /** Whether `drain()` was called: registrations' keys may say draining from then on. */
+  #drained = false;
   /** Whether answers may be lost on the network. */
   readonly #answersLost: boolean;
   readonly #description: string;
@@ -130,6 +144,8 @@ export class Simulation {
   readonly #views = new Map<string, View>();
   /** Keys with an `unregister()` under way: not registered again meanwhile. */
   readonly #unregistering = new Set<string>();
+  /** When an `unregister()` of a key last settled. */
+  readonly #unregisteredAt = new Map<string, number>();
   readonly #problems: string[] = [];
   readonly #bad = new Map<string, number>();
   /** Virtual ms during which the registry could reach etcd. */
@@ -158,8 +174,10 @@ export class Simulation {
       maxDelayMs: clock.pick([0, 2, 10, 40]),
       lostRequest: clock.pick([0, 0, 0.02, 0.1]),
       lostAnswer: clock.pick([0, 0, 0.02, 0.1]),
+      lateRequest: clock.pick([0, 0, 0.02]),
       timeoutMs: 1000,
     };
+    this.#network = network;
     const progressOrdered = clock.chance(0.5);
     this.#config = loadConfig(
       {
@@ -176,7 +194,7 @@ export class Simulation {
     this.#description =
       `layout ${this.#config.keyLayout}, lease ${this.#config.leaseSeconds}s, grace ${gracePeriodMs}ms, ` +
       `delay ≤${network.maxDelayMs}ms, lost requests ${network.lostRequest}, lost answers ` +
-      `${network.lostAnswer}, progress ${progressOrdered ? 'ordered' : 'unordered'}` +
+      `${network.lostAnswer}, late requests ${network.lateRequest}, progress ${progressOrdered ? 'ordered' : 'unordered'}` +
       (this.#config.stampWrites ? ', writes stamped' : '');
     // GSR_SIM_TRACE=1 adds the registry's own log lines (debug level) to the trace a failure prints.
     const tracing = process.env.GSR_SIM_TRACE !== undefined;
@@ -230,10 +248,16 @@ export class Simulation {
       changes.forEach((change, i) => {
         const holder = displaced[i];
         const key = change.key.toString();
-        const asked = change.type === 'delete' && this.#unregistering.has(key);
-        if (writer === this.#owner && holder !== undefined && holder !== writer && !asked) {
+        // A user's unregister() deletes the key whoever holds it; a held-up attempt may land late.
+        const askedAt = this.#unregisteredAt.get(key);
+        const asked =
+          change.type === 'delete' &&
+          (this.#unregistering.has(key) ||
+            (askedAt !== undefined && this.#clock.now() - askedAt <= 4 * this.#network.timeoutMs));
+        const ours = writer === this.#owner || writer === PEER;
+        if (ours && holder !== undefined && holder !== writer && !(asked && writer !== PEER)) {
           this.#problems.push(
-            `${change.type === 'put' ? 'wrote' : 'deleted'} ${key} while a live lease of ${holder} held it`,
+            `${writer} ${change.type === 'put' ? 'wrote' : 'deleted'} ${key} while a live lease of ${holder} held it`,
           );
         }
       });
@@ -343,6 +367,10 @@ export class Simulation {
         checkedReads: this.#reads,
         restarts: this.#restarts,
         restores: this.#restores,
+        peers: this.#peers,
+        drains: this.#drains,
+        leaderChanges: this.#leaderChanges,
+        heldWrites: this.#etcd.heldPuts,
       };
     } finally {
       process.off('unhandledRejection', unhandled);
@@ -367,6 +395,14 @@ export class Simulation {
     }
     for (let i = clock.int(0, 3); i > 0; i--) {
       clock.at(clock.int(0, WORKLOAD_MS), () => this.#backups.push(this.#etcd.backup()));
+    }
+    if (clock.chance(0.4)) {
+      this.#startPeer(closeAt);
+    }
+    if (clock.chance(0.3)) {
+      // As on SIGTERM: drain (keys say draining, and clients see it), then close.
+      const drainAt = closeAt - clock.int(0, 2000);
+      clock.at(drainAt, () => this.#drain());
     }
     clock.at(closeAt, () => {
       this.#closed = 'closing';
@@ -394,7 +430,11 @@ export class Simulation {
       // A closing registry tries its revocation once (it must not hang on an etcd that does not
       // answer), and a lease it gave up as lost may still be on etcd when keepalive answers were
       // lost: either expires within its TTL (invariant 3). Otherwise close() revokes them all.
-      const leftover = this.#etcd.leases().filter((lease) => lease.owner === this.#owner);
+      // But a lease granted by a request that reached etcd after the registry gave up on it: nobody
+      // knows of it, nothing is written on it, and it expires (invariant 3).
+      const leftover = this.#etcd
+        .leases()
+        .filter((lease) => lease.owner === this.#owner && !port.lateGrants.has(lease.id));
       if (leftover.length > 0 && !this.#answersLost && port.failures === failuresBefore) {
         this.#problems.push(
           `close() resolved and left lease ${leftover.map((lease) => lease.id).join(', ')}`,
@@ -436,6 +476,85 @@ export class Simulation {
         this.#log(`restart: the process starts${this.#port.partitioned ? ' (etcd lost)' : ''}`);
       });
     });
+  }
+
+  /**
+   * Another process with a registry of its own (owner {@link PEER}) registers the same addresses now
+   * and then, and closes with the run: two gsr registries that meet at a key leave it to whoever holds
+   * it (invariant 6 holds for both), and it errs nowhere.
+   */
+  #startPeer(closeAt: number): void {
+    const clock = this.#clock;
+    this.#peers += 1;
+    const logger = winston.createLogger({ silent: true });
+    const health = new ConnectionHealth(logger, clock, { lag: unmeasuredLag });
+    const closing = new AbortController();
+    const port = new SimPort(this.#etcd, PEER, this.#network, {
+      progressOrdered: true,
+      health,
+    });
+    this.#ports.push(port);
+    const context = new EtcdContext(
+      port,
+      clock,
+      logger,
+      new RegistryMetrics(gsrMeter(undefined)),
+      undefined,
+      closing.signal,
+    );
+    const peer = new Registry({
+      context,
+      health,
+      closing,
+      config: this.#config,
+      layout: this.#layout,
+      gracePeriodMs: 0,
+    });
+    const live: Subscription[] = [];
+    for (let i = clock.int(3, 12); i > 0; i--) {
+      clock.at(clock.int(0, WORKLOAD_MS), () => {
+        if (live.length > 0 && clock.chance(0.4)) {
+          const ended = live.splice(clock.int(0, live.length - 1), 1);
+          this.#log('the peer ends a registration');
+          ended.forEach((subscription) => subscription.unsubscribe());
+          return;
+        }
+        const endpoint = this.#randomEndpoint();
+        this.#log(`the peer registers ${this.#layout.endpointKey(endpoint)}`);
+        live.push(
+          peer.register(endpoint).subscribe({
+            error: (error: unknown) =>
+              this.#problems.push(`the peer's registration errored: ${String(error)}`),
+          }),
+        );
+      });
+    }
+    clock.at(closeAt, () => {
+      live.splice(0).forEach((subscription) => subscription.unsubscribe());
+      void peer.close().catch((error: unknown) => {
+        if (!isEtcdUnavailableError(error)) {
+          this.#problems.push(`the peer's close() rejected with ${String(error)}`);
+        }
+      });
+    });
+  }
+
+  /** `drain()`, as on SIGTERM before `close()`: it must settle, or end with the registry's close. */
+  #drain(): void {
+    if (this.#closed !== 'no' || this.#restarting) {
+      return;
+    }
+    this.#log('drain()');
+    this.#drained = true;
+    this.#drains += 1;
+    this.#registry.drain({ delayMs: this.#clock.int(0, 1000) }).then(
+      () => this.#log('drain() resolved'),
+      (error: unknown) => {
+        if (!isRegistryClosedError(error)) {
+          this.#problems.push(`drain() rejected with ${String(error)}`);
+        }
+      },
+    );
   }
 
   /**
@@ -506,6 +625,10 @@ export class Simulation {
       this.#restart();
     } else if (roll < 98) {
       this.#restoreEtcd();
+    } else if (clock.chance(0.5)) {
+      this.#log('a new etcd leader (every lease’s TTL refreshed)');
+      this.#leaderChanges += 1;
+      this.#etcd.electLeader();
     } else {
       this.#log('expire the token');
       this.#port.expireToken();
@@ -575,6 +698,7 @@ export class Simulation {
     this.#registry.unregister(endpoint).then(
       () => {
         this.#unregistering.delete(key);
+        this.#unregisteredAt.set(key, this.#clock.now());
         this.#log(`unregister ${key} resolved`);
         this.#checkGone(`unregister(${key})`, [], key);
         // Nor is it left without a lease as it was before the call (an operator's put, say): that is
@@ -593,6 +717,7 @@ export class Simulation {
       },
       (error: unknown) => {
         this.#unregistering.delete(key);
+        this.#unregisteredAt.set(key, this.#clock.now());
         this.#log(`unregister ${key} rejected: ${String(error)}`);
         if (!isRegistryClosedError(error)) {
           this.#problems.push(`unregister(${key}) rejected with ${String(error)}`);
@@ -815,24 +940,30 @@ export class Simulation {
     }
   }
 
-  /** Whether etcd's `value` lists what `registration` wrote (a write's time stamp aside). */
+  /**
+   * Whether etcd's `value` lists what `registration` wrote (a write's time stamp aside, and its state
+   * once the registry drains).
+   */
   #sameListing(registration: ModelRegistration, value: Buffer): boolean {
     if (value.toString() === registration.value) {
       return true;
     }
     const { key, service } = registration;
     const id = key.slice(this.#layout.servicePrefix(service).length);
-    const read = (bytes: Buffer): unknown => {
+    const read = (bytes: Buffer): Record<string, unknown> | undefined => {
       const decoded = this.#layout.decodeEntry(service, id, bytes);
-      return 'endpoint' in decoded && decoded.writtenAt !== undefined
-        ? decoded.endpoint
-        : undefined;
+      return 'endpoint' in decoded ? { ...decoded.endpoint } : undefined;
     };
-    const stamped = read(value);
-    const wanted = this.#layout.decodeEntry(service, id, Buffer.from(registration.value));
-    return (
-      stamped !== undefined && 'endpoint' in wanted && isDeepStrictEqual(stamped, wanted.endpoint)
-    );
+    const found = read(value);
+    const wanted = read(Buffer.from(registration.value));
+    if (found === undefined || wanted === undefined) {
+      return false;
+    }
+    if (this.#drained) {
+      delete found.state;
+      delete wanted.state;
+    }
+    return isDeepStrictEqual(found, wanted);
   }
 
   /** After the queue ran dry: the registry closed and left nothing running. */

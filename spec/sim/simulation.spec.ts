@@ -31,6 +31,7 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
   let lostLists = 0;
   let restarts = 0;
   let restores = 0;
+  const also = { peers: 0, drains: 0, leaderChanges: 0, heldWrites: 0 };
   const started = performance.now();
 
   beforeAll(() => {
@@ -41,7 +42,9 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `simulated ${seeds.length} schedules from seed ${seeds[0] ?? from} in ${seconds}s: ` +
-        `${events} events, ${emissions} lists (${fromSnapshots} from snapshots, ${lostLists} keeping lost endpoints) and ${reads} one-off reads checked, over ${restarts} process restarts and ${restores} etcds wiped or restored`,
+        `${events} events, ${emissions} lists (${fromSnapshots} from snapshots, ${lostLists} keeping lost endpoints) and ${reads} one-off reads checked, over ${restarts} process restarts and ${restores} etcds wiped or restored, ` +
+        `${also.peers} second registries (${also.heldWrites} writes left to another lease), ` +
+        `${also.drains} drains and ${also.leaderChanges} new leaders`,
     );
   });
 
@@ -51,6 +54,7 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
       let chunkReads = 0;
       let chunkEmissions = 0;
       let chunkRestarts = 0;
+      const chunkAlso = { peers: 0, drains: 0, leaderChanges: 0, heldWrites: 0 };
       for (const seed of chunk) {
         const stats = await new Simulation(seed).run();
         events += stats.events;
@@ -60,6 +64,10 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
         lostLists += stats.lostLists;
         chunkRestarts += stats.restarts;
         restores += stats.restores;
+        for (const key of Object.keys(also) as (keyof typeof also)[]) {
+          also[key] += stats[key];
+          chunkAlso[key] += stats[key];
+        }
       }
       restarts += chunkRestarts;
       reads += chunkReads;
@@ -69,6 +77,8 @@ describe(`the registry, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM 
       if (chunk.length >= 50) {
         expect(chunkReads).toBeGreaterThan(0);
         expect(chunkRestarts).toBeGreaterThan(0); // The workload restarts processes.
+        // Second registries meet ours at keys, drains, new leaders: each happens in every chunk.
+        expect(Object.entries(chunkAlso).filter(([, count]) => count === 0)).toEqual([]);
       }
     },
     180_000,

@@ -12,6 +12,15 @@ export interface PortUnderTest {
   readonly settle: <T>(promise: Promise<T>) => Promise<T>;
   /** Compacts etcd's history up to `revision`. */
   readonly compact: (revision: bigint) => Promise<void>;
+  /** The time by etcd's clock, ms (real or virtual). */
+  readonly now: () => number;
+  /** Stops etcd (every member), runs `whileDown`, and starts it again: a new leader is elected. */
+  readonly restart: (whileDown: () => Promise<void>) => Promise<void>;
+  /**
+   * Holds every answer to the port up until well after its timeout (etcd applied the request; its
+   * caller gave up), until called with `false`.
+   */
+  readonly holdAnswers: (held: boolean) => void;
   readonly close: () => Promise<void>;
 }
 
@@ -49,6 +58,24 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       await t.close();
     });
     const key = (rest: string) => `${t.prefix}${rest}`;
+    /** Waits `ms` by etcd's clock. */
+    const pass = async (ms: number, what: string): Promise<void> => {
+      const at = t.now() + ms;
+      await t.until(() => t.now() >= at, what);
+    };
+    /** Asks until etcd answers (a client reconnects after a restart). */
+    const answered = async <T>(ask: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await t.settle(ask());
+        } catch (error) {
+          if (attempt === 100) {
+            throw error;
+          }
+          await pass(200, 'a moment before asking again');
+        }
+      }
+    };
     /** Puts in one transaction; resolves with the revision they were written at. */
     const put = async (puts: readonly PutOp[]): Promise<bigint> =>
       (await t.settle(t.port.putAll(puts))).revision;
@@ -248,6 +275,74 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       expect(await refusal(many.slice(0, 128))).toBe('written');
       expect(await refusal([many[0], many[0]].filter((put) => put !== undefined))).toBe('invalid');
       expect((await t.settle(t.port.range(key('t/')))).entries).toHaveLength(128);
+    });
+
+    it('refuses a request over etcd’s size limit (1.5 MiB), whole', async () => {
+      const big = 'x'.repeat(1024 * 1024);
+      const refused = await put([
+        { key: key('s/a'), value: big, lease: '0' },
+        { key: key('s/b'), value: big.slice(0, 600 * 1024), lease: '0' },
+      ]).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(EtcdFailure);
+      expect((refused as EtcdFailure).kind).toBe('invalid');
+      await put([{ key: key('s/c'), value: big, lease: '0' }]); // Under it: written.
+      expect(
+        (await t.settle(t.port.range(key('s/')))).entries.map((e) => e.key.toString()),
+      ).toEqual([key('s/c')]);
+    });
+
+    it('grants a lease no shorter than etcd’s shortest (2 s), and expires it no sooner than its TTL', async () => {
+      const before = t.now();
+      const lease = await t.settle(t.port.grantLease(1));
+      await put([{ key: key('e/a'), value: '', lease }]);
+      const ttls: number[] = [];
+      const keepAlive = t.port.keepAlive(lease, {
+        renewed: (ttl) => ttls.push(ttl),
+        failed: () => ttls.push(-1),
+      });
+      keepAlive.renew();
+      await t.until(() => ttls.length === 1, 'renewed');
+      keepAlive.close();
+      expect(ttls).toEqual([2]);
+      let gone = false;
+      const look = (): void =>
+        void t.port.range(key('e/')).then((range) => {
+          gone = range.entries.length === 0;
+        });
+      look();
+      await t.until(() => {
+        if (!gone) look();
+        return gone;
+      }, 'the lease expired');
+      // Seen gone no sooner than its TTL after it was asked for (a lower bound: a busy machine only adds).
+      expect(t.now() - before).toBeGreaterThanOrEqual(2000);
+    });
+
+    it('refreshes every lease when a leader is elected: one whose deadline passed while etcd was down lives on', async () => {
+      const lease = await t.settle(t.port.grantLease(6));
+      await put([{ key: key('r/a'), value: '', lease }]);
+      const deadline = t.now() + 6000;
+      await t.restart(() => pass(deadline + 500 - t.now(), 'the lease’s deadline passed'));
+      const range = await answered(() => t.port.range(key('r/')));
+      expect(range.entries.map((e) => e.lease)).toEqual([lease]);
+    });
+
+    it('applies a request its caller timed out on: a failed write may still be written', async () => {
+      t.holdAnswers(true);
+      const failed = await t
+        .settle(t.port.putAll([{ key: key('late/a'), value: 'late', lease: '0' }]))
+        .catch((error: unknown) => error);
+      t.holdAnswers(false);
+      expect(failed).toBeInstanceOf(EtcdFailure);
+      expect(['late', 'unavailable']).toContain((failed as EtcdFailure).kind);
+      let value: string | undefined;
+      await t.until(() => {
+        void t.port.range(key('late/')).then(
+          (range) => (value = range.entries[0]?.value.toString()),
+          () => undefined,
+        );
+        return value === 'late';
+      }, 'the late put applied');
     });
 
     it('keeps a lease alive, revokes it with its keys, and says 0 for a lease it does not know', async () => {
