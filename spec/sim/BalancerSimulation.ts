@@ -2,6 +2,7 @@ import { BehaviorSubject } from 'rxjs';
 import { Balancer } from '../../lib/balancing/Balancer';
 import type { BalancerOptions } from '../../lib/balancing/BalancerOptions';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
+import type { SlowStartOptions } from '../../lib/balancing/SlowStart';
 import { isNoEndpointError } from '../../lib/errors/NoEndpointError';
 import { SimClock } from './SimClock';
 import { testLogger } from '../support/testLogger';
@@ -48,6 +49,8 @@ export interface BalancerRunStats {
   readonly ejections: number;
   readonly readmissions: number;
   readonly waitedOut: number;
+  /** Endpoints whose slow start was checked over enough calls to tell. */
+  readonly rampsChecked: number;
 }
 
 /**
@@ -65,7 +68,9 @@ export interface BalancerRunStats {
  *    exactly that, with no endpoint listed all along; a call is never tried on an endpoint not listed;
  * 5. **nothing hangs**: once the servers answer again and the list is closed, every call has settled;
  * 6. **subsetting**: between changes of the list or the peers, calls go to at most `size + 1` servers
- *    (an aperture of `size` servers' width covers at most one more, partly).
+ *    (an aperture of `size` servers' width covers at most one more, partly);
+ * 7. **slow start**: over the first half of its window, an endpoint that arrived after the first list
+ *    gets no more than about the share of calls its ramping weight is owed (round-robin).
  */
 export class BalancerSimulation {
   readonly seed: number;
@@ -85,6 +90,7 @@ export class BalancerSimulation {
   #ejections = 0;
   #readmissions = 0;
   #waitedOut = 0;
+  #rampsChecked = 0;
   readonly #outlier: { readonly maxEjectionPercent: number };
   readonly #budget: {
     readonly percent: number;
@@ -94,6 +100,11 @@ export class BalancerSimulation {
   /** With subsetting: this client's subset size, and the other clients of the service. */
   readonly #subset:
     { readonly size: number; readonly peers$: BehaviorSubject<readonly Endpoint[]> } | undefined;
+  /** With slow start: its options, and when each address was last added to a list that had some. */
+  readonly #slowStart: SlowStartOptions | undefined;
+  readonly #listedAt = new Map<string, number>();
+  /** Endpoints that arrived after the first list: their first calls, and the share they were owed. */
+  readonly #ramps = new Map<string, { readonly at: number; calls: number; owed: number }>();
   /** The endpoints tried since the list (or the peers) last changed. */
   #triedSinceChange = new Set<string>();
 
@@ -110,6 +121,13 @@ export class BalancerSimulation {
     this.#subset = clock.chance(0.3)
       ? { size: clock.int(1, 3), peers$: new BehaviorSubject<readonly Endpoint[]>(peers(clock)) }
       : undefined;
+    this.#slowStart = clock.chance(0.4)
+      ? {
+          windowMs: clock.pick([2000, 10_000]),
+          aggression: clock.pick([0.5, 1, 2]),
+          minWeightPercent: clock.pick([5, 10, 50]),
+        }
+      : undefined;
     this.#options = {
       strategy: clock.pick(['round-robin', 'random', 'least-outstanding', 'latency'] as const),
       retries: clock.int(0, 3),
@@ -121,6 +139,7 @@ export class BalancerSimulation {
         ...this.#outlier,
       },
       retryBudget: this.#budget,
+      ...(this.#slowStart !== undefined && { slowStart: this.#slowStart }),
       ...(this.#subset !== undefined && {
         subset: { size: this.#subset.size, self: SELF, peers$: this.#subset.peers$ },
       }),
@@ -154,6 +173,7 @@ export class BalancerSimulation {
       ejections: this.#ejections,
       readmissions: this.#readmissions,
       waitedOut: this.#waitedOut,
+      rampsChecked: this.#rampsChecked,
     };
   }
 
@@ -215,6 +235,7 @@ export class BalancerSimulation {
       open[1] = now;
     }
     this.#triedSinceChange = new Set();
+    this.#trackArrivals(addresses);
     this.#list$.next(addresses.map((address) => ({ service: 'sim', address })));
   }
 
@@ -249,6 +270,9 @@ export class BalancerSimulation {
     if (call.attempts.length > 0) {
       this.#retriesAt.push(clock.now());
       this.#checkBudget();
+    }
+    if (call.attempts.length === 0) {
+      this.#owe(address);
     }
     call.attempts.push({ at: clock.now(), address });
     this.#checkSubset(address);
@@ -379,6 +403,82 @@ export class BalancerSimulation {
     );
     if (call.attempts.length === 0 && !emptyThroughout) {
       this.#problems.push(`a call waited out ${timeout}ms while an endpoint was listed`);
+    }
+  }
+
+  /**
+   * Slow start: an address added to a list after one that had endpoints arrives now, and ramps (with
+   * round-robin, and no subset: where the share it is owed is known); one that leaves is checked.
+   */
+  #trackArrivals(addresses: readonly string[]): void {
+    const now = this.#clock.now();
+    const before = new Set(this.#list$.value.map((endpoint) => endpoint.address));
+    const known = this.#listedAt.size > 0;
+    for (const address of [...this.#ramps.keys()]) {
+      if (!addresses.includes(address)) {
+        this.#checkRamp(address);
+      }
+    }
+    for (const address of addresses) {
+      if (!before.has(address)) {
+        this.#listedAt.set(address, now);
+        const tracked =
+          known && this.#options.strategy === 'round-robin' && this.#subset === undefined;
+        if (tracked && this.#slowStart !== undefined) {
+          this.#ramps.set(address, { at: now, calls: 0, owed: 0 });
+        }
+      }
+    }
+  }
+
+  /**
+   * A call's first attempt went to `address`: each ramping endpoint in the first half of its window
+   * that could be picked is owed its weight's share of it (the others' weights taken at their lowest:
+   * as if each had arrived when last listed), and counts it if it was picked.
+   */
+  #owe(address: string): void {
+    const slowStart = this.#slowStart;
+    if (slowStart === undefined || this.#ramps.size === 0) {
+      return;
+    }
+    const now = this.#clock.now();
+    const eligible = this.#balancer
+      .stats()
+      .filter((s) => !s.ejected)
+      .map((s) => s.endpoint.address);
+    // Envoy's formula, written again here: the oracle must not share the code it checks.
+    const { windowMs, aggression = 1, minWeightPercent = 10 } = slowStart;
+    const weight = (at: string): number => {
+      const elapsed = now - (this.#listedAt.get(at) ?? now);
+      return elapsed >= windowMs
+        ? 1
+        : Math.max(minWeightPercent / 100, (elapsed / windowMs) ** (1 / aggression));
+    };
+    const total = eligible.reduce((sum, at) => sum + weight(at), 0);
+    for (const [ramping, ramp] of this.#ramps) {
+      if (now - ramp.at > slowStart.windowMs / 2) {
+        this.#checkRamp(ramping);
+      } else if (eligible.includes(ramping) && total > 0) {
+        ramp.owed += weight(ramping) / total;
+        ramp.calls += address === ramping ? 1 : 0;
+      }
+    }
+  }
+
+  /**
+   * Invariant 7, slow start: over the first half of its window, a new endpoint gets no more than about
+   * the share its ramping weight is owed (twice it, and three calls, for round-robin's turns).
+   */
+  #checkRamp(address: string): void {
+    const ramp = this.#ramps.get(address);
+    this.#ramps.delete(address);
+    if (ramp !== undefined && ramp.calls > 2 * ramp.owed + 3) {
+      this.#problems.push(
+        `${address} got ${ramp.calls} first calls in the first half of its slow start, owed ${ramp.owed.toFixed(1)}`,
+      );
+    }
+    if (ramp !== undefined) {
+      this.#rampsChecked += ramp.calls + ramp.owed > 3 ? 1 : 0;
     }
   }
 

@@ -20,13 +20,21 @@ const chunks = Array.from({ length: Math.ceil(seeds.length / CHUNK) }, (_, i) =>
 );
 
 describe(`the balancer, simulated (seeds from ${seeds[0] ?? from}: GSR_SIM_FROM replays them)`, () => {
-  const totals = { calls: 0, retries: 0, ejections: 0, readmissions: 0, waitedOut: 0 };
+  const totals = {
+    calls: 0,
+    retries: 0,
+    ejections: 0,
+    readmissions: 0,
+    waitedOut: 0,
+    rampsChecked: 0,
+  };
 
   afterAll(() => {
     console.log(
       `simulated the balancer over ${seeds.length} schedules from seed ${seeds[0] ?? from}: ` +
         `${totals.calls} calls, ${totals.retries} retries, ${totals.ejections} ejections, ` +
-        `${totals.readmissions} readmissions, ${totals.waitedOut} waits timed out`,
+        `${totals.readmissions} readmissions, ${totals.waitedOut} waits timed out, ` +
+        `${totals.rampsChecked} slow starts checked`,
     );
   });
 
