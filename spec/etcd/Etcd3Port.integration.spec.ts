@@ -1,4 +1,8 @@
+import { Etcd3 } from 'etcd3';
 import { unmeasuredLag } from '../../lib/etcd/EventLoopLag';
+import type { EtcdFailure } from '../../lib/etcd/EtcdFailure';
+import { EtcdCluster } from '../../lib/testing/EtcdCluster';
+import { enableEtcdAuth } from '../support/etcdAuth';
 import { systemClock } from '../../lib/etcd/Clock';
 import { loadConfig } from '../../lib/config/loadConfig';
 import { ConnectionHealth } from '../../lib/etcd/ConnectionHealth';
@@ -74,5 +78,52 @@ describe('orderedProgress', () => {
     ['4.0.0', true],
   ])('%s: %s', (version, ordered) => {
     expect(orderedProgress(version)).toBe(ordered);
+  });
+
+  describe('as a user who may only read', () => {
+    let secured: EtcdCluster;
+    beforeAll(async () => {
+      secured = await EtcdCluster.start();
+      await enableEtcdAuth(secured.endpoints, 'rootpw', [
+        { name: 'reader', password: 'pw', readPrefix: 'ro/' },
+      ]);
+    });
+    afterAll(async () => {
+      await secured.close();
+    });
+
+    // etcd 3.4 checks no permission on what a nested transaction writes: a guarded write nests none.
+    it('is refused a guarded put or delete, whichever leases it allows, and the key stays', async () => {
+      const root = new Etcd3({
+        hosts: secured.endpoints,
+        auth: { username: 'root', password: 'rootpw' },
+      });
+      const { logger } = testLogger();
+      const port = new Etcd3Port(
+        loadConfig(
+          { etcdEndpoints: secured.endpoints, etcdUsername: 'reader', etcdPassword: 'pw' },
+          {},
+        ),
+        new ConnectionHealth(logger, systemClock, { lag: unmeasuredLag }),
+        new RegistryMetrics(gsrMeter(undefined)),
+      );
+      try {
+        await root.put('ro/k').value('root');
+        const kinds = await Promise.all([
+          port.deleteKey('ro/k', ['7', '0']).catch((error: unknown) => error),
+          port
+            .putAll([{ key: 'ro/k', value: 'reader', lease: '0', ifLease: ['7', '0'] }])
+            .catch((error: unknown) => error),
+        ]);
+        expect(kinds.map((error) => (error as EtcdFailure).kind)).toEqual([
+          'permission-denied',
+          'permission-denied',
+        ]);
+        expect(await root.get('ro/k').string()).toBe('root');
+      } finally {
+        port.close();
+        root.close();
+      }
+    });
   });
 });

@@ -5,8 +5,6 @@ import type {
   ILeaseKeepAliveResponse,
   IRequestOp,
   IResponseOp,
-  ITxnRequest,
-  ITxnResponse,
 } from 'etcd3';
 import type { GsrConfig } from '../../config/GsrConfig';
 import type { RegistryMetrics } from '../../metrics/RegistryMetrics';
@@ -29,6 +27,7 @@ import type {
   WatchListener,
 } from '../EtcdPort';
 import { toEtcdFailure } from './toEtcdFailure';
+import { type FlatTxn, guardedDelete, guardedPutAll } from '../guardedWrites';
 import { prefixRange } from '../prefixRange';
 import { positionOf } from './positionOf';
 import { dropStream, WatchStream } from './WatchStream';
@@ -151,22 +150,7 @@ export class Etcd3Port implements EtcdPort {
         });
         return { revision: BigInt(header.revision), held: new Map() };
       }
-      const response = await this.#client.kv.txn({
-        success: puts.map(({ key, value, lease, ifLease }): IRequestOp =>
-          ifLease === undefined
-            ? { request_put: { key: Buffer.from(key), value: Buffer.from(value), lease } }
-            : { request_txn: putIfLease(Buffer.from(key), Buffer.from(value), lease, ifLease) },
-        ),
-      });
-      const held = new Map<string, string>();
-      puts.forEach(({ key, ifLease }, i) => {
-        const nested = (response.responses[i] as Partial<IResponseOp> | undefined)?.response_txn;
-        const holder = ifLease === undefined || nested === undefined ? undefined : heldBy(nested);
-        if (holder !== undefined) {
-          held.set(key, holder);
-        }
-      });
-      return { revision: BigInt(response.header.revision), held };
+      return guardedPutAll(this.#flat, puts);
     });
   }
 
@@ -174,11 +158,51 @@ export class Etcd3Port implements EtcdPort {
     key: string,
     ifLease?: readonly string[],
   ): Promise<{ readonly deleted: boolean; readonly revision: bigint }> {
-    return this.#request(async () => {
-      const response = await this.#client.kv.txn(deleteIfLease(Buffer.from(key), ifLease ?? []));
-      return { deleted: wasDeleted(response), revision: BigInt(response.header.revision) };
-    });
+    return this.#request(() => guardedDelete(this.#flat, key, ifLease));
   }
+
+  /** One transaction, never nested (see {@link guardedPutAll}). */
+  readonly #flat: FlatTxn = async (ifLease, writes) => {
+    const response = await this.#client.kv.txn({
+      compare: ifLease.map(({ key, lease }) => ({
+        key: Buffer.from(key),
+        target: 'Lease',
+        result: 'Equal',
+        lease,
+      })),
+      success: writes.map((write): IRequestOp =>
+        'put' in write
+          ? {
+              request_put: {
+                key: Buffer.from(write.put.key),
+                value: Buffer.from(write.put.value),
+                lease: write.put.lease,
+              },
+            }
+          : { request_delete_range: { key: Buffer.from(write.delete) } },
+      ),
+      failure: ifLease.map(({ key }) => ({
+        request_range: { key: Buffer.from(key), keys_only: true },
+      })),
+    });
+    // One field of each response is set (a protobuf oneof), whatever etcd3's types say.
+    const responses = response.responses as Partial<IResponseOp>[];
+    const leases = new Map<string, string>();
+    if (!response.succeeded) {
+      ifLease.forEach(({ key }, i) => {
+        leases.set(key, responses[i]?.response_range?.kvs[0]?.lease ?? '0');
+      });
+    }
+    return {
+      succeeded: response.succeeded,
+      revision: BigInt(response.header.revision),
+      deleted: responses.reduce(
+        (sum, r) => sum + Number(r.response_delete_range?.deleted ?? '0'),
+        0,
+      ),
+      leases,
+    };
+  };
 
   grantLease(ttlSeconds: number): Promise<string> {
     return this.#request(async () => {
@@ -319,64 +343,6 @@ export class Etcd3Port implements EtcdPort {
       this.#health.up();
     }
   }
-}
-
-/** A transaction that deletes `key` if bound to the first lease, else (nested) the next, and so on. */
-function deleteIfLease(key: Buffer, leases: readonly string[]): ITxnRequest {
-  const [lease, ...others] = leases;
-  const remove: IRequestOp = { request_delete_range: { key } };
-  if (lease === undefined) {
-    return { success: [remove] };
-  }
-  return {
-    compare: [{ key, target: 'Lease', result: 'Equal', lease }],
-    success: [remove],
-    failure: others.length === 0 ? [] : [{ request_txn: deleteIfLease(key, others) }],
-  };
-}
-
-/**
- * A transaction that puts `key` if bound to the first of `leases`, else (nested) the next, and so on;
- * the last one's failure reads the key, to name who holds it.
- */
-function putIfLease(
-  key: Buffer,
-  value: Buffer,
-  lease: string,
-  leases: readonly string[],
-): ITxnRequest {
-  const [first, ...others] = leases;
-  return {
-    compare: [{ key, target: 'Lease', result: 'Equal', lease: first ?? '0' }],
-    success: [{ request_put: { key, value, lease } }],
-    failure: [
-      others.length === 0
-        ? { request_range: { key, keys_only: true } }
-        : { request_txn: putIfLease(key, value, lease, others) },
-    ],
-  };
-}
-
-/** The lease that kept {@link putIfLease} from writing, or `undefined` if it wrote. */
-function heldBy(response: ITxnResponse): string | undefined {
-  if (response.succeeded) {
-    return undefined;
-  }
-  const first = response.responses[0] as Partial<IResponseOp> | undefined;
-  if (first?.response_txn !== undefined) {
-    return heldBy(first.response_txn);
-  }
-  return first?.response_range?.kvs[0]?.lease ?? '0';
-}
-
-/** Whether the transaction {@link deleteIfLease} made deleted the key, at whichever level. */
-function wasDeleted(response: ITxnResponse): boolean {
-  // One field of each response is set (a protobuf oneof), whatever etcd3's types say.
-  const first = response.responses[0] as Partial<IResponseOp> | undefined;
-  if (response.succeeded) {
-    return Number(first?.response_delete_range?.deleted ?? '0') > 0;
-  }
-  return first?.response_txn === undefined ? false : wasDeleted(first.response_txn);
 }
 
 function toEntry(kv: {

@@ -14,6 +14,7 @@ import type {
 } from '../EtcdPort';
 import { prefixRange } from '../prefixRange';
 import { readTlsFiles } from '../readTlsFiles';
+import { type FlatTxn, guardedDelete, guardedPutAll } from '../guardedWrites';
 
 /** An answer of the gateway, as bytes, with its HTTP status. */
 interface HttpAnswer {
@@ -133,33 +134,52 @@ export class EtcdGateway implements EtcdKV {
     );
   }
 
-  async putAll(puts: readonly PutOp[]): Promise<PutAnswer> {
-    const answer = (await this.#kv('txn', {
-      success: puts.map(({ key, value, lease, ifLease }) =>
-        ifLease === undefined
-          ? { request_put: { key: base64(key), value: base64(value), lease } }
-          : { request_txn: putIfLease(base64(key), base64(value), lease, ifLease) },
-      ),
-    })) as TxnAnswer;
-    const held = new Map<string, string>();
-    puts.forEach(({ key, ifLease }, i) => {
-      const nested = ifLease === undefined ? undefined : responsesOf(answer)[i]?.response_txn;
-      const holder = nested === undefined ? undefined : heldBy(nested, ifLease?.length ?? 1);
-      if (holder !== undefined) {
-        held.set(key, holder);
-      }
-    });
-    return { revision: positionOf(answer.header).revision, held };
+  putAll(puts: readonly PutOp[]): Promise<PutAnswer> {
+    return guardedPutAll(this.#flat, puts);
   }
 
-  async deleteKey(
+  deleteKey(
     key: string,
     ifLease?: readonly string[],
   ): Promise<{ readonly deleted: boolean; readonly revision: bigint }> {
-    const answer = (await this.#kv('txn', deleteIfLease(base64(key), ifLease ?? []))) as TxnAnswer;
-    const levels = Math.max(1, ifLease?.length ?? 0);
-    return { deleted: wasDeleted(answer, levels), revision: positionOf(answer.header).revision };
+    return guardedDelete(this.#flat, key, ifLease);
   }
+
+  /** One transaction, never nested, as the gRPC adapter makes it. */
+  readonly #flat: FlatTxn = async (ifLease, writes) => {
+    const answer = (await this.#kv('txn', {
+      compare: ifLease.map(({ key, lease }) => ({
+        key: base64(key),
+        target: 'LEASE',
+        result: 'EQUAL',
+        lease,
+      })),
+      success: writes.map((write) =>
+        'put' in write
+          ? {
+              request_put: {
+                key: base64(write.put.key),
+                value: base64(write.put.value),
+                lease: write.put.lease,
+              },
+            }
+          : { request_delete_range: { key: base64(write.delete) } },
+      ),
+      failure: ifLease.map(({ key }) => ({ request_range: { key: base64(key), keys_only: true } })),
+    })) as TxnAnswer;
+    const responses = responsesOf(answer);
+    const succeeded = answer.succeeded === true;
+    const leases = new Map<string, string>();
+    if (!succeeded) {
+      ifLease.forEach(({ key }, i) => leases.set(key, leaseRead(responses[i]?.response_range)));
+    }
+    const deleted = responses.reduce(
+      (sum, response) =>
+        sum + Number(decimal(response?.response_delete_range?.deleted ?? '0') ?? 0n),
+      0,
+    );
+    return { succeeded, revision: positionOf(answer.header).revision, deleted, leases };
+  };
 
   /** A request of etcd's KV service (`/v3/kv/<method>`), as the configured user. */
   async #kv(method: string, body: object, deadline?: number): Promise<object> {
@@ -371,77 +391,23 @@ function positionOf(header: unknown, broken = 'an answer without its revision'):
   return { revision, cluster: decimal(cluster_id)?.toString() ?? '0' };
 }
 
-/**
- * Deletes `key` while it is bound to one of `leases` (any, with none given): a transaction per lease,
- * each nested in the last one's failure, as the gRPC adapter builds it.
- */
-function deleteIfLease(key: string, leases: readonly string[]): object {
-  const [lease, ...others] = leases;
-  const remove = { request_delete_range: { key } };
-  if (lease === undefined) {
-    return { success: [remove] };
-  }
-  return {
-    compare: [{ key, target: 'LEASE', result: 'EQUAL', lease }],
-    success: [remove],
-    failure: others.length === 0 ? [] : [{ request_txn: deleteIfLease(key, others) }],
-  };
-}
-
-/** Puts `key` while it is bound to one of `leases`, nested as the gRPC adapter builds it. */
-function putIfLease(key: string, value: string, lease: string, leases: readonly string[]): object {
-  const [first, ...others] = leases;
-  return {
-    compare: [{ key, target: 'LEASE', result: 'EQUAL', lease: first ?? '0' }],
-    success: [{ request_put: { key, value, lease } }],
-    failure: [
-      others.length === 0
-        ? { request_range: { key, keys_only: true } }
-        : { request_txn: putIfLease(key, value, lease, others) },
-    ],
-  };
-}
-
-/**
- * The lease that kept {@link putIfLease} from writing (`undefined`: it wrote), read no deeper than its
- * `levels`; an answer that names none is malformed.
- */
-function heldBy(answer: TxnAnswer, levels: number): string | undefined {
-  if (answer.succeeded === true) {
-    return undefined;
-  }
-  const first = responsesOf(answer)[0];
-  if (levels > 1 && first?.response_txn !== undefined) {
-    return heldBy(first.response_txn, levels - 1);
-  }
-  const kvs = first?.response_range?.kvs ?? [];
-  const [kv] = Array.isArray(kvs) ? (kvs as ({ lease?: unknown } | null)[]) : [];
-  const lease = kv?.lease ?? '0';
-  if (
-    levels > 1 ||
-    !Array.isArray(kvs) ||
-    typeof lease !== 'string' ||
-    decimal(lease) === undefined
-  ) {
-    throw malformed('a guarded put without who holds its key');
-  }
-  return lease;
-}
-
 function responsesOf(answer: TxnAnswer | undefined): NonNullable<TxnAnswer['responses']> {
   const responses: unknown = answer?.responses;
   return Array.isArray(responses) ? (responses as NonNullable<TxnAnswer['responses']>) : [];
 }
 
-/**
- * Whether the transaction {@link deleteIfLease} made deleted the key, at whichever of its `levels`
- * (no deeper: the answer is read as the request was built, whatever else it holds).
- */
-function wasDeleted(answer: TxnAnswer | undefined, levels: number): boolean {
-  const responses: unknown = answer?.responses;
-  const first = (Array.isArray(responses) ? (responses as TxnAnswer['responses']) : [])?.[0];
-  if (answer?.succeeded === true) {
-    return Number(decimal(first?.response_delete_range?.deleted ?? '0') ?? 0n) > 0;
+/** The lease a key read in a failed transaction is bound to; an answer that says none is malformed. */
+function leaseRead(range: { readonly kvs?: unknown } | undefined): string {
+  const kvs = range?.kvs ?? [];
+  const [kv] = Array.isArray(kvs) ? (kvs as ({ lease?: unknown } | null)[]) : [];
+  const lease = kv?.lease ?? '0';
+  if (
+    range === undefined ||
+    !Array.isArray(kvs) ||
+    typeof lease !== 'string' ||
+    decimal(lease) === undefined
+  ) {
+    throw malformed('a failed transaction without the lease of a key it compared');
   }
-  return levels > 1 && wasDeleted(first?.response_txn, levels - 1);
+  return lease;
 }
