@@ -134,13 +134,14 @@ export interface EtcdKV {
     options: { readonly serializable: boolean; readonly deadline?: number },
   ): Promise<void>;
   /**
-   * Every put in one transaction (a guarded one nested, a transaction per lease it allows, each in the
-   * last one's failure, as `deleteKey` guards a delete).
+   * Every put in one transaction; with guarded ones, in flat transactions that compare each key's
+   * lease, a round more for each key found on another lease it allows (never nested: etcd 3.4 checks no
+   * permission inside a nested transaction).
    */
   putAll(puts: readonly PutOp[]): Promise<PutAnswer>;
   /**
-   * Deletes `key`; with `ifLease`, only while it is bound to one of those leases (`'0'`: none), in one
-   * transaction.
+   * Deletes `key`; with `ifLease`, only while it is bound to one of those leases (`'0'`: none), each
+   * attempt one flat transaction that compares its lease, as `putAll` guards a put.
    */
   deleteKey(
     key: string,
