@@ -33,7 +33,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser, sourceType: 'script' },
   },
   {
-    files: ['jest.config.js', 'jest.mutate.config.js'],
+    files: ['jest.config.js', 'jest.mutate.config.js', 'jest.mutate-cores.config.js'],
     languageOptions: { globals: { module: 'writable' }, sourceType: 'commonjs' },
   },
   prettier,

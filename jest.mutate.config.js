@@ -1,14 +1,20 @@
-// The unit specs of the files `npm run mutate` mutates (stryker.config.mjs): each mutant runs only these.
+// The specs each mutant of `npm run mutate` runs (stryker.config.mjs): the unit specs of the files it
+// mutates, and both simulations over fixed seeds (spec/support/mutateSeeds.ts), so that a mutant's
+// verdict is the same from run to run, which incremental runs rely on.
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
   transform: { '^.+\\.ts$': 'ts-jest' },
+  setupFilesAfterEnv: ['<rootDir>/spec/support/mutateSeeds.ts'],
   testMatch: [
-    '**/spec/snapshot/snapshotCodec.spec.ts',
-    '**/spec/text/escapeText.spec.ts',
-    '**/spec/text/maskCredentials.spec.ts',
-    '**/spec/endpoint/metadataCodec.spec.ts',
-    '**/spec/config/normalizeKeyPrefix.spec.ts',
+    // The state machines: registration, the lease, discovery's read fence and departures, ejection.
+    '**/spec/registration/*.spec.ts',
+    '**/spec/discovery/*.spec.ts',
+    '**/spec/balancing/OutlierEjection.spec.ts',
+    '**/spec/balancing/Balancer.spec.ts',
+    '**/spec/sim/simulation.spec.ts',
+    '**/spec/sim/balancerSimulation.spec.ts',
   ],
+  testPathIgnorePatterns: ['\\.integration\\.spec\\.ts$'],
 };
