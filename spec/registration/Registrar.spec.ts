@@ -112,6 +112,26 @@ describe('Registrar (on a simulated etcd)', () => {
     expect(held(key('web', 'a:1'))?.lease).toBe(theirs);
   });
 
+  it('deletes its key when it ends though it revoked the lease, when etcd was last seen to hold it on none', async () => {
+    const { registry, run, key, held, etcd, port, clock, logs } = setUp();
+    const k = key('web', 'a:1');
+    const registration = record(registry.register({ service: 'web', address: 'a:1' }));
+    await run(100);
+    etcd.putAll([{ key: k, value: '{"by":"operator"}', lease: '0' }], 'operator');
+    // The registry sees it and sends its write back, which etcd, cut off, never gets.
+    while (!logs.some((line) => line.includes('overwritten without its lease'))) {
+      clock.step();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    port.partition();
+    registration.subscription.unsubscribe(); // The last registration: its lease is revoked...
+    await run(100);
+    port.heal();
+    await run(5000);
+    // ...which does not delete a key bound to no lease: the registry deletes it itself.
+    expect(held(k)).toBeUndefined();
+  });
+
   it('has unregister() delete a key left on no lease that it never wrote (its write still waiting)', async () => {
     const { registry, run, key, held, etcd, port, until } = setUp();
     const k = key('web', 'a:1');
