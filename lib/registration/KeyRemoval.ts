@@ -75,8 +75,14 @@ export class KeyRemoval {
       const leaving = record.written; // The mark, or as it was when the mark failed.
       // The last registration of the registry: one revocation deletes every key bound to the lease.
       const revoked = this.#lastOne() ? await this.#releaseLease() : undefined;
-      // Unless etcd was last seen to hold it on that lease: someone may have put it without one.
-      if (revoked !== written.lease || record.seen?.entry?.lease !== written.lease) {
+      // Unless etcd was last seen to hold it on that lease: someone may have put it without one. What
+      // was seen may be old (a put while etcd was cut off): `unregister()` promises the key is gone, so
+      // it deletes all the same.
+      if (
+        record.unregistered ||
+        revoked !== written.lease ||
+        record.seen?.entry?.lease !== written.lease
+      ) {
         // Only while bound to our lease or to none: another process may have registered the address.
         await retryEtcd(
           this.#context,
