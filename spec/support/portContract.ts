@@ -305,15 +305,23 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       keepAlive.close();
       expect(ttls).toEqual([2]);
       let gone = false;
-      const look = (): void =>
-        void t.port.range(key('e/')).then((range) => {
-          gone = range.entries.length === 0;
-        });
-      look();
+      let looking = false;
+      const look = (): void => {
+        if (looking) return; // One range at a time, none left running when the test ends.
+        looking = true;
+        void t.port.range(key('e/')).then(
+          (range) => {
+            gone = range.entries.length === 0;
+            looking = false;
+          },
+          () => (looking = false),
+        );
+      };
       await t.until(() => {
-        if (!gone) look();
+        look();
         return gone;
       }, 'the lease expired');
+      await t.until(() => !looking, 'the last range answered');
       // Seen gone no sooner than its TTL after it was asked for (a lower bound: a busy machine only adds).
       expect(t.now() - before).toBeGreaterThanOrEqual(2000);
     });
@@ -336,13 +344,21 @@ export function describePortContract(name: string, setUp: () => Promise<PortUnde
       expect(failed).toBeInstanceOf(EtcdFailure);
       expect(['late', 'unavailable']).toContain((failed as EtcdFailure).kind);
       let value: string | undefined;
+      let looking = false;
       await t.until(() => {
-        void t.port.range(key('late/')).then(
-          (range) => (value = range.entries[0]?.value.toString()),
-          () => undefined,
-        );
+        if (!looking) {
+          looking = true;
+          void t.port.range(key('late/')).then(
+            (range) => {
+              value = range.entries[0]?.value.toString();
+              looking = false;
+            },
+            () => (looking = false),
+          );
+        }
         return value === 'late';
       }, 'the late put applied');
+      await t.until(() => !looking, 'the last range answered');
     });
 
     it('keeps a lease alive, revokes it with its keys, and says 0 for a lease it does not know', async () => {
