@@ -9,6 +9,7 @@ const LAYERS = [
   'text',
   'errors',
   'endpoint',
+  'locality',
   'config',
   'keys',
   'logging',
