@@ -21,14 +21,18 @@ export type { EndpointChanges } from './discovery/EndpointChanges';
 export { changes } from './discovery/changes';
 
 // Load balancing
-export { Balancer, isBalancer } from './balancing/Balancer';
+export { Balancer, isBalancer, type BalancerLocalityView } from './balancing/Balancer';
 export type {
+  BalancerLocality,
   BalancerOptions,
   CallOptions,
   OutlierOptions,
   Outcome,
 } from './balancing/BalancerOptions';
 export type { RetryBudgetOptions } from './balancing/RetryBudget';
+export type { CallerLocality, Locality } from './locality/Locality';
+export type { ZoneRouting } from './locality/zoneRouting';
+export { priorityLoad, type LevelHealth, type PriorityLoad } from './locality/priorityLoad';
 export type { SlowStartOptions } from './balancing/SlowStart';
 export type { SubsetOptions } from './balancing/SubsetOptions';
 export { callEndpoint, type CallEndpointOptions } from './balancing/callEndpoint';

@@ -32,6 +32,8 @@ import {
 import { RetryPolicy } from './RetryPolicy';
 import { createChooser } from './createChooser';
 import { EndpointPool } from './EndpointPool';
+import { localityPolicy } from '../locality/LocalityPolicy';
+import type { ZoneRouting } from '../locality/zoneRouting';
 import { EndpointWait } from './EndpointWait';
 import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 import { type EndpointStats, statsOf } from './EndpointStats';
@@ -123,11 +125,18 @@ export class Balancer<T = unknown> {
       createChooser(options.strategy, this.#latency, () => this.#clock.random()),
     );
     this.#retry = new RetryPolicy(options, (message) => this.#warnings.warn(message));
+    const locality = options.locality ?? {};
     this.#pool = new EndpointPool(
-      options.zone,
+      {
+        caller: { zone: locality.zone ?? options.zone, region: locality.region },
+        zoneAware: locality.callers$ !== undefined,
+        policy: localityPolicy(locality, 'locality'),
+        warn: (message) => this.#warnings.warn(message),
+      },
       options.slowStart,
       (endpoint) => this.#weightOf(endpoint),
       (set) => this.#ejection.ejectedIn(set),
+      () => this.#ejection.epoch,
     );
     this.#waits = new EndpointWait({
       list$: this.#list$,
@@ -163,6 +172,20 @@ export class Balancer<T = unknown> {
       },
       complete: () => this.#list$.complete(),
     });
+    if (locality.callers$ !== undefined) {
+      this.#subscription.add(
+        locality.callers$.subscribe({
+          next: (callers: readonly Endpoint[]) => this.#pool.setCallers(callers),
+          // Without its callers' list the caller cannot weigh zones: plain priorities from then on.
+          error: (error: unknown) => {
+            this.#warnings.warn(
+              `balancer: locality.callers$ failed (${escapeText(String(error), 200)}): zone-aware routing is off`,
+            );
+            this.#pool.setCallers(undefined);
+          },
+        }),
+      );
+    }
   }
 
   get #logger(): Logger {
@@ -270,12 +293,42 @@ export class Balancer<T = unknown> {
 
   /** How many candidates a retry may go to: those not tried (one tried may have left them since). */
   #untried(tried: ReadonlySet<EndpointRecord>): number {
-    const candidates = this.#pool.candidates(this.#clock.now());
+    const candidates = this.#pool.fallback(this.#clock.now());
     let left = candidates.size;
     for (const record of tried) {
       left -= candidates.has(record) ? 1 : 0;
     }
     return left;
+  }
+
+  /**
+   * How new calls are spread now by the locality policy: each priority level's load (whole percents,
+   * Envoy's priority load), which levels are in panic, how the first level spreads over zones, and each
+   * group of serving endpoints (a priority in a zone) with its share of calls. While no endpoint serves,
+   * calls go to the draining ones, else the failing ones, and the plan is empty.
+   *
+   * @example
+   * ```ts
+   * const { load, routing } = balancer.locality();
+   * console.log(`priority 0 takes ${load[0]} %, zone routing: ${routing.kind}`);
+   * ```
+   */
+  locality(): BalancerLocalityView {
+    const { plan, groups } = this.#pool.plan();
+    return {
+      levels: plan.levels,
+      load: plan.load.load,
+      panic: plan.load.panic,
+      routing: plan.routing,
+      groups: groups.map((group, at) => ({
+        priority: group.priority,
+        zone: group.zone === '' ? undefined : group.zone,
+        healthy: group.healthy,
+        total: group.total,
+        share: plan.shares[at]?.share ?? 0,
+        panic: plan.shares[at]?.panic ?? false,
+      })),
+    };
   }
 
   /**
@@ -394,23 +447,30 @@ export class Balancer<T = unknown> {
   }
 
   /**
-   * A record a new call may go to now, by the strategy: from the pool's candidates (the best state that
-   * has any, the zone while it has enough), not ejected nor on a trial call, not in `tried`; when none
-   * may, any candidate not tried (panic mode); `undefined` when there is none.
+   * A record a new call may go to now, by the strategy: from the pool's candidates (a group drawn by
+   * the locality plan while any endpoint serves; else the best state that has any), not ejected nor on
+   * a trial call, not in `tried`; when none may, any candidate not tried (panic mode). A retry whose
+   * group has none left goes to any candidate of the best state. `undefined` when there is none.
    */
   #pickNow(value: T, tried: ReadonlySet<EndpointRecord> | undefined): EndpointRecord | undefined {
     const now = this.#clock.now();
-    const set = this.#pool.candidates(now);
-    if (set.size === 0) {
-      return undefined;
+    const set = this.#pool.candidates(now, () => this.#clock.random());
+    const untried = (record: EndpointRecord): boolean => tried === undefined || !tried.has(record);
+    const picked =
+      set.size === 0
+        ? undefined
+        : this.#ejection.pick(set, value, now, untried, () =>
+            this.#pool.inListOrder(this.#list, set),
+          );
+    if (picked !== undefined || tried === undefined || tried.size === 0) {
+      return picked;
     }
-    return this.#ejection.pick(
-      set,
-      value,
-      now,
-      (record) => tried === undefined || !tried.has(record),
-      () => this.#pool.inListOrder(this.#list, set),
-    );
+    const wider = this.#pool.fallback(now);
+    return wider === set
+      ? undefined
+      : this.#ejection.pick(wider, value, now, untried, () =>
+          this.#pool.inListOrder(this.#list, wider),
+        );
   }
 
   #succeeded(record: EndpointRecord, latencyMs: number | undefined, inFlight: boolean): void {
@@ -456,6 +516,27 @@ export class Balancer<T = unknown> {
       : `failed ${record.consecutiveFailures} time(s) in a row`;
     this.#logger.info(`balancer: ejected ${record.endpoint.address} for ${interval}ms: it ${why}`);
   }
+}
+
+/** What {@link Balancer.locality} tells. */
+export interface BalancerLocalityView {
+  /** The priority levels present, lowest first. */
+  readonly levels: readonly number[];
+  /** Each level's share of new calls, in whole percents. */
+  readonly load: readonly number[];
+  /** Whether each level is in panic (calls all of its endpoints, healthy or not). */
+  readonly panic: readonly boolean[];
+  /** How the first level spreads over zones: `off` (and why), `direct`, or `residual`. */
+  readonly routing: ZoneRouting;
+  /** Each priority-and-zone group of endpoints, its healthy and total counts, and its share of calls. */
+  readonly groups: readonly {
+    readonly priority: number;
+    readonly zone: string | undefined;
+    readonly healthy: number;
+    readonly total: number;
+    readonly share: number;
+    readonly panic: boolean;
+  }[];
 }
 
 /** How long a call waits for an endpoint, by default: then it rejects with a `NoEndpointError`. */

@@ -1,4 +1,8 @@
+import { isObservable, type Observable } from 'rxjs';
+import type { Endpoint } from '../endpoint/Endpoint';
 import { ValidationError } from '../errors/ValidationError';
+import type { CallerLocality } from '../locality/Locality';
+import { localityPolicy } from '../locality/LocalityPolicy';
 import type { Clock } from '../etcd/Clock';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
@@ -50,11 +54,13 @@ export interface BalancerOptions<T = unknown> {
     /** The latency assumed of an endpoint not measured yet, ms. */
     readonly defaultMs?: number;
   };
-  /**
-   * Prefer endpoints whose `metadata.zone` is this, while at least half of them (and one) may be
-   * picked; otherwise spill over to every endpoint.
-   */
+  /** This caller's zone: the same as `locality: { zone }`. */
   readonly zone?: string;
+  /**
+   * Where this caller is and who its peers are, for priorities and zone-aware routing (see
+   * {@link BalancerLocality}); without it every endpoint is priority 0, unless its metadata says.
+   */
+  readonly locality?: BalancerLocality;
   /**
    * Ramps the weight of endpoints that arrive after the first list, as Envoy's slow start does (see
    * {@link SlowStartOptions}); off by default.
@@ -90,6 +96,37 @@ export interface BalancerOptions<T = unknown> {
   readonly meterProvider?: MeterProvider;
   /** Time and chance (a simulation's virtual clock); the system's by default. @internal */
   readonly clock?: Clock;
+}
+
+/**
+ * Where a caller is, for the locality policy the Balancer shares with gsr's xDS server (Envoy's priority
+ * levels with overprovisioning and panic, then zone-aware routing): see the README's Load balancing.
+ *
+ * @example
+ * ```ts
+ * new Balancer(registry.endpoints$('data-access'), {
+ *   locality: { zone: 'eu-west-1a', region: 'eu-west-1', callers$: registry.endpoints$('web') },
+ * });
+ * ```
+ */
+export interface BalancerLocality extends CallerLocality {
+  /** The caller's zone: endpoints in it come first (priority 0), or zone-aware routing with `callers$`. */
+  readonly zone?: string | undefined;
+  /** The caller's region: endpoints in it come before those elsewhere. */
+  readonly region?: string | undefined;
+  /**
+   * The live list of the caller's own service (Envoy's "local cluster"), e.g.
+   * `registry.endpoints$('web')`: with it, zones of the caller's region share priority 0 and calls
+   * stay in the caller's zone as far as its endpoints there can take its callers there, the rest
+   * spilling to zones with room.
+   */
+  readonly callers$?: Observable<readonly Endpoint[]> | undefined;
+  /** Envoy's overprovisioning factor (default 1.4): priority 0 keeps every call until fewer than 1/1.4 of its endpoints are healthy. */
+  readonly overprovisioningFactor?: number;
+  /** Envoy's panic threshold in percent (default 50): below it, a level the others cannot relieve calls all of its endpoints. */
+  readonly panicThreshold?: number;
+  /** Zone-aware routing needs at least this many healthy endpoints in the first level (default 6). */
+  readonly minClusterSize?: number;
 }
 
 /** See {@link BalancerOptions.outlier}. */
@@ -172,6 +209,7 @@ interface UncheckedBalancerOptions extends UncheckedCallOptions {
   readonly strategy?: unknown;
   readonly timeout?: unknown;
   readonly zone?: unknown;
+  readonly locality?: unknown;
   readonly retryBudget?: { readonly [K in keyof RetryBudgetOptions]?: unknown } | false;
   readonly outlier?: { readonly [K in keyof OutlierOptions]?: unknown } | false;
   readonly latency?: { readonly decayMs?: unknown; readonly defaultMs?: unknown };
@@ -220,6 +258,7 @@ export function validateBalancerOptions(options: UncheckedBalancerOptions): void
   if (options.zone !== undefined && (typeof options.zone !== 'string' || options.zone === '')) {
     throw expected('zone', 'a non-empty string', options.zone);
   }
+  checkLocality(options.locality);
   const { retryBudget, outlier, latency, subset, slowStart } = options;
   for (const [name, group] of Object.entries({
     retryBudget,
@@ -248,6 +287,25 @@ export function validateBalancerOptions(options: UncheckedBalancerOptions): void
   if (slowStart !== undefined) {
     checkSlowStart(slowStart);
   }
+}
+
+function checkLocality(locality: unknown): void {
+  if (locality === undefined) {
+    return;
+  }
+  if (typeof locality !== 'object' || locality === null) {
+    throw expected('locality', 'an object of options', locality);
+  }
+  const { zone, region, callers$ } = locality as Record<string, unknown>;
+  for (const [name, value] of Object.entries({ zone, region })) {
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw expected(`locality.${name}`, 'a non-empty string', value);
+    }
+  }
+  if (callers$ !== undefined && !isObservable(callers$)) {
+    throw expected('locality.callers$', 'an Observable of endpoint lists', callers$);
+  }
+  localityPolicy(locality, 'locality');
 }
 
 function checkRetryBudget(

@@ -127,6 +127,11 @@ export class OutlierEjection<T> {
     return interval;
   }
 
+  /** Changes whenever a record goes out or comes back in: what is derived from ejections is stale. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /** How many records of `set` are ejected (out or on probation), counted from their states. */
   ejectedIn(set: WeightedSet): number {
     const cached = this.#counts.get(set);

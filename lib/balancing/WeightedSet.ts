@@ -54,6 +54,11 @@ export class WeightedSet {
     return this.#slots.length;
   }
 
+  /** The sum of its records' weights. */
+  get totalWeight(): number {
+    return this.#total;
+  }
+
   has(record: EndpointRecord): boolean {
     return this.#entries.has(record);
   }

@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { showValue } from '../errors/showValue';
 
@@ -5,6 +6,15 @@ import { showValue } from '../errors/showValue';
 export interface Locality {
   readonly zone?: string | undefined;
   readonly region?: string | undefined;
+}
+
+/**
+ * Where a caller is, and its own service's live list (Envoy's "local cluster"): what zone-aware routing
+ * weighs zones by. `registry.locality()` gives the registry's own; a Balancer takes it as its
+ * `locality` option.
+ */
+export interface CallerLocality extends Locality {
+  readonly callers$?: Observable<readonly Endpoint[]> | undefined;
 }
 
 /** The highest priority an endpoint may declare: 0 is the first, as in Envoy. */

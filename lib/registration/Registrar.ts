@@ -164,6 +164,13 @@ export class Registrar {
     return records.length;
   }
 
+  /** The endpoints this registry holds live registrations of, oldest first. */
+  registered(): Endpoint[] {
+    return [...this.#records.values()].flatMap((record) =>
+      record.holders.map((holder) => holder.endpoint),
+    );
+  }
+
   /** Whether `drain()` was called. */
   get draining(): boolean {
     return this.#draining;

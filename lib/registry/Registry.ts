@@ -46,6 +46,7 @@ import { Registrar } from '../registration/Registrar';
 import type { EndpointChanges } from '../discovery/EndpointChanges';
 import type { Override } from '../endpoint/Override';
 import { sortedOverrides } from '../discovery/sortedOverrides';
+import { type CallerLocality, endpointLocality } from '../locality/Locality';
 import type { DrainOptions } from './DrainOptions';
 import { latestValues } from './latestValues';
 
@@ -585,6 +586,33 @@ export class Registry {
    */
   register(endpoint: Endpoint, options?: RegisterOptions): Observable<Registration> {
     return this.#registrar.register(endpoint, options);
+  }
+
+  /**
+   * Where this process is, for a `Balancer`'s `locality` option: the zone and region of its own
+   * registration (the first live one that names a zone, or `service`'s when given), and that service's
+   * live list as `callers$`, by which zone-aware routing weighs zones. `{}` while the registry holds no
+   * such registration: priorities from metadata only. Call it once this process registered.
+   *
+   * @example
+   * ```ts
+   * registry.register({ service: 'web', address, metadata: { zone: 'eu-1a' } }).subscribe();
+   * const data = new Balancer(registry.endpoints$('data-access'), { locality: registry.locality() });
+   * ```
+   */
+  locality(service?: string): CallerLocality {
+    const own = this.#registrar
+      .registered()
+      .find(
+        (endpoint) =>
+          (service === undefined || endpoint.service === service) &&
+          endpointLocality(endpoint).zone !== undefined,
+      );
+    if (own === undefined) {
+      return {};
+    }
+    const { zone, region } = endpointLocality(own);
+    return { zone, region, callers$: this.endpoints$(own.service) };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { lastValueFrom, range, toArray } from 'rxjs';
 import { Balancer } from '../../lib/balancing/Balancer';
+import { systemClock } from '../../lib/etcd/Clock';
 import { callEndpoint } from '../../lib/balancing/callEndpoint';
 import type { Strategy } from '../../lib/balancing/Strategy';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
@@ -111,4 +112,51 @@ describe('a balancer over real HTTP servers registered in real etcd', () => {
       expect(share).toBeLessThanOrEqual(most);
     },
   );
+
+  it("spreads calls over zones by Envoy's zone-aware rule, from this registry's own registration (registry.locality())", async () => {
+    const servers = await startServers(['a0', 'b0', 'b1', 'b2']);
+    const { registry: serving } = await connectTest(etcd.endpoints, {
+      keyPrefix: registry.config.keyPrefix,
+    });
+    const zoneOf = (name: string): string => name.slice(0, 1);
+    const registrations = [
+      ...servers.map((server) =>
+        record(
+          serving.register({
+            service: 'svc',
+            address: server.address,
+            metadata: { zone: zoneOf(server.name) },
+          }),
+        ),
+      ),
+      // The callers: this process in zone a, another caller in zone b.
+      record(
+        registry.register({ service: 'web', address: '10.0.0.1:80', metadata: { zone: 'a' } }),
+      ),
+      record(serving.register({ service: 'web', address: '10.0.0.2:80', metadata: { zone: 'b' } })),
+    ];
+    await eventually(() => registrations.every((r) => r.values.length === 1));
+    const locality = registry.locality();
+    expect(locality).toMatchObject({ zone: 'a', region: undefined });
+    let draw = 0;
+    const balancer = new Balancer(registry.endpoints$('svc'), {
+      logger,
+      locality: { ...locality, minClusterSize: 4 },
+      clock: { ...systemClock, random: () => (draw++ % 100) / 100 },
+    });
+    await eventually(
+      () => balancer.endpoints.length === 4 && balancer.locality().routing.kind === 'residual',
+    );
+    // Zone a has 25 % of the servers and 50 % of the callers: it keeps half of this caller's calls,
+    // and zone b, with room to spare, takes the rest.
+    expect(balancer.locality().routing).toMatchObject({ kind: 'residual', local: 0.5 });
+    for (let i = 0; i < 100; i++) {
+      await balancer.call((endpoint, signal) => ask(endpoint, signal));
+    }
+    const served = Object.fromEntries(servers.map((server) => [server.name, server.served]));
+    expect(served.a0).toBe(50);
+    expect((served.b0 ?? 0) + (served.b1 ?? 0) + (served.b2 ?? 0)).toBe(50);
+    balancer.close();
+    registrations.forEach((r) => r.subscription.unsubscribe());
+  });
 });

@@ -1,3 +1,4 @@
+import { systemClock } from '../../lib/etcd/Clock';
 import { BehaviorSubject, Subject } from 'rxjs';
 import { attemptsOf } from '../../lib/balancing/attemptsOf';
 import { Balancer } from '../../lib/balancing/Balancer';
@@ -288,32 +289,38 @@ describe('Balancer.call', () => {
     balancer.close();
   });
 
-  it('prefers its zone while at least half of it may be picked, and spills over otherwise', () => {
+  it("keeps calls in its zone (priority 0) until fewer than 1/1.4 of it is healthy, then spills by Envoy's priority load", () => {
     const zoned = (address: string, zone: string): Endpoint => ({
       service: 'api',
       address,
       metadata: { zone },
     });
+    // Draws evenly spaced over [0, 1): shares become exact counts.
+    let draw = 0;
+    const clock = { ...systemClock, random: () => (draw++ % 100) / 100 };
     const list$ = new BehaviorSubject<readonly Endpoint[]>([
       zoned('a1', 'a'),
       zoned('a2', 'a'),
       zoned('b1', 'b'),
     ]);
-    const balancer = new Balancer(list$, { logger, zone: 'a', retries: 0 });
-    const picks = Array.from({ length: 10 }, () => balancer.pick()?.address);
-    expect(new Set(picks)).toEqual(new Set(['a1', 'a2']));
-    // a1 out: half of zone a may still be picked, so a2 takes it all.
+    const balancer = new Balancer(list$, { logger, zone: 'a', retries: 0, clock });
+    const count = (picks: number): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (let i = 0; i < picks; i += 1) {
+        const address = balancer.pick()?.address ?? 'none';
+        counts[address] = (counts[address] ?? 0) + 1;
+      }
+      return counts;
+    };
+    expect(count(100)).toEqual({ a1: 50, a2: 50 });
+    // a1 out: zone a is half healthy, health ⌊1.4 × 50⌋ = 70 %: it keeps 70 of 100 calls.
     balancer.report(zoned('a1', 'a'), { ok: false, error: refused() });
-    expect(new Set(Array.from({ length: 10 }, () => balancer.pick()?.address))).toEqual(
-      new Set(['a2']),
-    );
-    // a2 out too: the zone spills over.
+    expect(count(100)).toEqual({ a2: 70, b1: 30 });
+    expect(balancer.locality()).toMatchObject({ load: [70, 30] });
+    // a2 out too (four endpoints: two may be ejected): zone a has none healthy left, every call spills.
     list$.next([zoned('a1', 'a'), zoned('a2', 'a'), zoned('b1', 'b'), zoned('b2', 'b')]);
-    balancer.report(zoned('a1', 'a'), { ok: false, error: refused() });
     balancer.report(zoned('a2', 'a'), { ok: false, error: refused() });
-    expect(new Set(Array.from({ length: 10 }, () => balancer.pick()?.address))).toEqual(
-      new Set(['b1', 'b2']),
-    );
+    expect(count(100)).toEqual({ b1: 50, b2: 50 });
     balancer.close();
   });
 
