@@ -21,8 +21,8 @@ export const DEFAULT_LOCALITY_POLICY: LocalityPolicy = Object.freeze({
 });
 
 /**
- * `given` over the defaults, each field checked: a `TypeError` names the first one that is not what it
- * should be (as the Balancer's other options do).
+ * `given` over the defaults, each field checked: the error of `fail` (by default a `TypeError`, as the
+ * Balancer's other options throw) names the first one that is not what it should be.
  *
  * @example
  * ```ts
@@ -32,6 +32,7 @@ export const DEFAULT_LOCALITY_POLICY: LocalityPolicy = Object.freeze({
 export function localityPolicy(
   given: { readonly [K in keyof LocalityPolicy]?: unknown } = {},
   field = 'locality',
+  fail: (option: string, what: string, value: unknown) => Error = expected,
 ): LocalityPolicy {
   const check = (
     name: keyof LocalityPolicy,
@@ -43,9 +44,7 @@ export function localityPolicy(
       return DEFAULT_LOCALITY_POLICY[name];
     }
     if (typeof value !== 'number' || !ok(value)) {
-      throw new TypeError(
-        `Expected \`${field}.${name}\` to be ${what}, got ${showValue(value, 60)} (${typeof value})`,
-      );
+      throw fail(`${field}.${name}`, what, value);
     }
     return value;
   };
@@ -66,4 +65,10 @@ export function localityPolicy(
       'a whole number from 1',
     ),
   };
+}
+
+function expected(option: string, what: string, value: unknown): TypeError {
+  return new TypeError(
+    `Expected \`${option}\` to be ${what}, got ${showValue(value, 60)} (${typeof value})`,
+  );
 }

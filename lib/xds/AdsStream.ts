@@ -3,6 +3,7 @@ import { Subscription } from 'rxjs';
 import { messageOf } from '../errors/messageOf';
 import type { LogBudget } from '../logging/LogBudget';
 import { escapeText } from '../text/escapeText';
+import { type AdsNode, type ClientView, clientView, NOWHERE } from './ClientView';
 import { kindOf, type Subscribed, type VersionedSet, type XdsCatalog } from './XdsCatalog';
 import type { EncodedResource } from './xdsResources';
 
@@ -16,7 +17,7 @@ export interface AdsRequest {
   readonly version_info: string;
   readonly response_nonce: string;
   readonly error_detail?: { readonly code?: number; readonly message?: string } | null;
-  readonly node?: { readonly id?: string } | null;
+  readonly node?: AdsNode | null;
 }
 
 /** A `DiscoveryResponse`. */
@@ -87,6 +88,9 @@ export class AdsStream {
   readonly #types = new Map<string, TypeState>();
   #nonces = 0;
   #node = '';
+  /** Whether the client's node was read; what its assignments depend on. */
+  #named = false;
+  #view: ClientView = NOWHERE;
   #closed = false;
 
   constructor(options: {
@@ -109,7 +113,16 @@ export class AdsStream {
     if (this.#closed) {
       return;
     }
-    this.#node ||= escapeText(request.node?.id ?? '', 100);
+    if (!this.#named && request.node !== undefined && request.node !== null) {
+      // The node comes with the first request (clients may leave it out of later ones): read once.
+      this.#named = true;
+      this.#node = escapeText(request.node.id ?? '', 100);
+      this.#view = clientView(
+        request.node,
+        (name) => this.#catalog.isService(name),
+        (message) => this.#log.warn(message),
+      );
+    }
     const typeUrl = request.type_url;
     if (typeUrl === '') {
       this.#refuse(status.INVALID_ARGUMENT, 'a request without type_url: ADS needs one');
@@ -195,7 +208,7 @@ export class AdsStream {
       state.subscription = Subscription.EMPTY;
       return;
     }
-    state.subscription = this.#catalog.resources$(kind, subscribed).subscribe({
+    state.subscription = this.#catalog.resources$(kind, subscribed, this.#view).subscribe({
       next: (resources) => {
         state.latest = resources;
         this.#maybeSend(typeUrl, state);

@@ -1,6 +1,7 @@
 import {
   asyncScheduler,
   catchError,
+  combineLatest,
   defer,
   distinctUntilChanged,
   finalize,
@@ -16,7 +17,9 @@ import {
 import type { Endpoint } from '../endpoint/Endpoint';
 import { messageOf } from '../errors/messageOf';
 import type { OnceLog } from '../logging/OnceLog';
+import type { LocalityPolicy } from '../locality/LocalityPolicy';
 import type { Registry } from '../registry/Registry';
+import { type ClientView, NOWHERE } from './ClientView';
 import { escapeText } from '../text/escapeText';
 import { type ResourceKind, TYPE_URLS, type XdsProtos } from './xdsProtos';
 import { type EncodedResource, loadAssignment, sameResource, staticResource } from './xdsResources';
@@ -80,11 +83,12 @@ export class XdsCatalog {
   readonly #fixed: ReadonlySet<string> | undefined;
   readonly #coalesceMs: number;
   readonly #log: OnceLog;
+  readonly #policy: LocalityPolicy;
   readonly #assignments = new Map<string, Observable<EncodedResource>>();
   /** The services that exist now, shared by every request for assignments. */
   readonly #existing$: Observable<Existing>;
   /** Every listener, or every cluster: one set per kind, made once per change of the names for all. */
-  readonly #wildcards = new Map<ResourceKind, Observable<VersionedSet>>();
+  readonly #wildcards = new Map<string, Observable<VersionedSet>>();
   /** The catalog's revision: the version of the last set made. */
   #revision = 0;
 
@@ -95,7 +99,9 @@ export class XdsCatalog {
     fixed: readonly string[] | undefined;
     coalesceMs: number;
     log: OnceLog;
+    policy: LocalityPolicy;
   }) {
+    this.#policy = options.policy;
     this.#registry = options.registry;
     this.#protos = options.protos;
     this.#names$ = options.names$;
@@ -118,12 +124,21 @@ export class XdsCatalog {
     return this.#assignments.size;
   }
 
-  /** The set of resources of `kind` that `subscribed` names, as it changes. */
-  resources$(kind: ResourceKind, subscribed: Subscribed): Observable<VersionedSet> {
+  /**
+   * The set of resources of `kind` that `subscribed` names, as it changes; assignments as `view` (the
+   * client's locality and service) should have them.
+   */
+  resources$(
+    kind: ResourceKind,
+    subscribed: Subscribed,
+    view: ClientView = NOWHERE,
+  ): Observable<VersionedSet> {
     if (subscribed !== 'wildcard') {
-      return this.#setOf(kind, subscribed);
+      return this.#setOf(kind, subscribed, view);
     }
-    let wildcard$ = this.#wildcards.get(kind);
+    // Only assignments differ from one view to another.
+    const key = kind === 'endpoints' ? `${kind}|${view.key}` : kind;
+    let wildcard$ = this.#wildcards.get(key);
     if (wildcard$ === undefined) {
       wildcard$ = this.#names$.pipe(
         // What retrying cannot mend (a services root etcd refuses): every one there is, is none.
@@ -131,16 +146,16 @@ export class XdsCatalog {
           this.#log.warn(`xDS serves no services to requests for all: ${messageOf(error)}`);
           return of<readonly string[]>([]);
         }),
-        switchMap((names) => this.#setOf(kind, names)),
-        finalize(() => this.#wildcards.delete(kind)),
+        switchMap((names) => this.#setOf(kind, names, view)),
+        finalize(() => this.#wildcards.delete(key)),
         share({ connector: () => new ReplaySubject(1), resetOnRefCountZero: true }),
       );
-      this.#wildcards.set(kind, wildcard$);
+      this.#wildcards.set(key, wildcard$);
     }
     return wildcard$;
   }
 
-  #setOf(kind: ResourceKind, names: readonly string[]): Observable<VersionedSet> {
+  #setOf(kind: ResourceKind, names: readonly string[], view: ClientView): Observable<VersionedSet> {
     const existing = [...new Set(names)].filter((name) => this.#exists(name));
     if (existing.length === 0) {
       return defer(() => of(this.#versioned(new Map())));
@@ -154,7 +169,7 @@ export class XdsCatalog {
         ),
       );
     }
-    return this.#assignments$(existing);
+    return this.#assignments$(existing, view);
   }
 
   /** `resources` as the catalog's next revision. */
@@ -169,7 +184,7 @@ export class XdsCatalog {
    * {@link FIRST_LISTS_PER_REQUEST} waiting for their first list at a time. A service that appears
    * later keeps its empty assignment until its first list arrives.
    */
-  #assignments$(names: readonly string[]): Observable<VersionedSet> {
+  #assignments$(names: readonly string[], view: ClientView): Observable<VersionedSet> {
     return new Observable<VersionedSet>((subscriber) => {
       /** Each name's assignment now: `undefined` until its service's first list (or its absence) is known. */
       const resources = new Map<string, EncodedResource | undefined>(
@@ -210,7 +225,7 @@ export class XdsCatalog {
           const state: { subscription?: Subscription; awaiting: boolean } = { awaiting: true };
           followed.set(name, state);
           awaiting += 1;
-          state.subscription = this.#assignment$(name).subscribe((resource) => {
+          state.subscription = this.#assignment$(name, view).subscribe((resource) => {
             set(name, resource);
             if (state.awaiting) {
               state.awaiting = false;
@@ -254,6 +269,16 @@ export class XdsCatalog {
     });
   }
 
+  /** Whether `name` is a valid service name (its service may have no endpoint yet). */
+  isService(name: string): boolean {
+    try {
+      this.#registry.validateService(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   #exists(name: string): boolean {
     if (this.#fixed !== undefined) {
       return this.#fixed.has(name);
@@ -266,27 +291,51 @@ export class XdsCatalog {
     }
   }
 
-  #assignment$(service: string): Observable<EncodedResource> {
-    let assignment$ = this.#assignments.get(service);
+  /**
+   * A service's assignment for clients of `view`, shared by them: made from the service's live list and,
+   * when the clients named their own service, that service's list (its callers per zone).
+   */
+  #assignment$(service: string, view: ClientView): Observable<EncodedResource> {
+    const key = `${view.key}\u0000${service}`;
+    let assignment$ = this.#assignments.get(key);
     if (assignment$ === undefined) {
-      assignment$ = this.#registry.endpoints$(service).pipe(
-        // A stream ends in error only for what retrying cannot mend (a name etcd refuses).
-        catchError((error: unknown) => {
-          this.#log.warn(
-            `xDS serves service "${escapeText(service, 80)}" without endpoints: ${messageOf(error)}`,
-          );
-          return of<readonly Endpoint[]>([]);
-        }),
+      const callers$: Observable<readonly Endpoint[] | undefined> =
+        view.callers === undefined
+          ? of(undefined)
+          : this.#registry.endpoints$(view.callers).pipe(
+              map((list): readonly Endpoint[] | undefined => list),
+              // Without the callers' list, zones are weighed as if they were not known.
+              catchError(() => of(undefined)),
+            );
+      assignment$ = combineLatest([this.#listOf$(service), callers$]).pipe(
         throttleTime(this.#coalesceMs, asyncScheduler, { leading: true, trailing: true }),
-        map((list) =>
-          loadAssignment(this.#protos, service, list, (message) => this.#log.warn(message)),
+        map(([list, callers]) =>
+          loadAssignment(this.#protos, service, list, (message) => this.#log.warn(message), {
+            caller: view.caller,
+            callers,
+            zoneAware: view.callers !== undefined,
+            policy: this.#policy,
+          }),
         ),
         distinctUntilChanged(sameResource),
-        finalize(() => this.#assignments.delete(service)),
+        finalize(() => this.#assignments.delete(key)),
         share({ connector: () => new ReplaySubject(1), resetOnRefCountZero: true }),
       );
-      this.#assignments.set(service, assignment$);
+      this.#assignments.set(key, assignment$);
     }
     return assignment$;
+  }
+
+  /** A service's live list; empty, with one log line, when etcd refuses the name for good. */
+  #listOf$(service: string): Observable<readonly Endpoint[]> {
+    return this.#registry.endpoints$(service).pipe(
+      // A stream ends in error only for what retrying cannot mend (a name etcd refuses).
+      catchError((error: unknown) => {
+        this.#log.warn(
+          `xDS serves service "${escapeText(service, 80)}" without endpoints: ${messageOf(error)}`,
+        );
+        return of<readonly Endpoint[]>([]);
+      }),
+    );
   }
 }

@@ -13,6 +13,7 @@ import { ValidationError } from '../errors/ValidationError';
 import { authorityAllowed, hostOf } from '../http/hostAllowed';
 import { validateHosts } from '../http/validateHosts';
 import { LogBudget } from '../logging/LogBudget';
+import { type LocalityPolicy, localityPolicy } from '../locality/LocalityPolicy';
 import { OnceLog } from '../logging/OnceLog';
 import type { Registry } from '../registry/Registry';
 import { escapeText } from '../text/escapeText';
@@ -43,6 +44,12 @@ export interface XdsServerOptions {
   readonly maxStreams?: number;
   /** The most resource names one request may ask for; more ends its stream `RESOURCE_EXHAUSTED`. @default 10000 */
   readonly maxResourceNames?: number;
+  /**
+   * How calls spill over priorities and zones (Envoy's overprovisioning factor, panic threshold and
+   * zone-aware minimum cluster size): the spread each client is sent is worked out with these, as a
+   * gsr `Balancer` works out its own. @default `{ overprovisioningFactor: 1.4, panicThreshold: 50, minClusterSize: 6 }`
+   */
+  readonly locality?: Partial<LocalityPolicy>;
   /**
    * A service's endpoints are sent at once when they change, then at most once per this many
    * milliseconds while they keep changing (a deploy, a compaction's resync).
@@ -92,11 +99,13 @@ const CLIENT_LINES_PER_MINUTE = 20;
  * An xDS control plane (v3 Aggregated Discovery Service, state of the world) fed by the registry's live
  * streams, so that proxyless gRPC clients in any language (`xds:///<service>`) and Envoy (clusters of
  * type EDS) find gsr's endpoints. Per service it serves a listener (an API listener whose route comes
- * by RDS), a route, a cluster of type EDS and a `ClusterLoadAssignment`, all named after the service:
- * `metadata.zone` and `region` become localities, `weight` becomes `load_balancing_weight` (times 100),
- * states become health statuses (serving `HEALTHY`, draining `DRAINING`, failing `UNHEALTHY`; an endpoint
- * in maintenance is left out). Endpoints must be registered as `IP:port`: xDS clients do not resolve
- * names for endpoints, so others are left out with a warning.
+ * by RDS), a route, a cluster of type EDS and a `ClusterLoadAssignment`, all named after the service.
+ * Each client's assignment holds the endpoints it should call now, each a locality of its own weighted
+ * by its share of calls, worked out by the locality policy gsr's `Balancer` uses (priority load with
+ * overprovisioning and panic, zone-aware routing from the client's `node.locality` and `node.cluster`,
+ * endpoint weights): gRPC clients, which do none of it, spread calls as a `Balancer` would. Endpoints
+ * must be registered as `IP:port`: xDS clients do not resolve names for endpoints, so others are left
+ * out with a warning.
  *
  * - One assignment per service is made per change, however many clients follow it; a client is sent at
  *   most one response per round trip (the latest), NACKs are logged and counted and never resent.
@@ -135,6 +144,11 @@ export async function createXdsServer(
   const maxStreams = whole('maxStreams', options.maxStreams ?? 1000, 1);
   const maxResourceNames = whole('maxResourceNames', options.maxResourceNames ?? 10_000, 1);
   const coalesceMs = whole('coalesceMs', options.coalesceMs ?? 50, 0);
+  const policy = localityPolicy(
+    options.locality ?? {},
+    'locality',
+    (option, what, value) => new ValidationError(option, value, `expected ${what}`),
+  );
   const protos = xdsProtos();
   const log = new OnceLog(registry.logger);
   // What clients send wrong (NACKs, unknown types) is said at most this often, whatever they send.
@@ -154,6 +168,7 @@ export async function createXdsServer(
         : of([...new Set(fixed)].sort()),
     fixed,
     coalesceMs,
+    policy,
     log,
   });
   const counters: AdsCounters = { responses: 0, acks: 0, nacks: 0, unknownTypes: 0, stale: 0 };

@@ -2,6 +2,10 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { declaredWeight } from '../endpoint/declaredWeight';
 import { endpointState, type EndpointState } from '../endpoint/EndpointState';
+import { type EndpointLocality, endpointLocality, type Locality } from '../locality/Locality';
+import { DEFAULT_LOCALITY_POLICY, type LocalityPolicy } from '../locality/LocalityPolicy';
+import { type LocalityGroup, localityPlan } from '../locality/localityPlan';
+import { priorityOf } from '../locality/priorityOf';
 import { addressProblem } from '../endpoint/validateEndpoint';
 import { escapeText } from '../text/escapeText';
 import { type ResourceKind, TYPE_URLS, type XdsProtos } from './xdsProtos';
@@ -15,20 +19,6 @@ export interface EncodedResource {
 
 /** Where a cluster's assignment comes from: the same ADS stream, v3. */
 const ADS = { ads: {}, resource_api_version: 'V3' };
-
-/**
- * What each state becomes in a `ClusterLoadAssignment`: Envoy and gRPC send new calls to `HEALTHY`
- * endpoints; Envoy falls back on `UNHEALTHY` ones in panic (as gsr falls back on failing ones);
- * `DRAINING` ones get none. An endpoint in maintenance is left out, so that no panic routing reaches it.
- */
-const HEALTH: Readonly<Record<EndpointState, string | undefined>> = {
-  serving: 'HEALTHY',
-  draining: 'DRAINING',
-  failing: 'UNHEALTHY',
-  maintenance: undefined,
-  // Kept as the last resort: what Envoy routes to only in panic, as gsr does.
-  lost: 'UNHEALTHY',
-};
 
 /** gsr's weights are relative numbers (0.5, 1, 3); xDS's are whole: times this, rounded. */
 const WEIGHT_SCALE = 100;
@@ -76,15 +66,53 @@ export function staticResource(
         type: 'EDS',
         eds_cluster_config: { eds_config: ADS, service_name: service },
         lb_policy: 'ROUND_ROBIN',
+        // Envoy weighs localities only when told to; gRPC clients always do.
+        common_lb_config: { locality_weighted_lb_config: {} },
         connect_timeout: { seconds: 5 },
       });
   }
 }
 
+/** Who an assignment is made for: where the client is, and its own service's list when it named one. */
+export interface AssignmentView {
+  readonly caller: Locality;
+  /** The client's own service's live list (its `node.cluster`), for zone-aware routing. */
+  readonly callers: readonly Endpoint[] | undefined;
+  /** Whether the client named its own service: zones of its region then share priority 0. */
+  readonly zoneAware: boolean;
+  readonly policy: LocalityPolicy;
+}
+
+/** A client that says nothing of itself: every endpoint priority 0 unless its metadata says. */
+export const PLAIN_VIEW: AssignmentView = Object.freeze({
+  caller: {},
+  callers: undefined,
+  zoneAware: false,
+  policy: DEFAULT_LOCALITY_POLICY,
+});
+
+/** The sum of the locality weights of an assignment: shares become whole weights of this. */
+const TOTAL_LOCALITY_WEIGHT = 1_000_000;
+
+/** An endpoint a client may dial, as read for the policy. */
+interface Dialable {
+  readonly endpoint: Endpoint;
+  readonly socket: { address: string; port_value: number };
+  readonly state: EndpointState;
+  readonly locality: EndpointLocality;
+  readonly weight: number;
+}
+
 /**
- * A service's endpoints as a `ClusterLoadAssignment`: one locality per `metadata.region`/`zone`
- * (endpoints without them share one), each endpoint's `weight` times {@link WEIGHT_SCALE} as its
- * `load_balancing_weight` and a locality's sum as its own, states as health statuses.
+ * A service's endpoints as a `ClusterLoadAssignment` for one client, with the spread already worked
+ * out by the locality policy that gsr's `Balancer` uses ({@link localityPlan}): gRPC clients do no
+ * overprovisioning and no panic (gRFC A27 leaves graceful failover to the control plane), and weigh
+ * neither endpoints in round-robin, so the assignment holds exactly the endpoints this client should
+ * call now, each as a locality of its own (`sub_zone` its address) whose weight is its share of calls.
+ * A gRPC client's weighted target then spreads calls as a gsr `Balancer` in its place would: priority
+ * load over levels, zone-aware routing, endpoint weights. While no endpoint serves, the draining ones
+ * are sent (else the failing, else the lost), as a `Balancer` falls back on them. Endpoints called for
+ * want of better are `UNKNOWN`, serving ones `HEALTHY`.
  *
  * Clients refuse a whole assignment for one bad endpoint, so what others wrote that they cannot dial is
  * left out, each with one call of `warn`: an address that is not `IP:port` (xDS has no DNS for
@@ -96,15 +124,41 @@ export function loadAssignment(
   service: string,
   list: readonly Endpoint[],
   warn: (message: string) => void,
+  view: AssignmentView = PLAIN_VIEW,
 ): EncodedResource {
-  const localities = new Map<
-    string,
-    { locality: Record<string, string>; lb_endpoints: unknown[] }
-  >();
-  const weights = new Map<string, number>();
+  const dialable = dialableOf(service, list, warn);
+  return encode(protos, 'endpoints', service, {
+    cluster_name: service,
+    endpoints: spread(dialable, view).map(({ one, share }) => ({
+      locality: {
+        ...(one.locality.region !== undefined && { region: one.locality.region }),
+        ...(one.locality.zone !== undefined && { zone: one.locality.zone }),
+        sub_zone: one.endpoint.address,
+      },
+      lb_endpoints: [
+        {
+          endpoint: { address: { socket_address: one.socket } },
+          health_status: one.state === 'serving' ? 'HEALTHY' : 'UNKNOWN',
+          load_balancing_weight: { value: Math.round(one.weight * WEIGHT_SCALE) },
+        },
+      ],
+      load_balancing_weight: {
+        value: Math.max(1, Math.round(share * TOTAL_LOCALITY_WEIGHT)),
+      },
+    })),
+  });
+}
+
+/** The endpoints of `list` a client may dial (not in maintenance), once each, in list order. */
+function dialableOf(
+  service: string,
+  list: readonly Endpoint[],
+  warn: (message: string) => void,
+): Dialable[] {
   const seen = new Set<string>();
+  const dialable: Dialable[] = [];
   for (const endpoint of list) {
-    const health = HEALTH[endpointState(endpoint)];
+    const state = endpointState(endpoint);
     const socket = socketAddress(endpoint.address);
     if (socket === undefined) {
       warn(
@@ -114,36 +168,98 @@ export function loadAssignment(
       continue;
     }
     const key = `${socket.address}|${socket.port_value}`;
-    if (health === undefined || seen.has(key)) {
+    if (state === 'maintenance' || seen.has(key)) {
       continue;
     }
     seen.add(key);
-    const locality = localityOf(endpoint);
-    const id = JSON.stringify(locality);
-    const weight = Math.min(
-      MAX_ENDPOINT_WEIGHT,
-      Math.max(1, Math.round((declaredWeight(endpoint) ?? 1) * WEIGHT_SCALE)),
-    );
-    let entry = localities.get(id);
-    if (entry === undefined) {
-      entry = { locality, lb_endpoints: [] };
-      localities.set(id, entry);
+    const locality = endpointLocality(endpoint);
+    if (locality.problem !== undefined) {
+      warn(
+        `xDS reads endpoint "${escapeText(endpoint.address, 80)}" of service "${escapeText(service, 80)}" as naming no locality: ${locality.problem}`,
+      );
     }
-    entry.lb_endpoints.push({
-      endpoint: { address: { socket_address: socket } },
-      health_status: health,
-      load_balancing_weight: { value: weight },
-    });
-    weights.set(id, (weights.get(id) ?? 0) + weight);
+    const weight = Math.min(MAX_ENDPOINT_WEIGHT, Math.max(0.01, declaredWeight(endpoint) ?? 1));
+    dialable.push({ endpoint, socket, state, locality, weight });
   }
-  return encode(protos, 'endpoints', service, {
-    cluster_name: service,
-    endpoints: [...localities].map(([id, { locality, lb_endpoints }]) => ({
-      locality,
-      lb_endpoints,
-      load_balancing_weight: { value: weights.get(id) },
+  return dialable;
+}
+
+/** Each endpoint the client should call, and its share of calls. */
+function spread(
+  dialable: readonly Dialable[],
+  view: AssignmentView,
+): { readonly one: Dialable; readonly share: number }[] {
+  if (!dialable.some(({ state }) => state === 'serving')) {
+    // As a Balancer falls back: the draining ones, else the failing ones, else the lost ones.
+    for (const state of ['draining', 'failing', 'lost'] as const) {
+      const members = dialable.filter((one) => one.state === state);
+      if (members.length > 0) {
+        return byWeight(members, 1);
+      }
+    }
+    return [];
+  }
+  const groups = new Map<
+    string,
+    { priority: number; zone: string; healthy: Dialable[]; all: Dialable[] }
+  >();
+  for (const one of dialable) {
+    if (one.state === 'draining') {
+      continue;
+    }
+    const priority = priorityOf(one.locality, view.caller, view.zoneAware);
+    const zone = one.locality.zone ?? '';
+    const key = `${priority}|${zone}`;
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { priority, zone, healthy: [], all: [] };
+      groups.set(key, group);
+    }
+    group.all.push(one);
+    if (one.state === 'serving') {
+      group.healthy.push(one);
+    }
+  }
+  const listed = [...groups.values()];
+  const sum = (members: readonly Dialable[]): number =>
+    members.reduce((total, { weight }) => total + weight, 0);
+  const plan = localityPlan(
+    listed.map((group): LocalityGroup => ({
+      priority: group.priority,
+      zone: group.zone,
+      healthy: group.healthy.length,
+      total: group.all.length,
+      healthyWeight: sum(group.healthy),
+      totalWeight: sum(group.all),
     })),
+    { zone: view.caller.zone, callers: view.callers && callersByZone(view.callers) },
+    view.policy,
+  );
+  return listed.flatMap((group, at) => {
+    const { share = 0, panic = false } = plan.shares[at] ?? {};
+    return share > 0 ? byWeight(panic ? group.all : group.healthy, share) : [];
   });
+}
+
+/** `share` over `members` by their weights. */
+function byWeight(
+  members: readonly Dialable[],
+  share: number,
+): { readonly one: Dialable; readonly share: number }[] {
+  const total = members.reduce((sum, { weight }) => sum + weight, 0);
+  return members.map((one) => ({ one, share: (share * one.weight) / total }));
+}
+
+/** The serving endpoints of the caller's service, per zone. */
+function callersByZone(callers: readonly Endpoint[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const endpoint of callers) {
+    if (endpointState(endpoint) === 'serving') {
+      const zone = endpointLocality(endpoint).zone ?? '';
+      counts.set(zone, (counts.get(zone) ?? 0) + 1);
+    }
+  }
+  return counts;
 }
 
 /** `IP:port` as a socket address, or `undefined` for anything else. */
@@ -156,22 +272,6 @@ function socketAddress(address: string): { address: string; port_value: number }
   return isIP(host) === 0
     ? undefined
     : { address: host, port_value: Number(address.slice(colon + 1)) };
-}
-
-/** The longest locality name sent: metadata may hold a 64 KiB string. */
-const MAX_LOCALITY_CHARS = 256;
-
-function localityOf(endpoint: Endpoint): Record<string, string> {
-  const { region, zone } = endpoint.metadata ?? {};
-  return {
-    ...(typeof region === 'string' && { region: localityName(region) }),
-    ...(typeof zone === 'string' && { zone: localityName(zone) }),
-  };
-}
-
-/** Well-formed (a lone surrogate has no UTF-8: a client would refuse the message) and bounded. */
-function localityName(name: string): string {
-  return name.slice(0, MAX_LOCALITY_CHARS).toWellFormed();
 }
 
 function any(protos: XdsProtos, type: keyof XdsProtos, message: object): object {

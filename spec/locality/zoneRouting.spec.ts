@@ -59,7 +59,7 @@ describe('zoneRouting', () => {
         const inflow = new Map<string, number>();
         for (const [zone, count] of callers) {
           const routing = zoneRouting(upstream, callers, zone, 6);
-          const share = (count / callerTotal);
+          const share = count / callerTotal;
           if (routing.kind === 'direct') {
             inflow.set(zone, (inflow.get(zone) ?? 0) + share);
           } else if (routing.kind === 'residual') {

@@ -57,12 +57,18 @@ describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its o
   });
 
   /** Starts the client on `services`; every call it makes is recorded as `[time, service, outcome]`. */
-  function startClient(port: number, services: readonly string[]): [number, string, string][] {
-    // The README's bootstrap file, as printed, naming this server.
-    const bootstrap = readmeBlock('json', 'xds_servers').replace(
+  function startClient(
+    port: number,
+    services: readonly string[],
+    node?: object,
+  ): [number, string, string][] {
+    // The README's bootstrap file, as printed, naming this server (and the node given).
+    const printed = readmeBlock('json', 'xds_servers').replace(
       '127.0.0.1:18000',
       `127.0.0.1:${port}`,
     );
+    const bootstrap =
+      node === undefined ? printed : JSON.stringify({ ...(JSON.parse(printed) as object), node });
     client = spawn(
       process.execPath,
       [join(repoRoot, 'spec', 'support', 'xdsClientProcess.cjs'), ...services],
@@ -133,6 +139,89 @@ describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its o
     expect(fromFirstAnswer('other')).toEqual(new Set(['ok c']));
     expect(fromFirstAnswer('greeter')).toEqual(new Set(['ok a', 'ok b']));
     expect(xds.stats()).toMatchObject({ streams: 1, nacks: 0, refused: 0 });
+  });
+
+  /** Starts WhoAmI servers named `names`. */
+  async function whoAmI(names: readonly string[]): Promise<WhoAmIServer[]> {
+    const started = await Promise.all(names.map((name) => startWhoAmIServer(name)));
+    whoAmIs.push(...started);
+    return started;
+  }
+
+  /** The share of `calls` (outcomes) answered by each server, from the `from`th on. */
+  const shares = (outcomes: readonly string[]): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    outcomes.forEach((outcome) => (counts[outcome] = (counts[outcome] ?? 0) + 1));
+    return Object.fromEntries(
+      Object.entries(counts).map(([outcome, count]) => [outcome, count / outcomes.length]),
+    );
+  };
+
+  it("weighs endpoints by metadata.weight, and keeps calling draining ones when no other is left, as gsr's Balancer does", async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const xds = await serve(registry, { coalesceMs: 0 });
+    const [heavy, light] = (await whoAmI(['heavy', 'light'])) as [WhoAmIServer, WhoAmIServer];
+    await live(registry, { service: 'greeter', address: heavy.address, metadata: { weight: 3 } });
+    await live(registry, { service: 'greeter', address: light.address, metadata: { weight: 1 } });
+    const calls = startClient(xds.port, ['greeter']);
+    await eventually(
+      () => answers(calls, 'greeter').filter((outcome) => outcome.startsWith('ok')).length >= 200,
+      30_000,
+      '200 calls through xDS',
+    );
+    const answered = answers(calls, 'greeter');
+    const settled = answered.slice(answered.findIndex((outcome) => outcome.startsWith('ok')));
+    // 3:1 by weight (calls are drawn at random by locality weight: 75 % ± 4 σ over 200).
+    expect(shares(settled.slice(0, 200))['ok heavy']).toBeGreaterThan(0.62);
+    expect(shares(settled.slice(0, 200))['ok heavy']).toBeLessThan(0.88);
+
+    // Every endpoint draining: the client keeps calling them, none fails.
+    await registry.drain({ delayMs: 0 });
+    await eventually(async () =>
+      (await registry.endpoints('greeter')).every((endpoint) => endpoint.state === 'draining'),
+    );
+    const drained = Date.now();
+    await eventually(
+      () => answers(calls, 'greeter', drained).length >= 50,
+      30_000,
+      '50 calls after the drain',
+    );
+    expect(new Set(answers(calls, 'greeter', drained))).toEqual(new Set(['ok heavy', 'ok light']));
+    expect(xds.stats()).toMatchObject({ nacks: 0 });
+  });
+
+  it("spreads a client's calls over zones by zone-aware routing from its node.cluster and node.locality", async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const xds = await serve(registry, { coalesceMs: 0, locality: { minClusterSize: 4 } });
+    const servers = await whoAmI(['a0', 'b0', 'b1', 'b2']);
+    for (const server of servers) {
+      await live(registry, {
+        service: 'greeter',
+        address: server.address,
+        metadata: { zone: server.name.slice(0, 1) },
+      });
+    }
+    // The callers: one in zone a (this client), one in zone b.
+    await live(registry, { service: 'web', address: '10.0.0.1:80', metadata: { zone: 'a' } });
+    await live(registry, { service: 'web', address: '10.0.0.2:80', metadata: { zone: 'b' } });
+    const calls = startClient(xds.port, ['greeter'], {
+      id: 'web-in-a',
+      cluster: 'web',
+      locality: { zone: 'a' },
+    });
+    await eventually(
+      () => answers(calls, 'greeter').filter((outcome) => outcome.startsWith('ok')).length >= 200,
+      30_000,
+      '200 calls through xDS',
+    );
+    const answered = answers(calls, 'greeter');
+    const settled = answered.slice(answered.findIndex((outcome) => outcome.startsWith('ok')));
+    // Zone a has 25 % of the servers and 50 % of the callers: half of this client's calls stay in a
+    // (50 % ± 4 σ over 200), the rest spill to b.
+    const local = shares(settled.slice(0, 200))['ok a0'] ?? 0;
+    expect(local).toBeGreaterThan(0.36);
+    expect(local).toBeLessThan(0.64);
+    expect(new Set(settled.slice(0, 200))).toEqual(new Set(['ok a0', 'ok b0', 'ok b1', 'ok b2']));
   });
 });
 
@@ -206,28 +295,21 @@ describe('createXdsServer, speaking ADS', () => {
       health_status: health,
       load_balancing_weight: { value: weight },
     });
+    // A client that says nothing of where it is: one level, two thirds of it serving (health 93 %,
+    // no panic), so the serving endpoints share every call by weight: 2 to 1. The draining and the
+    // failing ones are not sent (clients would not call them), nor the one in maintenance.
     expect(assignment).toEqual({
       cluster_name: 'web',
       endpoints: [
         {
-          locality: { zone: 'eu-1a' },
+          locality: { zone: 'eu-1a', sub_zone: '10.0.0.1:80' },
           lb_endpoints: [endpoint('10.0.0.1', 80, 'HEALTHY', 200)],
-          load_balancing_weight: { value: 200 },
+          load_balancing_weight: { value: 666_667 },
         },
         {
-          locality: { zone: 'eu-1b' },
-          lb_endpoints: [endpoint('10.0.0.3', 80, 'DRAINING', 100)],
-          load_balancing_weight: { value: 100 },
-        },
-        {
-          locality: { region: 'eu', zone: 'eu-1b' },
-          lb_endpoints: [endpoint('10.0.0.4', 80, 'UNHEALTHY', 100)],
-          load_balancing_weight: { value: 100 },
-        },
-        {
-          locality: {},
+          locality: { sub_zone: '[::1]:80' },
           lb_endpoints: [endpoint('::1', 80, 'HEALTHY', 100)],
-          load_balancing_weight: { value: 100 },
+          load_balancing_weight: { value: 333_333 },
         },
       ],
     });
@@ -236,8 +318,8 @@ describe('createXdsServer, speaking ADS', () => {
     ]);
   });
 
-  it('sends what others wrote as locality names well-formed and bounded, which clients can decode', async () => {
-    const { registry, prefix } = await connectTest(etcd.endpoints);
+  it('reads locality names others wrote that are not printable or too long as none, with one log line', async () => {
+    const { registry, prefix, logs } = await connectTest(etcd.endpoints);
     await etcd.raw
       .put(`${prefix}services/web/10.0.0.1:80`)
       .value(JSON.stringify({ zone: `\ud800${'z'.repeat(5000)}`, region: 'eu\u0000' }));
@@ -245,12 +327,62 @@ describe('createXdsServer, speaking ADS', () => {
     const stream = ads(xds.port);
     stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
     const [assignment] = (await stream.next()).resources as [
-      { endpoints: [{ locality: { zone: string; region: string } }] },
+      { endpoints: [{ locality: Record<string, string> }] },
     ];
-    expect(assignment.endpoints[0].locality).toEqual({
-      region: 'eu\u0000',
-      zone: `\ufffd${'z'.repeat(255)}`,
+    expect(assignment.endpoints[0].locality).toEqual({ sub_zone: '10.0.0.1:80' });
+    expect(logs.filter((line) => line.includes('as naming no locality'))).toHaveLength(1);
+  });
+
+  it("sends each client the spread of its own locality: zone-aware from its node.cluster's callers, its zone first without them", async () => {
+    const { registry, prefix } = await connectTest(etcd.endpoints);
+    const put = (service: string, address: string, zone: string) =>
+      etcd.raw.put(`${prefix}services/${service}/${address}`).value(JSON.stringify({ zone }));
+    await put('api', '10.0.0.1:80', 'a');
+    await Promise.all(
+      ['10.0.0.2:80', '10.0.0.3:80', '10.0.0.4:80'].map((address) => put('api', address, 'b')),
+    );
+    await put('web', '10.0.1.1:80', 'a');
+    await put('web', '10.0.1.2:80', 'b');
+    const xds = await serve(registry, { locality: { minClusterSize: 4 } });
+    const weightsFor = async (node: object): Promise<Record<string, number>> => {
+      const stream = ads(xds.port);
+      stream.send({ type_url: TYPE.endpoints, resource_names: ['api'], node });
+      const [assignment] = (await stream.next()).resources as [
+        {
+          endpoints: {
+            locality: { sub_zone: string };
+            load_balancing_weight: { value: number };
+          }[];
+        },
+      ];
+      return Object.fromEntries(
+        assignment.endpoints.map((one) => [one.locality.sub_zone, one.load_balancing_weight.value]),
+      );
+    };
+    // Zone a: 25 % of api, 50 % of web's callers: it keeps half of a's calls, b takes the rest.
+    expect(await weightsFor({ id: 'x', cluster: 'web', locality: { zone: 'a' } })).toEqual({
+      '10.0.0.1:80': 500_000,
+      '10.0.0.2:80': 166_667,
+      '10.0.0.3:80': 166_667,
+      '10.0.0.4:80': 166_667,
     });
+    // Zone b has room: every call stays in it.
+    expect(await weightsFor({ id: 'y', cluster: 'web', locality: { zone: 'b' } })).toEqual({
+      '10.0.0.2:80': 333_333,
+      '10.0.0.3:80': 333_333,
+      '10.0.0.4:80': 333_333,
+    });
+    // Without its callers, zone a is priority 0 and fully healthy: it keeps every call.
+    expect(await weightsFor({ id: 'z', locality: { zone: 'a' } })).toEqual({
+      '10.0.0.1:80': 1_000_000,
+    });
+  });
+
+  it('refuses locality settings that are not numbers in range, naming the option', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    await expect(serve(registry, { locality: { overprovisioningFactor: 0 } })).rejects.toThrow(
+      'Invalid locality.overprovisioningFactor 0: expected a number from 1 to 10',
+    );
   });
 
   it('sends one response per round trip, the latest; a NACK is logged and counted, never resent', async () => {
@@ -262,7 +394,8 @@ describe('createXdsServer, speaking ADS', () => {
     stream.send({ type_url: TYPE.endpoints, resource_names: ['web'] });
     const first = await stream.next();
     const addresses = (response: { resources: Record<string, unknown>[] }): string[] =>
-      JSON.stringify(response.resources).match(/10\.0\.0\.\d+/g) ?? [];
+      // The socket addresses (each locality's sub_zone names its endpoint too, with the port).
+      JSON.stringify(response.resources).match(/10\.0\.0\.\d+(?=")/g) ?? [];
     expect(addresses(first)).toEqual(['10.0.0.1']);
 
     // Not acknowledged: changes wait, however many.
