@@ -32,6 +32,7 @@ import { fanOut, propagation } from './scenarios/propagation';
 import { registration } from './scenarios/registration';
 import { pickCost } from './scenarios/pickCost';
 import { subsetting } from './scenarios/subsetting';
+import { zones, zonesUneven } from './scenarios/zones';
 import { rollingRestart } from './scenarios/rollingRestart';
 import { httpSd, xdsPropagation } from './scenarios/beyondNode';
 
@@ -90,6 +91,8 @@ const SCENARIOS: readonly Scenario[] = [
   overhead,
   pickCost,
   subsetting,
+  zones,
+  zonesUneven,
   rollingRestart,
   httpSd,
   xdsPropagation,

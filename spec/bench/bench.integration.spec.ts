@@ -40,6 +40,9 @@ describe('npm run bench -- --quick', () => {
       'overhead: one call, p50',
       'pick: random, one weighted, 50k vs 10',
       'subset: connections per server, most',
+      'zones: calls leaving their zone, %',
+      'zones: busiest instance vs mean, %',
+      'zones-uneven: busiest instance vs mean, %',
       'rolling-restart: failed calls per restart of 3 (retries 0)',
       'cli-start: gsr --version vs node -e 0',
       'cli-start: gsr endpoints vs etcdctl get --prefix',
@@ -79,6 +82,8 @@ describe('npm run bench -- --quick', () => {
       'overhead',
       'pick',
       'subset',
+      'zones',
+      'zones-uneven',
       'rolling-restart',
       'http-sd',
       'xds-propagation',
@@ -91,5 +96,5 @@ describe('npm run bench -- --quick', () => {
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
       expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);
     }
-  }, 300_000); // Compiling the bench and running its 24 scenarios once, on a busy CI machine.
+  }, 300_000); // Compiling the bench and running its 26 scenarios once, on a busy CI machine.
 });
