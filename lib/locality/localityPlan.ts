@@ -85,7 +85,7 @@ export function localityPlan(
     policy.panicThreshold,
   );
   const shares: GroupShare[] = groups.map(() => ({ share: 0, panic: false }));
-  let routing: ZoneRouting = { kind: 'off', why: 'the caller names no zone' };
+  let routing: ZoneRouting = { kind: 'off', why: 'no endpoint serves' };
   levels.forEach((level, index) => {
     const panic = load.panic[index] ?? false;
     const levelShare = (load.load[index] ?? 0) / 100;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { BehaviorSubject, Subject } from 'rxjs';
 import { Balancer } from '../../lib/balancing/Balancer';
 import type { BalancerOptions } from '../../lib/balancing/BalancerOptions';
@@ -156,6 +157,54 @@ describe('Balancer locality policy', () => {
     });
     expect(tried).toEqual(['a-0:1', 'b-0:1']);
     balancer.close();
+  });
+
+  it('places every call while an endpoint serves, whatever the metadata, states and callers (property)', () => {
+    const metadataValue = fc.oneof(
+      fc.constantFrom('a', 'b', 'c', '', 'x'.repeat(300), '\u0000', 0, 1, 9, 10, -1, 0.5, 1e300),
+      fc.anything(),
+    );
+    const endpoint = fc.record({
+      zone: metadataValue,
+      region: metadataValue,
+      priority: metadataValue,
+      state: fc.constantFrom<EndpointState>(
+        'serving',
+        'draining',
+        'failing',
+        'maintenance',
+        'lost',
+      ),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(endpoint, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 6 }),
+        fc.option(fc.constantFrom('a', 'b', 'd'), { nil: undefined }),
+        (endpoints, callerZones, zone) => {
+          fc.pre(endpoints.some((one) => one.state === 'serving'));
+          const list = endpoints.map(({ state, ...metadata }, i) =>
+            at(`10.0.0.${i}:1`, metadata, state),
+          );
+          const callers$ = new BehaviorSubject<readonly Endpoint[]>(
+            callerZones.map((callerZone, i) =>
+              at(`10.1.0.${i}:1`, { zone: callerZone }, undefined, 'web'),
+            ),
+          );
+          const { balancer } = balancerOf(list, {
+            locality: { zone, callers$, minClusterSize: 1 },
+            outlier: false,
+          });
+          for (let i = 0; i < 20; i++) {
+            expect(balancer.pick()).toBeDefined();
+          }
+          const shares = balancer.locality().groups.reduce((sum, group) => sum + group.share, 0);
+          expect(shares).toBeCloseTo(1, 9);
+          balancer.close();
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it.each([
