@@ -31,6 +31,7 @@ export type {
 } from './balancing/BalancerOptions';
 export type { RetryBudgetOptions } from './balancing/RetryBudget';
 export type { CallerLocality, Locality } from './locality/Locality';
+export type { LocalityPolicy } from './locality/LocalityPolicy';
 export type { ZoneRouting } from './locality/zoneRouting';
 export { priorityLoad, type LevelHealth, type PriorityLoad } from './locality/priorityLoad';
 export type { SlowStartOptions } from './balancing/SlowStart';

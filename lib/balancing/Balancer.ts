@@ -530,11 +530,17 @@ export interface BalancerLocalityView {
   readonly routing: ZoneRouting;
   /** Each priority-and-zone group of endpoints, its healthy and total counts, and its share of calls. */
   readonly groups: readonly {
+    /** The group's priority: 0 first. */
     readonly priority: number;
+    /** Its zone; `undefined` for endpoints that name none. */
     readonly zone: string | undefined;
+    /** How many of its endpoints are serving and not ejected. */
     readonly healthy: number;
+    /** How many it has (serving, failing or lost). */
     readonly total: number;
+    /** Its share of new calls, in [0, 1]. */
     readonly share: number;
+    /** Whether its calls go to all of its endpoints, healthy or not. */
     readonly panic: boolean;
   }[];
 }

@@ -4,7 +4,9 @@ import { showValue } from '../errors/showValue';
 
 /** Where an endpoint or a caller is: its zone and region, each `undefined` when unknown. */
 export interface Locality {
+  /** The zone (`metadata.zone` of an endpoint), e.g. `eu-west-1a`. */
   readonly zone?: string | undefined;
+  /** The region (`metadata.region` of an endpoint), e.g. `eu-west-1`. */
   readonly region?: string | undefined;
 }
 
@@ -14,6 +16,7 @@ export interface Locality {
  * `locality` option.
  */
 export interface CallerLocality extends Locality {
+  /** The live list of the caller's own service: its instances per zone are the callers per zone. */
   readonly callers$?: Observable<readonly Endpoint[]> | undefined;
 }
 

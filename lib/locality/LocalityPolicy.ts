@@ -2,7 +2,7 @@ import { showValue } from '../errors/showValue';
 
 /**
  * How calls spill over priorities and zones, as Envoy's settings of the same names; see
- * {@link localityPlan}.
+ * the Balancer's and the xDS server's locality plan.
  */
 export interface LocalityPolicy {
   /** How much more than it needs each priority level can take: 1.4 keeps level 0 whole until fewer than 71.4 % of its endpoints are healthy. */

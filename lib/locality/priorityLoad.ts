@@ -1,6 +1,8 @@
 /** A priority level's hosts: how many may take calls now, out of how many there are. */
 export interface LevelHealth {
+  /** How many of its hosts may take calls now (serving, not ejected). */
   readonly healthy: number;
+  /** How many hosts it has, healthy or not. */
   readonly total: number;
 }
 

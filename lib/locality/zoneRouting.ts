@@ -1,16 +1,25 @@
 /**
- * How a caller's calls within one priority level are spread over zones; see {@link zoneRouting}:
- * - `off`: zone-aware routing does not apply (and `why` says why): plain balancing over the level;
- * - `direct`: the caller's zone has at least its callers' share of the hosts: every call stays in it;
- * - `residual`: the caller's zone takes `local` of the calls (a fraction), and the rest goes to the
- *   other zones, each by its `spare` capacity.
+ * How a caller's calls within the first priority level are spread over zones, by Envoy's zone-aware
+ * routing: `off` (plain balancing over the level), `direct` (every call stays in the caller's zone), or
+ * `residual` (a share stays, the rest spills to zones with room).
  */
 export type ZoneRouting =
-  | { readonly kind: 'off'; readonly why: string }
-  | { readonly kind: 'direct' }
   | {
+      /** Zone-aware routing does not apply: plain balancing over the level. */
+      readonly kind: 'off';
+      /** Why, e.g. `fewer than 6 healthy endpoints`. */
+      readonly why: string;
+    }
+  | {
+      /** The caller's zone has at least its callers' share of the endpoints: every call stays in it. */
+      readonly kind: 'direct';
+    }
+  | {
+      /** The caller's zone keeps a share of the calls; the rest spills to zones with room. */
       readonly kind: 'residual';
+      /** The fraction of calls kept in the caller's zone, in [0, 1). */
       readonly local: number;
+      /** Each other zone's room to spare (in 1/10,000 of the endpoints): the spill goes by it. */
       readonly spare: ReadonlyMap<string, number>;
     };
 
