@@ -30,6 +30,8 @@ export type {
   Outcome,
 } from './balancing/BalancerOptions';
 export type { RetryBudgetOptions } from './balancing/RetryBudget';
+export type { WeightedRoundRobinOptions } from './balancing/LoadWeight';
+export type { OrcaReport } from './orca/OrcaReport';
 export type { CallerLocality, Locality } from './locality/Locality';
 export type { LocalityPolicy } from './locality/LocalityPolicy';
 export type { ZoneRouting } from './locality/zoneRouting';

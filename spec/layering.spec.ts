@@ -15,6 +15,7 @@ const LAYERS = [
   'logging',
   'metrics',
   'etcd',
+  'orca',
   'snapshot',
   'discovery',
   'registration',

@@ -32,6 +32,9 @@ import {
 import { RetryPolicy } from './RetryPolicy';
 import { createChooser } from './createChooser';
 import { EndpointPool } from './EndpointPool';
+import { DEFAULT_WRR, type WrrPolicy } from './LoadWeight';
+import type { OrcaReport } from '../orca/OrcaReport';
+import { readOrcaReport } from '../orca/orcaCodec';
 import { localityPolicy } from '../locality/LocalityPolicy';
 import type { ZoneRouting } from '../locality/zoneRouting';
 import { EndpointWait } from './EndpointWait';
@@ -80,6 +83,8 @@ export class Balancer<T = unknown> {
   /** The strategy's chooser, wrapped by outlier ejection. */
   readonly #ejection: OutlierEjection<T>;
   readonly #latency: LatencyPolicy;
+  /** How load reports become weights (weighted round robin). */
+  readonly #wrr: WrrPolicy;
   readonly #clock: Clock;
   /** What a call's latency is measured with: the clock given, else the finer `performance`. */
   readonly #stopwatch: { now(): number };
@@ -110,6 +115,7 @@ export class Balancer<T = unknown> {
     validateBalancerOptions(options);
     const outlier = options.outlier === false ? undefined : (options.outlier ?? {});
     this.#clock = options.clock ?? systemClock;
+    this.#wrr = { ...DEFAULT_WRR, ...definedOnly(options.weightedRoundRobin ?? {}) };
     this.#stopwatch = options.clock ?? performance;
     this.#latency = {
       decayMs: options.latency?.decayMs ?? 10_000,
@@ -122,7 +128,7 @@ export class Balancer<T = unknown> {
         maxEjectionMs: outlier.maxEjectionMs ?? 60_000,
         maxEjectionPercent: outlier.maxEjectionPercent ?? 50,
       },
-      createChooser(options.strategy, this.#latency, () => this.#clock.random()),
+      createChooser(options.strategy, this.#latency, () => this.#clock.random(), this.#wrr),
     );
     this.#retry = new RetryPolicy(options, (message) => this.#warnings.warn(message));
     const locality = options.locality ?? {};
@@ -245,7 +251,12 @@ export class Balancer<T = unknown> {
    * ```
    */
   async call<R>(
-    fn: (endpoint: Endpoint, signal: AbortSignal) => Promise<R>,
+    fn: (
+      endpoint: Endpoint,
+      signal: AbortSignal,
+      /** Gives the balancer the server's load report of this attempt (weighted round robin weighs by it). */
+      load: (report: OrcaReport | string | Uint8Array) => void,
+    ) => Promise<R>,
     options: CallOptions<T> = NO_CALL_OPTIONS,
   ): Promise<R> {
     if (options !== NO_CALL_OPTIONS) {
@@ -269,7 +280,9 @@ export class Balancer<T = unknown> {
       try {
         // A signal of its own when the caller gave none: a shared one would collect the listeners that
         // each call's fetch adds to it, until GC (695 after 1,000 fetches). It costs ~2 µs a call.
-        const result = await fn(record.endpoint, signal ?? new AbortController().signal);
+        const result = await fn(record.endpoint, signal ?? new AbortController().signal, (load) =>
+          this.#load(record, load),
+        );
         this.#succeeded(record, this.#stopwatch.now() - started, true);
         return result;
       } catch (error) {
@@ -354,10 +367,26 @@ export class Balancer<T = unknown> {
     if (record === undefined) {
       return;
     }
+    if (outcome.load !== undefined) {
+      this.#load(record, outcome.load);
+    }
     if (outcome.ok) {
       this.#succeeded(record, outcome.latencyMs, false);
     } else {
       this.#failed(record, outcome.error, outcome.latencyMs, false);
+    }
+  }
+
+  /** A load report of `record`'s server: as sent (bytes, base64) it is read as untrusted. */
+  #load(record: EndpointRecord, load: OrcaReport | string | Uint8Array): void {
+    const report =
+      typeof load === 'string' || load instanceof Uint8Array
+        ? readOrcaReport(load, (message) =>
+            this.#warnings.warn(`balancer: ${record.endpoint.address} sent ${message}`),
+          )
+        : load;
+    if (report !== undefined) {
+      record.loadWeight.update(report, this.#clock.now(), this.#wrr);
     }
   }
 
@@ -516,6 +545,13 @@ export class Balancer<T = unknown> {
       : `failed ${record.consecutiveFailures} time(s) in a row`;
     this.#logger.info(`balancer: ejected ${record.endpoint.address} for ${interval}ms: it ${why}`);
   }
+}
+
+/** `options` without the fields set to `undefined`, so that defaults spread under them stay. */
+function definedOnly<O extends object>(options: O): Partial<O> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as Partial<O>;
 }
 
 /** What {@link Balancer.locality} tells. */

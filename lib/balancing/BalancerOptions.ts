@@ -6,6 +6,8 @@ import { localityPolicy } from '../locality/LocalityPolicy';
 import type { Clock } from '../etcd/Clock';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'winston';
+import type { OrcaReport } from '../orca/OrcaReport';
+import type { WeightedRoundRobinOptions } from './LoadWeight';
 import type { RetryBudgetOptions } from './RetryBudget';
 import type { SlowStartOptions } from './SlowStart';
 import type { SubsetOptions } from './SubsetOptions';
@@ -54,6 +56,8 @@ export interface BalancerOptions<T = unknown> {
     /** The latency assumed of an endpoint not measured yet, ms. */
     readonly defaultMs?: number;
   };
+  /** How `'weighted-round-robin'` turns load reports into weights (gRFC A58's settings). */
+  readonly weightedRoundRobin?: WeightedRoundRobinOptions;
   /** This caller's zone: the same as `locality: { zone }`. */
   readonly zone?: string;
   /**
@@ -160,6 +164,8 @@ export type Outcome =
       readonly ok: true;
       /** How long it took, ms: the latency strategy learns from it. */
       readonly latencyMs?: number;
+      /** The server's load report, as it sent it (`endpoint-load-metrics-bin`) or read: weighted round robin learns from it. */
+      readonly load?: OrcaReport | string | Uint8Array;
     }
   | {
       /** The call failed: counts towards the endpoint's ejection. */
@@ -168,6 +174,8 @@ export type Outcome =
       readonly latencyMs?: number;
       /** What it failed with: a refused connection ejects the endpoint at once. */
       readonly error?: unknown;
+      /** The server's load report, when its answer carried one. */
+      readonly load?: OrcaReport | string | Uint8Array;
     };
 
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
@@ -185,7 +193,13 @@ function check(value: unknown, option: string, what: string, ok: (n: number) => 
 }
 
 /** The built-in strategies, by name. @internal */
-export const STRATEGIES = ['round-robin', 'random', 'least-outstanding', 'latency'] as const;
+export const STRATEGIES = [
+  'round-robin',
+  'random',
+  'least-outstanding',
+  'latency',
+  'weighted-round-robin',
+] as const;
 
 /** The error for a strategy that is none of {@link STRATEGIES} nor a function. @internal */
 export function unknownStrategy(strategy: unknown): TypeError {
@@ -210,6 +224,7 @@ interface UncheckedBalancerOptions extends UncheckedCallOptions {
   readonly timeout?: unknown;
   readonly zone?: unknown;
   readonly locality?: unknown;
+  readonly weightedRoundRobin?: unknown;
   readonly retryBudget?: { readonly [K in keyof RetryBudgetOptions]?: unknown } | false;
   readonly outlier?: { readonly [K in keyof OutlierOptions]?: unknown } | false;
   readonly latency?: { readonly decayMs?: unknown; readonly defaultMs?: unknown };
@@ -259,6 +274,7 @@ export function validateBalancerOptions(options: UncheckedBalancerOptions): void
     throw expected('zone', 'a non-empty string', options.zone);
   }
   checkLocality(options.locality);
+  checkWeightedRoundRobin(options.weightedRoundRobin);
   const { retryBudget, outlier, latency, subset, slowStart } = options;
   for (const [name, group] of Object.entries({
     retryBudget,
@@ -287,6 +303,36 @@ export function validateBalancerOptions(options: UncheckedBalancerOptions): void
   if (slowStart !== undefined) {
     checkSlowStart(slowStart);
   }
+}
+
+function checkWeightedRoundRobin(given: unknown): void {
+  if (given === undefined) {
+    return;
+  }
+  if (typeof given !== 'object' || given === null) {
+    throw expected('weightedRoundRobin', 'an object of options', given);
+  }
+  const options = given as Record<string, unknown>;
+  for (const name of ['blackoutPeriodMs', 'weightExpirationPeriodMs'] as const) {
+    check(
+      options[name],
+      `weightedRoundRobin.${name}`,
+      'a number of milliseconds >= 0',
+      (n) => Number.isFinite(n) && n >= 0,
+    );
+  }
+  check(
+    options.weightUpdatePeriodMs,
+    'weightedRoundRobin.weightUpdatePeriodMs',
+    'a number of milliseconds >= 100',
+    (n) => Number.isFinite(n) && n >= 100,
+  );
+  check(
+    options.errorUtilizationPenalty,
+    'weightedRoundRobin.errorUtilizationPenalty',
+    'a number >= 0',
+    (n) => Number.isFinite(n) && n >= 0,
+  );
 }
 
 function checkLocality(locality: unknown): void {

@@ -1,3 +1,4 @@
+import { LoadWeight } from './LoadWeight';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { ADMITTED, type Ejection } from './Ejection';
 
@@ -44,6 +45,8 @@ export class EndpointRecord {
   arrivedAt: number | undefined;
   /** Slow start's factor of its weight, in (0, 1]: 1 once ramped up (or without slow start). */
   ramp = 1;
+  /** Its weight from load reports, for weighted round robin. */
+  readonly loadWeight = new LoadWeight();
 
   constructor(endpoint: Endpoint, declaredWeight: number) {
     this.endpoint = endpoint;

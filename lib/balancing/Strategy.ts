@@ -23,6 +23,10 @@ export type Picker<T> = (endpoints: readonly Endpoint[], value: T) => Endpoint;
  *   power of two choices);
  * - `'latency'`: the better of two, by a peak-EWMA of their latency times their calls in flight, per
  *   weight (as Finagle and linkerd balance);
+ * - `'weighted-round-robin'`: each endpoint in turn, weighted by what its load reports say it can take
+ *   (gRFC A58: queries per second over utilization, errors as a penalty; see
+ *   `weightedRoundRobin` in the Balancer's options);
  * - a {@link Picker} of your own.
  */
-export type Strategy<T> = 'round-robin' | 'random' | 'least-outstanding' | 'latency' | Picker<T>;
+export type Strategy<T> =
+  'round-robin' | 'random' | 'least-outstanding' | 'latency' | 'weighted-round-robin' | Picker<T>;

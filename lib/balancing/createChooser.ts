@@ -3,6 +3,8 @@ import type { EndpointRecord, LatencyPolicy } from './EndpointRecord';
 import type { WeightedSet } from './WeightedSet';
 import { unknownStrategy } from './BalancerOptions';
 import type { Strategy } from './Strategy';
+import { DEFAULT_WRR, type WrrPolicy } from './LoadWeight';
+import { wrrChooser } from './wrrChooser';
 
 /**
  * Picks, from a candidate set, a record that `ok` accepts (not ejected, not tried by this call), for
@@ -34,6 +36,7 @@ export function createChooser<T>(
   strategy: Strategy<T> = 'round-robin',
   latency: LatencyPolicy,
   random: () => number = Math.random,
+  wrr: WrrPolicy = DEFAULT_WRR,
 ): Chooser<T> {
   if (typeof strategy === 'function') {
     return (_set, value, _now, ok, inListOrder) => {
@@ -76,6 +79,8 @@ export function createChooser<T>(
         return (rtt / Math.max(typicalMs, Number.MIN_VALUE)) * (record.inFlight + 1);
       });
     }
+    case 'weighted-round-robin':
+      return wrrChooser(wrr, random);
     default:
       throw unknownStrategy(strategy);
   }

@@ -370,7 +370,7 @@ describe('Balancer.call', () => {
     ],
     [
       { strategy: 'fastest' },
-      "Expected `strategy` to be one of 'round-robin', 'random', 'least-outstanding', 'latency' or a function, got `fastest` (string)",
+      "Expected `strategy` to be one of 'round-robin', 'random', 'least-outstanding', 'latency', 'weighted-round-robin' or a function, got `fastest` (string)",
     ],
     [{ zone: '' }, "Expected `zone` to be a non-empty string, got `''` (string)"],
     [

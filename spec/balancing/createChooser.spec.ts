@@ -105,7 +105,7 @@ describe('createChooser', () => {
 
   it('refuses a strategy it does not know, naming it', () => {
     expect(() => createChooser('fastest' as never, latency)).toThrow(
-      "Expected `strategy` to be one of 'round-robin', 'random', 'least-outstanding', 'latency' or a function, got `fastest` (string)",
+      "Expected `strategy` to be one of 'round-robin', 'random', 'least-outstanding', 'latency', 'weighted-round-robin' or a function, got `fastest` (string)",
     );
   });
 });

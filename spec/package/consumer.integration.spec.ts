@@ -137,20 +137,20 @@ describe('the packed package, installed by a consumer', () => {
     expect(check).toMatchObject({ code: 0, stdout: 'true\n', stderr: '' });
   });
 
-  it('loads gsr, gsr/grpc, gsr/testing, gsr/ui, gsr/http-sd and gsr/xds with require and with import', async () => {
+  it('loads gsr, gsr/grpc, gsr/testing, gsr/ui, gsr/http-sd, gsr/xds and gsr/orca with require and with import', async () => {
     const required = await run(
       process.execPath,
       [
         '-e',
         "const gsr = require('gsr'), grpc = require('gsr/grpc'), testing = require('gsr/testing');" +
-          "const ui = require('gsr/ui'), httpSd = require('gsr/http-sd'), xds = require('gsr/xds');" +
-          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler, typeof httpSd.createHttpSdHandler, typeof xds.createXdsServer)',
+          "const ui = require('gsr/ui'), httpSd = require('gsr/http-sd'), xds = require('gsr/xds'), orca = require('gsr/orca');" +
+          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler, typeof httpSd.createHttpSdHandler, typeof xds.createXdsServer, typeof orca.OrcaRecorder)',
       ],
       app,
     );
     expect(required).toMatchObject({
       code: 0,
-      stdout: 'function function function function function function\n',
+      stdout: 'function function function function function function function\n',
       stderr: '',
     });
     const imported = await run(
@@ -161,13 +161,14 @@ describe('the packed package, installed by a consumer', () => {
         "import { Registry } from 'gsr'; import { installGrpcResolver } from 'gsr/grpc';" +
           "import { EtcdCluster } from 'gsr/testing'; import { createDashboardHandler } from 'gsr/ui';" +
           "import { createHttpSdHandler } from 'gsr/http-sd'; import { createXdsServer } from 'gsr/xds';" +
-          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler, typeof createHttpSdHandler, typeof createXdsServer)',
+          "import { OrcaRecorder } from 'gsr/orca';" +
+          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler, typeof createHttpSdHandler, typeof createXdsServer, typeof OrcaRecorder)',
       ],
       app,
     );
     expect(imported).toMatchObject({
       code: 0,
-      stdout: 'function function function function function function\n',
+      stdout: 'function function function function function function function\n',
       stderr: '',
     });
   });
