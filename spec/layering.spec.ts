@@ -22,6 +22,7 @@ const LAYERS = [
   'registry',
   'balancing',
   'grpc',
+  'undici',
   'http',
   'ui',
   'http-sd',

@@ -137,20 +137,20 @@ describe('the packed package, installed by a consumer', () => {
     expect(check).toMatchObject({ code: 0, stdout: 'true\n', stderr: '' });
   });
 
-  it('loads gsr, gsr/grpc, gsr/testing, gsr/ui, gsr/http-sd, gsr/xds and gsr/orca with require and with import', async () => {
+  it('loads gsr, gsr/grpc, gsr/testing, gsr/ui, gsr/http-sd, gsr/xds, gsr/orca and gsr/undici with require and with import', async () => {
     const required = await run(
       process.execPath,
       [
         '-e',
         "const gsr = require('gsr'), grpc = require('gsr/grpc'), testing = require('gsr/testing');" +
-          "const ui = require('gsr/ui'), httpSd = require('gsr/http-sd'), xds = require('gsr/xds'), orca = require('gsr/orca');" +
-          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler, typeof httpSd.createHttpSdHandler, typeof xds.createXdsServer, typeof orca.OrcaRecorder)',
+          "const ui = require('gsr/ui'), httpSd = require('gsr/http-sd'), xds = require('gsr/xds'), orca = require('gsr/orca'), undici = require('gsr/undici');" +
+          'console.log(typeof gsr.Registry.connect, typeof grpc.installGrpcResolver, typeof testing.EtcdCluster.start, typeof ui.createDashboardHandler, typeof httpSd.createHttpSdHandler, typeof xds.createXdsServer, typeof orca.OrcaRecorder, typeof undici.gsrInterceptor)',
       ],
       app,
     );
     expect(required).toMatchObject({
       code: 0,
-      stdout: 'function function function function function function function\n',
+      stdout: 'function function function function function function function function\n',
       stderr: '',
     });
     const imported = await run(
@@ -161,14 +161,14 @@ describe('the packed package, installed by a consumer', () => {
         "import { Registry } from 'gsr'; import { installGrpcResolver } from 'gsr/grpc';" +
           "import { EtcdCluster } from 'gsr/testing'; import { createDashboardHandler } from 'gsr/ui';" +
           "import { createHttpSdHandler } from 'gsr/http-sd'; import { createXdsServer } from 'gsr/xds';" +
-          "import { OrcaRecorder } from 'gsr/orca';" +
-          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler, typeof createHttpSdHandler, typeof createXdsServer, typeof OrcaRecorder)',
+          "import { OrcaRecorder } from 'gsr/orca'; import { gsrInterceptor } from 'gsr/undici';" +
+          'console.log(typeof Registry.connect, typeof installGrpcResolver, typeof EtcdCluster.start, typeof createDashboardHandler, typeof createHttpSdHandler, typeof createXdsServer, typeof OrcaRecorder, typeof gsrInterceptor)',
       ],
       app,
     );
     expect(imported).toMatchObject({
       code: 0,
-      stdout: 'function function function function function function function\n',
+      stdout: 'function function function function function function function function\n',
       stderr: '',
     });
   });
@@ -184,6 +184,20 @@ describe('the packed package, installed by a consumer', () => {
     );
     expect(check.stdout).toContain(
       "PreconditionError Cannot load gsr/xds: it needs the package @grpc/grpc-js-xds for Envoy's protos: npm install @grpc/grpc-js-xds",
+    );
+  });
+
+  it('says what gsr/undici needs when its optional peer undici is not installed', async () => {
+    const check = await run(
+      process.execPath,
+      [
+        '-e',
+        "try { require('gsr/undici').gsrInterceptor({}) } catch (error) { console.log(error.name, error.message) }",
+      ],
+      app,
+    );
+    expect(check.stdout).toContain(
+      'PreconditionError Cannot load gsr/undici: it needs the package undici (7): npm install undici',
     );
   });
 
