@@ -33,6 +33,7 @@ import { registration } from './scenarios/registration';
 import { pickCost } from './scenarios/pickCost';
 import { subsetting } from './scenarios/subsetting';
 import { zones, zonesUneven } from './scenarios/zones';
+import { fetchInterceptor, loadAware } from './scenarios/loadAware';
 import { rollingRestart } from './scenarios/rollingRestart';
 import { httpSd, xdsPropagation } from './scenarios/beyondNode';
 
@@ -89,10 +90,12 @@ const SCENARIOS: readonly Scenario[] = [
   crash,
   slow,
   overhead,
+  fetchInterceptor,
   pickCost,
   subsetting,
   zones,
   zonesUneven,
+  loadAware,
   rollingRestart,
   httpSd,
   xdsPropagation,

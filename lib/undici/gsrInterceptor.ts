@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Dispatcher, Pool } from 'undici';
+import type { Endpoint } from '../endpoint/Endpoint';
 import { Balancer } from '../balancing/Balancer';
 import type { BalancerOptions } from '../balancing/BalancerOptions';
 import { PreconditionError } from '../errors/PreconditionError';
@@ -71,8 +73,16 @@ export function gsrInterceptor(
 ): GsrInterceptor {
   const undici = loadUndici();
   const isService = serviceRule(registry, options.services);
-  const services = new Map<string, { balancer: Balancer; pools: Map<string, Pool> }>();
-  const serviceOf = (name: string) => {
+  const services = new Map<string, Service>();
+  /**
+   * Abort controllers of requests that ended unaborted, for the next requests: making one's signal
+   * costs about 4 µs (Node makes it transferable), a fortieth of a request over loopback. None is
+   * handed on with a listener left: the balancer removes its own when a call stops waiting.
+   */
+  const spare: AbortController[] = [];
+  /** What each origin seen is: a gsr service's route, or `null` (another host). Bounded. */
+  const routes = new Map<string, Route | null>();
+  const serviceOf = (name: string): Service => {
     let service = services.get(name);
     if (service === undefined) {
       const balancer = new Balancer(registry.endpoints$(name), {
@@ -95,97 +105,66 @@ export function gsrInterceptor(
     }
     return service;
   };
+  const routeOf = (origin: string | URL): Route | null => {
+    const key = String(origin);
+    let route = routes.get(key);
+    if (route === undefined) {
+      const url = new URL(key);
+      route = isService(url.hostname)
+        ? {
+            service: url.hostname,
+            host: url.host,
+            protocol: url.protocol,
+            poolOf: (address) => {
+              const { pools } = serviceOf(url.hostname);
+              let pool = pools.get(address);
+              if (pool === undefined) {
+                pool = new undici.Pool(`${url.protocol}//${address}`, {
+                  ...options.pool,
+                  ...(url.protocol === 'https:' && { connect: { servername: url.hostname } }),
+                });
+                pools.set(address, pool);
+              }
+              return pool;
+            },
+          }
+        : null;
+      if (routes.size >= MAX_ROUTES) {
+        routes.clear(); // A client that dials endless hosts costs a bounded map.
+      }
+      routes.set(key, route);
+    }
+    return route;
+  };
 
   const interceptor = ((dispatch: Dispatcher.Dispatch): Dispatcher.Dispatch =>
     (opts, given) => {
-      const origin = opts.origin === undefined ? undefined : new URL(opts.origin);
-      if (origin === undefined || !isService(origin.hostname)) {
+      const route = opts.origin === undefined ? null : routeOf(opts.origin);
+      if (route === null) {
         return dispatch(opts, given);
       }
-      // A handler of the older API (onHeaders, onData, …), from an older undici, adapted to today's.
-      const handler: Dispatcher.DispatchHandler = new undici.DecoratorHandler(given);
-      const { balancer, pools } = serviceOf(origin.hostname);
-      const poolOf = (address: string): Pool => {
-        let pool = pools.get(address);
-        if (pool === undefined) {
-          pool = new undici.Pool(`${origin.protocol}//${address}`, {
-            ...options.pool,
-            ...(origin.protocol === 'https:' && { connect: { servername: origin.hostname } }),
-          });
-          pools.set(address, pool);
-        }
-        return pool;
-      };
+      const request = new Request(
+        spare.pop() ?? new AbortController(),
+        route,
+        { ...opts, origin: undefined, headers: withHost(route.host, opts.headers) },
+        given,
+      );
       const replayable =
         opts.body === null ||
         opts.body === undefined ||
         typeof opts.body === 'string' ||
         opts.body instanceof Uint8Array;
-      const retries = IDEMPOTENT.has(opts.method) && replayable ? undefined : 0;
-      const aborted = new AbortController();
-      const headers = withHost(origin.host, opts.headers);
-      let answered = false;
-      balancer
-        .call(
-          (endpoint, _signal, load) =>
-            new Promise<void>((resolve, reject) => {
-              poolOf(endpoint.address).dispatch(
-                { ...opts, origin: undefined, headers },
-                {
-                  onRequestStart: (controller, context) => {
-                    // The caller aborts through this controller: the balancer then counts nothing.
-                    handler.onRequestStart?.(abortsToo(controller, aborted), context);
-                  },
-                  onRequestUpgrade: (controller, statusCode, responseHeaders, socket) => {
-                    answered = true;
-                    resolve();
-                    handler.onRequestUpgrade?.(controller, statusCode, responseHeaders, socket);
-                  },
-                  onResponseStart: (controller, statusCode, responseHeaders, statusMessage) => {
-                    answered = true;
-                    const report = responseHeaders[ORCA_HEADER];
-                    if (typeof report === 'string') {
-                      load(report);
-                    }
-                    if (statusCode >= 500) {
-                      reject(new ServerError(statusCode));
-                    } else {
-                      resolve();
-                    }
-                    handler.onResponseStart?.(
-                      controller,
-                      statusCode,
-                      responseHeaders,
-                      statusMessage,
-                    );
-                  },
-                  onResponseData: (controller, chunk) =>
-                    handler.onResponseData?.(controller, chunk),
-                  onResponseEnd: (controller, trailers) =>
-                    handler.onResponseEnd?.(controller, trailers),
-                  onResponseError: (controller, error) => {
-                    if (answered) {
-                      handler.onResponseError?.(controller, error); // Mid-body: the caller's to see.
-                    } else {
-                      reject(error); // Before any answer: the balancer may retry it elsewhere.
-                    }
-                  },
-                },
-              );
-            }),
-          {
-            signal: aborted.signal,
-            ...(retries !== undefined && { retries }),
-            // A 5xx was passed on already: it counts against its endpoint, and is not sent again.
-            retryable: (error) => !(error instanceof ServerError) && isRetryable(error),
-          },
+      serviceOf(route.service)
+        .balancer.call(
+          request.attempt,
+          IDEMPOTENT.has(opts.method) && replayable
+            ? { signal: request.aborted.signal, retryable }
+            : { signal: request.aborted.signal, retryable, retries: 0 },
         )
-        .catch((error: unknown) => {
-          if (!answered) {
-            handler.onResponseError?.(
-              undefined as unknown as Dispatcher.DispatchController,
-              error instanceof Error ? error : new Error(String(error)),
-            );
+        .catch((error: unknown) => request.failed(error))
+        .finally(() => {
+          if (!request.aborted.signal.aborted && spare.length < MAX_SPARE) {
+            spare.push(request.aborted);
           }
         });
       return true;
@@ -201,9 +180,280 @@ export function gsrInterceptor(
       return [...pools.values()].map((pool) => pool.close().catch(() => undefined));
     });
     services.clear();
+    routes.clear();
     await Promise.all(closing);
   };
   return interceptor;
+}
+
+/** The most origins remembered (as gsr services or not) before the memory starts afresh. */
+const MAX_ROUTES = 1024;
+/** The most spare abort controllers kept. */
+const MAX_SPARE = 256;
+
+/** A service's balancer and its endpoints' pools. */
+interface Service {
+  readonly balancer: Balancer;
+  readonly pools: Map<string, Pool>;
+}
+
+/** How an origin that names a gsr service is reached. */
+interface Route {
+  readonly service: string;
+  /** `host[:port]` as the caller wrote it: the Host header. */
+  readonly host: string;
+  readonly protocol: string;
+  poolOf(address: string): Pool;
+}
+
+/** A 5xx was passed on already: it counts against its endpoint, and is not sent again. */
+function retryable(error: unknown): boolean {
+  return !(error instanceof ServerError) && isRetryable(error);
+}
+
+/**
+ * One request through the interceptor: each attempt (the balancer's retries) dispatches it to an
+ * endpoint's pool, and settles the attempt when an answer starts (a 5xx as a failure) or fails before
+ * one. The caller's handler sees one answer, or the last failure.
+ */
+class Request {
+  #answered = false;
+
+  constructor(
+    /** Aborted when the caller aborts: the balancer then counts the attempt against nobody. */
+    readonly aborted: AbortController,
+    readonly route: Route,
+    readonly opts: Dispatcher.DispatchOptions,
+    readonly handler: Dispatcher.DispatchHandler,
+  ) {
+    /* eslint-disable @typescript-eslint/no-deprecated -- the older API is what fetch's handlers speak */
+    this.#legacy = handler.onHeaders !== undefined;
+    /* eslint-enable @typescript-eslint/no-deprecated */
+  }
+
+  /**
+   * Whether the caller's handler speaks the older API (onHeaders, onData, …): fetch's does, and
+   * compose hands it in wrapped to speak both. Each attempt then speaks it too, as the pool does
+   * inside, so that raw headers pass through unconverted, as they would without the interceptor.
+   */
+  readonly #legacy: boolean;
+
+  readonly attempt = (
+    endpoint: Endpoint,
+    _signal: AbortSignal,
+    load: (report: string) => void,
+  ): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      this.route
+        .poolOf(endpoint.address)
+        .dispatch(
+          this.opts,
+          this.#legacy
+            ? new LegacyAttempt(this, resolve, reject, load)
+            : new Attempt(this, resolve, reject, load),
+        );
+    });
+
+  /** An attempt was answered: the rest of the response is the caller's. */
+  answered(): void {
+    this.#answered = true;
+  }
+
+  /** The balancer gave up (every attempt failed before an answer, or no endpoint came). */
+  failed(error: unknown): void {
+    if (this.#answered) {
+      return;
+    }
+    const reason = error instanceof Error ? error : new Error(String(error));
+    if (this.#legacy) {
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- fetch's handlers speak it
+      this.handler.onError?.(reason);
+    } else {
+      this.handler.onResponseError?.(undefined as unknown as Dispatcher.DispatchController, reason);
+    }
+  }
+
+  get isAnswered(): boolean {
+    return this.#answered;
+  }
+}
+
+/** One attempt's handler: passes the answer on, and settles the attempt for the balancer. */
+class Attempt implements Dispatcher.DispatchHandler {
+  constructor(
+    readonly request: Request,
+    readonly resolve: () => void,
+    readonly reject: (error: unknown) => void,
+    readonly load: (report: string) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.request.handler.onRequestStart?.(
+      new CallerController(controller, this.request.aborted),
+      context,
+    );
+  }
+
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    socket: Duplex,
+  ): void {
+    this.request.answered();
+    this.resolve();
+    this.request.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    this.request.answered();
+    const report = headers[ORCA_HEADER];
+    if (typeof report === 'string') {
+      this.load(report);
+    }
+    if (statusCode >= 500) {
+      this.reject(new ServerError(statusCode));
+    } else {
+      this.resolve();
+    }
+    this.request.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.request.handler.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.request.handler.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.request.isAnswered) {
+      this.request.handler.onResponseError?.(controller, error); // Mid-body: the caller's to see.
+    } else {
+      this.reject(error); // Before any answer: the balancer may retry it elsewhere.
+    }
+  }
+}
+
+/* eslint-disable @typescript-eslint/no-deprecated -- the older API is what fetch's handlers speak */
+/** One attempt's handler in the older API, for a caller's handler in it: raw headers pass through. */
+class LegacyAttempt implements Dispatcher.DispatchHandler {
+  constructor(
+    readonly request: Request,
+    readonly resolve: () => void,
+    readonly reject: (error: unknown) => void,
+    readonly load: (report: string) => void,
+  ) {}
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.request.handler.onConnect?.((reason?: Error) => {
+      this.request.aborted.abort(reason);
+      abort(reason);
+    });
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    this.request.answered();
+    this.resolve();
+    this.request.handler.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onResponseStarted(): void {
+    this.request.handler.onResponseStarted?.();
+  }
+
+  onHeaders(
+    statusCode: number,
+    headers: Buffer[],
+    resume: () => void,
+    statusText: string,
+  ): boolean {
+    this.request.answered();
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as Buffer;
+      if (
+        name.length === ORCA_HEADER.length &&
+        name.toString('latin1').toLowerCase() === ORCA_HEADER
+      ) {
+        this.load((headers[i + 1] as Buffer).toString('latin1'));
+      }
+    }
+    if (statusCode >= 500) {
+      this.reject(new ServerError(statusCode));
+    } else {
+      this.resolve();
+    }
+    return this.request.handler.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.request.handler.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.request.handler.onComplete?.(trailers);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.request.handler.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onError(error: Error): void {
+    if (this.request.isAnswered) {
+      this.request.handler.onError?.(error); // Mid-body: the caller's to see.
+    } else {
+      this.reject(error); // Before any answer: the balancer may retry it elsewhere.
+    }
+  }
+}
+
+/* eslint-enable @typescript-eslint/no-deprecated */
+
+/** The attempt's controller as the caller holds it: its `abort` also tells the balancer. */
+class CallerController implements Dispatcher.DispatchController {
+  constructor(
+    readonly controller: Dispatcher.DispatchController,
+    readonly abortion: AbortController,
+  ) {}
+
+  get aborted(): boolean {
+    return this.controller.aborted;
+  }
+
+  get paused(): boolean {
+    return this.controller.paused;
+  }
+
+  get reason(): Error | null {
+    return this.controller.reason;
+  }
+
+  get rawHeaders(): Dispatcher.DispatchController['rawHeaders'] {
+    return this.controller.rawHeaders;
+  }
+
+  get rawTrailers(): Dispatcher.DispatchController['rawTrailers'] {
+    return this.controller.rawTrailers;
+  }
+
+  abort(reason: Error): void {
+    this.abortion.abort(reason);
+    this.controller.abort(reason);
+  }
+
+  pause(): void {
+    this.controller.pause();
+  }
+
+  resume(): void {
+    this.controller.resume();
+  }
 }
 
 /** undici's retryable rule, as the balancer's default: not reached, so safe to send elsewhere. */
@@ -236,25 +486,6 @@ function serviceRule(
   };
 }
 
-/** `controller`, whose `abort` also aborts `aborted` first: the caller gave up, nobody failed. */
-function abortsToo(
-  controller: Dispatcher.DispatchController,
-  aborted: AbortController,
-): Dispatcher.DispatchController {
-  return new Proxy(controller, {
-    get(target, property, receiver) {
-      if (property === 'abort') {
-        return (reason: Error) => {
-          aborted.abort(reason);
-          target.abort(reason);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? (value.bind(target) as unknown) : value;
-    },
-  });
-}
-
 /** `headers` with `host` set to the service's name unless they have one (virtual hosting works). */
 function withHost(
   host: string,
@@ -271,6 +502,13 @@ function withHost(
       }
     }
     return ['host', host, ...flat];
+  }
+  if (!(Symbol.iterator in headers)) {
+    // fetch's own: a plain object with lower-case names.
+    const plain = headers as IncomingHttpHeaders;
+    return 'host' in plain || Object.keys(plain).some((key) => key.toLowerCase() === 'host')
+      ? plain
+      : { ...plain, host };
   }
   const entries: [string, string | string[] | undefined][] =
     Symbol.iterator in headers

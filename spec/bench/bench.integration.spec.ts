@@ -38,11 +38,14 @@ describe('npm run bench -- --quick', () => {
       'crash: calls that failed for the user',
       'slow: client p99',
       'overhead: one call, p50',
+      'fetch: one request, p50',
       'pick: random, one weighted, 50k vs 10',
       'subset: connections per server, most',
       'zones: calls leaving their zone, %',
       'zones: busiest instance vs mean, %',
       'zones-uneven: busiest instance vs mean, %',
+      'load-aware: p99 latency',
+      'load-aware: utilization, busiest / idlest x100',
       'rolling-restart: failed calls per restart of 3 (retries 0)',
       'cli-start: gsr --version vs node -e 0',
       'cli-start: gsr endpoints vs etcdctl get --prefix',
@@ -80,10 +83,12 @@ describe('npm run bench -- --quick', () => {
       'crash',
       'slow',
       'overhead',
+      'fetch',
       'pick',
       'subset',
       'zones',
       'zones-uneven',
+      'load-aware',
       'rolling-restart',
       'http-sd',
       'xds-propagation',
@@ -96,5 +101,5 @@ describe('npm run bench -- --quick', () => {
     for (const row of results.scenarios.flatMap((s) => s.rows)) {
       expect(Number.isFinite(row.gsr) && Number.isFinite(row.raw)).toBe(true);
     }
-  }, 300_000); // Compiling the bench and running its 26 scenarios once, on a busy CI machine.
+  }, 300_000); // Compiling the bench and running its 28 scenarios once, on a busy CI machine.
 });

@@ -91,7 +91,7 @@ describe('gsrInterceptor: gsr services by name from undici fetch, against real e
     expect(new Set([...a.hosts, ...b.hosts])).toEqual(new Set(['data-access']));
   });
 
-  it("works with Node's own fetch too (its handlers speak undici 6's API)", async () => {
+  it("works with Node's own fetch too", async () => {
     const a = await serve('a');
     await register('data-access', a.address);
     const { dispatcher } = dispatcherOf();
@@ -99,6 +99,34 @@ describe('gsrInterceptor: gsr services by name from undici fetch, against real e
     const response = await globalThis.fetch('http://data-access/users/7', init);
     expect(await response.text()).toBe('a');
     expect(a.hosts).toEqual(['data-access']);
+  });
+
+  it("serves a handler of today's API too (onResponseStart, …), retrying as for fetch", async () => {
+    const [alive, gone] = await Promise.all([serve('alive'), serve('gone')]);
+    await register('api', alive.address);
+    await register('api', gone.address);
+    gone.server.closeAllConnections();
+    gone.server.close();
+    const { dispatcher } = dispatcherOf({ balancer: { outlier: false } });
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        dispatcher.dispatch(
+          { origin: 'http://api', path: '/', method: 'GET' },
+          {
+            // undici takes a handler without onRequestStart for one of the older API.
+            onRequestStart: () => undefined,
+            onResponseStart: (_controller, statusCode) => expect(statusCode).toBe(200),
+            onResponseData: (_controller, chunk) => void chunks.push(chunk),
+            onResponseEnd: () => resolve(Buffer.concat(chunks).toString()),
+            onResponseError: (_controller, error) => reject(error),
+          },
+        );
+      });
+    for (let i = 0; i < 4; i++) {
+      expect(await get()).toBe('alive');
+    }
+    expect(alive.hosts).toEqual(['api', 'api', 'api', 'api']);
   });
 
   it('leaves any other host to the next dispatcher', async () => {
