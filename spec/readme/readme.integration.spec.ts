@@ -247,6 +247,20 @@ const scenarios: Record<string, (run: Run) => Promise<void>> = {
     ]);
   },
 
+  'Load reports #1': async (run) => {
+    const snippet = run.start();
+    // The server's own response, found by name through etcd, with its load report on it.
+    await snippet.printed(/^quoted true\n$/);
+    await exitsCleanly(snippet);
+  },
+
+  'fetch by service name #1': async (run) => {
+    await httpService(run, 'data-access', (path) => ({ path }));
+    const snippet = run.start();
+    await snippet.printed(/^200\n$/);
+    await exitsCleanly(snippet);
+  },
+
   'Zones and priorities #1': async (run) => {
     // api: 2 instances in eu-1a, 4 in eu-1b; this web is the only caller, in eu-1a.
     for (const [address, zone] of [
