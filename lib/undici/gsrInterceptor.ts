@@ -18,7 +18,11 @@ export interface GsrInterceptorOptions {
    * every other host goes to the next dispatcher as it came.
    */
   readonly services?: readonly string[] | ((host: string) => boolean);
-  /** The options of each service's `Balancer` (strategy, retries, outlier ejection, locality, …). */
+  /**
+   * The options of each service's `Balancer` (strategy, retries, outlier ejection, …). Its `locality`
+   * is by default this process's own (`registry.locality()`, when the service's balancer is made at its
+   * first request): the zone and service of its registration, for zone-aware routing.
+   */
   readonly balancer?: BalancerOptions;
   /** The options of each endpoint's connection pool (undici's `Pool`). */
   readonly pool?: Pool.Options;
@@ -85,9 +89,14 @@ export function gsrInterceptor(
   const serviceOf = (name: string): Service => {
     let service = services.get(name);
     if (service === undefined) {
+      const given = options.balancer;
       const balancer = new Balancer(registry.endpoints$(name), {
         logger: registry.logger,
-        ...options.balancer,
+        ...given,
+        // Where this process is, by default its own registration's zone and service: zone-aware.
+        ...(given?.zone === undefined && {
+          locality: { ...registry.locality(), ...given?.locality },
+        }),
       });
       const pools = new Map<string, Pool>();
       service = { balancer, pools };

@@ -63,8 +63,12 @@ describe('gsrInterceptor: gsr services by name from undici fetch, against real e
     ({ registry, logs } = await connectTest(etcd.endpoints));
   });
 
-  async function register(service: string, address: string): Promise<Subscription> {
-    const registration = record(registry.register({ service, address }));
+  async function register(
+    service: string,
+    address: string,
+    metadata?: Record<string, string>,
+  ): Promise<Subscription> {
+    const registration = record(registry.register({ service, address, metadata }));
     registrations.push(registration.subscription);
     await eventually(() => registration.values.length === 1);
     return registration.subscription;
@@ -127,6 +131,37 @@ describe('gsrInterceptor: gsr services by name from undici fetch, against real e
       expect(await get()).toBe('alive');
     }
     expect(alive.hosts).toEqual(['api', 'api', 'api', 'api']);
+  });
+
+  it("routes by zone from this process's own registration, by default", async () => {
+    const servers = await Promise.all(['a0', 'b0', 'b1', 'b2'].map((name) => serve(name)));
+    // The servers and the other caller are other processes: a registry of their own.
+    const { registry: others } = await connectTest(etcd.endpoints, {
+      keyPrefix: registry.config.keyPrefix,
+    });
+    for (const server of servers) {
+      registrations.push(
+        others
+          .register({ service: 'api', address: server.address, metadata: { zone: server.name[0] } })
+          .subscribe(),
+      );
+    }
+    registrations.push(
+      others
+        .register({ service: 'web', address: '10.0.0.2:80', metadata: { zone: 'b' } })
+        .subscribe(),
+    );
+    // This process: web, in zone a.
+    await register('web', '10.0.0.1:80', { zone: 'a' });
+    const { dispatcher, interceptor } = dispatcherOf({
+      balancer: { locality: { minClusterSize: 4 } },
+    });
+    await eventually(async () => {
+      await (await fetch('http://api/', { dispatcher })).text();
+      return interceptor.balancer('api').locality().routing.kind === 'residual';
+    });
+    // Zone a has a quarter of api and half of the callers: half of this process's calls stay in a.
+    expect(interceptor.balancer('api').locality().routing).toMatchObject({ local: 0.5 });
   });
 
   it('leaves any other host to the next dispatcher', async () => {
