@@ -1,3 +1,4 @@
+import type { WeightedRoundRobinOptions } from '../balancing/LoadWeight';
 /** Outlier detection for grpc-js channels: see {@link grpcServiceConfig}. */
 export interface GrpcOutlierDetection {
   /**
@@ -60,9 +61,36 @@ const duration = (ms: number) => ({
  * ```
  */
 export function grpcServiceConfig(
-  options: { readonly outlierDetection?: GrpcOutlierDetection | boolean } = {},
+  options: {
+    readonly outlierDetection?: GrpcOutlierDetection | boolean;
+    /**
+     * grpc-js's own `weighted_round_robin` (gRFC A58) in place of `round_robin`, with these settings
+     * (gsr's Balancer's, by the same names): endpoints weighed by the load reports servers put on
+     * their answers (`endpoint-load-metrics-bin`, e.g. with gsr/orca's `encodeOrcaReport`).
+     */
+    readonly weightedRoundRobin?: WeightedRoundRobinOptions | boolean;
+  } = {},
 ): string {
-  const roundRobin = { round_robin: {} };
+  const wrr = options.weightedRoundRobin === true ? {} : options.weightedRoundRobin;
+  const roundRobin =
+    wrr === undefined || wrr === false
+      ? { round_robin: {} }
+      : {
+          weighted_round_robin: {
+            ...(wrr.blackoutPeriodMs !== undefined && {
+              blackout_period: duration(wrr.blackoutPeriodMs),
+            }),
+            ...(wrr.weightExpirationPeriodMs !== undefined && {
+              weight_expiration_period: duration(wrr.weightExpirationPeriodMs),
+            }),
+            ...(wrr.weightUpdatePeriodMs !== undefined && {
+              weight_update_period: duration(wrr.weightUpdatePeriodMs),
+            }),
+            ...(wrr.errorUtilizationPenalty !== undefined && {
+              error_utilization_penalty: wrr.errorUtilizationPenalty,
+            }),
+          },
+        };
   const { outlierDetection } = options;
   if (outlierDetection === undefined || outlierDetection === false) {
     return JSON.stringify({ loadBalancingConfig: [roundRobin] });

@@ -28,6 +28,8 @@ export interface WhoAmIServer {
   served: number;
   /** While true, it answers every call with INTERNAL. */
   failing: boolean;
+  /** A load report (ORCA's bytes) it puts on every answer's trailer, as `endpoint-load-metrics-bin`. */
+  report: Uint8Array | undefined;
   /** Stops at once, dropping its connections: a crash as its clients see it. */
   kill(): void;
   /** Stops gracefully. */
@@ -45,6 +47,7 @@ export async function startWhoAmIServer(name?: string): Promise<WhoAmIServer> {
     address,
     served: 0,
     failing: false,
+    report: undefined,
     kill: () => server.forceShutdown(),
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -53,8 +56,12 @@ export async function startWhoAmIServer(name?: string): Promise<WhoAmIServer> {
       state.served += 1;
       if (state.failing) {
         callback({ code: grpc.status.INTERNAL, details: `${state.name} is broken` });
-      } else {
+      } else if (state.report === undefined) {
         callback(null, { name: state.name });
+      } else {
+        const trailer = new grpc.Metadata();
+        trailer.set('endpoint-load-metrics-bin', Buffer.from(state.report));
+        callback(null, { name: state.name }, trailer);
       }
     },
   });
