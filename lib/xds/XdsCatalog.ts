@@ -17,6 +17,7 @@ import {
 import type { Endpoint } from '../endpoint/Endpoint';
 import { messageOf } from '../errors/messageOf';
 import type { OnceLog } from '../logging/OnceLog';
+import type { WrrPolicy } from '../balancing/LoadWeight';
 import type { LocalityPolicy } from '../locality/LocalityPolicy';
 import type { Registry } from '../registry/Registry';
 import { type ClientView, NOWHERE } from './ClientView';
@@ -84,6 +85,7 @@ export class XdsCatalog {
   readonly #coalesceMs: number;
   readonly #log: OnceLog;
   readonly #policy: LocalityPolicy;
+  readonly #wrrOf: (service: string) => WrrPolicy | undefined;
   readonly #assignments = new Map<string, Observable<EncodedResource>>();
   /** The services that exist now, shared by every request for assignments. */
   readonly #existing$: Observable<Existing>;
@@ -100,8 +102,11 @@ export class XdsCatalog {
     coalesceMs: number;
     log: OnceLog;
     policy: LocalityPolicy;
+    /** The weighted round robin settings of a service whose clients weigh endpoints, else `undefined`. */
+    wrrOf?: (service: string) => WrrPolicy | undefined;
   }) {
     this.#policy = options.policy;
+    this.#wrrOf = options.wrrOf ?? (() => undefined);
     this.#registry = options.registry;
     this.#protos = options.protos;
     this.#names$ = options.names$;
@@ -164,7 +169,12 @@ export class XdsCatalog {
       return defer(() =>
         of(
           this.#versioned(
-            new Map(existing.map((name) => [name, staticResource(this.#protos, kind, name)])),
+            new Map(
+              existing.map((name) => [
+                name,
+                staticResource(this.#protos, kind, name, this.#wrrOf(name)),
+              ]),
+            ),
           ),
         ),
       );
@@ -315,6 +325,7 @@ export class XdsCatalog {
             callers,
             zoneAware: view.callers !== undefined,
             policy: this.#policy,
+            weighsEndpoints: this.#wrrOf(service) !== undefined,
           }),
         ),
         distinctUntilChanged(sameResource),

@@ -13,6 +13,11 @@ import { ValidationError } from '../errors/ValidationError';
 import { authorityAllowed, hostOf } from '../http/hostAllowed';
 import { validateHosts } from '../http/validateHosts';
 import { LogBudget } from '../logging/LogBudget';
+import {
+  DEFAULT_WRR,
+  type WeightedRoundRobinOptions,
+  type WrrPolicy,
+} from '../balancing/LoadWeight';
 import { type LocalityPolicy, localityPolicy } from '../locality/LocalityPolicy';
 import { OnceLog } from '../logging/OnceLog';
 import type { Registry } from '../registry/Registry';
@@ -50,6 +55,16 @@ export interface XdsServerOptions {
    * gsr `Balancer` works out its own. @default `{ overprovisioningFactor: 1.4, panicThreshold: 50, minClusterSize: 6 }`
    */
   readonly locality?: Partial<LocalityPolicy>;
+  /**
+   * Services whose clients weigh endpoints by the load reports servers put on their answers (gRFC A58
+   * client-side weighted round robin, within each locality), with A58's settings: the cluster says
+   * so, and each locality holds a group of endpoints (a priority in a zone) for the client to weigh.
+   * grpc-js-xds 1.14 takes it with `GRPC_EXPERIMENTAL_XDS_WRR_LB=true` in its environment.
+   */
+  readonly weightedRoundRobin?: WeightedRoundRobinOptions & {
+    /** Which services: these names, or `'all'`. */
+    readonly services: readonly string[] | 'all';
+  };
   /**
    * A service's endpoints are sent at once when they change, then at most once per this many
    * milliseconds while they keep changing (a deploy, a compaction's resync).
@@ -144,6 +159,33 @@ export async function createXdsServer(
   const maxStreams = whole('maxStreams', options.maxStreams ?? 1000, 1);
   const maxResourceNames = whole('maxResourceNames', options.maxResourceNames ?? 10_000, 1);
   const coalesceMs = whole('coalesceMs', options.coalesceMs ?? 50, 0);
+  const wrr = options.weightedRoundRobin;
+  const wrrPolicy: WrrPolicy | undefined = wrr && {
+    blackoutPeriodMs: whole(
+      'weightedRoundRobin.blackoutPeriodMs',
+      wrr.blackoutPeriodMs ?? DEFAULT_WRR.blackoutPeriodMs,
+      0,
+    ),
+    weightExpirationPeriodMs: whole(
+      'weightedRoundRobin.weightExpirationPeriodMs',
+      wrr.weightExpirationPeriodMs ?? DEFAULT_WRR.weightExpirationPeriodMs,
+      0,
+    ),
+    weightUpdatePeriodMs: whole(
+      'weightedRoundRobin.weightUpdatePeriodMs',
+      wrr.weightUpdatePeriodMs ?? DEFAULT_WRR.weightUpdatePeriodMs,
+      100,
+    ),
+    errorUtilizationPenalty: DEFAULT_WRR.errorUtilizationPenalty,
+  };
+  const wrrServices =
+    wrr === undefined || wrr.services === 'all'
+      ? undefined
+      : new Set(
+          wrr.services.map((service) =>
+            registry.validateService(service, 'weightedRoundRobin.services'),
+          ),
+        );
   const policy = localityPolicy(
     options.locality ?? {},
     'locality',
@@ -169,6 +211,10 @@ export async function createXdsServer(
     fixed,
     coalesceMs,
     policy,
+    wrrOf: (service) =>
+      wrrPolicy !== undefined && (wrrServices === undefined || wrrServices.has(service))
+        ? wrrPolicy
+        : undefined,
     log,
   });
   const counters: AdsCounters = { responses: 0, acks: 0, nacks: 0, unknownTypes: 0, stale: 0 };

@@ -24,6 +24,8 @@ export interface XdsProtos {
   readonly endpoints: Type;
   readonly httpConnectionManager: Type;
   readonly router: Type;
+  readonly wrrLocality: Type;
+  readonly clientSideWeightedRoundRobin: Type;
 }
 
 /** The package whose copies of Envoy's, xds' and Google's protos gsr loads. */
@@ -71,6 +73,8 @@ function load(): XdsProtos {
       'envoy/config/endpoint/v3/endpoint.proto',
       'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
       'envoy/extensions/filters/http/router/v3/router.proto',
+      'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
+      'envoy/extensions/load_balancing_policies/client_side_weighted_round_robin/v3/client_side_weighted_round_robin.proto',
     ],
     { keepCase: true },
   );
@@ -87,5 +91,9 @@ function load(): XdsProtos {
       'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     ),
     router: type('envoy.extensions.filters.http.router.v3.Router'),
+    wrrLocality: type('envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality'),
+    clientSideWeightedRoundRobin: type(
+      'envoy.extensions.load_balancing_policies.client_side_weighted_round_robin.v3.ClientSideWeightedRoundRobin',
+    ),
   };
 }

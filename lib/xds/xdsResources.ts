@@ -6,6 +6,7 @@ import { type EndpointLocality, endpointLocality, type Locality } from '../local
 import { DEFAULT_LOCALITY_POLICY, type LocalityPolicy } from '../locality/LocalityPolicy';
 import { type LocalityGroup, localityPlan } from '../locality/localityPlan';
 import { priorityOf } from '../locality/priorityOf';
+import type { WrrPolicy } from '../balancing/LoadWeight';
 import { addressProblem } from '../endpoint/validateEndpoint';
 import { escapeText } from '../text/escapeText';
 import { type ResourceKind, TYPE_URLS, type XdsProtos } from './xdsProtos';
@@ -35,6 +36,7 @@ export function staticResource(
   protos: XdsProtos,
   kind: Exclude<ResourceKind, 'endpoints'>,
   service: string,
+  wrr?: WrrPolicy,
 ): EncodedResource {
   switch (kind) {
     case 'listener':
@@ -69,12 +71,52 @@ export function staticResource(
         // Envoy weighs localities only when told to; gRPC clients always do.
         common_lb_config: { locality_weighted_lb_config: {} },
         connect_timeout: { seconds: 5 },
+        ...(wrr !== undefined && { load_balancing_policy: weightedRoundRobin(protos, wrr) }),
       });
   }
 }
 
+/**
+ * Client-side weighted round robin (gRFC A58) within each locality, as gRPC's xDS clients take it:
+ * `wrr_locality` picks a locality by weight, and its endpoints are weighed by their load reports.
+ */
+function weightedRoundRobin(protos: XdsProtos, wrr: WrrPolicy): object {
+  const seconds = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+  return {
+    policies: [
+      {
+        typed_extension_config: {
+          name: 'envoy.load_balancing_policies.wrr_locality',
+          typed_config: any(protos, 'wrrLocality', {
+            endpoint_picking_policy: {
+              policies: [
+                {
+                  typed_extension_config: {
+                    name: 'envoy.load_balancing_policies.client_side_weighted_round_robin',
+                    typed_config: any(protos, 'clientSideWeightedRoundRobin', {
+                      blackout_period: seconds(wrr.blackoutPeriodMs),
+                      weight_expiration_period: seconds(wrr.weightExpirationPeriodMs),
+                      weight_update_period: seconds(wrr.weightUpdatePeriodMs),
+                      error_utilization_penalty: { value: wrr.errorUtilizationPenalty },
+                    }),
+                  },
+                },
+              ],
+            },
+          }),
+        },
+      },
+    ],
+  };
+}
+
 /** Who an assignment is made for: where the client is, and its own service's list when it named one. */
 export interface AssignmentView {
+  /**
+   * Whether the service's clients weigh endpoints themselves (weighted round robin): then each
+   * locality holds a group's endpoints (a priority in a zone), weighted by the group's share.
+   */
+  readonly weighsEndpoints?: boolean;
   readonly caller: Locality;
   /** The client's own service's live list (its `node.cluster`), for zone-aware routing. */
   readonly callers: readonly Endpoint[] | undefined;
@@ -127,9 +169,16 @@ export function loadAssignment(
   view: AssignmentView = PLAIN_VIEW,
 ): EncodedResource {
   const dialable = dialableOf(service, list, warn);
+  const spreadOut = spread(dialable, view);
+  if (view.weighsEndpoints === true) {
+    return encode(protos, 'endpoints', service, {
+      cluster_name: service,
+      endpoints: byGroup(spreadOut, view),
+    });
+  }
   return encode(protos, 'endpoints', service, {
     cluster_name: service,
-    endpoints: spread(dialable, view).map(({ one, share }) => ({
+    endpoints: spreadOut.map(({ one, share }) => ({
       locality: {
         ...(one.locality.region !== undefined && { region: one.locality.region }),
         ...(one.locality.zone !== undefined && { zone: one.locality.zone }),
@@ -147,6 +196,45 @@ export function loadAssignment(
       },
     })),
   });
+}
+
+/**
+ * For clients that weigh endpoints themselves: a locality per group (its zone and region, `sub_zone`
+ * its priority), weighted by the group's share, its endpoints inside for the client to weigh.
+ */
+function byGroup(
+  spreadOut: readonly { readonly one: Dialable; readonly share: number }[],
+  view: AssignmentView,
+): object[] {
+  const groups = new Map<string, { locality: object; lb_endpoints: object[]; share: number }>();
+  for (const { one, share } of spreadOut) {
+    const priority = priorityOf(one.locality, view.caller, view.zoneAware);
+    const key = JSON.stringify([one.locality.region, one.locality.zone, priority]);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = {
+        locality: {
+          ...(one.locality.region !== undefined && { region: one.locality.region }),
+          ...(one.locality.zone !== undefined && { zone: one.locality.zone }),
+          sub_zone: `priority-${priority}`,
+        },
+        lb_endpoints: [],
+        share: 0,
+      };
+      groups.set(key, group);
+    }
+    group.share += share;
+    group.lb_endpoints.push({
+      endpoint: { address: { socket_address: one.socket } },
+      health_status: one.state === 'serving' ? 'HEALTHY' : 'UNKNOWN',
+      load_balancing_weight: { value: Math.round(one.weight * WEIGHT_SCALE) },
+    });
+  }
+  return [...groups.values()].map(({ locality, lb_endpoints, share }) => ({
+    locality,
+    lb_endpoints,
+    load_balancing_weight: { value: Math.max(1, Math.round(share * TOTAL_LOCALITY_WEIGHT)) },
+  }));
 }
 
 /** The endpoints of `list` a client may dial (not in maintenance), once each, in list order. */

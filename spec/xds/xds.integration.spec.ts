@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Subscription } from 'rxjs';
 import type { Endpoint } from '../../lib/endpoint/Endpoint';
 import type { Registry } from '../../lib/registry/Registry';
+import { encodeOrcaReport } from '../../lib/orca/orcaCodec';
 import { createXdsServer, type XdsServer } from '../../lib/xds/createXdsServer';
 import { readmeBlock } from '../readme/readmeSnippets';
 import { decodeAny, openAds, type AdsTestStream, TYPE } from '../support/adsClient';
@@ -61,6 +62,7 @@ describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its o
     port: number,
     services: readonly string[],
     node?: object,
+    env: Record<string, string> = {},
   ): [number, string, string][] {
     // The README's bootstrap file, as printed, naming this server (and the node given).
     const printed = readmeBlock('json', 'xds_servers').replace(
@@ -74,7 +76,7 @@ describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its o
       [join(repoRoot, 'spec', 'support', 'xdsClientProcess.cjs'), ...services],
       {
         cwd: repoRoot,
-        env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: bootstrap },
+        env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: bootstrap, ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
@@ -187,6 +189,32 @@ describe('the xDS server, with a grpc-js xDS client (@grpc/grpc-js-xds) in its o
       '50 calls after the drain',
     );
     expect(new Set(answers(calls, 'greeter', drained))).toEqual(new Set(['ok heavy', 'ok light']));
+    expect(xds.stats()).toMatchObject({ nacks: 0 });
+  });
+
+  it('has clients weigh endpoints by their load reports when a service asks for weighted round robin', async () => {
+    const { registry } = await connectTest(etcd.endpoints);
+    const xds = await serve(registry, {
+      coalesceMs: 0,
+      weightedRoundRobin: { services: ['greeter'], blackoutPeriodMs: 0, weightUpdatePeriodMs: 100 },
+    });
+    const [light, heavy] = (await whoAmI(['light', 'heavy'])) as [WhoAmIServer, WhoAmIServer];
+    // The same qps; heavy's utilization 4 times light's: weights 4:1.
+    light.report = encodeOrcaReport({ qps: 100, applicationUtilization: 0.1 });
+    heavy.report = encodeOrcaReport({ qps: 100, applicationUtilization: 0.4 });
+    await live(registry, { service: 'greeter', address: light.address });
+    await live(registry, { service: 'greeter', address: heavy.address });
+    const calls = startClient(xds.port, ['greeter'], undefined, {
+      GRPC_EXPERIMENTAL_XDS_WRR_LB: 'true',
+    });
+    await eventually(
+      () => {
+        const last = answers(calls, 'greeter').slice(-100);
+        return last.length === 100 && last.filter((outcome) => outcome === 'ok light').length > 70;
+      },
+      30_000,
+      'calls weighed 4:1 by load reports',
+    );
     expect(xds.stats()).toMatchObject({ nacks: 0 });
   });
 
