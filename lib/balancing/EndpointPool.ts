@@ -1,7 +1,7 @@
 import type { Endpoint } from '../endpoint/Endpoint';
 import { endpointState, PICKABLE_STATES } from '../endpoint/EndpointState';
 import type { EndpointChanges } from '../discovery/EndpointChanges';
-import { endpointLocality, type Locality } from '../locality/Locality';
+import { endpointLocality, type Locality, servingByZone } from '../locality/Locality';
 import type { LocalityPolicy } from '../locality/LocalityPolicy';
 import { type LocalityGroup, type LocalityPlan, localityPlan } from '../locality/localityPlan';
 import { priorityOf } from '../locality/priorityOf';
@@ -113,19 +113,7 @@ export class EndpointPool {
 
   /** The caller's own service's list changed (`undefined`: it is known no more): its serving endpoints per zone. */
   setCallers(list: readonly Endpoint[] | undefined): void {
-    if (list === undefined) {
-      this.#callers = undefined;
-      this.#version += 1;
-      return;
-    }
-    const callers = new Map<string, number>();
-    for (const endpoint of list) {
-      if (endpointState(endpoint) === 'serving') {
-        const zone = endpointLocality(endpoint).zone ?? '';
-        callers.set(zone, (callers.get(zone) ?? 0) + 1);
-      }
-    }
-    this.#callers = callers;
+    this.#callers = list && servingByZone(list);
     this.#version += 1;
   }
 

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Endpoint } from '../endpoint/Endpoint';
+import { endpointState } from '../endpoint/EndpointState';
 import { showValue } from '../errors/showValue';
 
 /** Where an endpoint or a caller is: its zone and region, each `undefined` when unknown. */
@@ -91,4 +92,24 @@ function localityName(value: unknown, field: string, problems: string[]): string
     `metadata.${field} ${showValue(value, 40)} is not a printable name of at most ${MAX_NAME_CHARS} characters`,
   );
   return undefined;
+}
+
+/**
+ * How many endpoints of `list` serve in each zone (`''` for those that name none): the callers per
+ * zone that zone-aware routing weighs zones by.
+ *
+ * @example
+ * ```ts
+ * servingByZone(webInstances); // Map { 'eu-1a' => 3, 'eu-1b' => 2 }
+ * ```
+ */
+export function servingByZone(list: readonly Endpoint[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const endpoint of list) {
+    if (endpointState(endpoint) === 'serving') {
+      const zone = endpointLocality(endpoint).zone ?? '';
+      counts.set(zone, (counts.get(zone) ?? 0) + 1);
+    }
+  }
+  return counts;
 }

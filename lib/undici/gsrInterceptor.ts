@@ -195,6 +195,16 @@ export function gsrInterceptor(
   return interceptor;
 }
 
+/** The controller a request that never reached an endpoint ends with: nothing left to abort. */
+const SETTLED: Dispatcher.DispatchController = Object.freeze({
+  aborted: false,
+  paused: false,
+  reason: null,
+  abort: () => undefined,
+  pause: () => undefined,
+  resume: () => undefined,
+});
+
 /** The most origins remembered (as gsr services or not) before the memory starts afresh. */
 const MAX_ROUTES = 1024;
 /** The most spare abort controllers kept. */
@@ -274,11 +284,16 @@ class Request {
       return;
     }
     const reason = error instanceof Error ? error : new Error(String(error));
-    if (this.#legacy) {
-      // eslint-disable-next-line @typescript-eslint/no-deprecated -- fetch's handlers speak it
-      this.handler.onError?.(reason);
-    } else {
-      this.handler.onResponseError?.(undefined as unknown as Dispatcher.DispatchController, reason);
+    try {
+      if (this.#legacy) {
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- fetch's handlers speak it
+        this.handler.onError?.(reason);
+      } else {
+        this.handler.onResponseError?.(SETTLED, reason);
+      }
+    } catch {
+      // A handler that cannot take the error (undici's wrapper of one without onError rethrows it):
+      // nothing else to tell, and the process must not end for it.
     }
   }
 

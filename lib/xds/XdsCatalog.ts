@@ -290,15 +290,7 @@ export class XdsCatalog {
   }
 
   #exists(name: string): boolean {
-    if (this.#fixed !== undefined) {
-      return this.#fixed.has(name);
-    }
-    try {
-      this.#registry.validateService(name);
-      return true;
-    } catch {
-      return false;
-    }
+    return this.#fixed !== undefined ? this.#fixed.has(name) : this.isService(name);
   }
 
   /**

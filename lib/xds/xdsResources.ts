@@ -2,7 +2,12 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '../endpoint/Endpoint';
 import { declaredWeight } from '../endpoint/declaredWeight';
 import { endpointState, type EndpointState } from '../endpoint/EndpointState';
-import { type EndpointLocality, endpointLocality, type Locality } from '../locality/Locality';
+import {
+  type EndpointLocality,
+  endpointLocality,
+  type Locality,
+  servingByZone,
+} from '../locality/Locality';
 import { DEFAULT_LOCALITY_POLICY, type LocalityPolicy } from '../locality/LocalityPolicy';
 import { type LocalityGroup, localityPlan } from '../locality/localityPlan';
 import { priorityOf } from '../locality/priorityOf';
@@ -320,7 +325,7 @@ function spread(
       healthyWeight: sum(group.healthy),
       totalWeight: sum(group.all),
     })),
-    { zone: view.caller.zone, callers: view.callers && callersByZone(view.callers) },
+    { zone: view.caller.zone, callers: view.callers && servingByZone(view.callers) },
     view.policy,
   );
   return listed.flatMap((group, at) => {
@@ -336,18 +341,6 @@ function byWeight(
 ): { readonly one: Dialable; readonly share: number }[] {
   const total = members.reduce((sum, { weight }) => sum + weight, 0);
   return members.map((one) => ({ one, share: (share * one.weight) / total }));
-}
-
-/** The serving endpoints of the caller's service, per zone. */
-function callersByZone(callers: readonly Endpoint[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const endpoint of callers) {
-    if (endpointState(endpoint) === 'serving') {
-      const zone = endpointLocality(endpoint).zone ?? '';
-      counts.set(zone, (counts.get(zone) ?? 0) + 1);
-    }
-  }
-  return counts;
 }
 
 /** `IP:port` as a socket address, or `undefined` for anything else. */

@@ -164,6 +164,32 @@ describe('gsrInterceptor: gsr services by name from undici fetch, against real e
     expect(interceptor.balancer('api').locality().routing).toMatchObject({ local: 0.5 });
   });
 
+  it("ends a request no endpoint took with the balancer's error, and survives a handler that throws it", async () => {
+    const { dispatcher } = dispatcherOf({ balancer: { timeout: 0 } });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const ended = await new Promise<{ aborted: boolean; name: string }>((resolve) => {
+        dispatcher.dispatch(
+          { origin: 'http://nobody', path: '/', method: 'GET' },
+          {
+            onRequestStart: () => undefined,
+            onResponseError: (controller, error) => {
+              resolve({ aborted: controller.aborted, name: error.name });
+              throw error; // A careless handler: the process must not end for it.
+            },
+          },
+        );
+      });
+      expect(ended).toEqual({ aborted: false, name: 'NoEndpointError' });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('leaves any other host to the next dispatcher', async () => {
     const plain = await serve('plain');
     const { dispatcher } = dispatcherOf();
